@@ -1,0 +1,110 @@
+// Everything the API's routes need, built once from the config: connections, services, the matcher.
+// Tests build one per test file against their own database and Redis prefix.
+import { createLogger, type Logger } from "../lib/log.ts";
+import { loadRegistry } from "../schema/instruments.ts";
+import { LoginLimiter } from "./auth/rate-limit.ts";
+import { RefreshTokens } from "./auth/refresh.ts";
+import { AuthService } from "./auth/service.ts";
+import type { ApiConfig } from "./config.ts";
+import { connectDatabase, type Database, type Sql } from "./db/client.ts";
+import { InstrumentCatalog } from "./market/catalog.ts";
+import { MarketService } from "./market/service.ts";
+import { detectCapabilities, type MarketCapabilities } from "./market/timescale.ts";
+import { type ApiMetrics, createApiMetrics } from "./metrics.ts";
+import { PaperMatcher } from "./portfolios/matcher.ts";
+import { OrderService } from "./portfolios/orders.ts";
+import { PortfolioService } from "./portfolios/service.ts";
+import { ResponseCache } from "./store/cache.ts";
+import { MemoryStore } from "./store/memory-store.ts";
+import { RedisHandle } from "./store/redis-client.ts";
+import { RedisStore } from "./store/redis-store.ts";
+import type { Store } from "./store/store.ts";
+
+const CATALOG_REFRESH_MS = 60_000;
+
+export interface ApiDeps {
+  config: Readonly<ApiConfig>;
+  log: Logger;
+  metrics: ApiMetrics;
+  db: Database;
+  sql: Sql;
+  /** Redis (or, with REDIS_URL=memory, this process's memory): cache, sessions, rate limits. */
+  store: Store;
+  /** The Redis connection behind `store`, when it is Redis. */
+  redis: RedisHandle | null;
+  cache: ResponseCache;
+  catalog: InstrumentCatalog;
+  caps: MarketCapabilities;
+  auth: AuthService;
+  market: MarketService;
+  portfolios: PortfolioService;
+  orders: OrderService;
+  matcher: PaperMatcher;
+  /** Start background work: the paper matcher and the instrument refresh. */
+  start(): void;
+  close(): Promise<void>;
+}
+
+export async function createDeps(
+  config: Readonly<ApiConfig>,
+  log = createLogger({ svc: "api" }),
+): Promise<ApiDeps> {
+  const metrics = createApiMetrics();
+  const { sql, db } = connectDatabase(config.databaseUrl, config.dbPoolSize);
+  const redis =
+    config.redisUrl === "memory" ? null : new RedisHandle(config.redisUrl, config.redisPrefix, log, metrics);
+  const store: Store = redis ? new RedisStore(redis) : new MemoryStore();
+  if (!redis)
+    log.warn("REDIS_URL=memory: cache, sessions and rate limits live in this process only (development)");
+  const cache = new ResponseCache(store, metrics, log);
+  const catalog = new InstrumentCatalog(loadRegistry(config.env));
+  let caps: MarketCapabilities = { timescale: false, candles1m: false };
+  try {
+    await catalog.refresh(db);
+    caps = await detectCapabilities(db);
+  } catch (error) {
+    // Start anyway: /health reports Postgres down and the routes answer 500 until it is back.
+    log.error("postgres not reachable at start; assuming plain Postgres", { error: error as Error });
+  }
+  log.info("database capabilities", { ...caps });
+  const refresh = new RefreshTokens(store, config.refreshTtlS, metrics);
+  const limiter = new LoginLimiter(store, {
+    maxPerIp: config.loginMaxPerIp,
+    maxPerAccount: config.loginMaxPerAccount,
+    windowS: config.loginWindowS,
+  });
+  const portfolios = new PortfolioService(db);
+  const matcher = new PaperMatcher(db, config, log.child({ part: "matcher" }), metrics);
+  let refreshTimer: Timer | undefined;
+  return {
+    config,
+    log,
+    metrics,
+    db,
+    sql,
+    store,
+    redis,
+    cache,
+    catalog,
+    caps,
+    auth: new AuthService(db, config, refresh, limiter, metrics),
+    market: new MarketService(db, catalog, caps),
+    portfolios,
+    orders: new OrderService(db, catalog, portfolios, config, metrics),
+    matcher,
+    start() {
+      matcher.start();
+      refreshTimer = setInterval(() => {
+        catalog
+          .refresh(db)
+          .catch((error) => log.limited("warn", "catalog", "instrument refresh failed", { error }));
+      }, CATALOG_REFRESH_MS);
+    },
+    async close() {
+      clearInterval(refreshTimer);
+      await matcher.stop();
+      await store.close();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}

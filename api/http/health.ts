@@ -1,0 +1,81 @@
+// /health (liveness plus what is degraded) and /metrics (Prometheus). With Redis down the API keeps
+// answering without cache and with logins refused; /health says "degraded". Postgres down is "down" (503).
+import { sql } from "drizzle-orm";
+import { Elysia, t } from "elysia";
+import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics.ts";
+import type { Database } from "../db/client.ts";
+import type { ApiMetrics } from "../metrics.ts";
+import type { Store } from "../store/store.ts";
+
+const Health = t.Object(
+  {
+    status: t.UnionEnum(["ok", "degraded", "down"]),
+    postgres: t.UnionEnum(["up", "down"]),
+    redis: t.UnionEnum(["up", "down", "memory"], {
+      description: "memory: REDIS_URL=memory (single process)",
+    }),
+    notes: t.Array(t.String()),
+    uptimeS: t.Integer(),
+  },
+  {
+    examples: [
+      {
+        status: "degraded",
+        postgres: "up",
+        redis: "down",
+        notes: ["redis down: no cache, logins refused"],
+        uptimeS: 42,
+      },
+    ],
+  },
+);
+
+async function postgresUp(db: Database, timeoutMs: number): Promise<boolean> {
+  let timer: Timer | undefined;
+  try {
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("postgres health check timed out")), timeoutMs);
+    });
+    await Promise.race([db.execute(sql`SELECT 1`), deadline]);
+    return true;
+  } catch {
+    return false; // reported in the body; the failing queries themselves are logged where they happen
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(db: Database, store: Store, metrics: ApiMetrics) {
+  const started = Date.now();
+  return new Elysia({ detail: { tags: ["operations"] } })
+    .get(
+      "/health",
+      async ({ set }) => {
+        const [pg, rd] = await Promise.all([postgresUp(db, 1000), store.ping(500)]);
+        const notes: string[] = [];
+        if (!pg) notes.push("postgres down: market data, accounts and portfolios unavailable");
+        if (!rd) notes.push("redis down: no response cache, logins and token refresh refused (fail closed)");
+        if (store.kind === "memory")
+          notes.push("REDIS_URL=memory: cache, sessions and rate limits live in this process only");
+        if (!pg) set.status = 503;
+        return {
+          status: !pg ? "down" : !rd ? "degraded" : "ok",
+          postgres: pg ? "up" : "down",
+          redis: store.kind === "memory" ? "memory" : rd ? "up" : "down",
+          notes,
+          uptimeS: Math.floor((Date.now() - started) / 1000),
+        } as const;
+      },
+      {
+        response: { 200: Health, 503: Health },
+        detail: { summary: "Health", description: "200 ok/degraded, 503 when Postgres is down." },
+      },
+    )
+    .get(
+      "/metrics",
+      () => new Response(metrics.registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }),
+      {
+        detail: { summary: "Prometheus metrics", hide: true },
+      },
+    );
+}

@@ -1,0 +1,40 @@
+// `bun run api`: the Elysia API on API_PORT (default 3000) with the paper matcher running in-process.
+import { createLogger } from "../lib/log.ts";
+import { createApp, createDeps, loadApiConfig } from "./index.ts";
+
+const log = createLogger({ svc: "api" });
+const config = (() => {
+  try {
+    return loadApiConfig(process.env);
+  } catch (error) {
+    log.error("bad configuration", { error: error as Error });
+    process.exit(2);
+  }
+})();
+
+const deps = await createDeps(config, log);
+// Every request body here is a small JSON object; refuse anything bigger before parsing it.
+const app = createApp(deps).listen({
+  port: config.port,
+  hostname: config.host,
+  maxRequestBodySize: 64 * 1024,
+});
+deps.start();
+log.info("api listening", {
+  url: `http://${config.host}:${app.server?.port}`,
+  docs: "/openapi",
+  matcherMs: config.matcherMs,
+  publicMarketData: config.publicMarketData,
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info("api stopping", { signal });
+  await app.stop();
+  await deps.close();
+  process.exit(0);
+}
+process.on("SIGINT", () => void shutdown("SIGINT"));
+process.on("SIGTERM", () => void shutdown("SIGTERM"));

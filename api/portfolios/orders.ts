@@ -1,0 +1,203 @@
+// Paper orders. A market order fills at once against the latest recent book top of its exchange (the ask
+// for a buy, the bid for a sell) or is refused with 409 when there is none. A limit order that is
+// marketable on arrival fills the same way (taker); otherwise it rests until the matcher sees the BBO
+// cross it (matcher.ts), and fills at its limit price (maker). Fills are whole: a paper order is not split.
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
+import { orders } from "../../schema/db/index.ts";
+import type { ExchangeName } from "../../schema/frame.ts";
+import type { ApiConfig } from "../config.ts";
+import type { Database } from "../db/client.ts";
+import { isUniqueViolation } from "../db/errors.ts";
+import { ConflictError, NotFoundError, UnprocessableError } from "../errors.ts";
+import { exchangeName, type InstrumentCatalog } from "../market/catalog.ts";
+import { cursorTime, decodeCursor, encodeCursor } from "../market/cursor.ts";
+import { isoTime } from "../market/sql.ts";
+import type { ApiMetrics } from "../metrics.ts";
+import { cmp, dec } from "./exact.ts";
+import { bookFill } from "./ledger.ts";
+import { freshQuote } from "./quotes.ts";
+import type { PortfolioService } from "./service.ts";
+
+export interface PlaceOrder {
+  symbol: string;
+  exchange: ExchangeName;
+  side: "buy" | "sell";
+  type: "market" | "limit";
+  quantity: string;
+  limitPrice?: string;
+  clientOrderId?: string;
+}
+
+export interface OrderFilter {
+  status?: "open" | "filled" | "canceled";
+  symbol?: string;
+  side?: "buy" | "sell";
+  order?: "asc" | "desc";
+  limit: number;
+  cursor?: string;
+}
+
+const columns = {
+  id: orders.id,
+  portfolioId: orders.portfolioId,
+  exchange: orders.exchange,
+  instrumentId: orders.instrumentId,
+  side: orders.side,
+  type: orders.type,
+  quantity: orders.quantity,
+  limitPrice: orders.limitPrice,
+  status: orders.status,
+  filledQuantity: orders.filledQuantity,
+  averagePrice: orders.averagePrice,
+  clientOrderId: orders.clientOrderId,
+  createdAt: isoTime(sql`${orders.createdAt}`).mapWith(String),
+  updatedAt: isoTime(sql`${orders.updatedAt}`).mapWith(String),
+};
+
+const selectOrders = (db: Database) => db.select(columns).from(orders);
+type OrderRow = Awaited<ReturnType<typeof selectOrders>>[number];
+
+/** Reject more decimals than the instrument's frames carry (the quantity could never trade exactly). */
+function checkScale(value: string, decimals: number, field: string, symbol: string): void {
+  const d = dec(value);
+  if (d.units <= 0n) throw new UnprocessableError(`${field} must be greater than zero`);
+  const frac = value.split(".")[1]?.replace(/0+$/, "") ?? "";
+  if (frac.length > decimals)
+    throw new UnprocessableError(
+      `${field} has ${frac.length} decimal places; ${symbol} allows at most ${decimals}`,
+    );
+}
+
+export class OrderService {
+  constructor(
+    private readonly db: Database,
+    private readonly catalog: InstrumentCatalog,
+    private readonly portfolios: PortfolioService,
+    private readonly config: Readonly<ApiConfig>,
+    private readonly metrics: ApiMetrics,
+  ) {}
+
+  private view = ({ instrumentId, exchange, ...rest }: OrderRow) => ({
+    ...rest,
+    symbol: this.catalog.byId(instrumentId)?.symbol ?? String(instrumentId),
+    exchange: exchangeName(exchange),
+  });
+
+  async place(userId: string, portfolioId: string, input: PlaceOrder) {
+    await this.portfolios.requireOwned(userId, portfolioId);
+    const instrument = this.catalog.require(input.symbol);
+    const exchange = this.catalog.requireListing(instrument, input.exchange);
+    checkScale(input.quantity, instrument.sizeDecimals, "quantity", instrument.symbol);
+    if (input.type === "limit") {
+      if (input.limitPrice === undefined) throw new UnprocessableError("a limit order needs limitPrice");
+      checkScale(input.limitPrice, instrument.priceDecimals, "limitPrice", instrument.symbol);
+    } else if (input.limitPrice !== undefined)
+      throw new UnprocessableError("a market order takes no limitPrice");
+
+    let orderId: string;
+    try {
+      orderId = await this.db.transaction(async (tx) => {
+        const quote = await freshQuote(tx, exchange, instrument.id, this.config.quoteMaxAgeMs);
+        const takerPrice = quote ? (input.side === "buy" ? quote.ask : quote.bid) : null;
+        if (input.type === "market" && takerPrice === null)
+          throw new ConflictError(
+            `no ${input.side === "buy" ? "ask" : "bid"} for ${instrument.symbol} on ${input.exchange} in the last ` +
+              `${this.config.quoteMaxAgeMs / 1000}s; a market order needs a live quote (is the feed running?)`,
+            "no_quote",
+          );
+        const limit = input.limitPrice;
+        const marketable =
+          takerPrice !== null &&
+          (limit === undefined ||
+            (input.side === "buy"
+              ? cmp(dec(takerPrice), dec(limit)) <= 0
+              : cmp(dec(takerPrice), dec(limit)) >= 0));
+        const [order] = await tx
+          .insert(orders)
+          .values({
+            portfolioId,
+            exchange,
+            instrumentId: instrument.id,
+            side: input.side,
+            type: input.type,
+            quantity: input.quantity,
+            limitPrice: limit ?? null,
+            status: "open",
+            clientOrderId: input.clientOrderId ?? null,
+          })
+          .returning({ id: orders.id });
+        if (marketable && takerPrice !== null) {
+          const fillOrder = {
+            id: order!.id,
+            portfolioId,
+            exchange,
+            instrumentId: instrument.id,
+            side: input.side,
+          };
+          await bookFill(tx, fillOrder, input.quantity, takerPrice, "taker", this.config.feeBps);
+          this.metrics.fills.inc({ liquidity: "taker" });
+        }
+        return order!.id;
+      });
+    } catch (error) {
+      this.metrics.orders.inc({ type: input.type, result: "refused" });
+      if (isUniqueViolation(error))
+        throw new ConflictError(
+          `clientOrderId ${JSON.stringify(input.clientOrderId)} is already used in this portfolio`,
+        );
+      throw error;
+    }
+    this.metrics.orders.inc({ type: input.type, result: "accepted" });
+    return this.get(userId, portfolioId, orderId);
+  }
+
+  async get(userId: string, portfolioId: string, orderId: string) {
+    await this.portfolios.requireOwned(userId, portfolioId);
+    const [row] = await selectOrders(this.db).where(
+      and(eq(orders.id, orderId), eq(orders.portfolioId, portfolioId)),
+    );
+    if (!row) throw new NotFoundError("order not found");
+    return this.view(row);
+  }
+
+  async cancel(userId: string, portfolioId: string, orderId: string) {
+    await this.portfolios.requireOwned(userId, portfolioId);
+    const [row] = await this.db
+      .update(orders)
+      .set({ status: "canceled", updatedAt: sql`now()` })
+      .where(and(eq(orders.id, orderId), eq(orders.portfolioId, portfolioId), eq(orders.status, "open")))
+      .returning(columns);
+    if (row) return this.view(row);
+    const existing = await this.get(userId, portfolioId, orderId); // 404 if it is not there
+    throw new ConflictError(`order is ${existing.status}; only open orders can be canceled`, "not_open");
+  }
+
+  async list(userId: string, portfolioId: string, f: OrderFilter) {
+    await this.portfolios.requireOwned(userId, portfolioId);
+    const descending = (f.order ?? "desc") === "desc";
+    const where: SQL[] = [eq(orders.portfolioId, portfolioId)];
+    if (f.status) where.push(eq(orders.status, f.status));
+    if (f.side) where.push(eq(orders.side, f.side));
+    if (f.symbol) where.push(eq(orders.instrumentId, this.catalog.require(f.symbol).id));
+    if (f.cursor) {
+      const [t, id] = decodeCursor(f.cursor, "su");
+      const time = cursorTime(t);
+      where.push(
+        descending
+          ? sql`(${orders.createdAt}, ${orders.id}) < (${time}::timestamptz, ${id}::uuid)`
+          : sql`(${orders.createdAt}, ${orders.id}) > (${time}::timestamptz, ${id}::uuid)`,
+      );
+    }
+    const rows = await selectOrders(this.db)
+      .where(and(...where))
+      .orderBy(...(descending ? [desc(orders.createdAt), desc(orders.id)] : [orders.createdAt, orders.id]))
+      .limit(f.limit + 1);
+    const more = rows.length > f.limit;
+    const page = more ? rows.slice(0, f.limit) : rows;
+    const last = page[page.length - 1];
+    return {
+      items: page.map(this.view),
+      nextCursor: more && last ? encodeCursor([last.createdAt, last.id]) : null,
+    };
+  }
+}

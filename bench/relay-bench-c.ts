@@ -1,0 +1,54 @@
+// The C reference (../shared/perf/uds.c), compiled with gcc -O2 into the bench's temp dir and run in the same
+// benchmark: `fanout` (max throughput through a C relay) and `fanlat` (one-way latency at a paced rate).
+import { join } from "node:path";
+import { ROOT } from "./relay-bench-procs.ts";
+
+export interface CRef {
+  bin: string;
+  /** In-rate (frames/s) of `uds fanout NCONS BATCH TOTAL`; throws if any consumer saw a bad sequence. */
+  fanout(consumers: number, batch: number, total: number): Promise<number>;
+  /** p50/p99/p99.9 in µs of `uds fanlat NCONS RATE N`. */
+  fanlat(consumers: number, rate: number, n: number): Promise<{ p50: number; p99: number; p999: number }>;
+}
+
+async function run(bin: string, cwd: string, args: string[]): Promise<string> {
+  const proc = Bun.spawn([bin, ...args], { cwd, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+    proc.exited,
+  ]);
+  if (code !== 0) throw new Error(`uds ${args.join(" ")} exited ${code}: ${err}`);
+  return out + err;
+}
+
+function field(text: string, name: string): number {
+  const m = new RegExp(`${name.replace(".", "\\.")}=([0-9.]+)`).exec(text);
+  if (!m) throw new Error(`uds output has no ${name}: ${text}`);
+  return Number(m[1]);
+}
+
+export const c = {
+  async build(
+    dir: string,
+    source = process.env.TAPEWIRE_UDS_C ?? join(ROOT, "..", "shared", "perf", "uds.c"),
+  ): Promise<CRef> {
+    const bin = join(dir, "uds");
+    const gcc = Bun.spawn(["gcc", "-O2", "-o", bin, source], { stderr: "pipe" });
+    if ((await gcc.exited) !== 0) throw new Error(`gcc failed: ${await new Response(gcc.stderr).text()}`);
+    // uds.c binds its sockets relative to the working directory: run it inside the temp dir.
+    return {
+      bin,
+      async fanout(consumers, batch, total) {
+        const out = await run(bin, dir, ["fanout", String(consumers), String(batch), String(total)]);
+        if (field(out, "bad") !== 0 || field(out, "delivered") !== total * consumers)
+          throw new Error(`C fanout lost frames: ${out}`);
+        return field(out, "in_msgs/s");
+      },
+      async fanlat(consumers, rate, n) {
+        const out = await run(bin, dir, ["fanlat", String(consumers), String(rate), String(n)]);
+        return { p50: field(out, "p50"), p99: field(out, "p99"), p999: field(out, "p99.9") };
+      },
+    };
+  },
+};

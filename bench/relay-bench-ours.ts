@@ -1,0 +1,153 @@
+// Our relay in the benchmark: `bun relay/main.ts`, Bun consumers on relay/client.ts, a Bun producer.
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { startRelayProcess, waitFor, waitForFilters } from "../relay/testing.ts";
+import { FRAME_SIZE } from "../schema/frame.ts";
+import type { CRef } from "./relay-bench-c.ts";
+import { type Helper, percentile, spawnHelper } from "./relay-bench-procs.ts";
+
+const CONSUMER = join(import.meta.dir, "relay-bench-consumer.ts");
+const PRODUCER = join(import.meta.dir, "relay-bench-producer.ts");
+
+async function withRelay<T>(
+  work: string,
+  queueBytes: number,
+  consumers: number,
+  consumerArgs: (i: number, path: string) => string[],
+  body: (relayIn: string, cons: Helper[]) => Promise<T>,
+): Promise<T> {
+  const relay = await startRelayProcess({
+    dir: work,
+    env: { TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES: String(queueBytes), RELAY_METRICS_PORT: "-1" },
+  });
+  const cons: Helper[] = [];
+  try {
+    for (let i = 0; i < consumers; i++)
+      cons.push(spawnHelper(["bun", CONSUMER, ...consumerArgs(i, relay.outPath)]));
+    await Promise.all(cons.map((h) => h.line((l) => l.ready === true, "ready")));
+    await waitForFilters(
+      relay,
+      cons.map((_, i) => `bench-${i}`),
+    );
+    return await body(relay.inPath, cons);
+  } finally {
+    await Promise.all(cons.map((h) => h.kill()));
+    await relay.stop();
+  }
+}
+
+export async function relayThroughput(work: string, consumers: number, frames: number, batch: number) {
+  // The relay never pushes back on a producer; a max-rate producer outruns the consumers, so the queues are
+  // sized to hold a whole run and the figure is the rate every consumer sustained end to end (like uds.c's
+  // fanout, whose relay blocks instead). No frame may be lost or reordered.
+  const queueBytes = Math.ceil((frames * FRAME_SIZE) / (1 << 20) + 16) << 20;
+  return withRelay(
+    work,
+    queueBytes,
+    consumers,
+    (i, path) => ["thru", path, `bench-${i}`, String(frames)],
+    async (relayIn, cons) => {
+      const producer = spawnHelper(["bun", PRODUCER, "max", relayIn, String(frames), String(batch)]);
+      try {
+        const p = await producer.line((l) => typeof l.t0 === "number", "producer result");
+        const results = await Promise.all(
+          cons.map((h) => h.line((l) => typeof l.tLast === "number", "consumer result")),
+        );
+        const tLast = Math.max(...results.map((r) => r.tLast as number));
+        const delivered = results.reduce((s, r) => s + (r.count as number), 0);
+        const bad = results.reduce((s, r) => s + (r.bad as number), 0) + (frames * consumers - delivered);
+        return { inRate: (frames / (tLast - (p.t0 as number))) * 1e9, bad };
+      } finally {
+        await producer.kill();
+      }
+    },
+  );
+}
+
+/** One-way latency through our relay; the first `warmup` frames of each consumer (JIT warm-up) are left out. */
+export async function relayLatency(
+  work: string,
+  consumers: number,
+  rate: number,
+  frames: number,
+  warmup = 1000,
+) {
+  return withRelay(
+    work,
+    8 << 20, // the default queue
+    consumers,
+    (i, path) => ["lat", path, `bench-${i}`, String(frames), join(work, `lat-${i}.bin`)],
+    (relayIn, cons) => pacedRun(work, relayIn, cons, rate, frames, warmup),
+  );
+}
+
+/**
+ * The same Bun producer and consumers through the C relay (`uds relay`): what our endpoints cost on their
+ * own, so the relay's share of the latency can be read off.
+ */
+export async function bunEndsViaCRelay(
+  work: string,
+  uds: CRef,
+  consumers: number,
+  rate: number,
+  frames: number,
+  warmup = 1000,
+) {
+  const inPath = join(work, "c-relay-in.sock");
+  const outPath = join(work, "c-relay-out.sock");
+  const relay = spawnHelper([uds.bin, "relay", inPath, outPath, String(consumers)], work);
+  const cons: Helper[] = [];
+  try {
+    await waitFor(() => existsSync(outPath) && existsSync(inPath), "C relay sockets");
+    for (let i = 0; i < consumers; i++) {
+      cons.push(
+        spawnHelper([
+          "bun",
+          CONSUMER,
+          "lat",
+          outPath,
+          `bench-${i}`,
+          String(frames),
+          join(work, `lat-${i}.bin`),
+        ]),
+      );
+    }
+    await Promise.all(cons.map((h) => h.line((l) => l.ready === true, "ready")));
+    // The C relay accepts every consumer before the producer; connected consumers are in its accept queue.
+    return await pacedRun(work, inPath, cons, rate, frames, warmup);
+  } finally {
+    await Promise.all(cons.map((h) => h.kill()));
+    await relay.kill();
+    rmSync(inPath, { force: true });
+    rmSync(outPath, { force: true });
+  }
+}
+
+async function pacedRun(
+  work: string,
+  inPath: string,
+  cons: Helper[],
+  rate: number,
+  frames: number,
+  warmup: number,
+) {
+  const producer = spawnHelper(["bun", PRODUCER, "paced", inPath, String(frames), String(rate)]);
+  try {
+    await producer.line((l) => typeof l.t0 === "number", "producer result");
+    const results = await Promise.all(
+      cons.map((h) => h.line((l) => typeof l.tLast === "number", "consumer result")),
+    );
+    const bad = results.reduce((s, r) => s + (r.bad as number), 0);
+    const all = new Float64Array(cons.length * (frames - warmup));
+    for (let i = 0; i < cons.length; i++) {
+      const bytes = readFileSync(join(work, `lat-${i}.bin`));
+      const lat = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + frames * 8));
+      all.set(lat.subarray(warmup), i * (frames - warmup));
+    }
+    all.sort();
+    const us = (p: number) => percentile(all, p) / 1000;
+    return { p50: us(0.5), p99: us(0.99), p999: us(0.999), bad };
+  } finally {
+    await producer.kill();
+  }
+}

@@ -1,0 +1,109 @@
+// Producer process for bench/relay-bench.ts.
+//   max   <path> <frames> <batch> : frames as fast as the relay takes them, `batch` frames per write
+//   paced <path> <frames> <rate>  : one frame per write at `rate`/s on absolute-time sleeps (like uds.c
+//                                   prodpaced), tsRecv stamped with the host clock just before each write
+// Prints one JSON line {t0, t1} (host ns) when done.
+
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import type { Socket } from "bun";
+import { hostNowNs as nowNs, stampRecv } from "../relay/hop.ts";
+import { FrameRing } from "../relay/ring.ts";
+import { frames } from "../relay/testing.ts";
+import { FRAME_SIZE, Kind, writeSeq } from "../schema/frame.ts";
+
+const [mode, path, framesArg, third] = process.argv.slice(2);
+const total = Number(framesArg);
+if (!path || !(total > 0))
+  throw new Error("usage: relay-bench-producer.ts max|paced <path> <frames> <batch|rate>");
+
+if (mode === "max") {
+  // Straight from one reused batch buffer to the socket: the bench producer should cost as little as uds.c's.
+  const batch = Number(third);
+  const bytes = frames(
+    Array.from({ length: batch }, (_, i) => ({
+      kind: Kind.Trade,
+      instrument: 1 + (i % 4),
+      price: 100 + i,
+      size: 1,
+    })),
+  );
+  const view = new DataView(bytes.buffer);
+  let seq = 0;
+  let pending = bytes.byteLength; // bytes of the current batch already written
+  let t0 = 0;
+  const { promise: finished, resolve } = Promise.withResolvers<void>();
+  const pump = (socket: Socket<undefined>): void => {
+    for (;;) {
+      if (pending < bytes.byteLength) {
+        const n = socket.write(bytes, pending, bytes.byteLength - pending);
+        if (n < 0) throw new Error("relay closed the producer");
+        pending += n;
+        if (pending < bytes.byteLength) return; // wait for drain
+      }
+      if (seq >= total) {
+        resolve();
+        return;
+      }
+      for (let j = 0; j < batch; j++) writeSeq(view, j * FRAME_SIZE, seq + j);
+      seq += batch;
+      pending = 0;
+    }
+  };
+  const socket = await Bun.connect({ unix: path, socket: { data() {}, drain: (s) => pump(s) } });
+  t0 = nowNs();
+  pump(socket);
+  await finished;
+  socket.end();
+  console.log(JSON.stringify({ t0, t1: nowNs() }));
+} else if (mode === "paced") {
+  const rate = Number(third);
+  const libc = dlopen("libc.so.6", {
+    clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    clock_nanosleep: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  });
+  const CLOCK_MONOTONIC = 1;
+  const TIMER_ABSTIME = 1;
+  // struct timespec in a buffer whose storage does not move; times as exact doubles (ns < 2^53), no BigInt.
+  const ts = new Int32Array(new ArrayBuffer(16));
+  const tsPtr = ptr(ts);
+  const bytes = frames([{ kind: Kind.Trade, instrument: 1, price: 100, size: 1 }]);
+  const view = new DataView(bytes.buffer);
+  const socket = await Bun.connect({ unix: path, socket: { data() {} } });
+  const backlog = new FrameRing(8 << 20);
+  libc.symbols.clock_gettime(CLOCK_MONOTONIC, tsPtr);
+  let next = (ts[0]! >>> 0) * 1e9 + ts[2]!;
+  const period = Math.round(1e9 / rate);
+  const t0 = nowNs();
+  // A dedicated process: blocking sleeps on the event loop are fine, socket.write is a direct syscall.
+  for (let seq = 0; seq < total; seq++) {
+    next += period;
+    const sec = Math.floor(next / 1e9);
+    ts[0] = sec;
+    ts[1] = 0;
+    ts[2] = next - sec * 1e9;
+    ts[3] = 0;
+    libc.symbols.clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, tsPtr, null);
+    writeSeq(view, 0, seq);
+    stampRecv(view, 0);
+    // A stalled relay fills the socket buffer (~280 one-frame writes): keep what it refused, in order, and
+    // retry on the next tick; those frames carry their original stamp, so the wait shows in the latency.
+    if (backlog.size === 0) {
+      const n = socket.write(bytes);
+      if (n < 0) throw new Error("relay closed the producer");
+      if (n < FRAME_SIZE) backlog.pushRemainder(bytes, n, FRAME_SIZE - n, n);
+    } else {
+      if (backlog.free < FRAME_SIZE) throw new Error("relay stalled for longer than the producer's backlog");
+      backlog.push(bytes, 0, FRAME_SIZE);
+      if (backlog.writeTo(socket) === null) throw new Error("relay closed the producer");
+    }
+  }
+  while (backlog.size > 0) {
+    if (backlog.writeTo(socket) === null) throw new Error("relay closed the producer");
+    await Bun.sleep(1);
+  }
+  socket.end();
+  console.log(JSON.stringify({ t0, t1: nowNs() }));
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+process.exit(0);

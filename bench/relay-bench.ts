@@ -1,0 +1,187 @@
+// Relay benchmark: 1 producer → relay → 3 consumers, our Bun relay beside the C reference (../shared/perf/uds.c)
+// and Redis pub/sub and NATS fanning the same 48-byte frames, in one run, 3 interleaved rounds, medians.
+// `bun bench/relay-bench.ts` prints the table; bench/hotpath.ts calls runRelayBench().
+import { mkdtempSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { brokerThroughput } from "./relay-bench-brokers.ts";
+import { type CRef, c } from "./relay-bench-c.ts";
+import { bunEndsViaCRelay, relayLatency, relayThroughput } from "./relay-bench-ours.ts";
+import { median } from "./relay-bench-procs.ts";
+
+export interface RelayBenchOptions {
+  rounds?: number;
+  consumers?: number;
+  /** Frames the max-rate producer sends per throughput run (ours and C); 0 skips the throughput runs. */
+  throughputFrames?: number;
+  /** Frames per write of the max-rate producers. */
+  batch?: number;
+  latencyRate?: number;
+  latencyFrames?: number;
+  /** Messages per broker run; 0 skips Redis and NATS. */
+  brokerMessages?: number;
+  redisUrl?: string;
+  natsUrl?: string;
+  udsSource?: string;
+  log?: (line: string) => void;
+}
+
+export interface Latency {
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+export interface RelayBenchResult {
+  /** Paced rate (msg/s) of the latency runs. */
+  latencyRate: number;
+  /** Frames/s into the relay, all delivered to every consumer, no loss (medians). */
+  throughput: { relay: number; c: number; redis: number | null; nats: number | null };
+  /** Frames lost or reordered across all runs of ours (must be 0). */
+  relayBad: number;
+  /**
+   * One-way producer → relay → consumer at latencyRate, µs (medians of the runs' percentiles): ours, all-C, and
+   * our Bun producer/consumers through the C relay (the endpoints' share).
+   */
+  latency: { relay: Latency; c: Latency; bunEndsCRelay: Latency };
+  ratios: {
+    throughputVsC: number;
+    vsRedis: number | null;
+    vsNats: number | null;
+    p50VsC: number;
+    p99VsC: number;
+  };
+  /** Broker loss: messages not delivered to subscribers, summed over runs. */
+  brokerLoss: { redis: number | null; nats: number | null };
+  rounds: Array<Record<string, number | null>>;
+  /** 1-minute load average before and after: other work on the machine shows in every figure. */
+  loadavg: [number, number];
+}
+
+export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<RelayBenchResult> {
+  const o = {
+    rounds: opts.rounds ?? 3,
+    consumers: opts.consumers ?? 3,
+    throughputFrames: opts.throughputFrames ?? 6_000_000,
+    batch: opts.batch ?? 1024,
+    latencyRate: opts.latencyRate ?? 10_000,
+    latencyFrames: opts.latencyFrames ?? 20_000,
+    brokerMessages: opts.brokerMessages ?? 1_000_000,
+    redisUrl: opts.redisUrl ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    natsUrl: opts.natsUrl ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
+    log: opts.log ?? ((line: string) => console.error(line)),
+  };
+  const loadBefore = loadavg()[0]!;
+  const work = mkdtempSync(join(tmpdir(), "tapewire-relay-bench-"));
+  try {
+    const uds: CRef = await c.build(work, opts.udsSource);
+    const rounds: RelayBenchResult["rounds"] = [];
+    let relayBad = 0;
+    const loss = { redis: 0 as number | null, nats: 0 as number | null };
+    for (let r = 0; r < o.rounds; r++) {
+      const row: Record<string, number | null> = {};
+      // Interleaved: each system runs once per round, so drift on the shared VM hits them all alike.
+      if (o.throughputFrames > 0) {
+        const ours = await relayThroughput(work, o.consumers, o.throughputFrames, o.batch);
+        row.relayThru = ours.inRate;
+        relayBad += ours.bad;
+        row.cThru = await uds.fanout(o.consumers, o.batch, o.throughputFrames * 3);
+      }
+      for (const broker of ["redis", "nats"] as const) {
+        if (o.brokerMessages <= 0 || loss[broker] === null) continue;
+        const url = broker === "redis" ? o.redisUrl : o.natsUrl;
+        const res = await brokerThroughput(work, uds, broker, url, o.consumers, o.brokerMessages).catch(
+          (error) => {
+            o.log(`${broker} skipped: ${(error as Error).message}`);
+            return null;
+          },
+        );
+        if (!res) {
+          loss[broker] = null;
+          continue;
+        }
+        row[`${broker}Thru`] = res.perSubscriber;
+        loss[broker]! += res.lost;
+      }
+      const lat = await relayLatency(work, o.consumers, o.latencyRate, o.latencyFrames);
+      relayBad += lat.bad;
+      Object.assign(row, { relayP50: lat.p50, relayP99: lat.p99, relayP999: lat.p999 });
+      const cl = await uds.fanlat(o.consumers, o.latencyRate, o.latencyFrames);
+      Object.assign(row, { cP50: cl.p50, cP99: cl.p99, cP999: cl.p999 });
+      const mixed = await bunEndsViaCRelay(work, uds, o.consumers, o.latencyRate, o.latencyFrames);
+      relayBad += mixed.bad;
+      Object.assign(row, { mixP50: mixed.p50, mixP99: mixed.p99, mixP999: mixed.p999 });
+      o.log(`round ${r + 1}/${o.rounds}: ${JSON.stringify(row)}`);
+      rounds.push(row);
+    }
+    const med = (key: string): number => median(rounds.map((x) => x[key] ?? Number.NaN));
+    const brokerMed = (b: "redis" | "nats") =>
+      loss[b] === null || o.brokerMessages <= 0 ? null : med(`${b}Thru`);
+    const throughput = {
+      relay: med("relayThru"),
+      c: med("cThru"),
+      redis: brokerMed("redis"),
+      nats: brokerMed("nats"),
+    };
+    const latency = {
+      relay: { p50: med("relayP50"), p99: med("relayP99"), p999: med("relayP999") },
+      c: { p50: med("cP50"), p99: med("cP99"), p999: med("cP999") },
+      bunEndsCRelay: { p50: med("mixP50"), p99: med("mixP99"), p999: med("mixP999") },
+    };
+    return {
+      latencyRate: o.latencyRate,
+      throughput,
+      relayBad,
+      latency,
+      ratios: {
+        throughputVsC: throughput.relay / throughput.c,
+        vsRedis: throughput.redis ? throughput.relay / throughput.redis : null,
+        vsNats: throughput.nats ? throughput.relay / throughput.nats : null,
+        p50VsC: latency.relay.p50 / latency.c.p50,
+        p99VsC: latency.relay.p99 / latency.c.p99,
+      },
+      brokerLoss: o.brokerMessages > 0 ? loss : { redis: null, nats: null },
+      rounds,
+      loadavg: [loadBefore, loadavg()[0]!],
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The result as Markdown tables (what `bun bench/relay-bench.ts` prints). */
+export function formatRelayBench(r: RelayBenchResult): string {
+  const m = (v: number | null) => (v === null ? "n/a" : `${(v / 1e6).toFixed(2)} M/s`);
+  const us = (v: number) => `${v.toFixed(1)} µs`;
+  const x = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(2)}×`);
+  const at = `@${r.latencyRate / 1000}k/s`;
+  return [
+    "| relay fan-out, 1 producer → 3 consumers | tapewire (Bun) | C uds.c | ratio |",
+    "|---|---|---|---|",
+    `| throughput in, no loss | ${m(r.throughput.relay)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputVsC)} |`,
+    `| latency p50 ${at} | ${us(r.latency.relay.p50)} | ${us(r.latency.c.p50)} | ${x(r.ratios.p50VsC)} |`,
+    `| latency p99 ${at} | ${us(r.latency.relay.p99)} | ${us(r.latency.c.p99)} | ${x(r.ratios.p99VsC)} |`,
+    `| latency p99.9 ${at} | ${us(r.latency.relay.p999)} | ${us(r.latency.c.p999)} | ${x(r.latency.relay.p999 / r.latency.c.p999)} |`,
+    "",
+    `| latency ${at}, same Bun producer and consumers | p50 | p99 | p99.9 |`,
+    "|---|---|---|---|",
+    `| through our relay | ${us(r.latency.relay.p50)} | ${us(r.latency.relay.p99)} | ${us(r.latency.relay.p999)} |`,
+    `| through the C relay (uds relay) | ${us(r.latency.bunEndsCRelay.p50)} | ${us(r.latency.bunEndsCRelay.p99)} | ${us(r.latency.bunEndsCRelay.p999)} |`,
+    "",
+    "| brokers (JS subscribers, C publisher at max rate) | delivered per subscriber | tapewire in / broker | lost |",
+    "|---|---|---|---|",
+    `| Redis pub/sub (ioredis) | ${m(r.throughput.redis)} | ${x(r.ratios.vsRedis)} | ${r.brokerLoss.redis ?? "n/a"} |`,
+    `| NATS (nats.js) | ${m(r.throughput.nats)} | ${x(r.ratios.vsNats)} | ${r.brokerLoss.nats ?? "n/a"} |`,
+    "",
+    `tapewire frames lost or out of order across all runs: ${r.relayBad}. Medians of ${r.rounds.length} interleaved rounds;` +
+      ` load average ${r.loadavg[0].toFixed(1)} → ${r.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const t0 = performance.now();
+  const result = await runRelayBench();
+  console.log(formatRelayBench(result));
+  console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  process.exit(0);
+}

@@ -1,0 +1,149 @@
+// The Postgres sink: COPY straight into the table (as fast as a raw COPY), and when a batch holds rows already
+// stored (a replay, a reconnect duplicate) COPY into a temp table and INSERT ... ON CONFLICT DO NOTHING, so
+// every row lands exactly once. The unique keys are in schema/db/market.ts.
+import type { Writable } from "node:stream";
+import postgres from "postgres";
+import { type Batch, type BatchSink, SinkError, type TableName } from "./types.ts";
+
+export const COLUMNS: Record<TableName, string> = {
+  trades: "time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns",
+  book_tops: "time, exchange, instrument_id, bid_price, bid_size, ask_price, ask_size",
+  feed_events: "time, exchange, instrument_id, event, detail, count, seq",
+};
+
+/**
+ * Plain COPY first only for trades (the volume). book_tops and feed_events are small and meet their unique keys
+ * often (two samples or events in the same µs): they always take the staged path, which also spares the server
+ * log an error per duplicate.
+ */
+const FAST_PATH: Record<TableName, boolean> = { trades: true, book_tops: false, feed_events: false };
+
+/** After a batch meets rows already stored, that table takes the staged path for this long (replays come in runs). */
+const STAGED_MS = 10_000;
+const UNIQUE_VIOLATION = "23505";
+
+export interface PostgresSinkOptions {
+  /** A write that takes longer is abandoned (the connection is replaced) and reported as retryable. */
+  timeoutMs?: number;
+  connectTimeoutS?: number;
+}
+
+export class PostgresSink implements BatchSink {
+  private sql: postgres.Sql;
+  private readonly stagedUntil: Record<TableName, number> = { trades: 0, book_tops: 0, feed_events: 0 };
+  private readonly timeoutMs: number;
+
+  constructor(
+    private readonly url: string,
+    private readonly opts: PostgresSinkOptions = {},
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.sql = this.connect();
+  }
+
+  private connect(): postgres.Sql {
+    return postgres(this.url, {
+      max: 1,
+      onnotice: () => {}, // "relation already exists, skipping" on every staged batch
+      connect_timeout: this.opts.connectTimeoutS ?? 5,
+      idle_timeout: 0,
+      max_lifetime: null,
+      connection: { application_name: "tapewire-bridge" },
+    });
+  }
+
+  async writeBatch(batch: Batch): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new SinkError(`write timed out after ${this.timeoutMs} ms`, "retry", "timeout")),
+        this.timeoutMs,
+      );
+    });
+    const work = this.write(batch);
+    work.catch(() => {}); // a timed-out write settles later; its outcome no longer matters
+    try {
+      return await Promise.race([work, timeout]);
+    } catch (error) {
+      if (error instanceof SinkError && error.code === "timeout") this.reset();
+      throw classify(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** A hung connection is abandoned for a new one; rows it may still commit are deduplicated on replay. */
+  private reset(): void {
+    const old = this.sql;
+    this.sql = this.connect();
+    old.end({ timeout: 0 }).catch(() => {});
+  }
+
+  private async write(b: Batch): Promise<number> {
+    const now = Date.now();
+    if (FAST_PATH[b.table] && now >= this.stagedUntil[b.table]) {
+      try {
+        await copyIn(this.sql, `COPY ${b.table} (${COLUMNS[b.table]}) FROM STDIN`, b.data);
+        return b.rows;
+      } catch (error) {
+        if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
+        this.stagedUntil[b.table] = now + STAGED_MS;
+      }
+    }
+    const stage = `tw_stage_${b.table}`;
+    return await this.sql.begin(async (tx) => {
+      await tx.unsafe(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE ${b.table}) ON COMMIT DELETE ROWS`);
+      await copyIn(tx, `COPY ${stage} (${COLUMNS[b.table]}) FROM STDIN`, b.data);
+      const result = await tx.unsafe(
+        `INSERT INTO ${b.table} (${COLUMNS[b.table]}) SELECT ${COLUMNS[b.table]} FROM ${stage} ON CONFLICT DO NOTHING`,
+      );
+      return result.count;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 2 });
+  }
+}
+
+/**
+ * COPY rows into a table. postgres.js resolves a COPY query with its stream and reports a server error raised
+ * after the data (a duplicate key, a bad value) only through the query's reject, which nobody can observe once
+ * the query has resolved; the stream then never finishes. Hook reject so such an error rejects here.
+ */
+async function copyIn(
+  sql: postgres.Sql | postgres.TransactionSql,
+  statement: string,
+  data: Uint8Array,
+): Promise<void> {
+  const query = sql.unsafe(statement) as unknown as {
+    reject(e: unknown): void;
+    writable(): Promise<Writable>;
+  };
+  let fail: (e: unknown) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => {});
+  const reject = query.reject;
+  query.reject = (e: unknown) => {
+    fail(e);
+    reject(e);
+  };
+  const stream = await Promise.race([query.writable(), failed]);
+  const finished = new Promise<void>((resolve, reject) => {
+    stream.on("finish", resolve);
+    stream.on("error", reject);
+  });
+  stream.end(data);
+  await Promise.race([finished, failed]);
+}
+
+/** Bad data (SQLSTATE class 22, 23) cannot succeed on retry; anything else (connection, timeout, missing table) can. */
+export function classify(error: unknown): SinkError {
+  if (error instanceof SinkError) return error;
+  const e = error as { code?: string; message?: string };
+  const code = typeof e.code === "string" ? e.code : "unknown";
+  const bad = error instanceof postgres.PostgresError && (code.startsWith("22") || code.startsWith("23"));
+  return new SinkError(e.message ?? String(error), bad ? "reject" : "retry", code, { cause: error });
+}

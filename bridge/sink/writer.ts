@@ -1,0 +1,283 @@
+// Batching, retry, spooling and shutdown, in one place, for any BatchSink (STYLE.md habit 4).
+// Batches are written one at a time, in order. When the sink fails (database away) or falls behind (memory bound
+// reached), batches go to the spool on disk and are replayed in order when it is back; memory stays bounded.
+// Nothing here ever blocks the caller: enqueue() returns at once.
+import type { Logger } from "../../lib/log.ts";
+import type { BridgeMetrics } from "../metrics.ts";
+import type { Spool, SpoolSegment } from "./spool.ts";
+import { asSinkError, type Batch, type BatchSink, type SinkError } from "./types.ts";
+
+export interface WriterOptions {
+  /** COPY bytes held in memory for the sink; beyond it batches spool. */
+  maxQueuedBytes: number;
+  retryMinMs?: number;
+  retryMaxMs?: number;
+}
+
+export class BatchWriter {
+  private queue: Batch[] = [];
+  private queuedBytes = 0;
+  /** True while the spool holds batches: new ones go there too, so rows reach the database in order. */
+  private spooling = false;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private retryWake: (() => void) | null = null;
+  private progress: (() => void)[] = [];
+  private loop: Promise<void> | null = null;
+  private retryDelay: number;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
+
+  constructor(
+    private readonly sink: BatchSink,
+    private readonly spool: Spool,
+    private readonly opts: WriterOptions,
+    private readonly metrics: BridgeMetrics,
+    private readonly log: Logger,
+  ) {
+    this.retryMinMs = opts.retryMinMs ?? 100;
+    this.retryMaxMs = opts.retryMaxMs ?? 5000;
+    this.retryDelay = this.retryMinMs;
+  }
+
+  /** Open the spool (replaying what an earlier run left) and start writing. */
+  async start(): Promise<void> {
+    await this.spool.init();
+    if (this.spool.files > 0) {
+      this.spooling = true;
+      this.log.info("replaying spool from an earlier run", {
+        files: this.spool.files,
+        bytes: this.spool.bytes,
+      });
+    }
+    this.gauges();
+    this.loop = this.run();
+  }
+
+  /** True when nothing waits in memory or on disk. */
+  get idle(): boolean {
+    return this.queue.length === 0 && !this.spooling && this.spool.pendingBytes === 0;
+  }
+
+  enqueue(batch: Batch): void {
+    this.metrics.rowsQueued[batch.table].inc(batch.rows);
+    if (this.spooling || this.queuedBytes + batch.data.byteLength > this.opts.maxQueuedBytes) {
+      if (!this.spooling)
+        this.log.warn("database is behind: spooling to disk", { queuedBytes: this.queuedBytes });
+      this.spooling = true;
+      this.toSpool(batch);
+    } else {
+      this.queue.push(batch);
+      this.queuedBytes += batch.data.byteLength;
+    }
+    this.gauges();
+    this.kick();
+  }
+
+  private toSpool(batch: Batch): void {
+    this.spool.append(batch).then(
+      () => {
+        this.gauges();
+        this.kick();
+      },
+      (error) => {
+        this.metrics.spoolErrors.inc();
+        // Keep the rows in memory rather than lose them, while memory allows (twice the normal bound).
+        if (this.queuedBytes + batch.data.byteLength <= this.opts.maxQueuedBytes * 2) {
+          this.log.limited("error", "spool-append", "spool append failed: keeping the batch in memory", {
+            error,
+          });
+          this.queue.push(batch);
+          this.queuedBytes += batch.data.byteLength;
+        } else {
+          this.metrics.rowsLost.inc(batch.rows);
+          this.log.error("rows lost: the database, memory and the spool are all full", {
+            error,
+            table: batch.table,
+            rows: batch.rows,
+          });
+        }
+        this.gauges();
+        this.kick();
+      },
+    );
+  }
+
+  private kick(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private async run(): Promise<void> {
+    for (;;) {
+      if (this.queue.length > 0) {
+        await this.writeHead();
+        continue;
+      }
+      if (this.spooling && !this.stopping && (await this.replayOne())) continue;
+      if (this.stopping) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  private async writeHead(): Promise<void> {
+    const batch = this.queue[0]!;
+    try {
+      await this.write(batch);
+      if (this.queue[0] === batch) {
+        this.queue.shift();
+        this.queuedBytes -= batch.data.byteLength;
+      }
+    } catch (e) {
+      const error = e as SinkError;
+      if (this.queue[0] !== batch) return; // shutdown spooled it meanwhile
+      if (error.action === "reject") {
+        this.queue.shift();
+        this.queuedBytes -= batch.data.byteLength;
+        await this.spool.rejectBatch(batch, error).catch((err) => this.spoolFailed(err));
+      } else {
+        this.log.warn("database write failed: spooling until it is back", { error, code: error.code });
+        this.spoolQueue();
+      }
+    } finally {
+      this.gauges();
+      this.notifyProgress();
+    }
+  }
+
+  /** Everything in memory goes to disk, in order. */
+  private spoolQueue(): void {
+    const q = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.spooling = true;
+    for (const b of q) this.toSpool(b);
+  }
+
+  /** Replay the oldest spool segment; false when there is nothing to replay now. */
+  private async replayOne(): Promise<boolean> {
+    let seg: SpoolSegment | undefined;
+    let batch: Batch;
+    try {
+      seg = await this.spool.oldest();
+      if (!seg) {
+        if (this.spool.pendingBytes === 0) {
+          this.spooling = false;
+          this.log.info("spool drained: writing directly again");
+        }
+        return false;
+      }
+      batch = await this.spool.read(seg);
+    } catch (error) {
+      this.spoolFailed(error);
+      await this.pause();
+      return true;
+    }
+    try {
+      await this.write(batch);
+      await this.spool.remove(seg).catch((err) => this.spoolFailed(err));
+      this.retryDelay = this.retryMinMs;
+    } catch (e) {
+      const error = e as SinkError;
+      if (error.action === "reject")
+        await this.spool.reject(seg, error).catch((err) => this.spoolFailed(err));
+      else await this.pause();
+    }
+    this.gauges();
+    return true;
+  }
+
+  private async write(batch: Batch): Promise<number> {
+    const started = performance.now();
+    try {
+      const inserted = await this.sink.writeBatch(batch);
+      this.metrics.writeSeconds.observe((performance.now() - started) / 1000);
+      this.metrics.rowsWritten[batch.table].inc(inserted);
+      this.metrics.rowsDuplicate[batch.table].inc(batch.rows - inserted);
+      this.metrics.batches(batch.table, "ok").inc();
+      return inserted;
+    } catch (e) {
+      const error = asSinkError(e);
+      this.metrics.dbErrors(error.code).inc();
+      if (error.action === "reject") {
+        this.metrics.batches(batch.table, "rejected").inc();
+        this.metrics.rowsRejected.inc(batch.rows);
+        this.log.error("database refused a batch as bad data: kept in the spool's rejected/ folder", {
+          error,
+          code: error.code,
+          table: batch.table,
+          rows: batch.rows,
+        });
+      } else {
+        this.metrics.batches(batch.table, "error").inc();
+        this.log.limited("warn", `db-${error.code}`, "database write failed", { error, code: error.code });
+      }
+      throw error;
+    }
+  }
+
+  private spoolFailed(error: unknown): void {
+    this.metrics.spoolErrors.inc();
+    this.log.limited("error", "spool-op", "spool operation failed", { error });
+  }
+
+  /** Back off before the next replay attempt (exponential up to retryMaxMs); shutdown cuts it short. */
+  private pause(): Promise<void> {
+    const delay = this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, this.retryMaxMs);
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.retryWake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private notifyProgress(): void {
+    const waiters = this.progress;
+    this.progress = [];
+    for (const w of waiters) w();
+  }
+
+  private gauges(): void {
+    this.metrics.queuedBytes.set(this.queuedBytes);
+    this.metrics.spoolBytes.set(this.spool.bytes);
+    this.metrics.spoolFiles.set(this.spool.files);
+  }
+
+  /**
+   * Stop: write what is queued while the sink takes it and `deadlineMs` allows, spool the rest, close the
+   * spool and the sink. Rows of a write still in flight at the deadline are spooled too (duplicates are skipped
+   * on replay).
+   */
+  async close(deadlineMs: number): Promise<void> {
+    const deadline = Date.now() + deadlineMs;
+    this.stopping = true;
+    this.retryWake?.();
+    this.kick();
+    while (this.queue.length > 0 && !this.spooling && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        this.progress.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    if (this.queue.length > 0) {
+      this.log.warn("shutdown: spooling rows the database has not taken yet", { batches: this.queue.length });
+      this.spoolQueue();
+    }
+    await this.spool.close();
+    await this.sink
+      .close()
+      .catch((error) => this.log.warn("closing the database connection failed", { error }));
+    this.kick();
+    await this.loop;
+    this.gauges();
+  }
+}

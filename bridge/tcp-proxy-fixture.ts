@@ -1,0 +1,46 @@
+// A TCP proxy for tests that can be cut and restored on the same port: "the database went away".
+import net from "node:net";
+
+export class TcpProxy {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  port = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  /** Listen (on the previous port after a stop, so URLs stay valid). */
+  start(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((client) => {
+        const upstream = net.connect(this.targetPort, this.targetHost);
+        for (const s of [client, upstream]) {
+          this.sockets.add(s);
+          s.on("close", () => this.sockets.delete(s));
+          s.on("error", () => {});
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on("close", () => upstream.destroy());
+        upstream.on("close", () => client.destroy());
+      });
+      server.once("error", reject);
+      server.listen(this.port, "127.0.0.1", () => {
+        this.port = (server.address() as net.AddressInfo).port;
+        this.server = server;
+        resolve(this.port);
+      });
+    });
+  }
+
+  /** Refuse new connections and cut the open ones. */
+  stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    const server = this.server;
+    this.server = null;
+    return new Promise((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  }
+}

@@ -1,0 +1,230 @@
+// Consumer side of the relay: a bounded, preallocated ring per consumer, filters compiled to lookup tables,
+// one write per consumer per ingest read, and the slow-consumer policy: a consumer whose queue would exceed
+// its bound gets a final SlowConsumer frame (room for it is reserved) and is disconnected; others never wait.
+import type { Socket } from "bun";
+import type { Logger } from "../lib/log.ts";
+import { type Exchange, FRAME_SIZE, Status } from "../schema/frame.ts";
+import type { FrameBatch } from "./batch.ts";
+import { writeStatusFrame } from "./batch.ts";
+import {
+  type CompiledFilter,
+  compileFilter,
+  FilterError,
+  MAX_FILTER_LINE,
+  PASS_ALL,
+  parseFilterLine,
+  passes,
+} from "./filter.ts";
+import { VALID_INDEXES } from "./ingest.ts";
+import type { RelayMetrics } from "./metrics.ts";
+import { FrameRing } from "./ring.ts";
+
+export class ConsumerConn {
+  readonly ring: FrameRing;
+  /** Queue bound; the ring holds one extra frame so the final SlowConsumer frame always fits. */
+  readonly limit: number;
+  filter: CompiledFilter = PASS_ALL;
+  passAll = true;
+  name = "anonymous";
+  waitingDrain = false;
+  /** Cut for being slow: nothing more is queued; closed once the queue drains or the grace time ends. */
+  cutting = false;
+  graceTimer: ReturnType<typeof setTimeout> | null = null;
+  framesOut = 0;
+  dropped = 0;
+  // Filter-line input.
+  readonly decoder = new TextDecoder();
+  lineBuf = "";
+  discarding = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket<ConsumerConn | undefined>,
+    queueBytes: number,
+  ) {
+    this.limit = Math.max(FRAME_SIZE, Math.floor(queueBytes / FRAME_SIZE) * FRAME_SIZE);
+    this.ring = new FrameRing(this.limit + FRAME_SIZE);
+  }
+
+  get queuedBytes(): number {
+    return this.ring.size;
+  }
+}
+
+export class Fanout {
+  constructor(
+    private readonly metrics: RelayMetrics,
+    private readonly log: Logger,
+    private readonly slowGraceMs: number,
+    readonly consumers: ConsumerConn[] = [],
+  ) {}
+
+  add(c: ConsumerConn): void {
+    this.consumers.push(c);
+    this.metrics.consumersConnected.inc();
+    this.log.info("consumer connected", { consumer: c.id });
+  }
+
+  remove(c: ConsumerConn, reason: string): void {
+    const i = this.consumers.indexOf(c);
+    if (i < 0) return;
+    this.consumers.splice(i, 1);
+    if (c.graceTimer) clearTimeout(c.graceTimer);
+    this.metrics.consumersConnected.dec();
+    this.log.info("consumer disconnected", {
+      consumer: c.id,
+      name: c.name,
+      reason,
+      framesOut: c.framesOut,
+      dropped: c.dropped,
+    });
+  }
+
+  /** Queue a batch to every consumer that wants it, then write once per consumer. */
+  distribute(batch: FrameBatch): void {
+    const length = batch.length;
+    if (length === 0) return;
+    let fullCopies = 0;
+    const consumers = this.consumers;
+    for (let i = 0; i < consumers.length; i++) {
+      const c = consumers[i]!;
+      if (c.cutting) continue;
+      if (c.passAll && length <= c.limit - c.ring.size) {
+        fullCopies++;
+        c.framesOut += length / FRAME_SIZE;
+        if (c.ring.size === 0 && !c.waitingDrain) {
+          this.writeDirect(c, batch);
+          continue;
+        }
+        c.ring.push(batch.src, batch.srcStart, length);
+      } else {
+        batch.own(); // word access for the per-frame path
+        this.queueFiltered(c, batch);
+      }
+      if (!c.waitingDrain) this.flush(c);
+    }
+    if (fullCopies > 0) {
+      const out = this.metrics.framesOut;
+      for (const index of VALID_INDEXES) {
+        const n = batch.counts[index]!;
+        if (n > 0) out[index]!.inc(n * fullCopies);
+      }
+    }
+  }
+
+  /** A consumer that is keeping up: write straight from the batch; only what the socket refuses is queued. */
+  private writeDirect(c: ConsumerConn, batch: FrameBatch): void {
+    const n = c.socket.write(batch.src, batch.srcStart, batch.length);
+    if (n < 0 || n === batch.length) return; // closing (close handler cleans up) or all taken
+    c.ring.pushRemainder(batch.src, batch.srcStart + n, batch.length - n, n % FRAME_SIZE);
+    c.waitingDrain = true;
+  }
+
+  /** Frame by frame: filter check (two table loads), 12-word copy, and the queue bound. */
+  private queueFiltered(c: ConsumerConn, batch: FrameBatch): void {
+    const bytes = batch.bytes;
+    const ring = c.ring;
+    const out = this.metrics.framesOut;
+    let dropped = 0;
+    let firstDropped = -1;
+    for (let off = 0; off < batch.length; off += FRAME_SIZE) {
+      if (!passes(c.filter, bytes, off)) continue;
+      if (dropped === 0 && ring.size + FRAME_SIZE <= c.limit) {
+        ring.pushFrameWords(batch.words, off >>> 2);
+        out[((bytes[off + 1]! & 0x0f) << 4) | (bytes[off]! & 0x0f)]!.inc();
+        c.framesOut++;
+      } else {
+        if (dropped === 0) firstDropped = off;
+        dropped++;
+      }
+    }
+    if (dropped > 0)
+      this.cut(
+        c,
+        dropped,
+        (bytes[firstDropped + 1]! & 0x0f) as Exchange,
+        batch.view.getUint32(firstDropped + 4, true),
+      );
+  }
+
+  private cut(c: ConsumerConn, dropped: number, exchange: Exchange, firstSeq: number): void {
+    c.cutting = true;
+    c.dropped += dropped;
+    const ring = c.ring;
+    writeStatusFrame(ring.view, ring.claimFrame(), Status.SlowConsumer, exchange, firstSeq, dropped, 0);
+    this.metrics.slowDisconnects.inc();
+    this.metrics.droppedFrames.inc(dropped);
+    this.log.warn("slow consumer cut: queue full", {
+      consumer: c.id,
+      name: c.name,
+      dropped,
+      queuedBytes: ring.size,
+      graceMs: this.slowGraceMs,
+    });
+    // The SlowConsumer frame is sent after what is already queued; give the consumer a bounded time to read it.
+    c.graceTimer = setTimeout(() => {
+      c.graceTimer = null;
+      this.log.warn("slow consumer did not drain within grace; closing", { consumer: c.id, name: c.name });
+      c.socket.terminate();
+    }, this.slowGraceMs);
+  }
+
+  flush(c: ConsumerConn): void {
+    const done = c.ring.writeTo(c.socket);
+    c.waitingDrain = done === false;
+    if (done === true && c.cutting) c.socket.end();
+  }
+
+  onDrain(c: ConsumerConn): void {
+    c.waitingDrain = false;
+    this.flush(c);
+  }
+
+  /** Filter lines from the consumer: one JSON object per "\n"; a bad line is counted and logged, old filter kept. */
+  onData(c: ConsumerConn, data: Uint8Array): void {
+    let text = c.lineBuf + c.decoder.decode(data, { stream: true });
+    let nl = text.indexOf("\n");
+    while (nl >= 0) {
+      const line = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      if (c.discarding) c.discarding = false;
+      else if (line.trim() !== "") this.applyLine(c, line);
+      nl = text.indexOf("\n");
+    }
+    if (text.length > MAX_FILTER_LINE) {
+      this.filterError(c, new FilterError(`filter line longer than ${MAX_FILTER_LINE} bytes; discarded`));
+      c.discarding = true;
+      text = "";
+    }
+    c.lineBuf = c.discarding ? "" : text;
+  }
+
+  private applyLine(c: ConsumerConn, line: string): void {
+    try {
+      const parsed = parseFilterLine(line);
+      const compiled = compileFilter(parsed);
+      c.filter = compiled;
+      c.passAll = compiled === PASS_ALL || isPassAll(compiled);
+      if (parsed.name !== undefined) c.name = parsed.name;
+      this.log.info("consumer filter set", { consumer: c.id, name: c.name, filter: parsed });
+    } catch (error) {
+      if (!(error instanceof FilterError)) throw error;
+      this.filterError(c, error);
+    }
+  }
+
+  private filterError(c: ConsumerConn, error: FilterError): void {
+    this.metrics.filterErrors.inc();
+    this.log.limited("warn", `filter-${c.id}`, "invalid filter line; keeping the previous filter", {
+      consumer: c.id,
+      name: c.name,
+      error: error.message,
+    });
+  }
+}
+
+function isPassAll(f: CompiledFilter): boolean {
+  if (f.instruments !== null) return false;
+  for (const index of VALID_INDEXES) if (f.kindExchange[index] === 0) return false;
+  return true;
+}

@@ -1,0 +1,289 @@
+// The relay as a process: merge, order, filters, sequence tracking, invalid and split frames.
+import { afterEach, describe, expect, test } from "bun:test";
+import { EXCHANGE_IDS, Kind, Status } from "../schema/frame.ts";
+import { connectRelayProducer, type RelayConsumer, type RelayProducer } from "./index.ts";
+import { collect, frames, type RelayProcess, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
+
+const { kraken, coinbase, binance } = EXCHANGE_IDS;
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function relayUp(env?: Record<string, string>): Promise<RelayProcess> {
+  const relay = await startRelayProcess({ env });
+  cleanups.push(() => relay[Symbol.asyncDispose]());
+  return relay;
+}
+function track<T extends RelayConsumer | RelayProducer>(x: T): T {
+  cleanups.push(() => x.close());
+  return x;
+}
+const statusOf = (f: { kind: number; flags: number }) => (f.kind === Kind.Status ? f.flags >> 4 : -1);
+
+describe("relay", () => {
+  test("merges several producers and keeps per-exchange order", async () => {
+    const relay = await relayUp();
+    const a = collect(relay.outPath, { name: "a" });
+    const b = collect(relay.outPath, { name: "b" });
+    track(a.consumer);
+    track(b.consumer);
+    await waitForFilters(relay, ["a", "b"]);
+    const producers = await Promise.all(
+      [kraken, coinbase, binance].map(() => connectRelayProducer({ path: relay.inPath })),
+    );
+    producers.forEach(track);
+    const perExchange = 3000;
+    // Interleave small batches from the three producers so their reads arrive mixed.
+    for (let i = 0; i < perExchange; i += 100) {
+      for (const [k, exchange] of [kraken, coinbase, binance].entries()) {
+        const list = Array.from({ length: 100 }, (_, j) => ({ exchange, seq: i + j, id: i + j }));
+        producers[k]!.send(frames(list));
+      }
+      await Bun.sleep(0);
+    }
+    await waitFor(
+      () => a.frames.length >= 3 * perExchange && b.frames.length >= 3 * perExchange,
+      "all frames",
+    );
+    for (const got of [a.frames, b.frames]) {
+      expect(got.length).toBe(3 * perExchange);
+      for (const exchange of [kraken, coinbase, binance]) {
+        const seqs = got.filter((f) => f.exchange === exchange).map((f) => f.seq);
+        expect(seqs).toEqual(Array.from({ length: perExchange }, (_, i) => i));
+      }
+    }
+    // The exchanges really were interleaved in the merged stream.
+    const switches = a.frames.filter((f, i) => i > 0 && f.exchange !== a.frames[i - 1]!.exchange).length;
+    expect(switches).toBeGreaterThan(2);
+    expect(await relay.metric('tapewire_relay_frames_in_total{exchange="coinbase",kind="trade"}')).toBe(
+      perExchange,
+    );
+    expect(await relay.metric('tapewire_relay_frames_out_total{exchange="coinbase",kind="trade"}')).toBe(
+      2 * perExchange,
+    );
+  });
+
+  test("filters by exchange, instrument and kind; status for instrument 0 passes instrument filters", async () => {
+    const relay = await relayUp();
+    const cb = collect(relay.outPath, { name: "cb", filter: { exchanges: ["coinbase"] } });
+    const inst = collect(relay.outPath, { name: "inst", filter: { instruments: [2] } });
+    const kinds = collect(relay.outPath, {
+      name: "kinds",
+      filter: { kinds: ["bbo", "status"], exchanges: ["kraken"] },
+    });
+    const all = collect(relay.outPath, { name: "all" });
+    for (const c of [cb, inst, kinds, all]) track(c.consumer);
+    await waitForFilters(relay, ["cb", "inst", "kinds", "all"]);
+    const producer = track(await connectRelayProducer({ path: relay.inPath }));
+    const list = [
+      { exchange: kraken, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4, instrument: 0 },
+      { exchange: kraken, seq: 1, kind: Kind.Trade, instrument: 1 },
+      { exchange: kraken, seq: 2, kind: Kind.Trade, instrument: 2 },
+      { exchange: kraken, seq: 3, kind: Kind.Bbo, instrument: 2 },
+      { exchange: kraken, seq: 4, kind: Kind.BookLevel, instrument: 3 },
+      { exchange: kraken, seq: 5, kind: Kind.Status, flags: Status.Stale << 4, instrument: 3 },
+      { exchange: coinbase, seq: 0, kind: Kind.Trade, instrument: 2 },
+      { exchange: coinbase, seq: 1, kind: Kind.Status, flags: Status.Connected << 4, instrument: 0 },
+    ] as const;
+    producer.send(frames([...list]));
+    await waitFor(() => all.frames.length === list.length, "all frames");
+    // The next frame on each exchange is a marker that everything before it was delivered to everyone.
+    producer.send(
+      frames([
+        { exchange: coinbase, seq: 2, instrument: 2, kind: Kind.Status, flags: Status.Heartbeat << 4 },
+      ]),
+    );
+    producer.send(
+      frames([{ exchange: kraken, seq: 6, instrument: 2, kind: Kind.Status, flags: Status.Heartbeat << 4 }]),
+    );
+    await waitFor(() => all.frames.length === list.length + 2, "markers");
+    await waitFor(
+      () => inst.frames.length >= 5 && kinds.frames.length >= 4 && cb.frames.length >= 3,
+      "filtered",
+    );
+    const key = (f: { exchange: number; seq: number }) => `${f.exchange}:${f.seq}`;
+    expect(cb.frames.map(key)).toEqual(["2:0", "2:1", "2:2"]);
+    expect(inst.frames.map(key)).toEqual(["1:0", "1:2", "1:3", "2:0", "2:1", "2:2", "1:6"]);
+    expect(kinds.frames.map(key)).toEqual(["1:0", "1:3", "1:5", "1:6"]);
+  });
+
+  test("a new filter line replaces the old one; an invalid line is counted and the old filter kept", async () => {
+    const relay = await relayUp();
+    const c = collect(relay.outPath, { name: "f", filter: { exchanges: ["kraken"] } });
+    track(c.consumer);
+    await waitForFilters(relay, ["f"]);
+    const producer = track(await connectRelayProducer({ path: relay.inPath }));
+    producer.send(
+      frames([
+        { exchange: kraken, seq: 0 },
+        { exchange: binance, seq: 0 },
+      ]),
+    );
+    await waitFor(() => c.frames.length === 1, "first kraken frame");
+    c.consumer.setFilter({ exchanges: ["binance"] });
+    await waitFor(
+      () => relay.logs.filter((l) => l.msg === "consumer filter set").length === 2,
+      "second filter",
+    );
+    producer.send(
+      frames([
+        { exchange: kraken, seq: 1 },
+        { exchange: binance, seq: 1 },
+      ]),
+    );
+    await waitFor(() => c.frames.length === 2, "binance frame");
+    // Bad lines, raw on a second connection: not JSON, unknown exchange, wrong type.
+    const raw = await Bun.connect({ unix: relay.outPath, socket: { data() {} } });
+    cleanups.push(() => raw.end());
+    raw.write(
+      '{"name":"raw","exchanges":["kraken"]}\nnot json\n{"exchanges":["ftx"]}\n{"instruments":[1.5]}\n',
+    );
+    await waitFor(
+      async () => (await relay.metric("tapewire_relay_filter_errors_total")) === 3,
+      "3 filter errors",
+    );
+    producer.send(
+      frames([
+        { exchange: kraken, seq: 2 },
+        { exchange: binance, seq: 2 },
+      ]),
+    );
+    await waitFor(() => c.frames.length === 3, "third frame");
+    expect(c.frames.map((f) => [f.exchange, f.seq])).toEqual([
+      [kraken, 0],
+      [binance, 1],
+      [binance, 2],
+    ]);
+  });
+
+  test("a sequence gap emits RelayGap in order before the frame that revealed it; wrap at 2^32 is contiguous", async () => {
+    const relay = await relayUp();
+    const c = collect(relay.outPath, { name: "g" });
+    track(c.consumer);
+    await waitForFilters(relay, ["g"]);
+    const producer = track(await connectRelayProducer({ path: relay.inPath }));
+    const start = { exchange: binance, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4 };
+    producer.send(
+      frames([
+        start,
+        { exchange: binance, seq: 1 },
+        { exchange: binance, seq: 2 },
+        { exchange: binance, seq: 7 },
+      ]),
+    );
+    // A jump of more than 2^31 reads as "backwards": re-based and counted, no gap frame.
+    producer.send(
+      frames([
+        { exchange: binance, seq: 8 },
+        { exchange: binance, seq: 0xfffffffe },
+      ]),
+    );
+    producer.send(
+      frames([
+        { exchange: binance, seq: 0xffffffff },
+        { exchange: binance, seq: 0 },
+        { exchange: binance, seq: 3 },
+      ]),
+    );
+    await waitFor(() => c.frames.length === 11, "11 frames");
+    const seen = c.frames.map((f) =>
+      statusOf(f) === Status.RelayGap ? `gap(${f.id},${f.price})` : String(f.seq),
+    );
+    expect(seen).toEqual([
+      "0",
+      "1",
+      "2",
+      "gap(3,4)",
+      "7",
+      "8",
+      "4294967294",
+      "4294967295",
+      "0",
+      "gap(1,2)",
+      "3",
+    ]);
+    const gap = c.frames[3]!;
+    expect([gap.exchange, gap.instrument, gap.kind, gap.seq]).toEqual([binance, 0, Kind.Status, 3]);
+    expect(await relay.metric('tapewire_relay_gaps_total{exchange="binance"}')).toBe(2);
+    expect(await relay.metric('tapewire_relay_missing_frames_total{exchange="binance"}')).toBe(6);
+    expect(await relay.metric('tapewire_relay_seq_resets_total{exchange="binance"}')).toBe(1);
+  });
+
+  test("a collector restart (CollectorStart, seq 0) is counted and passed on, not a gap; disconnect is visible", async () => {
+    const relay = await relayUp();
+    const c = collect(relay.outPath, { name: "r" });
+    track(c.consumer);
+    await waitForFilters(relay, ["r"]);
+    const start = { exchange: coinbase, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4 };
+    const first = await connectRelayProducer({ path: relay.inPath });
+    first.send(frames([start, { exchange: coinbase, seq: 1 }, { exchange: coinbase, seq: 2 }]));
+    await first.close();
+    await waitFor(() => c.frames.length === 4, "first run and its Disconnected");
+    expect(statusOf(c.frames[3]!)).toBe(Status.Disconnected);
+    expect([c.frames[3]!.exchange, c.frames[3]!.instrument, c.frames[3]!.id]).toEqual([coinbase, 0, 3]);
+    const second = track(await connectRelayProducer({ path: relay.inPath }));
+    second.send(frames([start, { exchange: coinbase, seq: 1 }]));
+    await waitFor(() => c.frames.length === 6, "second run");
+    expect(c.frames.some((f) => statusOf(f) === Status.RelayGap)).toBe(false);
+    expect(await relay.metric('tapewire_relay_restarts_total{exchange="coinbase"}')).toBe(1);
+    expect(await relay.metric('tapewire_relay_collector_starts_total{exchange="coinbase"}')).toBe(2);
+    expect(await relay.metric('tapewire_relay_collector_disconnects_total{exchange="coinbase"}')).toBe(1);
+  });
+
+  test("frames split across writes at every byte are reassembled; invalid frames are dropped and the stream stays aligned", async () => {
+    const relay = await relayUp();
+    const c = collect(relay.outPath, { name: "s" });
+    track(c.consumer);
+    await waitForFilters(relay, ["s"]);
+    const list = Array.from({ length: 40 }, (_, i) => ({
+      exchange: kraken,
+      seq: i,
+      id: 1000 + i,
+      price: -i,
+    }));
+    const bytes = frames(list);
+    bytes[5 * 48 + 1] = 0x21; // frame 5: version 2
+    bytes[9 * 48] = 0x07; // frame 9: unknown kind
+    bytes[13 * 48 + 1] = 0x19; // frame 13: unknown exchange 9
+    const sock = await Bun.connect({ unix: relay.inPath, socket: { data() {} } });
+    cleanups.push(() => sock.end());
+    // Pieces of 1..97 bytes, each its own write with a turn of the event loop between them.
+    let pos = 0;
+    for (let step = 1; pos < bytes.length; step = (step * 7) % 97 || 1) {
+      const end = Math.min(bytes.length, pos + step);
+      expect(sock.write(bytes.subarray(pos, end))).toBe(end - pos);
+      pos = end;
+      await Bun.sleep(1);
+    }
+    await waitFor(() => c.frames.length >= 37, "37 valid frames");
+    const seqs = c.frames.map((f) => (statusOf(f) === Status.RelayGap ? `gap(${f.id},${f.price})` : f.seq));
+    expect(seqs).toEqual([
+      ...[0, 1, 2, 3, 4],
+      "gap(5,1)",
+      ...[6, 7, 8],
+      "gap(9,1)",
+      ...[10, 11, 12],
+      "gap(13,1)",
+      ...Array.from({ length: 26 }, (_, i) => 14 + i),
+    ]);
+    expect(
+      c.frames.filter((f) => f.kind === Kind.Trade).every((f) => f.id === 1000 + f.seq && f.price === -f.seq),
+    ).toBe(true);
+    expect(await relay.metric('tapewire_relay_invalid_frames_total{reason="bad_version"}')).toBe(1);
+    expect(await relay.metric('tapewire_relay_invalid_frames_total{reason="unknown_kind"}')).toBe(1);
+    expect(await relay.metric('tapewire_relay_invalid_frames_total{reason="unknown_exchange"}')).toBe(1);
+  });
+
+  test("hop latency is sampled from tsRecv", async () => {
+    const relay = await relayUp({ TAPEWIRE_RELAY_LATENCY_SAMPLE: "1" });
+    const producer = track(await connectRelayProducer({ path: relay.inPath }));
+    const now = Date.now() * 1e6;
+    producer.send(frames(Array.from({ length: 10 }, (_, i) => ({ seq: i, tsRecv: now }))));
+    await waitFor(
+      async () => (await relay.metric("tapewire_relay_hop_latency_us_count")) === 10,
+      "10 samples",
+    );
+    expect(await relay.metric('tapewire_relay_hop_latency_us_bucket{le="1000000"}')).toBe(10);
+  });
+});

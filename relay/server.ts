@@ -1,0 +1,126 @@
+// The relay process core: ingest socket (collectors) → Ingest (validate, sequence) → Fanout (per-consumer rings)
+// → consumer socket. Everything runs on one event loop; nothing here waits on a consumer.
+import type { Server, SocketListener } from "bun";
+import { createLogger, type Logger } from "../lib/log.ts";
+import { serveMetrics } from "../lib/metrics.ts";
+import type { RelayConfig } from "./config.ts";
+import { ConsumerConn, Fanout } from "./fanout.ts";
+import { Ingest, IngestConnection } from "./ingest.ts";
+import { RelayMetrics } from "./metrics.ts";
+import { claimSocketPath, ensurePrivateDir, removeSocketFile } from "./sockets.ts";
+
+export interface Relay {
+  readonly config: RelayConfig;
+  readonly metrics: RelayMetrics;
+  /** The /metrics server's port, or -1 when disabled. */
+  readonly metricsPort: number;
+  readonly consumers: readonly ConsumerConn[];
+  readonly collectors: number;
+  /** Close both sockets and every connection, unlink the socket files. */
+  stop(): void;
+}
+
+export async function startRelay(
+  config: RelayConfig,
+  log: Logger = createLogger({ service: "relay" }),
+): Promise<Relay> {
+  for (const path of [config.inPath, config.outPath]) {
+    ensurePrivateDir(path);
+    if (await claimSocketPath(path)) log.warn("removed stale socket file left by a previous relay", { path });
+  }
+  const consumers: ConsumerConn[] = [];
+  const metrics = new RelayMetrics(() => consumers);
+  const fanout = new Fanout(metrics, log, config.slowGraceMs, consumers);
+  const ingest = new Ingest(metrics, log, config.latencySampleEvery);
+  let nextId = 1;
+  let collectors = 0;
+
+  const out: SocketListener<ConsumerConn | undefined> = Bun.listen<ConsumerConn | undefined>({
+    unix: config.outPath,
+    socket: {
+      open(socket) {
+        const c = new ConsumerConn(nextId++, socket, config.consumerQueueBytes);
+        socket.data = c;
+        fanout.add(c);
+      },
+      data(socket, data) {
+        if (socket.data) fanout.onData(socket.data, data);
+      },
+      drain(socket) {
+        if (socket.data) fanout.onDrain(socket.data);
+      },
+      close(socket, error) {
+        if (socket.data) fanout.remove(socket.data, error ? error.message : "closed");
+      },
+      error(socket, error) {
+        metrics.socketErrors.inc();
+        log.limited("error", "consumer-error", "consumer socket error", { consumer: socket.data?.id, error });
+      },
+    },
+  });
+
+  const inbound: SocketListener<IngestConnection | undefined> = Bun.listen<IngestConnection | undefined>({
+    unix: config.inPath,
+    socket: {
+      open(socket) {
+        socket.data = new IngestConnection(nextId++);
+        collectors++;
+        metrics.collectorsConnected.set(collectors);
+        log.info("collector connected", { connection: socket.data.id });
+      },
+      data(socket, data) {
+        fanout.distribute(ingest.read(socket.data!, data));
+      },
+      close(socket, error) {
+        const conn = socket.data!;
+        collectors--;
+        metrics.collectorsConnected.set(collectors);
+        log.info("collector connection closed", {
+          connection: conn.id,
+          frames: conn.frames,
+          error: error?.message,
+        });
+        fanout.distribute(ingest.closed(conn));
+      },
+      error(socket, error) {
+        metrics.socketErrors.inc();
+        log.limited("error", "collector-error", "collector socket error", {
+          connection: socket.data?.id,
+          error,
+        });
+      },
+    },
+  });
+
+  let metricsServer: Server<undefined> | null = null;
+  if (config.metricsPort >= 0) metricsServer = serveMetrics(metrics.registry, config.metricsPort);
+  log.info("relay listening", {
+    in: config.inPath,
+    out: config.outPath,
+    consumerQueueBytes: config.consumerQueueBytes,
+    metricsPort: metricsServer?.port ?? -1,
+  });
+
+  let stopped = false;
+  return {
+    config,
+    metrics,
+    metricsPort: metricsServer?.port ?? -1,
+    consumers: fanout.consumers,
+    get collectors() {
+      return collectors;
+    },
+    stop() {
+      if (stopped) return;
+      stopped = true;
+      inbound.stop(true);
+      out.stop(true);
+      metricsServer?.stop(true);
+      for (const path of [config.inPath, config.outPath]) {
+        const error = removeSocketFile(path);
+        if (error) log.error("could not remove socket file", { path, error });
+      }
+      log.info("relay stopped");
+    },
+  };
+}

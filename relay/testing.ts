@@ -1,0 +1,181 @@
+// Test helpers: a real relay process on unique temp sockets, frame builders and condition waits.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
+import { decodeFrame, encodeFrame, FRAME_SIZE, type FrameFields, Kind } from "../schema/frame.ts";
+import { connectRelayConsumer } from "./client.ts";
+
+const ROOT = join(import.meta.dir, "..");
+
+export interface LogLine {
+  msg: string;
+  level: string;
+  [key: string]: unknown;
+}
+
+export interface RelayProcess {
+  readonly dir: string;
+  readonly inPath: string;
+  readonly outPath: string;
+  readonly metricsPort: number;
+  readonly proc: Subprocess<"ignore", "pipe", "pipe">;
+  readonly logs: LogLine[];
+  metrics(): Promise<string>;
+  /** Value of one metric line (exact name with labels), or NaN. */
+  metric(series: string): Promise<number>;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<number>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A unique directory; `sub` is where the relay's sockets go (created by the relay with mode 0700). */
+export function tempDir(prefix = "tapewire-relay-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Start `bun relay/main.ts` and resolve once it logs "relay listening". */
+export async function startRelayProcess(
+  opts: { dir?: string; env?: Record<string, string>; expectFailure?: boolean } = {},
+): Promise<RelayProcess> {
+  const dir = opts.dir ?? tempDir();
+  const inPath = join(dir, "run", "in.sock");
+  const outPath = join(dir, "run", "out.sock");
+  const proc = spawn(["bun", "relay/main.ts"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      TAPEWIRE_RELAY_IN: inPath,
+      TAPEWIRE_RELAY_OUT: outPath,
+      RELAY_METRICS_PORT: "0",
+      ...opts.env,
+    },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const logs: LogLine[] = [];
+  let metricsPort = -1;
+  const ready = new Promise<void>((resolve, reject) => {
+    readLines(proc.stderr, (line) => {
+      try {
+        const parsed = JSON.parse(line) as LogLine;
+        logs.push(parsed);
+        if (parsed.msg === "relay listening") {
+          metricsPort = parsed.metricsPort as number;
+          resolve();
+        }
+      } catch {
+        logs.push({ msg: line, level: "raw" });
+      }
+    }).then(() => reject(new Error(`relay exited before listening: ${JSON.stringify(logs)}`)));
+  });
+  await ready;
+  const relay: RelayProcess = {
+    dir,
+    inPath,
+    outPath,
+    metricsPort,
+    proc,
+    logs,
+    async metrics() {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      return res.text();
+    },
+    async metric(series) {
+      const text = await relay.metrics();
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : Number.NaN;
+    },
+    async stop() {
+      proc.kill("SIGTERM");
+      return proc.exited;
+    },
+    async [Symbol.asyncDispose]() {
+      if (proc.exitCode === null) await relay.stop();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return relay;
+}
+
+/** Encode frames (defaults: a kraken trade on instrument 1) into one buffer. */
+export function frames(list: Partial<FrameFields>[]): Uint8Array {
+  const bytes = new Uint8Array(list.length * FRAME_SIZE);
+  const view = new DataView(bytes.buffer);
+  list.forEach((f, i) => {
+    encodeFrame(view, i * FRAME_SIZE, {
+      kind: Kind.Trade,
+      flags: 0,
+      exchange: 1,
+      instrument: 1,
+      seq: 0,
+      id: 0,
+      price: 0,
+      size: 0,
+      tsExchange: 0,
+      tsRecv: 0,
+      ...f,
+    });
+  });
+  return bytes;
+}
+
+/** Poll a condition every few ms (no fixed sleeps); throws with `what` after `timeoutMs`. */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(5);
+  }
+}
+
+/** A consumer in the test process that decodes every frame it gets. */
+export function collect(
+  path: string,
+  opts: { name?: string; filter?: import("./filter.ts").ConsumerFilter } = {},
+): { frames: FrameFields[]; consumer: import("./client.ts").RelayConsumer; disconnects: string[] } {
+  const got: FrameFields[] = [];
+  const disconnects: string[] = [];
+  const consumer = connectRelayConsumer({
+    path,
+    name: opts.name,
+    filter: opts.filter,
+    reconnectMinMs: 10,
+    reconnectMaxMs: 100,
+    onFrame: (view, offset) => got.push(decodeFrame(view, offset)),
+    onDisconnect: (reason) => disconnects.push(reason),
+  });
+  return { frames: got, consumer, disconnects };
+}
+
+/** Wait until the relay has applied the filter lines of consumers with these names. */
+export function waitForFilters(relay: RelayProcess, names: string[]): Promise<void> {
+  return waitFor(
+    () => names.every((n) => relay.logs.some((l) => l.msg === "consumer filter set" && l.name === n)),
+    `filters of ${names.join(", ")}`,
+  );
+}
+
+/** Call `onLine` for each "\n"-terminated line of a process pipe; resolves at end of stream. */
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += decoder.decode(value, { stream: true });
+    for (let nl = buf.indexOf("\n"); nl >= 0; nl = buf.indexOf("\n")) {
+      onLine(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  }
+}

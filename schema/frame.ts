@@ -1,0 +1,257 @@
+// The tapewire wire frame: fixed 48 bytes, little-endian. The byte table is in docs/wire-format.md;
+// this file is the only place that knows offsets.
+
+export const FRAME_SIZE = 48;
+export const WIRE_VERSION = 1;
+
+export const Kind = {
+  Trade: 1,
+  BookLevel: 2,
+  Bbo: 3,
+  Status: 4,
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+export const KIND_NAMES: Record<number, string> = { 1: "trade", 2: "book", 3: "bbo", 4: "status" };
+
+export const Exchange = { Kraken: 1, Coinbase: 2, Binance: 3 } as const;
+export type Exchange = (typeof Exchange)[keyof typeof Exchange];
+export const EXCHANGE_NAMES: Record<number, ExchangeName> = { 1: "kraken", 2: "coinbase", 3: "binance" };
+export type ExchangeName = "kraken" | "coinbase" | "binance";
+export const EXCHANGE_IDS: Record<ExchangeName, Exchange> = { kraken: 1, coinbase: 2, binance: 3 };
+
+// Flags live in the high nibble of byte 0; their meaning depends on the kind.
+/** Trade: the aggressor (taker) bought. Neither buy nor sell set = unknown. */
+export const FLAG_TAKER_BUY = 0x10;
+/** Trade: the aggressor (taker) sold. */
+export const FLAG_TAKER_SELL = 0x20;
+/** Book level / BBO: the ask side (unset = bid). */
+export const FLAG_ASK = 0x10;
+/** Book level: this level belongs to a snapshot. */
+export const FLAG_SNAPSHOT = 0x20;
+/** Book level: first frame of a snapshot; the consumer clears its book for this instrument first. */
+export const FLAG_BEGIN = 0x40;
+/** Book level / BBO: last frame of one atomic exchange update (end of a snapshot or of a delta message). */
+export const FLAG_END = 0x80;
+
+/** Status codes, carried in the flag nibble of a Status frame. */
+export const Status = {
+  /** First frame a collector sends after it starts (sequence 0): detail = pid, price = start time ms. */
+  CollectorStart: 0,
+  Connected: 1,
+  Disconnected: 2,
+  /** A symbol stopped updating for longer than its normal rate allows. detail = silence in ms. */
+  Stale: 3,
+  /** A stale symbol is flowing again. */
+  Fresh: 4,
+  /** A symbol's book is being rebuilt. detail = ResyncReason. */
+  BookResync: 5,
+  /** Loss upstream: exchange sequence gap (detail = first missing, price = count missing). */
+  Gap: 6,
+  Heartbeat: 7,
+  /** Exchange trade ids skipped: detail = first missing id, price = count missing. */
+  TradeGap: 8,
+  /** Relay: frames were lost between a collector and the relay (detail = first missing seq, price = count). */
+  RelayGap: 9,
+  /** Relay: a consumer fell behind; frames after this one were dropped for it (detail = frames dropped). */
+  SlowConsumer: 10,
+  /** Collector: frames dropped because the relay was away longer than the buffer holds (detail = count). */
+  BufferOverflow: 11,
+  /** Book snapshot applied after a resync: the symbol's book is trustworthy again. */
+  BookSynced: 12,
+  /** A value could not be represented exactly and the message was skipped (detail = count so far). */
+  Unrepresentable: 13,
+} as const;
+export type Status = (typeof Status)[keyof typeof Status];
+export const STATUS_NAMES: Record<number, string> = {
+  0: "collector_start",
+  1: "connected",
+  2: "disconnected",
+  3: "stale",
+  4: "fresh",
+  5: "book_resync",
+  6: "gap",
+  7: "heartbeat",
+  8: "trade_gap",
+  9: "relay_gap",
+  10: "slow_consumer",
+  11: "buffer_overflow",
+  12: "book_synced",
+  13: "unrepresentable",
+};
+
+export const ResyncReason = {
+  Checksum: 1,
+  SequenceGap: 2,
+  CrossedBook: 3,
+  Reconnect: 4,
+  Requested: 5,
+} as const;
+export type ResyncReason = (typeof ResyncReason)[keyof typeof ResyncReason];
+export const RESYNC_REASON_NAMES: Record<number, string> = {
+  1: "checksum",
+  2: "sequence_gap",
+  3: "crossed_book",
+  4: "reconnect",
+  5: "requested",
+};
+
+// Byte offsets.
+const O_KIND = 0;
+const O_VER_EX = 1;
+const O_INSTRUMENT = 2;
+const O_SEQ = 4;
+const O_ID = 8;
+const O_PRICE = 16;
+const O_SIZE = 24;
+const O_TS_EXCHANGE = 32;
+const O_TS_RECV = 40;
+
+const TWO32 = 4294967296;
+
+/** Write a safe integer as i64 LE without allocating a BigInt. */
+export function setI64(view: DataView, offset: number, value: number): void {
+  const hi = Math.floor(value / TWO32);
+  view.setUint32(offset, value - hi * TWO32, true);
+  view.setInt32(offset + 4, hi, true);
+}
+
+/** Read an i64 LE as a number: exact for |v| <= 2^53, nearest double beyond. */
+export function getI64(view: DataView, offset: number): number {
+  return view.getInt32(offset + 4, true) * TWO32 + view.getUint32(offset, true);
+}
+
+/** Read a u64 LE as a number: exact up to 2^53. */
+export function getU64(view: DataView, offset: number): number {
+  return view.getUint32(offset + 4, true) * TWO32 + view.getUint32(offset, true);
+}
+
+export function setU64(view: DataView, offset: number, value: number): void {
+  const hi = Math.floor(value / TWO32);
+  view.setUint32(offset, value - hi * TWO32, true);
+  view.setUint32(offset + 4, hi, true);
+}
+
+/** Fields of one frame as plain data (tests, tools, the edges). The hot path uses the accessors. */
+export interface FrameFields {
+  kind: Kind;
+  flags: number;
+  exchange: Exchange;
+  instrument: number;
+  seq: number;
+  /** Trade id (trade), exchange update id or checksum (book), status detail (status). */
+  id: number;
+  price: number;
+  size: number;
+  /** ns since the Unix epoch, exchange clock; 0 if the exchange gave none. */
+  tsExchange: number;
+  /** ns since the Unix epoch, CLOCK_REALTIME of the collector host at WebSocket receipt. */
+  tsRecv: number;
+}
+
+/** Encode into a caller's buffer at `offset`; allocates nothing. */
+export function encodeFrame(view: DataView, offset: number, f: FrameFields): void {
+  view.setUint8(offset + O_KIND, (f.kind & 0x0f) | (f.flags & 0xf0));
+  view.setUint8(offset + O_VER_EX, (WIRE_VERSION << 4) | (f.exchange & 0x0f));
+  view.setUint16(offset + O_INSTRUMENT, f.instrument, true);
+  view.setUint32(offset + O_SEQ, f.seq >>> 0, true);
+  setU64(view, offset + O_ID, f.id);
+  setI64(view, offset + O_PRICE, f.price);
+  setI64(view, offset + O_SIZE, f.size);
+  setI64(view, offset + O_TS_EXCHANGE, f.tsExchange);
+  setI64(view, offset + O_TS_RECV, f.tsRecv);
+}
+
+// Field-at-a-time writers for producers that fill a frame in place (the collectors).
+export const writeHeader = (
+  view: DataView,
+  offset: number,
+  kind: Kind,
+  flags: number,
+  exchange: Exchange,
+  instrument: number,
+): void => {
+  view.setUint8(offset + O_KIND, (kind & 0x0f) | (flags & 0xf0));
+  view.setUint8(offset + O_VER_EX, (WIRE_VERSION << 4) | (exchange & 0x0f));
+  view.setUint16(offset + O_INSTRUMENT, instrument, true);
+};
+export const writeSeq = (view: DataView, offset: number, seq: number): void =>
+  view.setUint32(offset + O_SEQ, seq >>> 0, true);
+export const writeId = (view: DataView, offset: number, id: number): void => setU64(view, offset + O_ID, id);
+export const writePrice = (view: DataView, offset: number, m: number): void =>
+  setI64(view, offset + O_PRICE, m);
+export const writeSize = (view: DataView, offset: number, m: number): void =>
+  setI64(view, offset + O_SIZE, m);
+export const writeTsExchange = (view: DataView, offset: number, ns: number): void =>
+  setI64(view, offset + O_TS_EXCHANGE, ns);
+export const writeTsRecv = (view: DataView, offset: number, ns: number): void =>
+  setI64(view, offset + O_TS_RECV, ns);
+export const setFlags = (view: DataView, offset: number, flags: number): void =>
+  view.setUint8(offset, (view.getUint8(offset) & 0x0f) | (flags & 0xf0));
+
+// Readers: a DataView over the received buffer, no copies.
+export const frameKind = (view: DataView, offset: number): number => view.getUint8(offset + O_KIND) & 0x0f;
+export const frameFlags = (view: DataView, offset: number): number => view.getUint8(offset + O_KIND) & 0xf0;
+export const frameVersion = (view: DataView, offset: number): number => view.getUint8(offset + O_VER_EX) >> 4;
+export const frameExchange = (view: DataView, offset: number): number =>
+  view.getUint8(offset + O_VER_EX) & 0x0f;
+export const frameInstrument = (view: DataView, offset: number): number =>
+  view.getUint16(offset + O_INSTRUMENT, true);
+export const frameSeq = (view: DataView, offset: number): number => view.getUint32(offset + O_SEQ, true);
+export const frameId = (view: DataView, offset: number): number => getU64(view, offset + O_ID);
+export const framePrice = (view: DataView, offset: number): number => getI64(view, offset + O_PRICE);
+export const frameSize = (view: DataView, offset: number): number => getI64(view, offset + O_SIZE);
+export const frameTsExchange = (view: DataView, offset: number): number =>
+  getI64(view, offset + O_TS_EXCHANGE);
+export const frameTsRecv = (view: DataView, offset: number): number => getI64(view, offset + O_TS_RECV);
+/** Status frames carry their code in the flag nibble. */
+export const frameStatus = (view: DataView, offset: number): number => view.getUint8(offset + O_KIND) >> 4;
+
+/** Exact receive-time difference in ns between two frames' tsRecv, or tsRecv and a clock reading. */
+export function tsRecvDeltaNs(view: DataView, offset: number, laterNsHi: number, laterNsLo: number): number {
+  const hi = laterNsHi - view.getInt32(offset + O_TS_RECV + 4, true);
+  const lo = laterNsLo - view.getUint32(offset + O_TS_RECV, true);
+  return hi * TWO32 + lo;
+}
+
+export const FrameError = {
+  None: 0,
+  BadVersion: 1,
+  UnknownKind: 2,
+  UnknownExchange: 3,
+  Truncated: 4,
+} as const;
+export type FrameError = (typeof FrameError)[keyof typeof FrameError];
+export const FRAME_ERROR_NAMES: Record<number, string> = {
+  0: "none",
+  1: "bad_version",
+  2: "unknown_kind",
+  3: "unknown_exchange",
+  4: "truncated",
+};
+
+/** Check one frame's header. Never throws; returns a FrameError. */
+export function validateFrame(view: DataView, offset: number): FrameError {
+  if (offset + FRAME_SIZE > view.byteLength) return FrameError.Truncated;
+  if (frameVersion(view, offset) !== WIRE_VERSION) return FrameError.BadVersion;
+  const kind = frameKind(view, offset);
+  if (kind < Kind.Trade || kind > Kind.Status) return FrameError.UnknownKind;
+  const ex = frameExchange(view, offset);
+  if (ex < Exchange.Kraken || ex > Exchange.Binance) return FrameError.UnknownExchange;
+  return FrameError.None;
+}
+
+/** Decode to a plain object (tests, tools, the JSON edge). */
+export function decodeFrame(view: DataView, offset: number): FrameFields {
+  return {
+    kind: frameKind(view, offset) as Kind,
+    flags: frameFlags(view, offset),
+    exchange: frameExchange(view, offset) as Exchange,
+    instrument: frameInstrument(view, offset),
+    seq: frameSeq(view, offset),
+    id: frameId(view, offset),
+    price: framePrice(view, offset),
+    size: frameSize(view, offset),
+    tsExchange: frameTsExchange(view, offset),
+    tsRecv: frameTsRecv(view, offset),
+  };
+}
