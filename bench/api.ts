@@ -282,7 +282,8 @@ async function main(): Promise<void> {
         ...lines,
       ].join("\n"),
     );
-    console.log(JSON.stringify({ results }));
+    if (process.env.API_BENCH_JSON)
+      await Bun.write(process.env.API_BENCH_JSON, JSON.stringify({ results }, null, 2));
   } finally {
     for (const child of children) child.kill();
     await Promise.all(children.map((c) => c.exited));

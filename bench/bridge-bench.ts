@@ -252,6 +252,8 @@ async function dbIngest(trades: number): Promise<BridgeBenchResult["db"]> {
     await feed();
     await until(trades);
     const writerSecs = (performance.now() - t0) / 1000;
+    const [stored] = await db.sql`SELECT count(*)::int AS n FROM trades`;
+    if (stored!.n !== trades) throw new Error(`the writer stored ${stored!.n} of ${trades} trades`);
 
     // The same rows as COPY bytes, copied raw into the emptied table in one stream.
     const texts: Uint8Array[] = [];
@@ -278,6 +280,8 @@ async function dbIngest(trades: number): Promise<BridgeBenchResult["db"]> {
     await feed();
     await until(trades * 2);
     const replaySecs = (performance.now() - t0) / 1000;
+    const [after] = await db.sql`SELECT count(*)::int AS n FROM trades`;
+    if (after!.n !== trades) throw new Error(`duplicate replay left ${after!.n} rows, expected ${trades}`);
     await writer.close(5000);
     return {
       trades,

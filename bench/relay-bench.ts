@@ -6,7 +6,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { brokerThroughput } from "./relay-bench-brokers.ts";
 import { type CRef, c } from "./relay-bench-c.ts";
-import { bunEndsViaCRelay, relayLatency, relayThroughput } from "./relay-bench-ours.ts";
+import { bunEndsViaCRelay, defaultWarmup, relayLatency, relayThroughput } from "./relay-bench-ours.ts";
 import { median } from "./relay-bench-procs.ts";
 
 export interface RelayBenchOptions {
@@ -17,7 +17,10 @@ export interface RelayBenchOptions {
   /** Frames per write of the max-rate producers. */
   batch?: number;
   latencyRate?: number;
+  /** Measured frames per latency run (C: all of them; Bun runs: after the warm-up frames). */
   latencyFrames?: number;
+  /** Paced warm-up frames sent before the measured ones in the Bun latency runs (default 2 s worth). */
+  latencyWarmup?: number;
   /** Messages per broker run; 0 skips Redis and NATS. */
   brokerMessages?: number;
   redisUrl?: string;
@@ -35,6 +38,9 @@ export interface Latency {
 export interface RelayBenchResult {
   /** Paced rate (msg/s) of the latency runs. */
   latencyRate: number;
+  /** Measured frames per consumer per latency run, and the warm-up frames before them (Bun runs). */
+  latencyFrames: number;
+  latencyWarmup: number;
   /** Frames/s into the relay, all delivered to every consumer, no loss (medians). */
   throughput: { relay: number; c: number; redis: number | null; nats: number | null };
   /** Frames lost or reordered across all runs of ours (must be 0). */
@@ -66,6 +72,7 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
     batch: opts.batch ?? 1024,
     latencyRate: opts.latencyRate ?? 10_000,
     latencyFrames: opts.latencyFrames ?? 20_000,
+    latencyWarmup: opts.latencyWarmup ?? defaultWarmup(opts.latencyRate ?? 10_000),
     brokerMessages: opts.brokerMessages ?? 1_000_000,
     redisUrl: opts.redisUrl ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     natsUrl: opts.natsUrl ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
@@ -103,12 +110,19 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
         row[`${broker}Thru`] = res.perSubscriber;
         loss[broker]! += res.lost;
       }
-      const lat = await relayLatency(work, o.consumers, o.latencyRate, o.latencyFrames);
+      const lat = await relayLatency(work, o.consumers, o.latencyRate, o.latencyFrames, o.latencyWarmup);
       relayBad += lat.bad;
       Object.assign(row, { relayP50: lat.p50, relayP99: lat.p99, relayP999: lat.p999 });
       const cl = await uds.fanlat(o.consumers, o.latencyRate, o.latencyFrames);
       Object.assign(row, { cP50: cl.p50, cP99: cl.p99, cP999: cl.p999 });
-      const mixed = await bunEndsViaCRelay(work, uds, o.consumers, o.latencyRate, o.latencyFrames);
+      const mixed = await bunEndsViaCRelay(
+        work,
+        uds,
+        o.consumers,
+        o.latencyRate,
+        o.latencyFrames,
+        o.latencyWarmup,
+      );
       relayBad += mixed.bad;
       Object.assign(row, { mixP50: mixed.p50, mixP99: mixed.p99, mixP999: mixed.p999 });
       o.log(`round ${r + 1}/${o.rounds}: ${JSON.stringify(row)}`);
@@ -130,6 +144,8 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
     };
     return {
       latencyRate: o.latencyRate,
+      latencyFrames: o.latencyFrames,
+      latencyWarmup: o.latencyWarmup,
       throughput,
       relayBad,
       latency,
@@ -174,13 +190,20 @@ export function formatRelayBench(r: RelayBenchResult): string {
     `| NATS (nats.js) | ${m(r.throughput.nats)} | ${x(r.ratios.vsNats)} | ${r.brokerLoss.nats ?? "n/a"} |`,
     "",
     `tapewire frames lost or out of order across all runs: ${r.relayBad}. Medians of ${r.rounds.length} interleaved rounds;` +
+      ` latency: ${r.latencyFrames} measured frames per consumer per run (Bun runs after ${r.latencyWarmup}` +
+      " paced warm-up frames, checked for loss but not timed; C from its first frame);" +
       ` load average ${r.loadavg[0].toFixed(1)} → ${r.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
   ].join("\n");
 }
 
 if (import.meta.main) {
   const t0 = performance.now();
-  const result = await runRelayBench();
+  // BENCH_ROUNDS=5 for more interleaved rounds; BENCH_BROKERS=0 skips Redis and NATS.
+  const env = process.env;
+  const result = await runRelayBench({
+    rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
+    brokerMessages: env.BENCH_BROKERS === "0" ? 0 : undefined,
+  });
   console.log(formatRelayBench(result));
   console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   process.exit(0);

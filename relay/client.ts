@@ -39,6 +39,7 @@ export interface RelayConsumer {
 }
 
 const encoder = new TextEncoder();
+
 const log = createLogger({ service: "relay-client" });
 
 class Consumer implements RelayConsumer {

@@ -14,6 +14,11 @@ export interface RelayConfig {
   readonly metricsPort: number;
   /** Sample hop latency on 1 in this many frames (TAPEWIRE_RELAY_LATENCY_SAMPLE, a power of two). */
   readonly latencySampleEvery: number;
+  /**
+   * Kernel send buffer (SO_SNDBUF) for a consumer whose large writes come back partial
+   * (TAPEWIRE_RELAY_SOCKET_BUFFER_BYTES); 0 = always the OS default.
+   */
+  readonly socketBufferBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -48,5 +53,6 @@ export function loadRelayConfig(env: Record<string, string | undefined> = proces
     slowGraceMs: int(env, "TAPEWIRE_RELAY_SLOW_GRACE_MS", 5000, 0, 600_000),
     metricsPort: int(env, "RELAY_METRICS_PORT", 9300, -1, 65535),
     latencySampleEvery: sample,
+    socketBufferBytes: int(env, "TAPEWIRE_RELAY_SOCKET_BUFFER_BYTES", 4 << 20, 0, 1 << 30),
   });
 }

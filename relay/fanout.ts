@@ -18,6 +18,15 @@ import {
 import { VALID_INDEXES } from "./ingest.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import { FrameRing } from "./ring.ts";
+import { SO_SNDBUF, setSocketBuffer } from "./sockopt.ts";
+
+/**
+ * A partial write of at least this many bytes means reads this large outrun the consumer socket's default
+ * kernel buffer (~208 KiB on Linux): that consumer's SO_SNDBUF is raised once, so later reads go out in one
+ * write instead of a partial write, a ring copy and a second write on drain. Small writes (a consumer that is
+ * merely stopped at a low rate) never trigger it, so it starts queueing as soon as before.
+ */
+export const RAISE_SNDBUF_AT = 64 * 1024;
 
 export class ConsumerConn {
   readonly ring: FrameRing;
@@ -27,6 +36,8 @@ export class ConsumerConn {
   passAll = true;
   name = "anonymous";
   waitingDrain = false;
+  /** SO_SNDBUF raised already (see RAISE_SNDBUF_AT). */
+  bufferRaised = false;
   /** Cut for being slow: nothing more is queued; closed once the queue drains or the grace time ends. */
   cutting = false;
   graceTimer: ReturnType<typeof setTimeout> | null = null;
@@ -57,6 +68,8 @@ export class Fanout {
     private readonly log: Logger,
     private readonly slowGraceMs: number,
     readonly consumers: ConsumerConn[] = [],
+    /** SO_SNDBUF asked for on a consumer whose large writes come back partial; 0 = leave the OS default. */
+    private readonly socketBufferBytes = 0,
   ) {}
 
   add(c: ConsumerConn): void {
@@ -116,6 +129,7 @@ export class Fanout {
   private writeDirect(c: ConsumerConn, batch: FrameBatch): void {
     const n = c.socket.write(batch.src, batch.srcStart, batch.length);
     if (n < 0 || n === batch.length) return; // closing (close handler cleans up) or all taken
+    if (batch.length >= RAISE_SNDBUF_AT) this.raiseBuffer(c);
     c.ring.pushRemainder(batch.src, batch.srcStart + n, batch.length - n, n % FRAME_SIZE);
     c.waitingDrain = true;
   }
@@ -169,9 +183,16 @@ export class Fanout {
     }, this.slowGraceMs);
   }
 
+  private raiseBuffer(c: ConsumerConn): void {
+    if (c.bufferRaised || this.socketBufferBytes <= 0) return;
+    c.bufferRaised = true;
+    setSocketBuffer(c.socket, SO_SNDBUF, this.socketBufferBytes);
+  }
+
   flush(c: ConsumerConn): void {
     const done = c.ring.writeTo(c.socket);
     c.waitingDrain = done === false;
+    if (done === false && c.ring.size >= RAISE_SNDBUF_AT) this.raiseBuffer(c);
     if (done === true && c.cutting) c.socket.end();
   }
 

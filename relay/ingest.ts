@@ -9,6 +9,7 @@ import {
   FRAME_ERROR_NAMES,
   FRAME_SIZE,
   FrameError,
+  isValidHead,
   Kind,
   Status,
   validateFrame,
@@ -37,14 +38,8 @@ export const VALID_INDEXES: readonly number[] = [
   0x11, 0x12, 0x13, 0x14, 0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 0x33, 0x34,
 ];
 
-/**
- * validateFrame's rule on the first two bytes (version 1 and exchange 1..3 in byte 1, kind 1..4 in byte 0's
- * low nibble) without a call; validateFrame itself names the error when this says no (tested equal).
- */
-export function quickValid(b0: number, b1: number): boolean {
-  const kind = b0 & 0x0f;
-  return b1 >= 0x11 && b1 <= 0x13 && kind >= 1 && kind <= 4;
-}
+/** validateFrame's rule on the first two bytes (schema/frame.ts isValidHead; tested equal). */
+export const quickValid = isValidHead;
 
 export class Ingest {
   readonly batch = new FrameBatch();
@@ -85,7 +80,8 @@ export class Ingest {
     }
     const whole = pos + Math.floor((len - pos) / FRAME_SIZE) * FRAME_SIZE;
     if (whole > pos) {
-      this.take(conn, new DataView(chunk.buffer, chunk.byteOffset, len), chunk, pos, whole, true);
+      // No DataView per read: the loop reads bytes; one is made only for an invalid frame or a latency sample.
+      this.take(conn, null, chunk, pos, whole, true);
     }
     if (whole < len) {
       conn.carry.set(chunk.subarray(whole), 0);
@@ -100,7 +96,7 @@ export class Ingest {
    */
   private take(
     conn: IngestConnection,
-    view: DataView,
+    viewIn: DataView | null,
     bytes: Uint8Array,
     start: number,
     end: number,
@@ -112,6 +108,7 @@ export class Ingest {
     const tracked = this.tracked;
     const owner = this.owner;
     const mask = this.sampleMask;
+    let view = viewIn;
     let exchanges = conn.exchanges;
     let valid = 0;
     let runStart = start;
@@ -120,6 +117,7 @@ export class Ingest {
       const b1 = bytes[off + 1]!;
       const kind = b0 & 0x0f;
       if (!quickValid(b0, b1)) {
+        if (view === null) view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         this.invalid(conn, view, off);
         batch.append(bytes, runStart, off);
         runStart = off + FRAME_SIZE;
@@ -130,8 +128,13 @@ export class Ingest {
       valid++;
       exchanges |= 1 << ex;
       if (owner[ex] !== conn.id) this.claim(conn, ex);
-      if ((++this.sampleCounter & mask) === 0) this.sampleLatency(view, off);
-      const seq = view.getUint32(off + 4, true);
+      if ((++this.sampleCounter & mask) === 0) {
+        if (view === null) view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        this.sampleLatency(view, off);
+      }
+      // u32 little-endian seq at byte 4
+      const seq =
+        (bytes[off + 4]! | (bytes[off + 5]! << 8) | (bytes[off + 6]! << 16) | (bytes[off + 7]! << 24)) >>> 0;
       if (seq === expected[ex] && seq !== 0 && tracked[ex] === 1) {
         expected[ex] = seq + 1; // Uint32Array: 2^32 wraps to 0, contiguous
         continue;

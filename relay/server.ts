@@ -30,7 +30,7 @@ export async function startRelay(
   }
   const consumers: ConsumerConn[] = [];
   const metrics = new RelayMetrics(() => consumers);
-  const fanout = new Fanout(metrics, log, config.slowGraceMs, consumers);
+  const fanout = new Fanout(metrics, log, config.slowGraceMs, consumers, config.socketBufferBytes);
   const ingest = new Ingest(metrics, log, config.latencySampleEvery);
   let nextId = 1;
   let collectors = 0;

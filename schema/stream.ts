@@ -1,15 +1,23 @@
 // Frames arrive from a socket in arbitrary chunks; this carries a partial frame across reads.
-import { FRAME_SIZE, FrameError, validateFrame } from "./frame.ts";
+// It is a consumer's hot path: the frame check is inline on two bytes (isValidHead), validateFrame runs only
+// to name a bad frame's error, and a small chunk (the usual one at live rates) is copied into a preallocated
+// buffer with its own DataView, so nothing is allocated per read or per frame.
+import { FRAME_SIZE, type FrameError, isValidHead, validateFrame } from "./frame.ts";
 
-/** Called for each whole frame; `view` is only valid during the call (it may be the carry buffer). */
+/** Called for each whole frame; `view` is only valid during the call (it may be the carry or copy buffer). */
 export type FrameHandler = (view: DataView, offset: number) => void;
 /** Called for a frame that failed validation; it is skipped (frames are fixed-size, so the stream stays aligned). */
 export type FrameErrorHandler = (error: FrameError, view: DataView, offset: number) => void;
+
+/** Chunks up to this size are copied into the decoder's own buffer instead of getting a DataView each. */
+const SMALL_CHUNK = 64 * FRAME_SIZE;
 
 export class FrameStreamDecoder {
   private readonly carry = new Uint8Array(FRAME_SIZE);
   private readonly carryView = new DataView(this.carry.buffer);
   private carried = 0;
+  private readonly small = new Uint8Array(SMALL_CHUNK);
+  private readonly smallView = new DataView(this.small.buffer);
   frames = 0;
   errors = 0;
 
@@ -27,19 +35,22 @@ export class FrameStreamDecoder {
     let pos = 0;
     const len = chunk.byteLength;
     if (this.carried > 0) {
-      const need = FRAME_SIZE - this.carried;
-      const take = Math.min(need, len);
+      const take = Math.min(FRAME_SIZE - this.carried, len);
       this.carry.set(chunk.subarray(0, take), this.carried);
       this.carried += take;
       pos = take;
       if (this.carried < FRAME_SIZE) return;
       this.carried = 0;
-      this.emit(this.carryView, 0);
+      this.emit(this.carryView, this.carry, 0);
     }
     const whole = pos + Math.floor((len - pos) / FRAME_SIZE) * FRAME_SIZE;
     if (whole > pos) {
-      const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      for (let off = pos; off < whole; off += FRAME_SIZE) this.emit(view, off);
+      if (whole - pos <= SMALL_CHUNK) {
+        this.small.set(pos === 0 && whole === len ? chunk : chunk.subarray(pos, whole));
+        this.run(this.smallView, this.small, 0, whole - pos);
+      } else {
+        this.run(new DataView(chunk.buffer, chunk.byteOffset, len), chunk, pos, whole);
+      }
     }
     if (whole < len) {
       this.carry.set(chunk.subarray(whole), 0);
@@ -47,14 +58,29 @@ export class FrameStreamDecoder {
     }
   }
 
-  private emit(view: DataView, offset: number): void {
-    const error = validateFrame(view, offset);
-    if (error === FrameError.None) {
+  private run(view: DataView, bytes: Uint8Array, start: number, end: number): void {
+    const onFrame = this.onFrame;
+    for (let off = start; off < end; off += FRAME_SIZE) {
+      if (isValidHead(bytes[off]!, bytes[off + 1]!)) {
+        this.frames++; // counted before the call: a handler that throws still consumed the frame
+        onFrame(view, off);
+      } else {
+        this.reject(view, off);
+      }
+    }
+  }
+
+  private emit(view: DataView, bytes: Uint8Array, offset: number): void {
+    if (isValidHead(bytes[offset]!, bytes[offset + 1]!)) {
       this.frames++;
       this.onFrame(view, offset);
     } else {
-      this.errors++;
-      this.onError(error, view, offset);
+      this.reject(view, offset);
     }
+  }
+
+  private reject(view: DataView, offset: number): void {
+    this.errors++;
+    this.onError(validateFrame(view, offset), view, offset);
   }
 }
