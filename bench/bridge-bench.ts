@@ -244,6 +244,10 @@ async function dbIngest(trades: number): Promise<BridgeBenchResult["db"]> {
       rows.seal();
     };
     const written = () => metrics.rowsWritten.trades.value + metrics.rowsDuplicate.trades.value;
+    const expectRows = async (n: number, who: string) => {
+      const [row] = await db.sql`SELECT count(*)::int AS n FROM trades`;
+      if (row!.n !== n) throw new Error(`after ${who} the table holds ${row!.n} trades, expected ${n}`);
+    };
     const until = async (n: number) => {
       while (written() < n || !writer.idle) await Bun.sleep(1);
     };
@@ -252,8 +256,7 @@ async function dbIngest(trades: number): Promise<BridgeBenchResult["db"]> {
     await feed();
     await until(trades);
     const writerSecs = (performance.now() - t0) / 1000;
-    const [stored] = await db.sql`SELECT count(*)::int AS n FROM trades`;
-    if (stored!.n !== trades) throw new Error(`the writer stored ${stored!.n} of ${trades} trades`);
+    await expectRows(trades, "the writer");
 
     // The same rows as COPY bytes, copied raw into the emptied table in one stream.
     const texts: Uint8Array[] = [];
@@ -273,15 +276,13 @@ async function dbIngest(trades: number): Promise<BridgeBenchResult["db"]> {
       stream.end();
     });
     const rawSecs = (performance.now() - t0) / 1000;
-    const [count] = await db.sql`SELECT count(*)::int AS n FROM trades`;
-    if (count!.n !== trades) throw new Error(`raw COPY stored ${count!.n} of ${trades}`);
+    await expectRows(trades, "raw COPY");
 
     t0 = performance.now();
     await feed();
     await until(trades * 2);
     const replaySecs = (performance.now() - t0) / 1000;
-    const [after] = await db.sql`SELECT count(*)::int AS n FROM trades`;
-    if (after!.n !== trades) throw new Error(`duplicate replay left ${after!.n} rows, expected ${trades}`);
+    await expectRows(trades, "the duplicate replay");
     await writer.close(5000);
     return {
       trades,

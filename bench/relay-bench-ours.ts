@@ -148,9 +148,7 @@ async function pacedRun(
       cons.map((h) => h.line((l) => typeof l.tLast === "number", "consumer result")),
     );
     // Loss and order are checked over every frame, warm-up included.
-    const bad =
-      results.reduce((s, r) => s + (r.bad as number), 0) +
-      results.reduce((s, r) => s + (total - (r.count as number)), 0);
+    const bad = results.reduce((s, r) => s + (r.bad as number) + total - (r.count as number), 0);
     const all = new Float64Array(cons.length * frames);
     for (let i = 0; i < cons.length; i++) {
       const bytes = readFileSync(join(work, `lat-${i}.bin`));

@@ -72,12 +72,12 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
     batch: opts.batch ?? 1024,
     latencyRate: opts.latencyRate ?? 10_000,
     latencyFrames: opts.latencyFrames ?? 20_000,
-    latencyWarmup: opts.latencyWarmup ?? defaultWarmup(opts.latencyRate ?? 10_000),
     brokerMessages: opts.brokerMessages ?? 1_000_000,
     redisUrl: opts.redisUrl ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     natsUrl: opts.natsUrl ?? process.env.NATS_URL ?? "nats://127.0.0.1:4222",
     log: opts.log ?? ((line: string) => console.error(line)),
   };
+  const latencyWarmup = opts.latencyWarmup ?? defaultWarmup(o.latencyRate);
   const loadBefore = loadavg()[0]!;
   const work = mkdtempSync(join(tmpdir(), "tapewire-relay-bench-"));
   try {
@@ -110,7 +110,7 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
         row[`${broker}Thru`] = res.perSubscriber;
         loss[broker]! += res.lost;
       }
-      const lat = await relayLatency(work, o.consumers, o.latencyRate, o.latencyFrames, o.latencyWarmup);
+      const lat = await relayLatency(work, o.consumers, o.latencyRate, o.latencyFrames, latencyWarmup);
       relayBad += lat.bad;
       Object.assign(row, { relayP50: lat.p50, relayP99: lat.p99, relayP999: lat.p999 });
       const cl = await uds.fanlat(o.consumers, o.latencyRate, o.latencyFrames);
@@ -121,7 +121,7 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
         o.consumers,
         o.latencyRate,
         o.latencyFrames,
-        o.latencyWarmup,
+        latencyWarmup,
       );
       relayBad += mixed.bad;
       Object.assign(row, { mixP50: mixed.p50, mixP99: mixed.p99, mixP999: mixed.p999 });
@@ -145,7 +145,7 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
     return {
       latencyRate: o.latencyRate,
       latencyFrames: o.latencyFrames,
-      latencyWarmup: o.latencyWarmup,
+      latencyWarmup,
       throughput,
       relayBad,
       latency,

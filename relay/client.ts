@@ -39,7 +39,6 @@ export interface RelayConsumer {
 }
 
 const encoder = new TextEncoder();
-
 const log = createLogger({ service: "relay-client" });
 
 class Consumer implements RelayConsumer {

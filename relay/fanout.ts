@@ -18,7 +18,7 @@ import {
 import { VALID_INDEXES } from "./ingest.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import { FrameRing } from "./ring.ts";
-import { SO_SNDBUF, setSocketBuffer } from "./sockopt.ts";
+import { setSendBuffer } from "./sockopt.ts";
 
 /**
  * A partial write of at least this many bytes means reads this large outrun the consumer socket's default
@@ -186,7 +186,7 @@ export class Fanout {
   private raiseBuffer(c: ConsumerConn): void {
     if (c.bufferRaised || this.socketBufferBytes <= 0) return;
     c.bufferRaised = true;
-    setSocketBuffer(c.socket, SO_SNDBUF, this.socketBufferBytes);
+    setSendBuffer(c.socket, this.socketBufferBytes);
   }
 
   flush(c: ConsumerConn): void {

@@ -1,8 +1,8 @@
 // Ingest without sockets: every split point of a byte stream gives the same batch contents.
 import { expect, test } from "bun:test";
 import { createLogger } from "../lib/log.ts";
-import { decodeFrame, FrameError, Kind, Status, validateFrame } from "../schema/frame.ts";
-import { Ingest, IngestConnection, quickValid } from "./ingest.ts";
+import { decodeFrame, FrameError, isValidHead, Kind, Status, validateFrame } from "../schema/frame.ts";
+import { Ingest, IngestConnection } from "./ingest.ts";
 import { RelayMetrics } from "./metrics.ts";
 import { frames } from "./testing.ts";
 
@@ -44,7 +44,7 @@ test("the same frames, gaps and invalid drops at every split of the stream, in o
   }
 });
 
-test("quickValid agrees with validateFrame on every first-two-byte combination", () => {
+test("isValidHead agrees with validateFrame on every first-two-byte combination", () => {
   const bytes = new Uint8Array(48);
   const view = new DataView(bytes.buffer);
   let disagreements = 0;
@@ -52,7 +52,7 @@ test("quickValid agrees with validateFrame on every first-two-byte combination",
     for (let b1 = 0; b1 < 256; b1++) {
       bytes[0] = b0;
       bytes[1] = b1;
-      if (quickValid(b0, b1) !== (validateFrame(view, 0) === FrameError.None)) disagreements++;
+      if (isValidHead(b0, b1) !== (validateFrame(view, 0) === FrameError.None)) disagreements++;
     }
   }
   expect(disagreements).toBe(0);

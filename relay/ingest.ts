@@ -38,9 +38,6 @@ export const VALID_INDEXES: readonly number[] = [
   0x11, 0x12, 0x13, 0x14, 0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 0x33, 0x34,
 ];
 
-/** validateFrame's rule on the first two bytes (schema/frame.ts isValidHead; tested equal). */
-export const quickValid = isValidHead;
-
 export class Ingest {
   readonly batch = new FrameBatch();
   /** Next expected seq per exchange (valid when tracked[ex] = 1). */
@@ -116,7 +113,7 @@ export class Ingest {
       const b0 = bytes[off]!;
       const b1 = bytes[off + 1]!;
       const kind = b0 & 0x0f;
-      if (!quickValid(b0, b1)) {
+      if (!isValidHead(b0, b1)) {
         if (view === null) view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         this.invalid(conn, view, off);
         batch.append(bytes, runStart, off);

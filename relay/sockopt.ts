@@ -1,10 +1,9 @@
-// Kernel socket buffer sizes through libc setsockopt (Bun has no API for them). Best effort: without libc or a
-// file descriptor the OS default stays. The kernel caps the value at net.core.wmem_max / rmem_max.
+// A socket's kernel send buffer through libc setsockopt (Bun has no API for them). Best effort: without libc or a
+// file descriptor the OS default stays. The kernel caps the value at net.core.wmem_max.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 
 const SOL_SOCKET = 1;
-export const SO_SNDBUF = 7;
-export const SO_RCVBUF = 8;
+const SO_SNDBUF = 7;
 
 const libc = (() => {
   try {
@@ -24,12 +23,12 @@ const value = new Int32Array(new ArrayBuffer(8));
 const valuePtr = libc ? ptr(value) : 0;
 
 /**
- * Set SO_SNDBUF / SO_RCVBUF on a Bun socket to `bytes`; returns false when it could not be set. Bun sockets
- * carry their descriptor in `fd` (not in the published types).
+ * Set SO_SNDBUF on a Bun socket to `bytes`; returns false when it could not be set. Bun sockets carry their
+ * descriptor in `fd` (not in the published types).
  */
-export function setSocketBuffer(socket: object, option: number, bytes: number): boolean {
+export function setSendBuffer(socket: object, bytes: number): boolean {
   const fd = (socket as { fd?: unknown }).fd;
   if (!libc || typeof fd !== "number" || fd < 0 || bytes <= 0) return false;
   value[0] = bytes;
-  return libc.symbols.setsockopt(fd, SOL_SOCKET, option, valuePtr, 4) === 0;
+  return libc.symbols.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, valuePtr, 4) === 0;
 }

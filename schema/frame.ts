@@ -229,7 +229,6 @@ export const FRAME_ERROR_NAMES: Record<number, string> = {
   4: "truncated",
 };
 
-/** Check one frame's header. Never throws; returns a FrameError. */
 /**
  * validateFrame's rule on a whole frame's first two bytes (version 1 and exchange 1..3 in byte 1, kind 1..4 in
  * byte 0's low nibble) without a DataView or a call chain: the hot paths' check; validateFrame names the error.
@@ -239,6 +238,7 @@ export function isValidHead(b0: number, b1: number): boolean {
   return b1 >= 0x11 && b1 <= 0x13 && kind >= 1 && kind <= 4;
 }
 
+/** Check one frame's header. Never throws; returns a FrameError. */
 export function validateFrame(view: DataView, offset: number): FrameError {
   if (offset + FRAME_SIZE > view.byteLength) return FrameError.Truncated;
   if (frameVersion(view, offset) !== WIRE_VERSION) return FrameError.BadVersion;

@@ -41,7 +41,7 @@ export class FrameStreamDecoder {
       pos = take;
       if (this.carried < FRAME_SIZE) return;
       this.carried = 0;
-      this.emit(this.carryView, this.carry, 0);
+      this.run(this.carryView, this.carry, 0, FRAME_SIZE);
     }
     const whole = pos + Math.floor((len - pos) / FRAME_SIZE) * FRAME_SIZE;
     if (whole > pos) {
@@ -67,15 +67,6 @@ export class FrameStreamDecoder {
       } else {
         this.reject(view, off);
       }
-    }
-  }
-
-  private emit(view: DataView, bytes: Uint8Array, offset: number): void {
-    if (isValidHead(bytes[offset]!, bytes[offset + 1]!)) {
-      this.frames++;
-      this.onFrame(view, offset);
-    } else {
-      this.reject(view, offset);
     }
   }
 
