@@ -11,19 +11,29 @@ export const Kind = {
   Status: 4,
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
-export const KIND_NAMES: Record<number, string> = { 1: "trade", 2: "book", 3: "bbo", 4: "status" };
+/** Kind names in wire-code order (index + 1 = code): the one list every process and the browser use. */
+export const KINDS = ["trade", "book", "bbo", "status"] as const;
+export type KindName = (typeof KINDS)[number];
+export const KIND_NAMES: Record<number, KindName> = { 1: "trade", 2: "book", 3: "bbo", 4: "status" };
+export const KIND_IDS: Record<KindName, Kind> = { trade: 1, book: 2, bbo: 3, status: 4 };
 
 export const Exchange = { Kraken: 1, Coinbase: 2, Binance: 3 } as const;
 export type Exchange = (typeof Exchange)[keyof typeof Exchange];
+/** The exchange list in wire-code order (index + 1 = code): the only definition of it. */
+export const EXCHANGES = ["kraken", "coinbase", "binance"] as const;
+export type ExchangeName = (typeof EXCHANGES)[number];
 export const EXCHANGE_NAMES: Record<number, ExchangeName> = { 1: "kraken", 2: "coinbase", 3: "binance" };
-export type ExchangeName = "kraken" | "coinbase" | "binance";
 export const EXCHANGE_IDS: Record<ExchangeName, Exchange> = { kraken: 1, coinbase: 2, binance: 3 };
+export const isExchangeName = (s: unknown): s is ExchangeName =>
+  typeof s === "string" && (EXCHANGES as readonly string[]).includes(s);
 
 // Flags live in the high nibble of byte 0; their meaning depends on the kind.
 /** Trade: the aggressor (taker) bought. Neither buy nor sell set = unknown. */
 export const FLAG_TAKER_BUY = 0x10;
 /** Trade: the aggressor (taker) sold. */
 export const FLAG_TAKER_SELL = 0x20;
+/** Trade: fetched from the exchange's REST history to close a gap, not received live. */
+export const FLAG_BACKFILL = 0x40;
 /** Book level / BBO: the ask side (unset = bid). */
 export const FLAG_ASK = 0x10;
 /** Book level: this level belongs to a snapshot. */
@@ -60,6 +70,8 @@ export const Status = {
   BookSynced: 12,
   /** A value could not be represented exactly and the message was skipped (detail = count so far). */
   Unrepresentable: 13,
+  /** Relay → collector on the ingest socket: frames up to `seq` are journaled (see relay/README.md). */
+  Ack: 14,
 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
 export const STATUS_NAMES: Record<number, string> = {
@@ -77,6 +89,7 @@ export const STATUS_NAMES: Record<number, string> = {
   11: "buffer_overflow",
   12: "book_synced",
   13: "unrepresentable",
+  14: "ack",
 };
 
 export const ResyncReason = {
@@ -85,6 +98,10 @@ export const ResyncReason = {
   CrossedBook: 3,
   Reconnect: 4,
   Requested: 5,
+  /** The exchange's checksum field itself was missing or malformed (not a mismatch). */
+  BadChecksumField: 6,
+  /** A level in the update was malformed or not representable exactly. */
+  BadLevel: 7,
 } as const;
 export type ResyncReason = (typeof ResyncReason)[keyof typeof ResyncReason];
 export const RESYNC_REASON_NAMES: Record<number, string> = {
@@ -93,18 +110,34 @@ export const RESYNC_REASON_NAMES: Record<number, string> = {
   3: "crossed_book",
   4: "reconnect",
   5: "requested",
+  6: "bad_checksum_field",
+  7: "bad_level",
 };
 
-// Byte offsets.
-const O_KIND = 0;
-const O_VER_EX = 1;
-const O_INSTRUMENT = 2;
-const O_SEQ = 4;
-const O_ID = 8;
-const O_PRICE = 16;
-const O_SIZE = 24;
-const O_TS_EXCHANGE = 32;
-const O_TS_RECV = 40;
+/**
+ * Byte offset of each field in a frame (docs/wire-format.md). The only place offsets are written down: code
+ * that needs raw access (copying stamps, batch status frames) uses these, never a literal.
+ */
+export const FrameOffset = {
+  kindFlags: 0,
+  versionExchange: 1,
+  instrument: 2,
+  seq: 4,
+  id: 8,
+  price: 16,
+  size: 24,
+  tsExchange: 32,
+  tsRecv: 40,
+} as const;
+const O_KIND = FrameOffset.kindFlags;
+const O_VER_EX = FrameOffset.versionExchange;
+const O_INSTRUMENT = FrameOffset.instrument;
+const O_SEQ = FrameOffset.seq;
+const O_ID = FrameOffset.id;
+const O_PRICE = FrameOffset.price;
+const O_SIZE = FrameOffset.size;
+const O_TS_EXCHANGE = FrameOffset.tsExchange;
+const O_TS_RECV = FrameOffset.tsRecv;
 
 const TWO32 = 4294967296;
 
