@@ -13,9 +13,10 @@ mkdirSync(join(uiDir, "assets"));
 writeFileSync(join(uiDir, "index.html"), "<!doctype html><title>tapewire</title>");
 writeFileSync(join(uiDir, "assets", "app.js"), "console.log('ui')");
 
+const METRICS_TOKEN = "app-test-metrics-token";
 let api: TestApi;
 beforeAll(async () => {
-  api = await startTestApi({ API_UI_DIR: uiDir });
+  api = await startTestApi({ API_UI_DIR: uiDir, API_METRICS_TOKEN: METRICS_TOKEN });
 });
 afterAll(() => api.close());
 
@@ -90,10 +91,20 @@ describe("typed Eden client", () => {
     );
     if (!login.data) throw new Error(`login failed: ${JSON.stringify(login.error)}`);
     const headers = { authorization: `Bearer ${login.data.accessToken}` };
-    const created = await client.api.portfolios.post({ name: "eden" }, { headers });
+    const created = await client.api.portfolios.post(
+      { name: "eden", cash: [{ currency: "USD", amount: "10000" }] },
+      { headers },
+    );
     if (!created.data) throw new Error("create failed");
     const portfolio = client.api.portfolios({ portfolioId: created.data.id });
-    await insertTop(api.db.sql, { exchange: 1, instrumentId: 2, bid: "3000.00", ask: "3000.50" });
+    await insertTop(api.db.sql, {
+      exchange: 1,
+      instrumentId: 2,
+      bid: "3000.00",
+      ask: "3000.50",
+      bidSize: "5",
+      askSize: "5",
+    });
     await insertTrades(api.db.sql, [
       { time: new Date(), exchange: 1, instrumentId: 2, tradeId: 9, price: "3010.50", size: "1" },
     ]);
@@ -104,7 +115,16 @@ describe("typed Eden client", () => {
     expect(order.data?.status).toBe("filled");
     const pnl = await portfolio.pnl.get({ headers });
     expect(pnl.data?.totals).toEqual([
-      { quote: "USD", realizedPnl: "0", unrealizedPnl: "20", fees: "0", netPnl: "20", unmarkedPositions: 0 },
+      {
+        quote: "USD",
+        realizedPnl: "0",
+        unrealizedPnl: "20",
+        fees: "0",
+        netPnl: "20",
+        unmarkedPositions: 0,
+        cash: "3999", // 10000 - 2 * 3000.50
+        equity: "10020", // cash + 2 * 3010.50 marked at the last trade
+      },
     ]);
     const trades = await client.api.market.trades.get({ query: { symbol: "ETH-USD", exchange: "kraken" } });
     expect(trades.data?.items[0]?.price).toBe("3010.50");
@@ -115,13 +135,15 @@ describe("operations and the UI", () => {
   test("/health and /metrics", async () => {
     const health = await api.call("GET", "/health");
     expect(health.body).toMatchObject({ status: "ok", postgres: "up", redis: "up", notes: [] });
-    // Request metrics are recorded after the response is sent: poll until /health's shows up.
+    // Request metrics are recorded after the response is sent: poll until /health's shows up. /metrics
+    // answers loopback only (app.handle has no socket) or the API_METRICS_TOKEN bearer.
+    const token = METRICS_TOKEN;
     const line = 'tapewire_api_requests_total{route="/health",status="2xx"} 1';
     await waitFor(
-      async () => (await api.call("GET", "/metrics")).text.includes(line),
+      async () => (await api.call("GET", "/metrics", { token })).text.includes(line),
       "health request metric",
     );
-    const metrics = await api.call("GET", "/metrics");
+    const metrics = await api.call("GET", "/metrics", { token });
     expect(metrics.headers.get("content-type")).toContain("text/plain");
     expect(metrics.text).toContain("tapewire_api_request_seconds_count");
   });

@@ -1,113 +1,196 @@
-// API configuration, read once from the environment into a frozen object. A bad value fails fast with a
-// message that names the variable. The JWT settings (JWT_SECRET, JWT_SECRET_FILE, JWT_ACCESS_TTL_S) are read
-// by lib/jwt.ts from the same env object, so the bridge and the API resolve them identically.
+// API configuration: declared once with lib/config.ts (read once, frozen, every bad value named at start).
+// The JWT settings (JWT_SECRET, JWT_SECRET_FILE, JWT_ACCESS_TTL_S) are resolved by lib/jwt.ts from the
+// same env object, so the bridge and the API read them identically; they are checked here too.
 import { join } from "node:path";
+import {
+  bool,
+  ConfigError,
+  type ConfigOf,
+  custom,
+  defineConfig,
+  duration,
+  ExpectedError,
+  int,
+  list,
+  oneOf,
+  port,
+  string,
+} from "../lib/config.ts";
 import { accessTtlSeconds, jwtSecret } from "../lib/jwt.ts";
 
 export type Env = Record<string, string | undefined>;
+export { ConfigError };
 
-export interface ApiConfig {
-  port: number;
-  host: string;
-  databaseUrl: string;
-  dbPoolSize: number;
-  /** redis://... or "memory" (development: one process, nothing shared or kept). */
-  redisUrl: string;
-  /** Prefix of every Redis key this process writes (several deployments can share one Redis). */
-  redisPrefix: string;
-  accessTtlS: number;
-  refreshTtlS: number;
-  loginMaxPerIp: number;
-  loginMaxPerAccount: number;
-  loginWindowS: number;
-  /** Trust X-Forwarded-For for the client IP (only behind a proxy you run). */
-  trustProxy: boolean;
-  /** Paper matcher period; 0 turns the loop off (fills on arrival still happen). */
-  matcherMs: number;
-  /** A book top older than this is not a quote a market order may fill against. */
-  quoteMaxAgeMs: number;
-  /** Paper fee in basis points of notional, as exact decimal text. */
-  feeBps: string;
-  cacheTtlMs: number;
-  /** Market-data routes answer without a token. */
-  publicMarketData: boolean;
-  /** Built dashboard to serve at / (ignored when the folder does not exist). */
-  uiDir: string;
-  argon2MemoryKiB: number;
-  argon2TimeCost: number;
+const originItem = (s: string) => {
+  try {
+    const u = new URL(s);
+    return u.origin === s && /^https?:$/.test(u.protocol)
+      ? undefined
+      : "an origin like https://app.example.com";
+  } catch {
+    return "an origin like https://app.example.com";
+  }
+};
+
+export const apiVars = defineConfig(
+  "api",
+  {
+    port: port("API_PORT", { default: 3000, meaning: "HTTP port (0 = any free port)" }),
+    host: string("API_HOST", { default: "127.0.0.1", meaning: "address to listen on" }),
+    databaseUrl: string("DATABASE_URL", {
+      default: "postgres://postgres@127.0.0.1:5432/tapewire",
+      pattern: /^postgres(ql)?:\/\//,
+      expected: "a postgres:// URL",
+      defaultText: "set by bun run dev",
+      meaning: "Postgres with the tapewire tables",
+    }),
+    dbPoolSize: int("API_DB_POOL", { default: 10, min: 1, max: 200, meaning: "Postgres connections" }),
+    redisUrl: string("REDIS_URL", {
+      default: "redis://127.0.0.1:6379",
+      pattern: /^(rediss?:\/\/.+|memory)$/,
+      expected: "redis://host:port, rediss://... or memory",
+      meaning: "Redis for cache, sessions, rate limits; memory = this process only (development)",
+    }),
+    redisPrefix: string("API_REDIS_PREFIX", {
+      default: "tw:",
+      meaning: "prefix of every Redis key the API writes (several deployments can share one Redis)",
+    }),
+    refreshTtlS: int("API_REFRESH_TTL_S", {
+      default: 30 * 86400,
+      min: 60,
+      max: 365 * 86400,
+      meaning: "refresh-token (login session) lifetime, seconds",
+    }),
+    loginMaxPerIp: int("API_LOGIN_MAX_PER_IP", {
+      default: 20,
+      min: 1,
+      max: 100000,
+      meaning: "login attempts per client address per window",
+    }),
+    loginMaxPerPair: int("API_LOGIN_MAX_PER_PAIR", {
+      default: 5,
+      min: 1,
+      max: 100000,
+      meaning: "failed logins per (account, address) per window before that address is backed off",
+    }),
+    loginMaxPerAccount: int("API_LOGIN_MAX_PER_ACCOUNT", {
+      default: 100,
+      min: 1,
+      max: 1000000,
+      meaning: "failed logins per account (from all addresses) per window before the account is locked",
+    }),
+    loginWindowS: int("API_LOGIN_WINDOW_S", {
+      default: 300,
+      min: 1,
+      max: 86400,
+      meaning: "login limit window, s",
+    }),
+    trustProxy: bool("API_TRUST_PROXY", {
+      default: false,
+      meaning: "trust X-Forwarded-For/-Proto (only behind a proxy you run)",
+    }),
+    matcherMs: int("API_MATCHER_MS", {
+      default: 250,
+      min: 0,
+      max: 60000,
+      meaning: "paper matcher period; 0 = off",
+    }),
+    quoteMaxAgeMs: int("API_QUOTE_MAX_AGE_MS", {
+      default: 10000,
+      min: 1,
+      max: 86400000,
+      meaning: "a book top older than this is no quote to fill against",
+    }),
+    feeBps: custom("API_FEE_BPS", {
+      default: "0",
+      expected: "a non-negative decimal like 2.5",
+      parse: (raw) => {
+        if (!/^\d{1,6}(\.\d{1,6})?$/.test(raw)) throw new ExpectedError("a non-negative decimal like 2.5");
+        return raw;
+      },
+      meaning: "paper fee in basis points of notional",
+    }),
+    cacheTtlMs: int("API_CACHE_TTL_MS", {
+      default: 1000,
+      min: 0,
+      max: 3600000,
+      meaning: "market response cache",
+    }),
+    feedStaleMs: duration("API_FEED_STALE_MS", {
+      default: 15_000,
+      unit: "ms",
+      min: 1000,
+      max: 3_600_000,
+      meaning: "GET /api/market/feeds: a feed with no stored message for this long is stale",
+    }),
+    publicMarketData: bool("API_PUBLIC_MARKET_DATA", {
+      default: true,
+      meaning: "market routes need no token",
+    }),
+    uiDir: string("API_UI_DIR", {
+      default: join(import.meta.dir, "..", "ui", "dist"),
+      defaultText: "ui/dist",
+      meaning: "built dashboard served at /",
+    }),
+    allowedOrigins: list("API_ALLOWED_ORIGINS", {
+      default: [],
+      item: originItem,
+      expected: "a comma list of origins",
+      meaning:
+        "browser origins besides the API's own that may call it with CORS and use the refresh cookie (empty = same origin only)",
+    }),
+    cookieSecure: oneOf("API_COOKIE_SECURE", {
+      values: ["auto", "true", "false"] as const,
+      default: "auto",
+      meaning: "Secure flag of the refresh cookie; auto = when the request came over https",
+    }),
+    cspConnectSrc: string("API_CSP_CONNECT_SRC", {
+      default: "'self' ws: wss:",
+      pattern: /^[^;,\r\n]+$/,
+      expected: "CSP source expressions without ; or ,",
+      meaning: "connect-src of the dashboard's Content-Security-Policy (the bridge WebSocket)",
+    }),
+    metricsToken: string("API_METRICS_TOKEN", {
+      default: undefined,
+      secret: true,
+      pattern: /^.{16,}$/,
+      expected: "at least 16 characters",
+      meaning: "bearer token for /metrics; unset = /metrics answers loopback clients only",
+    }),
+    argon2MemoryKiB: int("API_ARGON2_MEMORY_KIB", {
+      default: 65536,
+      min: 1024,
+      max: 4194304,
+      meaning: "argon2id memory",
+    }),
+    argon2TimeCost: int("API_ARGON2_TIME_COST", { default: 2, min: 1, max: 20, meaning: "argon2id passes" }),
+    nodeEnv: string("NODE_ENV", { default: "development", meaning: "production refuses REDIS_URL=memory" }),
+  },
+  (c) =>
+    c.redisUrl === "memory" && c.nodeEnv === "production"
+      ? [{ variable: "REDIS_URL", value: "memory", expected: "a real Redis when NODE_ENV=production" }]
+      : undefined,
+);
+
+export type ApiConfig = ConfigOf<typeof apiVars.vars> & {
+  /** JWT_ACCESS_TTL_S, resolved by lib/jwt.ts. */
+  readonly accessTtlS: number;
   /** The env the JWT helpers read (JWT_SECRET etc.). */
-  env: Env;
-}
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
+  readonly env: Env;
+};
 
 export function loadApiConfig(env: Env = process.env): Readonly<ApiConfig> {
-  const config: ApiConfig = {
-    port: int(env, "API_PORT", 3000, 0, 65535),
-    host: env.API_HOST || "127.0.0.1",
-    databaseUrl: env.DATABASE_URL || "postgres://postgres@127.0.0.1:5432/tapewire",
-    dbPoolSize: int(env, "API_DB_POOL", 10, 1, 200),
-    redisUrl: env.REDIS_URL || "redis://127.0.0.1:6379",
-    redisPrefix: env.API_REDIS_PREFIX ?? "tw:",
-    accessTtlS: wrap("JWT_ACCESS_TTL_S", () => accessTtlSeconds(env)),
-    refreshTtlS: int(env, "API_REFRESH_TTL_S", 30 * 86400, 60, 365 * 86400),
-    loginMaxPerIp: int(env, "API_LOGIN_MAX_PER_IP", 20, 1, 100000),
-    loginMaxPerAccount: int(env, "API_LOGIN_MAX_PER_ACCOUNT", 5, 1, 100000),
-    loginWindowS: int(env, "API_LOGIN_WINDOW_S", 300, 1, 86400),
-    trustProxy: bool(env, "API_TRUST_PROXY", false),
-    matcherMs: int(env, "API_MATCHER_MS", 250, 0, 60000),
-    quoteMaxAgeMs: int(env, "API_QUOTE_MAX_AGE_MS", 10000, 1, 86400000),
-    feeBps: decimal(env, "API_FEE_BPS", "0"),
-    cacheTtlMs: int(env, "API_CACHE_TTL_MS", 1000, 0, 3600000),
-    publicMarketData: bool(env, "API_PUBLIC_MARKET_DATA", true),
-    uiDir: env.API_UI_DIR || join(import.meta.dir, "..", "ui", "dist"),
-    argon2MemoryKiB: int(env, "API_ARGON2_MEMORY_KIB", 65536, 1024, 4194304),
-    argon2TimeCost: int(env, "API_ARGON2_TIME_COST", 2, 1, 20),
-    env,
-  };
-  if (config.redisUrl === "memory" && env.NODE_ENV === "production")
-    throw new ConfigError("REDIS_URL=memory is for development; production needs a real Redis");
-  if (config.redisUrl !== "memory" && !/^rediss?:\/\//.test(config.redisUrl))
-    throw new ConfigError(
-      `REDIS_URL must be redis://host:port, rediss://... or memory, got ${JSON.stringify(config.redisUrl)}`,
-    );
+  const base = apiVars.read(env);
   // Resolve the signing key now so a short or missing secret stops the process at start, not at login.
-  wrap("JWT_SECRET", () => jwtSecret(env));
-  return Object.freeze(config);
+  const accessTtlS = jwtSetting("JWT_ACCESS_TTL_S", () => accessTtlSeconds(env));
+  jwtSetting("JWT_SECRET", () => jwtSecret(env));
+  return Object.freeze({ ...base, accessTtlS, env });
 }
 
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max)
-    throw new ConfigError(`${name} must be an integer ${min}..${max}, got ${JSON.stringify(raw)}`);
-  return value;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (["1", "true", "yes", "on"].includes(raw.toLowerCase())) return true;
-  if (["0", "false", "no", "off"].includes(raw.toLowerCase())) return false;
-  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(raw)}`);
-}
-
-function decimal(env: Env, name: string, fallback: string): string {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  if (!/^\d{1,6}(\.\d{1,6})?$/.test(raw))
-    throw new ConfigError(`${name} must be a non-negative decimal like 2.5, got ${JSON.stringify(raw)}`);
-  return raw;
-}
-
-function wrap<T>(name: string, read: () => T): T {
+function jwtSetting<T>(name: string, read: () => T): T {
   try {
     return read();
   } catch (error) {
-    const message = (error as Error).message;
-    throw new ConfigError(message.includes(name) ? message : `${name}: ${message}`);
+    throw new ConfigError("api", [{ variable: name, value: undefined, expected: (error as Error).message }]);
   }
 }

@@ -2,8 +2,10 @@
 // Tests build one per test file against their own database and Redis prefix.
 import { createLogger, type Logger } from "../lib/log.ts";
 import { loadRegistry } from "../schema/instruments.ts";
+import { AnalyticsService, analyticsConfig } from "./analytics/service.ts";
 import { LoginLimiter } from "./auth/rate-limit.ts";
 import { RefreshTokens } from "./auth/refresh.ts";
+import { SessionRevocations } from "./auth/revocations.ts";
 import { AuthService } from "./auth/service.ts";
 import type { ApiConfig } from "./config.ts";
 import { connectDatabase, type Database, type Sql } from "./db/client.ts";
@@ -33,10 +35,14 @@ export interface ApiDeps {
   /** The Redis connection behind `store`, when it is Redis. */
   redis: RedisHandle | null;
   cache: ResponseCache;
+  /** Revoked login sessions (lib/sessions.ts), checked on every request with a token. */
+  revocations: SessionRevocations;
   catalog: InstrumentCatalog;
   caps: MarketCapabilities;
   auth: AuthService;
   market: MarketService;
+  /** DuckDB over the Parquet archive + recent rows (api/analytics). */
+  analytics: AnalyticsService;
   portfolios: PortfolioService;
   orders: OrderService;
   matcher: PaperMatcher;
@@ -67,14 +73,18 @@ export async function createDeps(
     log.error("postgres not reachable at start; assuming plain Postgres", { error: error as Error });
   }
   log.info("database capabilities", { ...caps });
-  const refresh = new RefreshTokens(store, config.refreshTtlS, metrics);
+  const revocations = new SessionRevocations(redis?.client ?? null, config.accessTtlS, log);
+  if (redis) revocations.listen(config.redisUrl);
+  const refresh = new RefreshTokens(store, config.refreshTtlS, metrics, revocations);
   const limiter = new LoginLimiter(store, {
     maxPerIp: config.loginMaxPerIp,
+    maxPerPair: config.loginMaxPerPair,
     maxPerAccount: config.loginMaxPerAccount,
     windowS: config.loginWindowS,
   });
   const portfolios = new PortfolioService(db);
   const matcher = new PaperMatcher(db, config, log.child({ part: "matcher" }), metrics);
+  const analytics = new AnalyticsService(sql, loadRegistry(config.env), analyticsConfig.read(config.env));
   let refreshTimer: Timer | undefined;
   return {
     config,
@@ -85,10 +95,12 @@ export async function createDeps(
     store,
     redis,
     cache,
+    revocations,
     catalog,
     caps,
     auth: new AuthService(db, config, refresh, limiter, metrics),
-    market: new MarketService(db, catalog, caps),
+    market: new MarketService(db, catalog, caps, config.feedStaleMs),
+    analytics,
     portfolios,
     orders: new OrderService(db, catalog, portfolios, config, metrics),
     matcher,
@@ -103,7 +115,9 @@ export async function createDeps(
     async close() {
       clearInterval(refreshTimer);
       await matcher.stop();
+      await revocations.close();
       await store.close();
+      analytics.close();
       await sql.end({ timeout: 5 });
     },
   };

@@ -3,6 +3,7 @@
 // SQL or secret reaches a client.
 import { Elysia, t } from "elysia";
 import type { Logger } from "../lib/log.ts";
+import type { MethodsFor } from "./http/methods.ts";
 import type { ApiMetrics } from "./metrics.ts";
 
 export class ApiError extends Error {
@@ -25,6 +26,11 @@ export class BadRequestError extends ApiError {
 export class UnauthorizedError extends ApiError {
   constructor(message: string) {
     super(401, "unauthorized", message, { "www-authenticate": 'Bearer realm="tapewire"' });
+  }
+}
+export class ForbiddenError extends ApiError {
+  constructor(message: string) {
+    super(403, "forbidden", message);
   }
 }
 export class NotFoundError extends ApiError {
@@ -63,8 +69,10 @@ export const ErrorBody = t.Object(
 export const errorResponses = {
   400: ErrorBody,
   401: ErrorBody,
+  403: ErrorBody,
   404: ErrorBody,
   409: ErrorBody,
+  413: ErrorBody,
   422: ErrorBody,
   429: ErrorBody,
   503: ErrorBody,
@@ -78,9 +86,13 @@ export function noContentResponses(description: string) {
   const error = (d: string) => ({ description: d, content: { "application/json": { schema: ErrorBody } } });
   return {
     204: { description },
+    400: error("Body is not valid JSON"),
     401: error("Unauthorized"),
+    403: error("Forbidden"),
     404: error("Not found"),
+    413: error("Body too large"),
     422: error("Invalid input"),
+    429: error("Rate limited"),
     503: error("Unavailable"),
   };
 }
@@ -104,11 +116,24 @@ export function validationMessage(on: string, issues: readonly ValueIssue[], cus
   return field ? `${on}.${field}: ${text}` : `${on}: ${text}`;
 }
 
-export function errorHandler(log: Logger, metrics: ApiMetrics) {
+export function errorHandler(log: Logger, metrics: ApiMetrics, methodsFor: MethodsFor = () => []) {
   return new Elysia({ name: "tapewire-errors" }).onError(
     { as: "global" },
     ({ code, error, set, request, path }) => {
+      const methodNotAllowed = (allowed: string[]) => {
+        set.status = 405;
+        set.headers.allow = allowed.join(", ");
+        return {
+          error: "method_not_allowed",
+          message: `${request.method} is not allowed on ${path}; use ${allowed.join(", ")}`,
+        };
+      };
       set.headers["content-type"] = "application/json";
+      // A catch-all route (the UI's GET /*) turns "wrong method" into its own 404.
+      if (error instanceof NotFoundError && code !== "NOT_FOUND") {
+        const allowed = methodsFor(path);
+        if (allowed.length > 0 && !allowed.includes(request.method)) return methodNotAllowed(allowed);
+      }
       if (error instanceof ApiError) {
         set.status = error.status;
         Object.assign(set.headers, error.headers);
@@ -125,9 +150,12 @@ export function errorHandler(log: Logger, metrics: ApiMetrics) {
         case "PARSE":
           set.status = 400;
           return { error: "bad_request", message: "request body is not valid JSON" };
-        case "NOT_FOUND":
+        case "NOT_FOUND": {
+          const allowed = methodsFor(path);
+          if (allowed.length > 0 && !allowed.includes(request.method)) return methodNotAllowed(allowed);
           set.status = 404;
           return { error: "not_found", message: `no route ${request.method} ${path}` };
+        }
         case "INVALID_COOKIE_SIGNATURE":
           set.status = 400;
           return { error: "bad_request", message: "invalid cookie" };

@@ -16,8 +16,12 @@ beforeAll(async () => {
   api = await startTestApi();
   a = await newUser(api, "alice");
   b = await newUser(api, "bob");
-  aPortfolio = (await api.call("POST", "/api/portfolios", { token: a.token, body: { name: "alice main" } }))
-    .body.id;
+  aPortfolio = (
+    await api.call("POST", "/api/portfolios", {
+      token: a.token,
+      body: { name: "alice main", cash: [{ currency: "USD", amount: "1000" }] },
+    })
+  ).body.id;
   bPortfolio = (await api.call("POST", "/api/portfolios", { token: b.token, body: { name: "bob main" } }))
     .body.id;
   await insertTop(api.db.sql, { exchange: 2, instrumentId: 1, bid: "100.00", ask: "100.10" });
@@ -42,10 +46,13 @@ async function aliceState() {
     orders: await get(`/api/portfolios/${aPortfolio}/orders`),
     fills: await get(`/api/portfolios/${aPortfolio}/fills`),
     positions: await get(`/api/portfolios/${aPortfolio}/positions`),
+    cash: await get(`/api/portfolios/${aPortfolio}/cash`),
+    ledger: await get(`/api/portfolios/${aPortfolio}/cash/ledger`),
   };
 }
 
 const order = { symbol: "BTC-USD", exchange: "coinbase", side: "sell", type: "market", quantity: "1" };
+const money = { currency: "USD", amount: "10" };
 // [method, OpenAPI path, concrete path, body]: every route that takes a portfolio (and order) id.
 const cases = (): [string, string, string, unknown][] => [
   ["GET", "/api/portfolios/{portfolioId}", `/api/portfolios/${aPortfolio}`, undefined],
@@ -68,6 +75,25 @@ const cases = (): [string, string, string, unknown][] => [
   ["GET", "/api/portfolios/{portfolioId}/fills", `/api/portfolios/${aPortfolio}/fills`, undefined],
   ["GET", "/api/portfolios/{portfolioId}/positions", `/api/portfolios/${aPortfolio}/positions`, undefined],
   ["GET", "/api/portfolios/{portfolioId}/pnl", `/api/portfolios/${aPortfolio}/pnl`, undefined],
+  ["GET", "/api/portfolios/{portfolioId}/cash", `/api/portfolios/${aPortfolio}/cash`, undefined],
+  [
+    "GET",
+    "/api/portfolios/{portfolioId}/cash/ledger",
+    `/api/portfolios/${aPortfolio}/cash/ledger`,
+    undefined,
+  ],
+  [
+    "POST",
+    "/api/portfolios/{portfolioId}/cash/deposits",
+    `/api/portfolios/${aPortfolio}/cash/deposits`,
+    money,
+  ],
+  [
+    "POST",
+    "/api/portfolios/{portfolioId}/cash/withdrawals",
+    `/api/portfolios/${aPortfolio}/cash/withdrawals`,
+    money,
+  ],
 ];
 
 describe("cross-user isolation", () => {

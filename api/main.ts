@@ -1,5 +1,6 @@
 // `bun run api`: the Elysia API on API_PORT (default 3000) with the paper matcher running in-process.
 import { createLogger } from "../lib/log.ts";
+import { BUN_MAX_BODY_BYTES } from "./http/limits.ts";
 import { createApp, createDeps, loadApiConfig } from "./index.ts";
 
 const log = createLogger({ svc: "api" });
@@ -13,11 +14,12 @@ const config = (() => {
 })();
 
 const deps = await createDeps(config, log);
-// Every request body here is a small JSON object; refuse anything bigger before parsing it.
+// Bodies over 64 KiB are refused with JSON by http/limits.ts before they are read, so Bun's own (empty)
+// 413 is turned off.
 const app = createApp(deps).listen({
   port: config.port,
   hostname: config.host,
-  maxRequestBodySize: 64 * 1024,
+  maxRequestBodySize: BUN_MAX_BODY_BYTES,
 });
 deps.start();
 log.info("api listening", {

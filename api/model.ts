@@ -1,7 +1,8 @@
 // Shared `t` building blocks. Each carries its own error text so a 422 says what to send, not how the
 // validator works ("limit must be an integer 1..1000", not "Expected union value").
 import { t } from "elysia";
-import { EXCHANGES } from "./market/catalog.ts";
+import { EXCHANGES } from "../schema/frame.ts";
+import { TIME_RANGE_TEXT } from "./time.ts";
 
 export const Symbol_ = t.String({
   pattern: "^[A-Za-z0-9]{1,20}-[A-Za-z0-9]{1,20}$",
@@ -19,15 +20,17 @@ export const Enum = <const V extends readonly [string, ...string[]]>(
   fallback?: V[number],
 ) => t.UnionEnum(values, { error: `${name} must be one of ${values.join(", ")}`, default: fallback });
 
-export const ExchangeParam = Enum([...EXCHANGES] as ["kraken", "coinbase", "binance"], "exchange");
+export const ExchangeParam = Enum(EXCHANGES, "exchange");
 
 export const Limit = (max: number, fallback: number) =>
   t.Integer({ minimum: 1, maximum: max, default: fallback, error: `limit must be an integer 1..${max}` });
 
+/** A client time. The range (0001..9999) and calendar checks are in time.ts (parseTime), run by the services. */
 export const Time = (name: string) =>
   t.String({
     format: "date-time",
     error: `${name} must be an RFC 3339 time such as 2025-01-31T12:00:00Z`,
+    description: `RFC 3339 date-time ${TIME_RANGE_TEXT}`,
     examples: ["2025-01-31T12:00:00Z"],
   });
 

@@ -114,6 +114,6 @@ describe("REDIS_URL=memory (a development machine without Redis)", () => {
   test("production refuses it", () => {
     expect(() =>
       loadApiConfig({ REDIS_URL: "memory", NODE_ENV: "production", JWT_SECRET: TEST_JWT_SECRET }),
-    ).toThrow("REDIS_URL=memory is for development; production needs a real Redis");
+    ).toThrow('REDIS_URL="memory": expected a real Redis when NODE_ENV=production');
   });
 });

@@ -260,7 +260,9 @@ async function dbIngest(trades: number): Promise<BridgeBenchResult["db"]> {
 
     // The same rows as COPY bytes, copied raw into the emptied table in one stream.
     const texts: Uint8Array[] = [];
-    const copyRows = new RowEncoder(5000, (b: Batch) => texts.push(b.data));
+    const copyRows = new RowEncoder(5000, (b: Batch) => {
+      for (const p of b.parts) if (p.table === "trades") texts.push(p.data);
+    });
     for (let off = 0; off < trades * FRAME_SIZE; off += FRAME_SIZE) {
       copyRows.trade(table.entry(3, frames.getUint16(off + 2, true)), frames, off);
     }

@@ -3,10 +3,12 @@
 // can feed frames straight into onFrame.
 import type { Server } from "bun";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { serveMetrics } from "../lib/metrics.ts";
+import { metricsConfig, type Readiness, serveMetrics } from "../lib/metrics.ts";
 import { type InstrumentRegistry, loadRegistry } from "../schema/instruments.ts";
+import type { Authorizer } from "./auth.ts";
 import { type ClientData, ClientHub } from "./clients.ts";
 import type { BridgeConfig } from "./config.ts";
+import { type DbProbe, makeDbProbe } from "./db-probe.ts";
 import { BridgeMetrics } from "./metrics.ts";
 import { Publisher } from "./publisher.ts";
 import { FrameRouter } from "./router.ts";
@@ -25,7 +27,11 @@ export interface BridgeDeps {
   metrics?: BridgeMetrics;
   /** Overrides the Postgres sink built from config.databaseUrl. */
   sink?: BatchSink;
-  authorize?: (token: string) => Promise<boolean>;
+  authorize?: Authorizer;
+  /** More readiness checks than relay and database (main.ts: the session-revocation watch). */
+  readyChecks?: () => Record<string, boolean>;
+  /** Whether the database answers (default: a SELECT 1 on config.databaseUrl, see db-probe.ts). */
+  databaseReachable?: DbProbe;
 }
 
 export interface Bridge {
@@ -42,7 +48,11 @@ export interface Bridge {
   sealRows(): void;
   /** Stop serving, store what is pending (or spool it), close the database connection. */
   close(): Promise<void>;
+  /** `await using bridge = await startBridge(...)` closes it at the end of scope. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
+
+const SLOW_CHECK_MS = 250;
 
 export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const config = deps.config;
@@ -51,7 +61,8 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const metrics = deps.metrics ?? new BridgeMetrics();
   const table = new TopicTable(registry, { kraken: config.krakenBookDepth, other: config.bookDepth });
   const hub = new ClientHub(table, registry, config, metrics, log);
-  const publisher = new Publisher(metrics, hub.checkBackpressure);
+  // Check slow clients every 1/16 of the total budget fanned out, so one burst cannot blow through it.
+  const publisher = new Publisher(metrics, () => hub.checkBackpressure(), config.maxTotalBufferedBytes / 16);
 
   let writer: BatchWriter | null = null;
   let rows: RowEncoder | null = null;
@@ -73,6 +84,16 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   }
 
   const router = new FrameRouter(table, publisher, rows, metrics, log);
+  const dbProbe = deps.databaseReachable ?? (config.databaseUrl ? makeDbProbe(config.databaseUrl) : null);
+  const ready = async (): Promise<Readiness> => {
+    const checks: Record<string, boolean> = {
+      relay: metrics.relayConnected.value === 1,
+      ...(dbProbe ? { database: await dbProbe() } : {}),
+      ...deps.readyChecks?.(),
+    };
+    return { ready: Object.values(checks).every(Boolean), checks };
+  };
+  const probes = metricsConfig.read();
   const server = startWsServer({
     port: config.port,
     hostname: config.hostname,
@@ -85,9 +106,14 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     maxMessageBytes: config.maxMessageBytes,
     authorize: deps.authorize,
     health: () => ({ database: writer ? (writer.idle ? "ok" : "behind") : "off" }),
+    ready,
+    metricsToken: probes.token,
   });
   publisher.target = server;
-  const metricsServer = config.metricsPort >= 0 ? serveMetrics(metrics.registry, config.metricsPort) : null;
+  const metricsServer =
+    config.metricsPort >= 0 ? serveMetrics(metrics.registry, config.metricsPort, { ready }) : null;
+  // The slow-client check also runs without traffic: the time limit needs a clock.
+  const slowTimer = setInterval(() => hub.checkBackpressure(), SLOW_CHECK_MS);
 
   const sealTimer = rows ? setInterval(() => rows.seal(), config.batchMs) : null;
   const sampleTimer = rows ? setInterval(() => router.sampleBookTops(), config.bookSampleMs) : null;
@@ -98,6 +124,19 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     spool: sink ? config.spoolDir : null,
   });
 
+  let closed: Promise<void> | null = null;
+  const close = async () => {
+    if (sealTimer) clearInterval(sealTimer);
+    if (sampleTimer) clearInterval(sampleTimer);
+    clearInterval(slowTimer);
+    publisher.flush();
+    server.stop(true);
+    metricsServer?.stop(true);
+    router.sampleBookTops();
+    rows?.seal();
+    await writer?.close(config.shutdownMs);
+    await dbProbe?.close?.();
+  };
   return {
     onFrame: router.onFrame,
     server,
@@ -108,15 +147,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     router,
     writer,
     sealRows: () => rows?.seal(),
-    async close() {
-      if (sealTimer) clearInterval(sealTimer);
-      if (sampleTimer) clearInterval(sampleTimer);
-      publisher.flush();
-      server.stop(true);
-      metricsServer?.stop(true);
-      router.sampleBookTops();
-      rows?.seal();
-      await writer?.close(config.shutdownMs);
-    },
+    close: () => (closed ??= close()),
+    [Symbol.asyncDispose]: () => (closed ??= close()),
   };
 }

@@ -1,51 +1,9 @@
 // The slow-client policy on its own, with sockets whose unsent byte count the test controls.
 import { expect, test } from "bun:test";
 import { Exchange, FLAG_ASK, FLAG_END, Kind } from "../schema/frame.ts";
-import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../schema/instruments.ts";
-import { type ClientData, ClientHub, type ClientSocket, SLOW_CLIENT_CLOSE_CODE } from "./clients.ts";
-import { BridgeMetrics } from "./metrics.ts";
-import { Frames, memoryLogger } from "./testing.ts";
-import { TopicTable } from "./topics.ts";
-
-class FakeSocket implements ClientSocket {
-  buffered = 0;
-  readonly subscribed = new Set<string>();
-  readonly sent: string[] = [];
-  closedWith: number | null = null;
-  constructor(readonly data: ClientData) {}
-  subscribe(t: string) {
-    this.subscribed.add(t);
-  }
-  unsubscribe(t: string) {
-    this.subscribed.delete(t);
-  }
-  sendText(s: string) {
-    this.sent.push(s);
-    return s.length;
-  }
-  getBufferedAmount() {
-    return this.buffered;
-  }
-  close(code?: number) {
-    this.closedWith = code ?? 1000;
-  }
-}
-
-function setup() {
-  const registry = new InstrumentRegistry(DEFAULT_INSTRUMENTS);
-  const table = new TopicTable(registry, { kraken: 10, other: 100 });
-  const metrics = new BridgeMetrics();
-  const hub = new ClientHub(
-    table,
-    registry,
-    { maxBufferedBytes: 1600, maxSubscriptions: 8 },
-    metrics,
-    memoryLogger(),
-  );
-  const ws = new FakeSocket(hub.newClientData("test"));
-  hub.open(ws);
-  return { table, metrics, hub, ws };
-}
+import { SLOW_CLIENT_CLOSE_CODE } from "./clients.ts";
+import { setupHub as setup } from "./hub-fixture.ts";
+import { Frames } from "./testing.ts";
 
 test("past a quarter of the limit book/bbo pause; below a sixteenth they resume with the current BBO", () => {
   const { table, hub, ws, metrics } = setup();
@@ -103,9 +61,9 @@ test("past the limit a client gets slow_client and is closed; its topics stop at
   expect(JSON.parse(ws.sent.at(-1)!)).toMatchObject({ type: "error", code: "slow_client" });
   expect(ws.closedWith).toBe(SLOW_CLIENT_CLOSE_CODE);
   expect(table.entry(Exchange.Kraken, 2).trade.subscribers).toBe(0);
-  expect(metrics.slowClientsClosed.value).toBe(1);
+  expect(metrics.slowClientsClosed("buffer").value).toBe(1);
   hub.checkBackpressure(); // closing: not closed twice
-  expect(metrics.slowClientsClosed.value).toBe(1);
+  expect(metrics.slowClientsClosed("buffer").value).toBe(1);
   hub.close(ws);
   expect(hub.clients.size).toBe(0);
 });

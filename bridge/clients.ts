@@ -3,12 +3,17 @@
 //
 // Slow-client policy (docs/stream-api.md): past a quarter of maxBufferedBytes unsent, a client's book and bbo
 // topics pause (conflation; trades and status keep flowing); when it has drained below a sixteenth it gets the
-// current book snapshot and BBO and its topics resume. Past maxBufferedBytes it gets a final
-// {"type":"error","code":"slow_client"} and is closed: trades are never dropped silently.
+// current book snapshot and BBO and its topics resume. A client past maxBufferedBytes, behind for longer than
+// maxBehindMs, or among the largest when all clients together exceed maxTotalBufferedBytes gets a final
+// {"type":"error","code":"slow_client"} and is closed (slow-clients.ts): trades are never dropped silently.
+// An authenticated client is closed when its token expires or its session is revoked.
 import type { Logger } from "../lib/log.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
+import type { ClientAuth } from "./auth.ts";
+import { ClientSessions } from "./client-sessions.ts";
 import { bboJson, bookSnapshotJson } from "./format.ts";
 import type { BridgeMetrics } from "./metrics.ts";
+import { CloseBudget, checkSlowClients, type SlowLimits, type SlowReason } from "./slow-clients.ts";
 import { type ClientRequest, isRequestError, parseClientMessage, topicsFor } from "./subscribe.ts";
 import type { Topic, TopicTable } from "./topics.ts";
 
@@ -16,8 +21,13 @@ export interface ClientData {
   readonly id: number;
   readonly remote: string;
   readonly topics: Set<Topic>;
+  /** The accepted token's claims (BRIDGE_REQUIRE_AUTH), else null. */
+  readonly auth: ClientAuth | null;
   conflated: boolean;
   closing: boolean;
+  /** performance.now() since it has been behind (slow-clients.ts); 0 = not behind. */
+  behindSince: number;
+  expiry: Timer | null;
 }
 
 /** The parts of Bun's ServerWebSocket the hub uses. */
@@ -28,20 +38,26 @@ export interface ClientSocket {
   sendText(data: string, compress?: boolean): number;
   getBufferedAmount(): number;
   close(code?: number, reason?: string): void;
+  terminate(): void;
 }
 
-export interface HubLimits {
-  maxBufferedBytes: number;
+export interface HubLimits extends SlowLimits {
   maxSubscriptions: number;
 }
 
 export const SLOW_CLIENT_CLOSE_CODE = 4008;
+/** Close codes for authenticated connections whose token ran out or whose login was ended. */
+export const TOKEN_EXPIRED_CLOSE_CODE = 4001;
+export const SESSION_REVOKED_CLOSE_CODE = 4003;
 
 export class ClientHub {
   readonly clients = new Set<ClientSocket>();
   private nextId = 1;
+  /** Authenticated connections by session, with their expiry timers. */
+  readonly sessions = new ClientSessions<ClientSocket>();
   private readonly softLimit: number;
   private readonly resumeBelow: number;
+  private readonly closing: CloseBudget;
 
   constructor(
     private readonly table: TopicTable,
@@ -52,15 +68,26 @@ export class ClientHub {
   ) {
     this.softLimit = limits.maxBufferedBytes / 4;
     this.resumeBelow = limits.maxBufferedBytes / 16;
+    this.closing = new CloseBudget(limits.maxClosingBytes);
   }
 
-  newClientData(remote: string): ClientData {
-    return { id: this.nextId++, remote, topics: new Set(), conflated: false, closing: false };
+  newClientData(remote: string, auth: ClientAuth | null = null): ClientData {
+    return {
+      id: this.nextId++,
+      remote,
+      topics: new Set(),
+      auth,
+      conflated: false,
+      closing: false,
+      behindSince: 0,
+      expiry: null,
+    };
   }
 
   open(ws: ClientSocket): void {
     this.clients.add(ws);
     this.metrics.clients.set(this.clients.size);
+    this.sessions.add(ws, this.expire);
   }
 
   close(ws: ClientSocket): void {
@@ -68,6 +95,47 @@ export class ClientHub {
     ws.data.topics.clear();
     this.clients.delete(ws);
     this.metrics.clients.set(this.clients.size);
+    this.sessions.remove(ws);
+  }
+
+  /** The session was revoked (logout, refresh-token reuse): close every connection of it. */
+  readonly revokeSession = (sid: string): void => {
+    for (const ws of this.sessions.of(sid)) this.end(ws, "session_revoked", SESSION_REVOKED_CLOSE_CODE);
+  };
+
+  private readonly expire = (ws: ClientSocket): void =>
+    this.end(ws, "token_expired", TOKEN_EXPIRED_CLOSE_CODE);
+
+  /** Close an authenticated connection with a final error naming why. */
+  private end(ws: ClientSocket, code: "token_expired" | "session_revoked", closeCode: number): void {
+    const d = ws.data;
+    if (d.closing) return;
+    d.closing = true;
+    this.metrics.authClosed(code).inc();
+    for (const t of d.topics) if (this.active(ws, t)) this.stop(ws, t);
+    d.topics.clear();
+    const why = code === "token_expired" ? "the access token expired" : "the session was ended";
+    this.finish(
+      ws,
+      `{"type":"error","code":"${code}","message":"${why}; reconnect with a new token"}`,
+      closeCode,
+      code,
+    );
+  }
+
+  /**
+   * The final message and a close frame, when the bytes the closed socket goes on holding fit the close budget
+   * (slow-clients.ts); otherwise terminate at once, freeing its buffer.
+   */
+  private finish(ws: ClientSocket, message: string, closeCode: number, reason: string): void {
+    const buffered = ws.getBufferedAmount();
+    if (this.closing.admit(buffered + message.length, performance.now())) {
+      ws.sendText(message, false);
+      ws.close(closeCode, reason);
+    } else {
+      this.metrics.clientsTerminated.inc();
+      ws.terminate();
+    }
   }
 
   message(ws: ClientSocket, raw: string | Uint8Array): void {
@@ -152,16 +220,18 @@ export class ClientHub {
     this.send(ws, `{"type":"error","code":"${code}","message":${JSON.stringify(message)}${extra}}`);
   }
 
-  /** After every flush: apply the slow-client policy to each client. */
-  readonly checkBackpressure = (): void => {
-    for (const ws of this.clients) {
-      const d = ws.data;
-      if (d.closing) continue;
-      const buffered = ws.getBufferedAmount();
-      if (buffered > this.limits.maxBufferedBytes) this.slow(ws);
-      else if (!d.conflated && buffered > this.softLimit) this.conflate(ws);
-      else if (d.conflated && buffered < this.resumeBelow) this.resume(ws);
-    }
+  /** After every flush and once a second: the slow-client policy for every client. */
+  readonly checkBackpressure = (now = performance.now()): void => {
+    const verdict = checkSlowClients(this.clients, this.limits, this.resumeBelow, now, this.slow, this.pace);
+    this.metrics.bufferedBytes.set(verdict.totalBuffered);
+  };
+
+  /** Conflation for a client that is not cut. */
+  private readonly pace = (ws: ClientSocket, buffered: number): void => {
+    const d = ws.data;
+    if (d.closing) return;
+    if (!d.conflated && buffered > this.softLimit) this.conflate(ws);
+    else if (d.conflated && buffered < this.resumeBelow) this.resume(ws);
   };
 
   drain(ws: ClientSocket): void {
@@ -190,20 +260,34 @@ export class ClientHub {
     }
   }
 
-  private slow(ws: ClientSocket): void {
+  private readonly slow = (ws: ClientSocket, reason: SlowReason = "buffer"): void => {
     const d = ws.data;
     if (d.closing) return;
     d.closing = true;
-    this.metrics.slowClientsClosed.inc();
+    const buffered = ws.getBufferedAmount();
+    this.metrics.slowClientsClosed(reason).inc();
     this.metrics.clientErrors("slow_client").inc();
-    this.log.warn("slow client closed", { client: d.id, remote: d.remote, buffered: ws.getBufferedAmount() });
+    this.log.limited("warn", `slow-${reason}`, "slow client closed", {
+      client: d.id,
+      remote: d.remote,
+      reason,
+      buffered,
+    });
     // Stop publishing to it at once: nothing more is queued behind the final message.
     for (const t of d.topics) if (this.active(ws, t)) this.stop(ws, t);
     d.topics.clear();
-    ws.sendText(
-      `{"type":"error","code":"slow_client","message":"more than ${this.limits.maxBufferedBytes} bytes were waiting for this client; reconnect and subscribe again"}`,
-      false,
+    this.finish(
+      ws,
+      `{"type":"error","code":"slow_client","reason":"${reason}","message":"${SLOW_TEXT[reason]}; reconnect and subscribe again"}`,
+      SLOW_CLIENT_CLOSE_CODE,
+      "slow_client",
     );
-    ws.close(SLOW_CLIENT_CLOSE_CODE, "slow_client");
-  }
+  };
 }
+
+const SLOW_TEXT: Record<SlowReason, string> = {
+  buffer: "more than BRIDGE_MAX_BUFFERED_BYTES were waiting for this client",
+  behind: "this client stayed behind for longer than BRIDGE_MAX_BEHIND_MS",
+  budget:
+    "the bridge's buffer budget for all clients (BRIDGE_MAX_TOTAL_BUFFERED_BYTES) was exceeded and this client held the most",
+};

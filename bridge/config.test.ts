@@ -1,4 +1,5 @@
-// Config is read once; a bad value names its variable. Auth: a valid API token upgrades, others get 401.
+// Config is read once; a bad value names its variable; loopback by default and no open stream in production.
+// Auth: a valid API token upgrades, others get 401.
 import { expect, test } from "bun:test";
 import { signAccessToken } from "../lib/jwt.ts";
 import { makeAuthorizer } from "./auth.ts";
@@ -18,16 +19,31 @@ test("defaults, and errors that name the variable", () => {
     spoolDir: ".data/spool",
     requireAuth: false,
     databaseUrl: undefined,
+    hostname: "127.0.0.1", // issue 8: it was 0.0.0.0 while the README said 127.0.0.1
+    maxTotalBufferedBytes: 32 << 20,
+    maxBehindMs: 10_000,
   });
   expect(Object.isFrozen(c)).toBe(true);
+  expect(() => loadBridgeConfig({ BRIDGE_PORT: "http" })).toThrow(BridgeConfigError);
   expect(() => loadBridgeConfig({ BRIDGE_PORT: "http" })).toThrow(
-    new BridgeConfigError('BRIDGE_PORT="http": expected an integer in 0..65535'),
+    'BRIDGE_PORT="http": expected a port in 0..65535 (0 = any free port)',
   );
   expect(() => loadBridgeConfig({ BRIDGE_REQUIRE_AUTH: "maybe" })).toThrow("BRIDGE_REQUIRE_AUTH");
   expect(() => loadBridgeConfig({ BRIDGE_ALLOWED_ORIGINS: "example.com" })).toThrow("BRIDGE_ALLOWED_ORIGINS");
   expect(
     loadBridgeConfig({ BRIDGE_ALLOWED_ORIGINS: "https://a.example, http://localhost:5173" }).allowedOrigins,
   ).toEqual(["https://a.example", "http://localhost:5173"]);
+});
+
+test("NODE_ENV=production refuses to start with neither an origin allowlist nor auth", () => {
+  expect(() => loadBridgeConfig({ NODE_ENV: "production" })).toThrow(
+    "an origin allowlist or BRIDGE_REQUIRE_AUTH=true when NODE_ENV=production",
+  );
+  expect(loadBridgeConfig({ NODE_ENV: "production", BRIDGE_REQUIRE_AUTH: "true" }).requireAuth).toBe(true);
+  expect(
+    loadBridgeConfig({ NODE_ENV: "production", BRIDGE_ALLOWED_ORIGINS: "https://app.example" })
+      .allowedOrigins,
+  ).toEqual(["https://app.example"]);
 });
 
 test("BRIDGE_REQUIRE_AUTH: an API access token opens the socket; none or a forged one gets 401", async () => {

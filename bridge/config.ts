@@ -1,102 +1,201 @@
-// Bridge settings, read once from the environment into a frozen object; a bad value fails at start-up naming
-// the variable (STYLE.md habit 7).
+// Bridge settings, declared once with lib/config.ts (which also generates docs/configuration.md) and read once
+// into a frozen object; a bad value fails at start-up naming the variable (STYLE.md habit 7).
+import {
+  bool,
+  bytes,
+  ConfigError,
+  type ConfigOf,
+  defineConfig,
+  duration,
+  type Env,
+  int,
+  list,
+  port,
+  string,
+  url,
+} from "../lib/config.ts";
 
-export interface BridgeConfig {
-  /** WebSocket (and /metrics, /health) port (BRIDGE_PORT); 0 picks a free one. */
-  readonly port: number;
-  readonly hostname: string;
-  /** Separate Prometheus port (BRIDGE_METRICS_PORT); 0 picks a free one, -1 disables (the bridge port still serves /metrics). */
-  readonly metricsPort: number;
-  /** The relay's consumer socket (TAPEWIRE_RELAY_OUT). */
-  readonly relayPath: string;
-  /** A client whose unsent bytes exceed this gets {"type":"error","code":"slow_client"} and is closed. */
-  readonly maxBufferedBytes: number;
-  /** Browser Origins allowed to connect (BRIDGE_ALLOWED_ORIGINS, comma list); empty = all (dev). */
-  readonly allowedOrigins: readonly string[];
-  readonly maxClients: number;
-  /** Topics (exchange × symbol × kind) one client may hold. */
-  readonly maxSubscriptions: number;
-  /** Largest message a client may send us. */
-  readonly maxMessageBytes: number;
-  /** Require ?token=<JWT access token> on the WebSocket URL (BRIDGE_REQUIRE_AUTH=true). */
-  readonly requireAuth: boolean;
-  /** Postgres URL (DATABASE_URL); undefined = no database writes (logged loudly at start). */
-  readonly databaseUrl: string | undefined;
-  readonly bookSampleMs: number;
-  readonly batchRows: number;
-  readonly batchMs: number;
-  /** In-memory bound on rows waiting for the database, in bytes of COPY text; beyond it batches spool. */
-  readonly maxQueuedBytes: number;
-  readonly spoolDir: string;
-  /** Spool segment size before a new file is started. */
-  readonly spoolSegmentBytes: number;
-  /** Levels per side the bridge keeps per book to answer new subscribers with a snapshot. */
-  readonly bookDepth: number;
-  /** Kraken's subscribed book depth (KRAKEN_BOOK_DEPTH, shared with the Kraken collector). */
-  readonly krakenBookDepth: number;
-  /** Longest wait between attempts to replay the spool while the database is away. */
-  readonly retryMaxMs: number;
-  /** How long shutdown may spend writing queued rows before it spools the rest. */
-  readonly shutdownMs: number;
-}
+const ORIGIN = /^https?:\/\/[^/\s]+$/;
+const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
 
-export class BridgeConfigError extends Error {
-  override readonly name = "BridgeConfigError";
-}
+export const bridgeConfig = defineConfig(
+  "bridge",
+  {
+    port: port("BRIDGE_PORT", {
+      default: 8080,
+      meaning: "WebSocket server (path /ws; also /health and /ready)",
+    }),
+    hostname: string("BRIDGE_HOST", {
+      default: "127.0.0.1",
+      meaning: "address the WebSocket server binds; 0.0.0.0 exposes it to the network",
+    }),
+    metricsPort: port("BRIDGE_METRICS_PORT", {
+      default: 9400,
+      off: true,
+      meaning: "Prometheus /metrics, /health, /ready (see TAPEWIRE_METRICS_HOST)",
+    }),
+    relayPath: string("TAPEWIRE_RELAY_OUT", {
+      default: "run/relay-out.sock",
+      meaning: "the relay's consumer socket",
+    }),
+    nodeEnv: string("NODE_ENV", {
+      default: "development",
+      meaning:
+        "production: the bridge refuses to start without BRIDGE_ALLOWED_ORIGINS or BRIDGE_REQUIRE_AUTH",
+    }),
+    maxBufferedBytes: bytes("BRIDGE_MAX_BUFFERED_BYTES", {
+      default: 4 << 20,
+      min: 16 << 10,
+      max: 1 << 30,
+      meaning:
+        "per-client unsent bytes: books pause past a quarter; past it the client gets slow_client and is closed",
+    }),
+    maxTotalBufferedBytes: bytes("BRIDGE_MAX_TOTAL_BUFFERED_BYTES", {
+      default: 32 << 20,
+      min: 64 << 10,
+      max: 16 * 2 ** 30,
+      meaning: "unsent bytes of all clients together; past it the clients holding the most get slow_client",
+    }),
+    maxBehindMs: duration("BRIDGE_MAX_BEHIND_MS", {
+      default: 10_000,
+      unit: "ms",
+      min: 100,
+      max: 3_600_000,
+      meaning:
+        "a client behind (a sixteenth of BRIDGE_MAX_BUFFERED_BYTES unsent) for this long gets slow_client",
+    }),
+    maxClosingBytes: bytes("BRIDGE_MAX_CLOSING_BYTES", {
+      default: 8 << 20,
+      min: 0,
+      max: 1 << 30,
+      meaning:
+        "unsent bytes closed clients may hold while they get their final message (~16 s); beyond it cut clients are dropped at once",
+    }),
+    allowedOrigins: list("BRIDGE_ALLOWED_ORIGINS", {
+      default: [],
+      meaning: "browser origins allowed to connect (comma list); empty = any (development only)",
+      expected: "a comma list of origins like https://example.com:8443",
+      item: (s) => (ORIGIN.test(s) ? undefined : "an origin like https://example.com:8443"),
+    }),
+    maxClients: int("BRIDGE_MAX_CLIENTS", {
+      default: 1000,
+      min: 1,
+      max: 1_000_000,
+      meaning: "open WebSockets at most",
+    }),
+    maxSubscriptions: int("BRIDGE_MAX_SUBSCRIPTIONS", {
+      default: 4096,
+      min: 1,
+      max: 1_000_000,
+      meaning: "topics (exchange × symbol × kind) one client may hold",
+    }),
+    maxMessageBytes: bytes("BRIDGE_MAX_MESSAGE_BYTES", {
+      default: 16 << 10,
+      min: 256,
+      max: 16 << 20,
+      meaning: "largest message a client may send",
+    }),
+    requireAuth: bool("BRIDGE_REQUIRE_AUTH", {
+      default: false,
+      meaning:
+        "require ?token=<API access token>; the socket closes at the token's exp or when its session is revoked",
+    }),
+    redisUrl: url("REDIS_URL", {
+      default: "redis://127.0.0.1:6379",
+      protocols: ["redis:", "rediss:"],
+      meaning: "session revocations (read only with BRIDGE_REQUIRE_AUTH)",
+    }),
+    databaseUrl: url("DATABASE_URL", {
+      default: undefined,
+      defaultText: "set by bun run dev",
+      protocols: ["postgres:", "postgresql:"],
+      secret: true,
+      meaning: "Postgres/TimescaleDB for trades, book tops, feed events; unset = store nothing",
+    }),
+    bookSampleMs: duration("BRIDGE_BOOK_SAMPLE_MS", {
+      default: 1000,
+      unit: "ms",
+      min: 10,
+      max: 3_600_000,
+      meaning: "book-top sampling interval",
+    }),
+    batchRows: int("BRIDGE_BATCH_ROWS", {
+      default: 5000,
+      min: 1,
+      max: 1_000_000,
+      meaning: "database batch size",
+    }),
+    batchMs: duration("BRIDGE_BATCH_MS", {
+      default: 100,
+      unit: "ms",
+      min: 1,
+      max: 60_000,
+      meaning: "database batch age",
+    }),
+    maxQueuedBytes: bytes("BRIDGE_MAX_QUEUED_BYTES", {
+      default: 64 << 20,
+      min: 64 << 10,
+      max: 2 ** 32,
+      meaning: "COPY text kept in memory for the database; beyond it batches spool",
+    }),
+    spoolDir: string("BRIDGE_SPOOL_DIR", {
+      default: ".data/spool",
+      meaning: "fsync'd spool while the database is down or slow",
+    }),
+    spoolSegmentBytes: bytes("BRIDGE_SPOOL_SEGMENT_BYTES", {
+      default: 16 << 20,
+      min: 4 << 10,
+      max: 1 << 30,
+      meaning: "spool segment size before a new file is started",
+    }),
+    bookDepth: int("BRIDGE_BOOK_DEPTH", {
+      default: 1000,
+      min: 1,
+      max: 100_000,
+      meaning: "levels per side kept per book for new subscribers' snapshots",
+    }),
+    krakenBookDepth: int("KRAKEN_BOOK_DEPTH", {
+      default: 10,
+      min: 1,
+      max: 1000,
+      meaning: "Kraken's subscribed book depth (shared with the Kraken collector)",
+    }),
+    retryMaxMs: duration("BRIDGE_DB_RETRY_MAX_MS", {
+      default: 5000,
+      unit: "ms",
+      min: 10,
+      max: 600_000,
+      meaning: "longest wait between spool replays while the database is away",
+    }),
+    shutdownMs: duration("BRIDGE_SHUTDOWN_MS", {
+      default: 5000,
+      unit: "ms",
+      max: 600_000,
+      meaning: "time shutdown may spend writing queued rows before it spools the rest",
+    }),
+  },
+  (c) => {
+    if (c.nodeEnv !== "production" || c.allowedOrigins.length > 0 || c.requireAuth) return undefined;
+    // Any web page a user opens could otherwise read the stream (issue 8).
+    return [
+      {
+        variable: "BRIDGE_ALLOWED_ORIGINS",
+        value: "",
+        expected: "an origin allowlist or BRIDGE_REQUIRE_AUTH=true when NODE_ENV=production",
+      },
+    ];
+  },
+);
 
-type Env = Record<string, string | undefined>;
+export type BridgeConfig = ConfigOf<typeof bridgeConfig.vars>;
 
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new BridgeConfigError(`${name}=${JSON.stringify(raw)}: expected an integer in ${min}..${max}`);
-  }
-  return value;
-}
-
-function bool(env: Env, name: string): boolean {
-  const raw = (env[name] ?? "").toLowerCase();
-  if (raw === "" || raw === "false" || raw === "0" || raw === "no") return false;
-  if (raw === "true" || raw === "1" || raw === "yes") return true;
-  throw new BridgeConfigError(`${name}=${JSON.stringify(env[name])}: expected true or false`);
-}
+/** Kept for callers that catch the bridge's own error type. */
+export { ConfigError as BridgeConfigError };
 
 export function loadBridgeConfig(env: Env = process.env): BridgeConfig {
-  const origins = (env.BRIDGE_ALLOWED_ORIGINS ?? "")
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-  for (const origin of origins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-      throw new BridgeConfigError(
-        `BRIDGE_ALLOWED_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://example.com:8443`,
-      );
-    }
-  }
-  const maxBufferedBytes = int(env, "BRIDGE_MAX_BUFFERED_BYTES", 4 << 20, 16 << 10, 1 << 30);
-  return Object.freeze({
-    port: int(env, "BRIDGE_PORT", 8080, 0, 65535),
-    hostname: env.BRIDGE_HOST || "0.0.0.0",
-    metricsPort: int(env, "BRIDGE_METRICS_PORT", 9400, -1, 65535),
-    relayPath: env.TAPEWIRE_RELAY_OUT || "run/relay-out.sock",
-    maxBufferedBytes,
-    allowedOrigins: Object.freeze(origins),
-    maxClients: int(env, "BRIDGE_MAX_CLIENTS", 1000, 1, 1_000_000),
-    maxSubscriptions: int(env, "BRIDGE_MAX_SUBSCRIPTIONS", 4096, 1, 1_000_000),
-    maxMessageBytes: int(env, "BRIDGE_MAX_MESSAGE_BYTES", 16 << 10, 256, 16 << 20),
-    requireAuth: bool(env, "BRIDGE_REQUIRE_AUTH"),
-    databaseUrl: env.DATABASE_URL || undefined,
-    bookSampleMs: int(env, "BRIDGE_BOOK_SAMPLE_MS", 1000, 10, 3_600_000),
-    batchRows: int(env, "BRIDGE_BATCH_ROWS", 5000, 1, 1_000_000),
-    batchMs: int(env, "BRIDGE_BATCH_MS", 100, 1, 60_000),
-    maxQueuedBytes: int(env, "BRIDGE_MAX_QUEUED_BYTES", 64 << 20, 1 << 16, 1 << 32),
-    spoolDir: env.BRIDGE_SPOOL_DIR || ".data/spool",
-    spoolSegmentBytes: int(env, "BRIDGE_SPOOL_SEGMENT_BYTES", 16 << 20, 1 << 12, 1 << 30),
-    bookDepth: int(env, "BRIDGE_BOOK_DEPTH", 1000, 1, 100_000),
-    krakenBookDepth: int(env, "KRAKEN_BOOK_DEPTH", 10, 1, 1000),
-    retryMaxMs: int(env, "BRIDGE_DB_RETRY_MAX_MS", 5000, 10, 600_000),
-    shutdownMs: int(env, "BRIDGE_SHUTDOWN_MS", 5000, 0, 600_000),
-  });
+  return bridgeConfig.read(env);
+}
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || host.startsWith("127.");
 }

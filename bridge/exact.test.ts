@@ -15,7 +15,7 @@ import {
 
 const view = new DataView(new ArrayBuffer(16));
 
-test("the probe finds the codec's own slots", () => {
+test("the slots are where the codec writes each field", () => {
   const v = new DataView(new ArrayBuffer(FRAME_SIZE));
   encodeFrame(v, 0, {
     kind: 1,

@@ -1,45 +1,30 @@
 // Exact text for a frame's i64 fields. schema/frame.ts readers return doubles, exact only to 2^53, while receive
-// stamps are ~1.7e18 ns; exact text needs the two 32-bit halves. Rather than copy the byte layout, each field's
-// slot is found once by encoding a probe frame with the codec itself (so the layout has one definition).
+// stamps are ~1.7e18 ns; exact text needs the two 32-bit halves. The slots are schema/frame.ts's FrameOffset
+// (the one definition of the layout); the SLOT_ names stay for the bridge's row and JSON writers.
 import { formatFixed, formatFixedBig } from "../schema/decimal.ts";
-import { encodeFrame, FRAME_SIZE, getI64 } from "../schema/frame.ts";
+import { FrameOffset, getI64 } from "../schema/frame.ts";
 
-const probe = new DataView(new ArrayBuffer(FRAME_SIZE));
-encodeFrame(probe, 0, {
-  kind: 1,
-  flags: 0,
-  exchange: 1,
-  instrument: 0,
-  seq: 0,
-  id: 0x75,
-  price: 0x71,
-  size: 0x72,
-  tsExchange: 0x73,
-  tsRecv: 0x74,
-});
-function slotOf(sentinel: number): number {
-  for (let off = 0; off + 8 <= FRAME_SIZE; off++) if (getI64(probe, off) === sentinel) return off;
-  throw new Error(`frame layout probe: no slot holds ${sentinel}`);
-}
-export const SLOT_PRICE = slotOf(0x71);
-export const SLOT_SIZE = slotOf(0x72);
-export const SLOT_TS_EXCHANGE = slotOf(0x73);
-export const SLOT_TS_RECV = slotOf(0x74);
-export const SLOT_ID = slotOf(0x75);
+export const SLOT_PRICE = FrameOffset.price;
+export const SLOT_SIZE = FrameOffset.size;
+export const SLOT_TS_EXCHANGE = FrameOffset.tsExchange;
+export const SLOT_TS_RECV = FrameOffset.tsRecv;
+export const SLOT_ID = FrameOffset.id;
 
+/** The high 32-bit word of an i64 slot (little-endian). */
+const HI = 4;
 const TWO32 = 4294967296;
 const TWO21 = 2097152;
 
 /** Exact decimal text of the i64 mantissa at `off` (trailing fractional zeros trimmed). */
 export function mantissaText(view: DataView, off: number, decimals: number): string {
-  const hi = view.getInt32(off + 4, true);
+  const hi = view.getInt32(off + HI, true);
   if (hi >= -TWO21 && hi < TWO21) return formatFixed(getI64(view, off), decimals);
   return formatFixedBig(view.getBigInt64(off, true), decimals);
 }
 
 /** Exact decimal text of the u64 at `off` (trade ids, update ids). */
 export function u64Text(view: DataView, off: number): string {
-  const hi = view.getUint32(off + 4, true);
+  const hi = view.getUint32(off + HI, true);
   if (hi < TWO21) return String(hi * TWO32 + view.getUint32(off, true));
   return view.getBigUint64(off, true).toString();
 }
@@ -51,7 +36,7 @@ export class NsSplit {
 
   /** False for values this fast path does not cover (negative, or past the year 2106): use a BigInt. */
   split(view: DataView, off: number): boolean {
-    const hi = view.getInt32(off + 4, true);
+    const hi = view.getInt32(off + HI, true);
     if (hi < 0) return false;
     const lo = view.getUint32(off, true);
     const a = hi * TWO32; // exact: hi has at most 31 significant bits

@@ -1,8 +1,10 @@
-// Frames → the JSON messages of docs/stream-api.md. Each message is built once, as one string, however many
-// clients receive it. Prices and sizes are exact decimal strings; times are ns-since-epoch strings.
+// Frames → the JSON messages of docs/stream-api.md, typed in schema/messages.ts (format.test.ts checks every
+// message written here against those types). Each message is built once, as one string, however many clients
+// receive it. Prices and sizes are exact decimal strings; times are ns-since-epoch strings.
 import { formatFixed } from "../schema/decimal.ts";
 import {
   FLAG_ASK,
+  FLAG_BACKFILL,
   FLAG_BEGIN,
   FLAG_END,
   FLAG_SNAPSHOT,
@@ -46,7 +48,8 @@ export function tradeJson(e: SymbolEntry, v: DataView, off: number): string {
   const inst = e.instrument!;
   const flags = frameFlags(v, off);
   const side = flags & FLAG_TAKER_BUY ? "buy" : flags & FLAG_TAKER_SELL ? "sell" : "unknown";
-  return `{"type":"trade",${e.head},"price":"${mantissaText(v, off + SLOT_PRICE, inst.priceDecimals)}","size":"${mantissaText(v, off + SLOT_SIZE, inst.sizeDecimals)}","side":"${side}","tradeId":"${u64Text(v, off + SLOT_ID)}",${tail(v, off)}`;
+  const backfill = flags & FLAG_BACKFILL ? `"backfill":true,` : "";
+  return `{"type":"trade",${e.head},"price":"${mantissaText(v, off + SLOT_PRICE, inst.priceDecimals)}","size":"${mantissaText(v, off + SLOT_SIZE, inst.sizeDecimals)}","side":"${side}","tradeId":"${u64Text(v, off + SLOT_ID)}",${backfill}${tail(v, off)}`;
 }
 
 export function statusJson(e: SymbolEntry, v: DataView, off: number): string {

@@ -3,27 +3,45 @@ import { createLogger } from "../lib/log.ts";
 import { connectRelayConsumer } from "../relay/index.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { makeAuthorizer } from "./auth.ts";
-import { startBridge } from "./bridge.ts";
-import { loadBridgeConfig } from "./config.ts";
+import { type Bridge, startBridge } from "./bridge.ts";
+import { bridgeConfig } from "./config.ts";
+import { type RevocationWatch, watchRevocations } from "./revocations.ts";
 
 const log = createLogger({ process: "bridge" });
 
 async function main(): Promise<void> {
-  const config = loadBridgeConfig();
+  const config = bridgeConfig.readOrExit();
   const registry = loadRegistry();
-  const authorize = config.requireAuth ? makeAuthorizer(process.env, log) : undefined;
-  const bridge = await startBridge({ config, registry, log, authorize });
+  let bridge: Bridge | null = null;
+  // Authenticated connections end when their session is revoked: the watch closes them through the hub.
+  const watch: RevocationWatch | null = config.requireAuth
+    ? watchRevocations({
+        url: config.redisUrl,
+        log,
+        onRevoked: (sid) => bridge?.hub.revokeSession(sid),
+        sessions: () => bridge?.hub.sessions.sessions() ?? [],
+      })
+    : null;
+  const authorize = watch ? makeAuthorizer(process.env, log, watch.redis) : undefined;
+  bridge = await startBridge({
+    config,
+    registry,
+    log,
+    authorize,
+    readyChecks: watch ? () => ({ sessions: watch.ready }) : undefined,
+  });
+  const b = bridge;
 
   const relay = connectRelayConsumer({
     path: config.relayPath,
     name: "bridge",
-    onFrame: bridge.onFrame,
+    onFrame: b.onFrame,
     onConnect() {
-      bridge.metrics.relayConnected.set(1);
+      b.metrics.relayConnected.set(1);
       log.info("relay connected", { path: config.relayPath });
     },
     onDisconnect(reason) {
-      bridge.metrics.relayConnected.set(0);
+      b.metrics.relayConnected.set(0);
       log.warn("relay disconnected: reconnecting", { path: config.relayPath, reason });
     },
   });
@@ -34,7 +52,8 @@ async function main(): Promise<void> {
     stopping = true;
     log.info("stopping", { signal });
     relay.close();
-    await bridge.close();
+    await b.close();
+    await watch?.close();
     log.info("stopped");
     process.exit(0);
   };

@@ -1,6 +1,7 @@
 // The bridge's Prometheus metrics. Hot paths hold the label children and bump .value directly.
 import { type CounterChild, type GaugeChild, MetricsRegistry } from "../lib/metrics.ts";
 import { TABLE_NAMES, type TableName } from "./sink/types.ts";
+import type { SlowReason } from "./slow-clients.ts";
 import type { KindName } from "./topics.ts";
 
 const KINDS: readonly KindName[] = ["trade", "book", "bbo", "status"];
@@ -17,7 +18,12 @@ export class BridgeMetrics {
   readonly deliveries: CounterChild;
   /** WebSocket messages published (a batch of several JSON messages counts once). */
   readonly wsPublishes: CounterChild;
-  readonly slowClientsClosed: CounterChild;
+  readonly slowClientsClosed: (reason: SlowReason) => CounterChild;
+  /** Unsent bytes of all clients not cut, at the last check (the BRIDGE_MAX_TOTAL_BUFFERED_BYTES budget). */
+  readonly bufferedBytes: GaugeChild;
+  readonly authClosed: (code: "token_expired" | "session_revoked") => CounterChild;
+  /** Cut clients dropped without a close frame, because closing sockets already hold maxClosingBytes. */
+  readonly clientsTerminated: CounterChild;
   readonly conflations: CounterChild;
   readonly clientsRejected: (reason: string) => CounterChild;
   readonly clientErrors: (code: string) => CounterChild;
@@ -54,9 +60,25 @@ export class BridgeMetrics {
     this.wsPublishes = r
       .counter("bridge_ws_publishes_total", "WebSocket messages published (batches count once)")
       .labels();
-    this.slowClientsClosed = r
-      .counter("bridge_slow_clients_closed_total", "Clients closed as slow_client")
+    const slow = r.counter(
+      "bridge_slow_clients_closed_total",
+      "Clients closed as slow_client, by reason (buffer, behind, budget)",
+    );
+    this.slowClientsClosed = memo((reason) => slow.labels({ reason }));
+    this.bufferedBytes = r
+      .gauge("bridge_clients_buffered_bytes", "Unsent bytes of all clients together at the last check")
       .labels();
+    this.clientsTerminated = r
+      .counter(
+        "bridge_clients_terminated_total",
+        "Cut clients dropped without a final message (closing sockets held BRIDGE_MAX_CLOSING_BYTES)",
+      )
+      .labels();
+    const authClosed = r.counter(
+      "bridge_auth_closed_total",
+      "Authenticated connections closed, by code (token_expired, session_revoked)",
+    );
+    this.authClosed = memo((code) => authClosed.labels({ code }));
     this.conflations = r
       .counter("bridge_conflations_total", "Times a slow client's book/bbo topics were paused (conflated)")
       .labels();
@@ -104,6 +126,10 @@ export class BridgeMetrics {
       "Time to write one batch to the database",
       [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     );
+    // Series that alerts and dashboards rate() exist from the start, at 0 (a counter born at 1 has no increase).
+    for (const reason of ["buffer", "behind", "budget"] as const) this.slowClientsClosed(reason);
+    for (const code of ["token_expired", "session_revoked"] as const) this.authClosed(code);
+    for (const t of TABLE_NAMES) for (const res of ["ok", "error", "rejected"] as const) this.batches(t, res);
   }
 }
 

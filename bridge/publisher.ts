@@ -16,14 +16,17 @@ export class Publisher {
   private dirty: Topic[] = [];
   private scheduled = false;
   target: PublishTarget | null = null;
-  /** Bytes published since the last afterFlush, so a burst is checked for slow clients before it grows large. */
+  /**
+   * Bytes queued to sockets since the last afterFlush (message × subscribers: with 1,000 subscribers one 64 KiB
+   * batch is 64 MiB of buffers), so a burst is checked for slow clients before it grows large.
+   */
   private sinceCheck = 0;
 
   constructor(
     private readonly metrics: BridgeMetrics,
     /** Runs after each flush: the slow-client check. */
     private readonly afterFlush: () => void,
-    private readonly checkEveryBytes = 1 << 20,
+    private readonly checkEveryBytes = 4 << 20,
   ) {}
 
   push(topic: Topic, json: string): void {
@@ -51,7 +54,7 @@ export class Publisher {
     // publish() reports the worst subscriber; a 0 or -1 is handled per client in afterFlush, never by retrying
     // (a retry would send the message again to every healthy client: perf/README.md).
     if (topic.subscribers > 0) this.target?.publish(topic.name, data, false);
-    this.sinceCheck += data.length;
+    this.sinceCheck += data.length * topic.subscribers;
     if (this.sinceCheck >= this.checkEveryBytes) {
       this.sinceCheck = 0;
       this.afterFlush();

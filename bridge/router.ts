@@ -12,7 +12,8 @@ import type { SymbolEntry, TopicTable } from "./topics.ts";
 export class FrameRouter {
   constructor(
     private readonly table: TopicTable,
-    private readonly publisher: Publisher,
+    /** Only called for topics with subscribers: a database-only router (sink/db-consumer.ts) never publishes. */
+    private readonly publisher: Pick<Publisher, "push">,
     /** Null when the bridge runs without a database. */
     private readonly rows: RowEncoder | null,
     private readonly metrics: BridgeMetrics,
@@ -37,6 +38,8 @@ export class FrameRouter {
           this.unknown(e);
           return;
         }
+        // Every level change is stored as received (snapshots, deltas, update ends): books can be rebuilt.
+        this.rows?.bookChange(e, v, off);
         const st = e.bookState;
         if (st.add(v, off)) {
           st.applyGroup();

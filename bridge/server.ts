@@ -1,8 +1,9 @@
-// The browser-facing server: WebSockets on /ws (origin check, client cap, optional token), plus /metrics and
-// /health on the same port. Connection state lives in ws.data; the policy in ClientHub.
+// The browser-facing server: WebSockets on /ws (origin check, client cap, optional token), plus /metrics,
+// /health and /ready on the same port (/metrics only to loopback callers unless TAPEWIRE_METRICS_TOKEN is set,
+// since this port may face the network). Connection state lives in ws.data; the policy in ClientHub.
 import type { Server } from "bun";
-import type { MetricsRegistry } from "../lib/metrics.ts";
-import { PROMETHEUS_CONTENT_TYPE } from "../lib/metrics.ts";
+import { type MetricsRegistry, probeResponse, type Readiness } from "../lib/metrics.ts";
+import type { Authorizer } from "./auth.ts";
 import type { ClientData, ClientHub } from "./clients.ts";
 import type { BridgeMetrics } from "./metrics.ts";
 
@@ -17,10 +18,19 @@ export interface WsServerOptions {
   maxBufferedBytes: number;
   maxMessageBytes: number;
   /** When set, /ws requires ?token=... and this must accept it. */
-  authorize?: (token: string) => Promise<boolean>;
+  authorize?: Authorizer;
   /** Extra fields for /health. */
   health?: () => Record<string, unknown>;
+  ready?: () => Promise<Readiness>;
+  /** TAPEWIRE_METRICS_TOKEN: required for /metrics when set. */
+  metricsToken?: string;
 }
+
+const REFUSED = {
+  bad_token: [401, "invalid or expired access token"],
+  session_revoked: [401, "this login was ended (logout or token reuse): log in again"],
+  session_check: [503, "the session cannot be checked right now (Redis): try again"],
+} as const;
 
 export function startWsServer(o: WsServerOptions): Server<ClientData> {
   const origins = new Set(o.allowedOrigins);
@@ -43,28 +53,39 @@ export function startWsServer(o: WsServerOptions): Server<ClientData> {
         if (o.hub.clients.size + upgrading >= o.maxClients) {
           return refuse("max_clients", 503, `the bridge has its maximum of ${o.maxClients} clients`);
         }
+        let auth: ClientData["auth"] = null;
         if (o.authorize) {
           const token = url.searchParams.get("token");
           if (!token) return refuse("no_token", 401, "missing ?token=<access token>");
           upgrading++;
-          let ok = false;
+          let outcome: Awaited<ReturnType<Authorizer>>;
           try {
-            ok = await o.authorize(token);
+            outcome = await o.authorize(token);
           } finally {
             upgrading--;
           }
-          if (!ok) return refuse("bad_token", 401, "invalid or expired access token");
+          if (!outcome.ok) {
+            const [status, text] = REFUSED[outcome.reason];
+            return refuse(outcome.reason, status, text);
+          }
+          auth = outcome.auth;
         }
         const remote = server.requestIP(req)?.address ?? "unknown";
-        if (server.upgrade(req, { data: o.hub.newClientData(remote) })) return undefined;
+        if (server.upgrade(req, { data: o.hub.newClientData(remote, auth) })) return undefined;
         return refuse("not_websocket", 400, "expected a WebSocket upgrade");
       }
-      if (url.pathname === "/metrics") {
-        return new Response(o.registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
-      }
-      if (url.pathname === "/health")
-        return Response.json({ ok: true, clients: o.hub.clients.size, ...o.health?.() });
-      return new Response("not found\n", { status: 404 });
+      const probe = await probeResponse(
+        req,
+        o.registry,
+        {
+          token: o.metricsToken,
+          loopbackOnly: true,
+          ready: o.ready,
+          health: () => ({ clients: o.hub.clients.size, ...o.health?.() }),
+        },
+        server.requestIP(req)?.address,
+      );
+      return probe ?? new Response("not found\n", { status: 404 });
     },
     websocket: {
       open: (ws) => o.hub.open(ws),

@@ -63,6 +63,10 @@ export class SlowClient {
     this.sock.resume();
   }
 
+  destroy(): void {
+    this.sock.destroy();
+  }
+
   private sendText(text: string): void {
     const payload = Buffer.from(text);
     const mask = Buffer.from([1, 2, 3, 4]);

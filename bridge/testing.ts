@@ -185,6 +185,13 @@ export class TestClient {
   close(): void {
     this.ws.close();
   }
+
+  /** `await using client = await TestClient.connect(...)`: closed, and its close seen, at the end of scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.closed) return;
+    this.ws.close();
+    await this.waitFor(() => this.closed !== null, 5000).catch(() => {});
+  }
 }
 
 /** Wait until `cond` holds, checking whenever `poll` resolves (e.g. a database query). */

@@ -1,14 +1,15 @@
 // One pub/sub topic per exchange × symbol × kind ("kraken:BTC-USD:trade"), plus "kraken:*:status" for events
 // about a whole connection (instrument 0). Everything per (exchange, instrument) that the hot path needs is
 // built once here: topic objects, JSON prefixes, the book and BBO state.
-import { EXCHANGE_NAMES, type ExchangeName, Kind } from "../schema/frame.ts";
+import { EXCHANGE_NAMES, EXCHANGES, type ExchangeName, KINDS, type KindName } from "../schema/frame.ts";
 import type { Instrument, InstrumentRegistry } from "../schema/instruments.ts";
 import { BboState } from "./bbo.ts";
 import { BookState } from "./book.ts";
 
-export type KindName = "trade" | "book" | "bbo" | "status";
-export const KIND_NAMES_LIST: readonly KindName[] = ["trade", "book", "bbo", "status"];
-export const EXCHANGE_LIST: readonly ExchangeName[] = ["kraken", "coinbase", "binance"];
+// Old names, kept while bridge/subscribe.ts and bridge/metrics.ts still import them: aliases, not copies.
+export type { KindName };
+export const KIND_NAMES_LIST: readonly KindName[] = KINDS;
+export const EXCHANGE_LIST: readonly ExchangeName[] = EXCHANGES;
 
 /** A topic and the messages waiting to be published on it in this tick. */
 export class Topic {
@@ -74,7 +75,9 @@ export class TopicTable {
   private readonly byName = new Map<string, Topic>();
   /** Every entry created so far (the BBO sampler walks it). */
   readonly entries: SymbolEntry[] = [];
-  private readonly listedBy: Record<ExchangeName, SymbolEntry[]> = { kraken: [], coinbase: [], binance: [] };
+  private readonly listedBy = Object.fromEntries(
+    EXCHANGES.map((name) => [name, [] as SymbolEntry[]]),
+  ) as Record<ExchangeName, SymbolEntry[]>;
 
   constructor(
     readonly registry: InstrumentRegistry,
@@ -109,10 +112,3 @@ export class TopicTable {
     return this.listedBy[exchange];
   }
 }
-
-export const KIND_OF_FRAME: Record<number, KindName> = {
-  [Kind.Trade]: "trade",
-  [Kind.BookLevel]: "book",
-  [Kind.Bbo]: "bbo",
-  [Kind.Status]: "status",
-};

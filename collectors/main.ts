@@ -1,8 +1,10 @@
 // bun collectors/main.ts <kraken|coinbase|binance> [--record FILE] [--replay FILE] [--replay-speed N]
 import { parseArgs } from "node:util";
+import { ConfigError } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
-import type { ExchangeName } from "../schema/frame.ts";
+import { isExchangeName } from "../schema/frame.ts";
 import { startCollector } from "./core/collector.ts";
+import { collectorVars } from "./core/config.ts";
 import { VENUES } from "./venues.ts";
 
 const log = createLogger({ process: "collector" });
@@ -11,8 +13,8 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: { record: { type: "string" }, replay: { type: "string" }, "replay-speed": { type: "string" } },
 });
-const exchange = positionals[0] as ExchangeName | undefined;
-if (!exchange || !(exchange in VENUES)) {
+const exchange = positionals[0];
+if (!isExchangeName(exchange)) {
   log.error("usage: bun collectors/main.ts <kraken|coinbase|binance> [--record FILE] [--replay FILE]", {
     got: exchange ?? null,
   });
@@ -20,27 +22,29 @@ if (!exchange || !(exchange in VENUES)) {
 }
 
 const env = process.env;
-const portVar = `COLLECTOR_${exchange.toUpperCase()}_METRICS_PORT`;
-const defaultPorts: Record<ExchangeName, number> = { kraken: 9201, coinbase: 9202, binance: 9203 };
-const metricsPort = env[portVar] === undefined ? defaultPorts[exchange] : Number(env[portVar]);
-if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
-  log.error(`${portVar} must be a port number`, { value: env[portVar] });
+// A bad value exits 78 (EX_CONFIG) with a message naming the variable, before anything starts.
+const config = collectorVars(exchange).readOrExit(env);
+const replaySpeed = values["replay-speed"] === undefined ? 0 : Number(values["replay-speed"]);
+if (!(replaySpeed >= 0)) {
+  log.error("--replay-speed must be a number >= 0", { value: values["replay-speed"] });
   process.exit(2);
 }
-const replaySpeed = values["replay-speed"] === undefined ? 0 : Number(values["replay-speed"]);
 
 const collector = await startCollector({
   exchange,
   factory: VENUES[exchange],
   env,
-  relayPath: env.TAPEWIRE_RELAY_IN ?? "run/relay-in.sock",
-  metricsPort,
+  relayPath: config.relayIn,
+  metricsPort: config.metricsPort,
   recordPath: values.record,
   replayPath: values.replay,
   replaySpeed,
-  bufferFrames: env.TAPEWIRE_COLLECTOR_BUFFER_FRAMES
-    ? Number(env.TAPEWIRE_COLLECTOR_BUFFER_FRAMES)
-    : undefined,
+  bufferFrames: config.bufferFrames,
+}).catch((error: unknown) => {
+  // The venue's settings are read by its factory: same exit as ours.
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(error.message);
+  return process.exit(78);
 });
 
 let stopping = false;

@@ -50,8 +50,38 @@ export function createLogger(
   };
 }
 
+/**
+ * Fields of driver errors worth keeping (postgres.js: code, severity, constraint...; Node: errno, syscall).
+ * Not postgres.js's `detail`: it can quote a row's values (an email in a unique violation).
+ */
+const ERROR_FIELDS = [
+  "code",
+  "hint",
+  "severity",
+  "constraint_name",
+  "table_name",
+  "column_name",
+  "errno",
+  "syscall",
+];
+const MAX_CAUSES = 5;
+
+/** An error as JSON: name, message, the driver's code fields and, recursively, its cause. No stack. */
+export function describeError(error: Error, depth = 0): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: error.name, message: error.message };
+  const fields = error as unknown as Record<string, unknown>;
+  for (const key of ERROR_FIELDS) {
+    const v = fields[key];
+    if (typeof v === "string" || typeof v === "number") out[key] = v;
+  }
+  const cause = error.cause;
+  if (cause !== undefined && depth < MAX_CAUSES)
+    out.cause = cause instanceof Error ? describeError(cause, depth + 1) : String(cause);
+  return out;
+}
+
 function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return describeError(value);
   if (typeof value === "bigint") return value.toString();
   return value;
 }

@@ -1,5 +1,10 @@
 // A small Prometheus text-format registry: counters, gauges and histograms with fixed label sets.
 // Hot paths hold a Counter child (one object per label set) and call inc(); nothing allocates per event.
+// Every process serves it with serveMetrics (or probeResponse on its own port): /metrics, /health (alive),
+// /ready (able to do its job, from the process's own check). /metrics binds loopback by default; binding
+// another address needs TAPEWIRE_METRICS_TOKEN, which /metrics then requires as a bearer token.
+import { timingSafeEqual } from "node:crypto";
+import { defineConfig, type Env, string } from "./config.ts";
 
 type Labels = Record<string, string>;
 
@@ -124,7 +129,13 @@ export class Histogram extends Metric {
 
 export class MetricsRegistry {
   private readonly metrics: Metric[] = [];
-  constructor(private readonly defaultPrefix = "tapewire_") {}
+  /** With processMetrics (the default), memory, CPU and start time of this process, for the memory alerts. */
+  constructor(
+    private readonly defaultPrefix = "tapewire_",
+    processMetrics = true,
+  ) {
+    if (processMetrics) addProcessMetrics(this);
+  }
 
   counter(name: string, help: string): Counter {
     return this.add(new Counter(this.defaultPrefix + name, help));
@@ -156,17 +167,145 @@ export class MetricsRegistry {
 
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** Serve /metrics (and /health) on a port; port 0 picks a free one. */
-export function serveMetrics(registry: MetricsRegistry, port: number, hostname = "127.0.0.1") {
+const STARTED_S = Date.now() / 1000 - process.uptime();
+
+function addProcessMetrics(r: MetricsRegistry): void {
+  r.gauge("process_resident_memory_bytes", "Resident set size of this process", (g) => {
+    g.labels().set(process.memoryUsage.rss());
+  });
+  r.gauge("process_heap_used_bytes", "JavaScript heap in use", (g) => {
+    g.labels().set(process.memoryUsage().heapUsed);
+  });
+  r.gauge("process_cpu_seconds", "User plus system CPU time used since start (a counter; rate() it)", (g) => {
+    const u = process.cpuUsage();
+    g.labels().set((u.user + u.system) / 1e6);
+  });
+  r.gauge("process_start_time_seconds", "Start time of this process, seconds since the epoch")
+    .labels()
+    .set(STARTED_S);
+}
+
+export const metricsConfig = defineConfig("every process (lib/metrics.ts)", {
+  host: string("TAPEWIRE_METRICS_HOST", {
+    default: "127.0.0.1",
+    meaning:
+      "address the /metrics, /health, /ready listener binds; a non-loopback one needs TAPEWIRE_METRICS_TOKEN",
+  }),
+  token: string("TAPEWIRE_METRICS_TOKEN", {
+    default: undefined,
+    secret: true,
+    pattern: /^\S{16,}$/,
+    expected: "at least 16 characters without spaces",
+    meaning: "when set, /metrics answers only `Authorization: Bearer <token>` (/health and /ready stay open)",
+  }),
+});
+
+/** A process's readiness: `ready` false answers 503; `checks` says which part is not ready. */
+export interface Readiness {
+  ready: boolean;
+  checks?: Record<string, boolean | string | number>;
+}
+
+export interface ProbeOptions {
+  /** Able to do its job (connected upstream, database reachable). Without it /ready is /health. */
+  ready?: () => Readiness | Promise<Readiness>;
+  /** Extra fields for /health. */
+  health?: () => Record<string, unknown>;
+  /** Required as a bearer token for /metrics; default TAPEWIRE_METRICS_TOKEN. */
+  token?: string;
+  /** Answer /metrics without a token only to loopback callers (a listener shared with the public). */
+  loopbackOnly?: boolean;
+}
+
+export class MetricsExposureError extends Error {
+  override readonly name = "MetricsExposureError";
+}
+
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === "::1" || address === "localhost" || /^(::ffff:)?127\./.test(address);
+}
+
+/**
+ * The probe routes for any Bun server: a Response for /metrics, /health, /ready, else undefined. `remote` is the
+ * caller's address (server.requestIP), for loopbackOnly.
+ */
+export async function probeResponse(
+  req: Request,
+  registry: MetricsRegistry,
+  opts: ProbeOptions = {},
+  remote?: string,
+): Promise<Response | undefined> {
+  const path = new URL(req.url).pathname;
+  if (path === "/metrics") {
+    const token = opts.token;
+    if (token !== undefined) {
+      const given = /^Bearer\s+(\S+)$/i.exec(req.headers.get("authorization") ?? "")?.[1];
+      if (!given || !sameText(given, token))
+        return Response.json(
+          { error: "/metrics needs Authorization: Bearer <TAPEWIRE_METRICS_TOKEN>" },
+          { status: 401 },
+        );
+    } else if (opts.loopbackOnly && !isLoopbackAddress(remote)) {
+      return Response.json(
+        { error: "/metrics is served to loopback only (set TAPEWIRE_METRICS_TOKEN)" },
+        { status: 403 },
+      );
+    }
+    return new Response(registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
+  }
+  if (path === "/health")
+    return Response.json({ ok: true, uptimeS: Math.round(process.uptime()), ...opts.health?.() });
+  if (path === "/ready") {
+    let state: Readiness;
+    try {
+      state = opts.ready ? await opts.ready() : { ready: true, checks: {} };
+    } catch (error) {
+      state = { ready: false, checks: { error: (error as Error).message } };
+    }
+    return Response.json(
+      { ready: state.ready, checks: state.checks ?? {} },
+      { status: state.ready ? 200 : 503 },
+    );
+  }
+  return undefined;
+}
+
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export interface ServeMetricsOptions extends ProbeOptions {
+  /** Default TAPEWIRE_METRICS_HOST (127.0.0.1). */
+  hostname?: string;
+  env?: Env;
+}
+
+/**
+ * Serve /metrics, /health and /ready on a port; port 0 picks a free one. A non-loopback address without a
+ * token is refused at start: metrics name internals an outsider should not read.
+ */
+export function serveMetrics(
+  registry: MetricsRegistry,
+  port: number,
+  options: string | ServeMetricsOptions = {},
+) {
+  const opts: ServeMetricsOptions = typeof options === "string" ? { hostname: options } : options;
+  const config = metricsConfig.read(opts.env ?? process.env);
+  const hostname = opts.hostname ?? config.host;
+  const probe: ProbeOptions = { ...opts, token: opts.token ?? config.token };
+  if (!isLoopbackAddress(hostname) && probe.token === undefined) {
+    throw new MetricsExposureError(
+      `metrics on ${hostname}:${port} would be open to the network: set TAPEWIRE_METRICS_TOKEN or bind 127.0.0.1`,
+    );
+  }
   return Bun.serve({
     port,
     hostname,
-    fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (path === "/metrics")
-        return new Response(registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
-      if (path === "/health") return Response.json({ ok: true });
-      return new Response("not found\n", { status: 404 });
+    async fetch(req) {
+      return (await probeResponse(req, registry, probe)) ?? new Response("not found\n", { status: 404 });
     },
   });
 }

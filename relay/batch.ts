@@ -1,19 +1,8 @@
 // The frames of one ingest read (valid ones, with RelayGap frames inserted). Usually a read is clean, and the
 // batch just points into the socket's chunk (no copy); otherwise, or when a filtered consumer needs word
 // access, the frames are laid out in an owned, word-aligned staging buffer.
-import {
-  type Exchange,
-  FRAME_SIZE,
-  Kind,
-  type Status,
-  writeHeader,
-  writeId,
-  writePrice,
-  writeSeq,
-  writeSize,
-  writeTsExchange,
-} from "../schema/frame.ts";
-import { stampRecv } from "./hop.ts";
+import { type Exchange, FRAME_SIZE, Kind, type Status } from "../schema/frame.ts";
+import { writeStatusFrame } from "../schema/stamp.ts";
 
 export class FrameBatch {
   /** Owned staging buffer, with word and DataView access. */
@@ -94,22 +83,4 @@ export class FrameBatch {
     this.counts[(exchange << 4) | Kind.Status]!++;
     this.length += FRAME_SIZE;
   }
-}
-
-export function writeStatusFrame(
-  view: DataView,
-  offset: number,
-  status: Status,
-  exchange: Exchange,
-  seq: number,
-  id: number,
-  price: number,
-): void {
-  writeHeader(view, offset, Kind.Status, status << 4, exchange, 0);
-  writeSeq(view, offset, seq);
-  writeId(view, offset, id);
-  writePrice(view, offset, price);
-  writeSize(view, offset, 0);
-  writeTsExchange(view, offset, 0);
-  stampRecv(view, offset);
 }

@@ -2,9 +2,21 @@
 // onFrame without copying, and reconnect by itself (exponential backoff with jitter) whenever the relay goes away.
 import type { Socket } from "bun";
 import { createLogger } from "../lib/log.ts";
-import type { ExchangeName } from "../schema/frame.ts";
+import { nowNs } from "../schema/clock.ts";
+import {
+  EXCHANGE_NAMES,
+  type ExchangeName,
+  FRAME_ERROR_NAMES,
+  type FrameError,
+  frameExchange,
+  frameKind,
+  frameSeq,
+  frameStatus,
+  Kind,
+  Status,
+} from "../schema/frame.ts";
 import { FrameStreamDecoder } from "../schema/stream.ts";
-import { type ConsumerFilter, formatFilterLine, type KindName } from "./filter.ts";
+import { type ConsumerFilter, formatFilterLine, type KindName, type ResumePosition } from "./filter.ts";
 
 export type { ConsumerFilter, ExchangeName, KindName };
 
@@ -19,6 +31,14 @@ export interface RelayConsumerOptions {
   onConnect?(): void;
   /** An established connection ended (relay gone, slow-consumer cut, error). Reconnecting follows. */
   onDisconnect?(reason: string): void;
+  /**
+   * Resume after every reconnect from where this consumer stopped (relay/README.md, "Resume"): it tracks the
+   * next journal seq per exchange and sends it, with the time of its first connect for exchanges it has not
+   * seen yet, so a cut slow consumer or a relay restart loses nothing the journal holds.
+   */
+  resume?: boolean;
+  /** Where the first connection starts (default live): e.g. positions a database writer stored. */
+  startFrom?: ResumePosition;
   /** First retry delay (default 50 ms); doubles per failed attempt up to reconnectMaxMs (default 2000 ms). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -32,10 +52,14 @@ export interface RelayConsumer {
   readonly invalid: number;
   /** Successful connections so far (1 after the first connect). */
   readonly connects: number;
+  /** Next journal seq per exchange (the resume position), for exchanges seen so far. */
+  readonly position: Partial<Record<ExchangeName, number>>;
   /** Replace the filter; sent at once if connected, else on the next connect. */
   setFilter(f: ConsumerFilter): void;
   /** Stop for good: close the socket and cancel any reconnect. */
   close(): void;
+  /** close(), for `using`. */
+  [Symbol.dispose](): void;
 }
 
 const encoder = new TextEncoder();
@@ -56,19 +80,57 @@ class Consumer implements RelayConsumer {
   private framesBefore = 0;
   private invalidBefore = 0;
   connects = 0;
+  /** Next journal seq per exchange code (-1 = not seen), when resuming. */
+  private readonly next = new Float64Array(16).fill(-1);
+  private readonly handler: (view: DataView, offset: number) => void;
+  private readonly createdNs = String(BigInt(Math.floor(nowNs())));
 
   constructor(private readonly opts: RelayConsumerOptions) {
     this.filter = opts.filter ?? {};
     this.minMs = opts.reconnectMinMs ?? 50;
     this.maxMs = opts.reconnectMaxMs ?? 2000;
     this.delay = this.minMs;
-    this.decoder = new FrameStreamDecoder(opts.onFrame);
+    this.handler = opts.resume ? this.tracking : opts.onFrame;
+    this.decoder = new FrameStreamDecoder(this.handler, this.onInvalid);
     this.connect();
+  }
+
+  /** onFrame, keeping the resume position: every frame but SlowConsumer moves its exchange to seq + 1. */
+  private readonly tracking = (view: DataView, offset: number): void => {
+    if (frameKind(view, offset) !== Kind.Status || frameStatus(view, offset) !== Status.SlowConsumer)
+      this.next[frameExchange(view, offset)] = (frameSeq(view, offset) + 1) % 4294967296;
+    this.opts.onFrame(view, offset);
+  };
+
+  get position(): Partial<Record<ExchangeName, number>> {
+    const out: Partial<Record<ExchangeName, number>> = {};
+    for (let ex = 1; ex < 16; ex++) {
+      const name = EXCHANGE_NAMES[ex];
+      if (name !== undefined && this.next[ex]! >= 0) out[name] = this.next[ex]!;
+    }
+    return out;
+  }
+
+  /** Where this connection should start: the caller's start on the first, the tracked position after. */
+  private resumeLine(): ResumePosition | undefined {
+    if (this.connects === 1) return this.opts.startFrom;
+    if (!this.opts.resume) return undefined;
+    return { from: this.position, fromTime: this.opts.startFrom?.fromTime ?? this.createdNs };
   }
 
   get connected(): boolean {
     return this.socket !== null;
   }
+
+  /** A frame the codec refuses (validateFrame): skipped, counted in `invalid`, logged (rate-limited). */
+  private readonly onInvalid = (error: FrameError): void => {
+    log.limited("warn", "invalid", "invalid frame from relay skipped", {
+      path: this.opts.path,
+      reason: FRAME_ERROR_NAMES[error],
+      invalid: this.invalid,
+    });
+  };
+
   get frames(): number {
     return this.framesBefore + this.decoder.frames;
   }
@@ -90,6 +152,10 @@ class Consumer implements RelayConsumer {
     s?.end();
   }
 
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
   private connect(): void {
     this.timer = null;
     if (this.closed) return;
@@ -108,7 +174,7 @@ class Consumer implements RelayConsumer {
           this.delay = this.minMs;
           this.framesBefore += this.decoder.frames;
           this.invalidBefore += this.decoder.errors;
-          this.decoder = new FrameStreamDecoder(this.opts.onFrame);
+          this.decoder = new FrameStreamDecoder(this.handler, this.onInvalid);
           this.sendLine(socket, false);
           this.opts.onConnect?.();
         },
@@ -143,8 +209,9 @@ class Consumer implements RelayConsumer {
   private sendLine(socket: Socket<undefined>, always: boolean): void {
     const f = this.filter;
     const hasFilter = Boolean(f.exchanges?.length || f.instruments?.length || f.kinds?.length);
-    if (!always && !hasFilter && this.opts.name === undefined) return;
-    const line = encoder.encode(formatFilterLine(this.filter, this.opts.name));
+    const resume = always ? undefined : this.resumeLine();
+    if (!always && !hasFilter && this.opts.name === undefined && resume === undefined) return;
+    const line = encoder.encode(formatFilterLine(this.filter, this.opts.name, resume));
     if (this.pendingOut) {
       const joined = new Uint8Array(this.pendingOut.byteLength + line.byteLength);
       joined.set(this.pendingOut);

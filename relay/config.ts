@@ -1,58 +1,120 @@
-// Relay settings, read once from the environment into a frozen object; a bad value fails at start-up naming
-// the variable.
+// Relay settings, declared once with lib/config.ts (which also generates docs/configuration.md) and read once
+// into a frozen object; a bad value fails at start-up naming the variable (STYLE.md habit 7).
+import {
+  bool,
+  bytes,
+  ConfigError,
+  type ConfigOf,
+  defineConfig,
+  duration,
+  type Env,
+  int,
+  port,
+  string,
+} from "../lib/config.ts";
 
-export interface RelayConfig {
-  /** Collectors connect here (TAPEWIRE_RELAY_IN). */
-  readonly inPath: string;
-  /** Consumers connect here (TAPEWIRE_RELAY_OUT). */
-  readonly outPath: string;
-  /** Per-consumer queue bound in bytes (TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES). */
-  readonly consumerQueueBytes: number;
-  /** How long a cut slow consumer may take to read its final SlowConsumer frame (TAPEWIRE_RELAY_SLOW_GRACE_MS). */
-  readonly slowGraceMs: number;
-  /** /metrics port (RELAY_METRICS_PORT); 0 picks a free one, -1 disables. */
-  readonly metricsPort: number;
-  /** Sample hop latency on 1 in this many frames (TAPEWIRE_RELAY_LATENCY_SAMPLE, a power of two). */
-  readonly latencySampleEvery: number;
-  /**
-   * Kernel send buffer (SO_SNDBUF) for a consumer whose large writes come back partial
-   * (TAPEWIRE_RELAY_SOCKET_BUFFER_BYTES); 0 = always the OS default.
-   */
-  readonly socketBufferBytes: number;
-}
+export { ConfigError };
 
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
+export const relayConfig = defineConfig(
+  "relay",
+  {
+    inPath: string("TAPEWIRE_RELAY_IN", { default: "run/relay-in.sock", meaning: "collectors connect here" }),
+    outPath: string("TAPEWIRE_RELAY_OUT", {
+      default: "run/relay-out.sock",
+      meaning: "consumers connect here",
+    }),
+    consumerQueueBytes: bytes("TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES", {
+      default: 8 << 20,
+      min: 4096,
+      max: 1 << 30,
+      meaning: "per-consumer queue bound (relay/README.md, slow-consumer policy)",
+    }),
+    slowGraceMs: duration("TAPEWIRE_RELAY_SLOW_GRACE_MS", {
+      default: 5000,
+      unit: "ms",
+      max: 600_000,
+      meaning: "how long a cut slow consumer may take to read its final SlowConsumer frame",
+    }),
+    metricsPort: port("RELAY_METRICS_PORT", {
+      default: 9300,
+      off: true,
+      meaning: "/metrics and /health (0 = any free port, -1 = off)",
+    }),
+    latencySampleEvery: int("TAPEWIRE_RELAY_LATENCY_SAMPLE", {
+      default: 64,
+      min: 1,
+      max: 1 << 20,
+      meaning: "hop latency is sampled on 1 frame in this many (a power of two)",
+    }),
+    socketBufferBytes: bytes("TAPEWIRE_RELAY_SOCKET_BUFFER_BYTES", {
+      default: 4 << 20,
+      max: 1 << 30,
+      meaning: "SO_SNDBUF for a consumer whose writes of 64 KiB or more come back partial; 0 = OS default",
+    }),
+    journal: bool("TAPEWIRE_JOURNAL", {
+      default: true,
+      meaning: "append every accepted frame to the journal (resume, acknowledged ingest); false = live only",
+    }),
+    journalDir: string("TAPEWIRE_JOURNAL_DIR", {
+      default: ".data/journal",
+      meaning: "journal segment files",
+    }),
+    segmentBytes: bytes("TAPEWIRE_JOURNAL_SEGMENT_BYTES", {
+      default: 64 << 20,
+      min: 4096,
+      max: 1 << 30,
+      meaning: "a segment is closed and a new one begun at this size",
+    }),
+    segmentMs: duration("TAPEWIRE_JOURNAL_SEGMENT_AGE", {
+      default: 3_600_000,
+      unit: "ms",
+      min: 1000,
+      meaning: "a segment is closed and a new one begun at this age",
+    }),
+    fsyncMs: duration("TAPEWIRE_JOURNAL_FSYNC_MS", {
+      default: 50,
+      unit: "ms",
+      max: 60_000,
+      meaning: "the journal is written and fsynced at most this often (0 = after every ingest read)",
+    }),
+    retentionMs: duration("TAPEWIRE_JOURNAL_RETENTION_AGE", {
+      default: 7 * 86_400_000,
+      unit: "ms",
+      min: 1000,
+      meaning: "closed segments older than this are deleted (once archived)",
+    }),
+    retentionBytes: bytes("TAPEWIRE_JOURNAL_RETENTION_BYTES", {
+      default: 10 * (1 << 30),
+      min: 4096,
+      meaning: "the oldest closed segments are deleted (once archived) while the journal is larger",
+    }),
+    requireArchive: bool("TAPEWIRE_JOURNAL_REQUIRE_ARCHIVE", {
+      default: true,
+      meaning: "a segment is deleted only after the archiver wrote its `.archived` marker (relay/README.md)",
+    }),
+    ackMs: duration("TAPEWIRE_RELAY_ACK_MS", {
+      default: 5,
+      unit: "ms",
+      min: 1,
+      max: 10_000,
+      meaning: "how often the relay acknowledges journaled frames to each collector (Status ack)",
+    }),
+  },
+  (c) =>
+    (c.latencySampleEvery & (c.latencySampleEvery - 1)) === 0
+      ? undefined
+      : [
+          {
+            variable: "TAPEWIRE_RELAY_LATENCY_SAMPLE",
+            value: String(c.latencySampleEvery),
+            expected: "a power of two",
+          },
+        ],
+);
 
-function int(
-  env: Record<string, string | undefined>,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-) {
-  const raw = env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name}=${JSON.stringify(raw)}: expected an integer in ${min}..${max}`);
-  }
-  return value;
-}
+export type RelayConfig = ConfigOf<typeof relayConfig.vars>;
 
-export function loadRelayConfig(env: Record<string, string | undefined> = process.env): RelayConfig {
-  const sample = int(env, "TAPEWIRE_RELAY_LATENCY_SAMPLE", 64, 1, 1 << 20);
-  if ((sample & (sample - 1)) !== 0) {
-    throw new ConfigError(`TAPEWIRE_RELAY_LATENCY_SAMPLE=${sample}: expected a power of two`);
-  }
-  return Object.freeze({
-    inPath: env.TAPEWIRE_RELAY_IN || "run/relay-in.sock",
-    outPath: env.TAPEWIRE_RELAY_OUT || "run/relay-out.sock",
-    consumerQueueBytes: int(env, "TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES", 8 << 20, 4096, 1 << 30),
-    slowGraceMs: int(env, "TAPEWIRE_RELAY_SLOW_GRACE_MS", 5000, 0, 600_000),
-    metricsPort: int(env, "RELAY_METRICS_PORT", 9300, -1, 65535),
-    latencySampleEvery: sample,
-    socketBufferBytes: int(env, "TAPEWIRE_RELAY_SOCKET_BUFFER_BYTES", 4 << 20, 0, 1 << 30),
-  });
+/** Read the relay's settings from `env`; throws ConfigError naming every bad variable. */
+export function loadRelayConfig(env: Env = process.env): RelayConfig {
+  return relayConfig.read(env);
 }

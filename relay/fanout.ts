@@ -3,20 +3,32 @@
 // its bound gets a final SlowConsumer frame (room for it is reserved) and is disconnected; others never wait.
 import type { Socket } from "bun";
 import type { Logger } from "../lib/log.ts";
-import { type Exchange, FRAME_SIZE, Status } from "../schema/frame.ts";
+import {
+  byteExchange,
+  byteKindIndex,
+  byteSeq,
+  type Exchange,
+  FRAME_SIZE,
+  Status,
+  tsRecvHi,
+  tsRecvLo,
+} from "../schema/frame.ts";
+import { writeStatusFrame } from "../schema/stamp.ts";
 import type { FrameBatch } from "./batch.ts";
-import { writeStatusFrame } from "./batch.ts";
 import {
   type CompiledFilter,
   compileFilter,
   FilterError,
+  type FilterLine,
   MAX_FILTER_LINE,
   PASS_ALL,
   parseFilterLine,
   passes,
 } from "./filter.ts";
 import { VALID_INDEXES } from "./ingest.ts";
+import type { Journal } from "./journal/journal.ts";
 import type { RelayMetrics } from "./metrics.ts";
+import { ReplayCursor } from "./replay.ts";
 import { FrameRing } from "./ring.ts";
 import { setSendBuffer } from "./sockopt.ts";
 
@@ -41,6 +53,16 @@ export class ConsumerConn {
   /** Cut for being slow: nothing more is queued; closed once the queue drains or the grace time ends. */
   cutting = false;
   graceTimer: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * Until its first filter line (or HOLD_MS): frames are queued, not written, so a resume line can drop them
+   * and start from the journal instead without a duplicate.
+   */
+  holding = true;
+  holdTimer: ReturnType<typeof setTimeout> | null = null;
+  linesApplied = 0;
+  /** Reading the journal before joining the live stream (resume); live batches skip it meanwhile. */
+  replay: ReplayCursor | null = null;
+  replayScheduled = false;
   framesOut = 0;
   dropped = 0;
   // Filter-line input.
@@ -62,7 +84,20 @@ export class ConsumerConn {
   }
 }
 
+/** How long a consumer that sends no filter line waits before frames go out (see ConsumerConn.holding). */
+export const HOLD_MS = 50;
+/** Journal frames read per step of a replay (one scratch buffer, reused). */
+const REPLAY_CHUNK = 1365;
+/** Replay steps per event-loop turn before yielding to the live path. */
+const REPLAY_STEPS = 8;
+
 export class Fanout {
+  private readonly scratch = new Uint8Array(REPLAY_CHUNK * FRAME_SIZE);
+  private readonly scratchWords = new Uint32Array(this.scratch.buffer);
+  private readonly scratchView = new DataView(this.scratch.buffer);
+  /** Set by the server when the journal is on; resume lines are refused (logged) without it. */
+  journal: Journal | null = null;
+
   constructor(
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
@@ -74,6 +109,7 @@ export class Fanout {
 
   add(c: ConsumerConn): void {
     this.consumers.push(c);
+    c.holdTimer = setTimeout(() => this.release(c), HOLD_MS);
     this.metrics.consumersConnected.inc();
     this.log.info("consumer connected", { consumer: c.id });
   }
@@ -83,6 +119,8 @@ export class Fanout {
     if (i < 0) return;
     this.consumers.splice(i, 1);
     if (c.graceTimer) clearTimeout(c.graceTimer);
+    if (c.holdTimer) clearTimeout(c.holdTimer);
+    c.replay = null;
     this.metrics.consumersConnected.dec();
     this.log.info("consumer disconnected", {
       consumer: c.id,
@@ -101,11 +139,11 @@ export class Fanout {
     const consumers = this.consumers;
     for (let i = 0; i < consumers.length; i++) {
       const c = consumers[i]!;
-      if (c.cutting) continue;
+      if (c.cutting || c.replay !== null) continue;
       if (c.passAll && length <= c.limit - c.ring.size) {
         fullCopies++;
         c.framesOut += length / FRAME_SIZE;
-        if (c.ring.size === 0 && !c.waitingDrain) {
+        if (c.ring.size === 0 && !c.waitingDrain && !c.holding) {
           this.writeDirect(c, batch);
           continue;
         }
@@ -114,7 +152,7 @@ export class Fanout {
         batch.own(); // word access for the per-frame path
         this.queueFiltered(c, batch);
       }
-      if (!c.waitingDrain) this.flush(c);
+      if (!c.waitingDrain && !c.holding) this.flush(c);
     }
     if (fullCopies > 0) {
       const out = this.metrics.framesOut;
@@ -145,7 +183,7 @@ export class Fanout {
       if (!passes(c.filter, bytes, off)) continue;
       if (dropped === 0 && ring.size + FRAME_SIZE <= c.limit) {
         ring.pushFrameWords(batch.words, off >>> 2);
-        out[((bytes[off + 1]! & 0x0f) << 4) | (bytes[off]! & 0x0f)]!.inc();
+        out[byteKindIndex(bytes, off)]!.inc();
         c.framesOut++;
       } else {
         if (dropped === 0) firstDropped = off;
@@ -153,12 +191,7 @@ export class Fanout {
       }
     }
     if (dropped > 0)
-      this.cut(
-        c,
-        dropped,
-        (bytes[firstDropped + 1]! & 0x0f) as Exchange,
-        batch.view.getUint32(firstDropped + 4, true),
-      );
+      this.cut(c, dropped, byteExchange(bytes, firstDropped) as Exchange, byteSeq(bytes, firstDropped));
   }
 
   private cut(c: ConsumerConn, dropped: number, exchange: Exchange, firstSeq: number): void {
@@ -190,6 +223,7 @@ export class Fanout {
   }
 
   flush(c: ConsumerConn): void {
+    if (c.holding) return;
     const done = c.ring.writeTo(c.socket);
     c.waitingDrain = done === false;
     if (done === false && c.ring.size >= RAISE_SNDBUF_AT) this.raiseBuffer(c);
@@ -199,6 +233,101 @@ export class Fanout {
   onDrain(c: ConsumerConn): void {
     c.waitingDrain = false;
     this.flush(c);
+    if (c.replay !== null && !c.waitingDrain) this.pumpReplay(c);
+  }
+
+  /** End the hold: write what was queued (first filter line, or HOLD_MS without one). */
+  private release(c: ConsumerConn): void {
+    if (c.holdTimer) clearTimeout(c.holdTimer);
+    c.holdTimer = null;
+    if (!c.holding) return;
+    c.holding = false;
+    if (!c.waitingDrain) this.flush(c);
+  }
+
+  /**
+   * A resume line: drop what was queued during the hold (the journal has it), queue the resume-gap frames,
+   * and read the journal from the asked position; live batches skip this consumer until it catches up.
+   */
+  private startReplay(c: ConsumerConn, line: FilterLine): void {
+    const journal = this.journal;
+    if (journal === null) {
+      this.log.warn("resume asked but the journal is off; starting live", { consumer: c.id, name: c.name });
+      return;
+    }
+    if (!c.holding) {
+      this.log.warn("resume asked after frames were sent; only the first line may resume", {
+        consumer: c.id,
+      });
+      return;
+    }
+    c.ring.clear();
+    c.replay = new ReplayCursor(journal, line);
+    for (const g of c.replay.gaps) {
+      // seq = the last lost one, so a client's "last seq + 1" lands on the oldest frame held.
+      writeStatusFrame(
+        c.ring.view,
+        c.ring.claimFrame(),
+        Status.Gap,
+        g.exchange as Exchange,
+        g.first + g.count - 1,
+        g.first,
+        g.count,
+      );
+      this.metrics.resumeGapFrames.inc();
+    }
+    this.metrics.resumes.inc();
+    this.log.info("consumer resumes from the journal", {
+      consumer: c.id,
+      name: c.name,
+      from: line.from,
+      fromTime: line.fromTime,
+      startPos: c.replay.pos,
+      livePos: c.replay.livePos,
+      gaps: c.replay.gaps,
+    });
+  }
+
+  /** Copy journal frames the consumer wants into its ring while there is room; go live at the journal head. */
+  pumpReplay(c: ConsumerConn): void {
+    const r = c.replay;
+    const journal = this.journal;
+    if (r === null || journal === null || c.cutting) return;
+    const ring = c.ring;
+    const scratch = this.scratch;
+    let delivered = 0;
+    for (let step = 0; step < REPLAY_STEPS; step++) {
+      if (r.pos >= journal.head) {
+        c.replay = null; // caught up: the next live batch is the next frame (one event loop: no gap, no dup)
+        this.log.info("consumer caught up; live", { consumer: c.id, name: c.name, replayed: r.frames });
+        break;
+      }
+      const room = Math.floor((c.limit - ring.size) / FRAME_SIZE);
+      if (room < 64) break; // wait for drain
+      if (r.pos < journal.oldestPos) r.pos = journal.oldestPos; // deleted under it (retention): counted below
+      const n = journal.read(r.pos, scratch, Math.min(REPLAY_CHUNK, room));
+      if (n === 0) break;
+      const view = this.scratchView;
+      for (let i = 0, off = 0; i < n; i++, off += FRAME_SIZE) {
+        const ex = byteExchange(scratch, off);
+        if (!r.wants(ex, tsRecvHi(view, off), tsRecvLo(view, off), r.pos + i)) continue;
+        if (!passes(c.filter, scratch, off)) continue;
+        ring.pushFrameWords(this.scratchWords, off >>> 2);
+        delivered++;
+      }
+      r.pos += n;
+    }
+    r.frames += delivered;
+    c.framesOut += delivered;
+    this.metrics.replayedFrames.inc(delivered);
+    if (!c.waitingDrain) this.flush(c);
+    if (c.replay !== null && !c.waitingDrain && !c.replayScheduled) {
+      c.replayScheduled = true;
+      setImmediate(() => {
+        c.replayScheduled = false;
+        this.pumpReplay(c);
+      });
+    }
   }
 
   /** Filter lines from the consumer: one JSON object per "\n"; a bad line is counted and logged, old filter kept. */
@@ -228,6 +357,15 @@ export class Fanout {
       c.passAll = compiled === PASS_ALL || isPassAll(compiled);
       if (parsed.name !== undefined) c.name = parsed.name;
       this.log.info("consumer filter set", { consumer: c.id, name: c.name, filter: parsed });
+      if (c.linesApplied++ === 0 && (parsed.from !== undefined || parsed.fromTime !== undefined)) {
+        this.startReplay(c, parsed);
+      }
+      if (c.replay !== null) {
+        c.holding = false;
+        this.pumpReplay(c);
+      } else {
+        this.release(c);
+      }
     } catch (error) {
       if (!(error instanceof FilterError)) throw error;
       this.filterError(c, error);

@@ -1,35 +1,58 @@
-// Collector side of the relay: validates every frame, tracks the per-exchange sequence (restarts, gaps,
-// backward jumps) and lays the frames of one read into a FrameBatch, with RelayGap frames placed right
-// before the frame that revealed the gap. One read of one connection is handled atomically, so order per
-// exchange is kept.
+// Collector side of the relay: validates every frame (header and values, schema/frame.ts), binds each connection
+// to the exchange of its first valid frame and refuses frames for any other, tracks the per-exchange sequence
+// (restarts, gaps, backward jumps) and lays the frames of one read into a FrameBatch, with RelayGap frames
+// placed right before the frame that revealed the gap. One read of one connection is handled atomically, so
+// order per exchange is kept.
 import type { Logger } from "../lib/log.ts";
 import {
+  byteSeq,
   EXCHANGE_NAMES,
   type Exchange,
   FRAME_ERROR_NAMES,
   FRAME_SIZE,
   FrameError,
+  FrameOffset,
+  frameExchange,
+  frameId,
+  framePrice,
   isValidHead,
   Kind,
   Status,
+  setByteSeq,
   validateFrame,
+  valuesOk,
 } from "../schema/frame.ts";
+import { hopLatencyNs } from "../schema/stamp.ts";
 import { FrameBatch } from "./batch.ts";
-import { hopLatencyNs } from "./hop.ts";
+import { newSeqState, type SeqState } from "./journal/record.ts";
 import type { RelayMetrics } from "./metrics.ts";
 
-/** One collector connection: a partial frame carried across reads and the exchanges it has fed. */
+/** One collector connection: a partial frame carried across reads and the exchange it is bound to. */
 export class IngestConnection {
   readonly carry = new Uint8Array(FRAME_SIZE);
   readonly carryView = new DataView(this.carry.buffer);
   carried = 0;
-  /** Bit per exchange id this connection has sent frames for. */
-  exchanges = 0;
+  /** The exchange of this connection's first valid frame (0 = none yet); frames for any other are refused. */
+  exchange = 0;
   frames = 0;
+  /** Frames refused for carrying another exchange's id. */
+  foreign = 0;
+  /** Collector seq of the last frame of this connection's exchange handled (journaled or a duplicate). */
+  lastSeq = -1;
+  /** lastSeq as of the end of the last read, and the journal head then (an ack may go once it is committed). */
+  ackSeq = -1;
+  ackPos = 0;
+  /** The last seq acknowledged to the collector. */
+  ackedSeq = -1;
+  /** The unwritten rest of an ack frame (relay/ack.ts). */
+  ackPending: Uint8Array | null = null;
   constructor(readonly id: number) {}
 }
 
+const O_KIND = FrameOffset.kindFlags;
+const O_VER_EX = FrameOffset.versionExchange;
 const OK = 0;
+const DUPLICATE = 1;
 const GAP = 2;
 const HALF_RANGE = 2 ** 31;
 
@@ -40,9 +63,10 @@ export const VALID_INDEXES: readonly number[] = [
 
 export class Ingest {
   readonly batch = new FrameBatch();
-  /** Next expected seq per exchange (valid when tracked[ex] = 1). */
-  private readonly expected = new Uint32Array(16);
-  private readonly tracked = new Uint8Array(16);
+  /** Next expected collector seq per exchange (valid when tracked[ex] = 1), and next journal seq. */
+  private readonly expected: Uint32Array;
+  private readonly tracked: Uint8Array;
+  private readonly jseq: Float64Array;
   /** Connection id currently feeding each exchange (0 = none). */
   private readonly owner = new Uint32Array(16);
   private sampleCounter = 0;
@@ -56,8 +80,13 @@ export class Ingest {
     private readonly metrics: RelayMetrics,
     private readonly log: Logger,
     latencySampleEvery: number,
+    /** Shared with the journal, which commits it and restores it at start-up. */
+    readonly state: SeqState = newSeqState(),
   ) {
     this.sampleMask = latencySampleEvery - 1;
+    this.expected = state.expected;
+    this.tracked = state.tracked;
+    this.jseq = state.jseq;
   }
 
   /** Turn one read into the batch (reset first). */
@@ -103,50 +132,61 @@ export class Ingest {
     const counts = this.inCounts;
     const expected = this.expected;
     const tracked = this.tracked;
+    const jseq = this.jseq;
     const owner = this.owner;
     const mask = this.sampleMask;
     let view = viewIn;
-    let exchanges = conn.exchanges;
+    let bound = conn.exchange;
     let valid = 0;
     let runStart = start;
     for (let off = start; off < end; off += FRAME_SIZE) {
-      const b0 = bytes[off]!;
-      const b1 = bytes[off + 1]!;
+      const b0 = bytes[off + O_KIND]!;
+      const b1 = bytes[off + O_VER_EX]!;
       const kind = b0 & 0x0f;
-      if (!isValidHead(b0, b1)) {
+      const ok = isValidHead(b0, b1) && valuesOk(bytes, off);
+      const ex = b1 & 0x0f;
+      if (!ok || (ex !== bound && bound !== 0)) {
         if (view === null) view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        this.invalid(conn, view, off);
+        if (!ok) this.invalid(conn, view, off);
+        else this.foreign(conn, view, off);
         batch.append(bytes, runStart, off);
         runStart = off + FRAME_SIZE;
         continue;
       }
-      const ex = b1 & 0x0f;
+      if (bound === 0) bound = this.bind(conn, ex);
+      if (owner[ex] !== conn.id) this.claim(conn, ex);
+      const seq = byteSeq(bytes, off);
+      conn.lastSeq = seq;
+      if (seq === expected[ex] && seq !== 0 && tracked[ex] === 1) {
+        expected[ex] = seq + 1; // Uint32Array: 2^32 wraps to 0, contiguous
+      } else {
+        const verdict = this.sequence(conn, bytes, off, ex, kind, b0, seq);
+        if (verdict === DUPLICATE) {
+          batch.append(bytes, runStart, off);
+          runStart = off + FRAME_SIZE;
+          continue;
+        }
+        if (verdict === GAP) {
+          batch.append(bytes, runStart, off);
+          batch.appendStatus(Status.RelayGap, ex as Exchange, jseq[ex]!, this.gapFirst, this.gapCount);
+          jseq[ex]!++;
+          runStart = off;
+        }
+      }
+      // The frame's seq becomes its journal seq (low 32 bits): contiguous per exchange for every consumer.
+      setByteSeq(bytes, off, jseq[ex]!);
+      jseq[ex]!++;
       counts[(ex << 4) | kind]!++;
       valid++;
-      exchanges |= 1 << ex;
-      if (owner[ex] !== conn.id) this.claim(conn, ex);
       if ((++this.sampleCounter & mask) === 0) {
         if (view === null) view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         this.sampleLatency(view, off);
-      }
-      // u32 little-endian seq at byte 4
-      const seq =
-        (bytes[off + 4]! | (bytes[off + 5]! << 8) | (bytes[off + 6]! << 16) | (bytes[off + 7]! << 24)) >>> 0;
-      if (seq === expected[ex] && seq !== 0 && tracked[ex] === 1) {
-        expected[ex] = seq + 1; // Uint32Array: 2^32 wraps to 0, contiguous
-        continue;
-      }
-      if (this.sequence(conn, ex, kind, b0, seq) === GAP) {
-        batch.append(bytes, runStart, off);
-        batch.appendStatus(Status.RelayGap, ex as Exchange, this.gapFirst, this.gapFirst, this.gapCount);
-        runStart = off;
       }
     }
     // A clean read (nothing staged before, no break in the run) is passed on without a copy. Never the carry
     // buffer: it is reused for the next partial frame before the batch is fanned out.
     if (mayBorrow && runStart === start && batch.length === 0) batch.borrow(bytes, start, end - start);
     else batch.append(bytes, runStart, end);
-    conn.exchanges = exchanges;
     conn.frames += valid;
     // Metrics once per read, not per frame.
     const framesIn = this.metrics.framesIn;
@@ -157,6 +197,30 @@ export class Ingest {
       batch.counts[index]! += n;
       counts[index] = 0;
     }
+  }
+
+  /** The first valid frame of a connection binds it to that frame's exchange for good. */
+  private bind(conn: IngestConnection, ex: number): number {
+    conn.exchange = ex;
+    this.log.info("collector connection bound", { connection: conn.id, exchange: EXCHANGE_NAMES[ex] });
+    return ex;
+  }
+
+  /** A frame for another exchange than the connection's: refused, counted, never touches that exchange. */
+  private foreign(conn: IngestConnection, view: DataView, off: number): void {
+    conn.foreign++;
+    this.metrics.foreignFrames[conn.exchange]!.inc();
+    this.log.limited(
+      "warn",
+      `foreign-${conn.id}`,
+      "frame for another exchange on a collector connection dropped",
+      {
+        connection: conn.id,
+        boundTo: EXCHANGE_NAMES[conn.exchange],
+        frameExchange: EXCHANGE_NAMES[frameExchange(view, off)],
+        refused: conn.foreign,
+      },
+    );
   }
 
   private invalid(conn: IngestConnection, view: DataView, off: number): void {
@@ -170,20 +234,38 @@ export class Ingest {
   }
 
   /** The slow path of sequence tracking: start/restart, first frame seen, gaps and backward jumps. */
-  private sequence(conn: IngestConnection, ex: number, kind: number, b0: number, seq: number): number {
+  private sequence(
+    conn: IngestConnection,
+    bytes: Uint8Array,
+    off: number,
+    ex: number,
+    kind: number,
+    b0: number,
+    seq: number,
+  ): number {
     if (seq === 0 && kind === Kind.Status && b0 >> 4 === Status.CollectorStart) {
+      const start = new DataView(bytes.buffer, bytes.byteOffset + off, FRAME_SIZE);
+      const pid = frameId(start, 0) >>> 0;
+      const startMs = framePrice(start, 0);
+      const s = this.state;
+      if (s.tracked[ex] === 1 && s.runPid[ex] === pid && s.runStart[ex] === startMs) {
+        this.metrics.duplicates[ex]!.inc(); // the same run's start, resent
+        return DUPLICATE;
+      }
       this.metrics.starts[ex]!.inc();
-      if (this.tracked[ex] === 1) {
+      if (s.tracked[ex] === 1) {
         this.metrics.restarts[ex]!.inc();
         this.log.warn("collector restart detected", {
           exchange: EXCHANGE_NAMES[ex],
-          expectedSeq: this.expected[ex],
+          expectedSeq: s.expected[ex],
         });
       } else {
         this.log.info("collector started", { exchange: EXCHANGE_NAMES[ex], connection: conn.id });
       }
-      this.tracked[ex] = 1;
-      this.expected[ex] = 1;
+      s.tracked[ex] = 1;
+      s.expected[ex] = 1;
+      s.runPid[ex] = pid;
+      s.runStart[ex] = startMs;
       return OK;
     }
     if (this.tracked[ex] === 0) {
@@ -194,18 +276,18 @@ export class Ingest {
       return OK;
     }
     const expected = this.expected[ex]!;
-    this.expected[ex] = seq + 1;
-    if (seq === expected) return OK;
-    const missing = (seq - expected) >>> 0;
-    if (missing >= HALF_RANGE) {
-      this.metrics.seqResets[ex]!.inc();
-      this.log.limited("warn", `reset-${ex}`, "sequence went backwards without a CollectorStart; re-based", {
-        exchange: EXCHANGE_NAMES[ex],
-        expected,
-        seq,
-      });
+    if (seq === expected) {
+      this.expected[ex] = seq + 1;
       return OK;
     }
+    const missing = (seq - expected) >>> 0;
+    if (missing >= HALF_RANGE) {
+      // Behind the expected seq: a frame the journal already has (a collector resending what was not yet
+      // acknowledged when the connection or the relay went away). Dropped, counted, acknowledged.
+      this.metrics.duplicates[ex]!.inc();
+      return DUPLICATE;
+    }
+    this.expected[ex] = seq + 1;
     this.metrics.gaps[ex]!.inc();
     this.metrics.missing[ex]!.inc(missing);
     this.log.limited("warn", `gap-${ex}`, "sequence gap from collector", {
@@ -251,12 +333,13 @@ export class Ingest {
       });
       conn.carried = 0;
     }
-    for (let ex = 1; ex < 16; ex++) {
-      if ((conn.exchanges & (1 << ex)) === 0 || this.owner[ex] !== conn.id) continue;
+    const ex = conn.exchange;
+    if (ex !== 0 && this.owner[ex] === conn.id) {
       this.owner[ex] = 0;
       this.metrics.collectorDisconnects[ex]?.inc();
       const next = this.expected[ex]!;
-      batch.appendStatus(Status.Disconnected, ex as Exchange, next, next, 0);
+      batch.appendStatus(Status.Disconnected, ex as Exchange, this.jseq[ex]!, next, 0);
+      this.jseq[ex]!++;
       this.log.warn("collector disconnected", {
         exchange: EXCHANGE_NAMES[ex],
         connection: conn.id,

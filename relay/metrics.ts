@@ -6,6 +6,23 @@ import { EXCHANGE_NAMES, FRAME_ERROR_NAMES, KIND_NAMES } from "../schema/frame.t
 /** Index of (exchange, kind); both are low nibbles of the frame's first two bytes. */
 export const kindExchangeIndex = (exchange: number, kind: number): number => (exchange << 4) | kind;
 
+/** What /metrics reads from the journal (relay/journal/journal.ts). */
+export interface JournalGaugeSource {
+  readonly stats: {
+    bytes: number;
+    segments: number;
+    oldestPos: number;
+    headPos: number;
+    fsyncs: number;
+    flushes: number;
+    tornBytes: number;
+    deletedSegments: number;
+    waitingArchive: number;
+  };
+  oldestSeq(ex: number): number;
+  readonly seqState: { readonly jseq: Float64Array };
+}
+
 export interface ConsumerGaugeSource {
   name: string;
   id: number;
@@ -21,9 +38,11 @@ export class RelayMetrics {
   readonly missing: CounterChild[] = [];
   readonly restarts: CounterChild[] = [];
   readonly starts: CounterChild[] = [];
-  readonly seqResets: CounterChild[] = [];
+  readonly duplicates: CounterChild[] = [];
   readonly collectorDisconnects: CounterChild[] = [];
   readonly invalid: CounterChild[] = [];
+  /** Indexed by the exchange the connection is bound to. */
+  readonly foreignFrames: CounterChild[] = [];
   readonly hopLatencyUs: Histogram;
   readonly slowDisconnects: CounterChild;
   readonly droppedFrames: CounterChild;
@@ -31,8 +50,16 @@ export class RelayMetrics {
   readonly socketErrors: CounterChild;
   readonly collectorsConnected;
   readonly consumersConnected;
+  readonly resumes: CounterChild;
+  readonly resumeGapFrames: CounterChild;
+  readonly replayedFrames: CounterChild;
+  readonly acksSent: CounterChild;
 
-  constructor(consumers: () => Iterable<ConsumerGaugeSource>, registry = new MetricsRegistry()) {
+  constructor(
+    consumers: () => Iterable<ConsumerGaugeSource>,
+    registry = new MetricsRegistry(),
+    journal: () => JournalGaugeSource | null = () => null,
+  ) {
     this.registry = registry;
     const r = registry;
     const inC = r.counter(
@@ -71,14 +98,19 @@ export class RelayMetrics {
       this.restarts,
     );
     perExchange(
-      "relay_seq_resets_total",
-      "Sequence went backwards without a CollectorStart; re-based.",
-      this.seqResets,
+      "relay_duplicate_frames_total",
+      "Frames a collector resent that the relay already had (seq behind the expected one): dropped.",
+      this.duplicates,
     );
     perExchange(
       "relay_collector_disconnects_total",
       "Collector connections lost (Disconnected frames sent).",
       this.collectorDisconnects,
+    );
+    perExchange(
+      "relay_foreign_frames_total",
+      "Frames refused for carrying another exchange's id than the collector connection is bound to (by bound exchange).",
+      this.foreignFrames,
     );
     const inv = r.counter(
       "relay_invalid_frames_total",
@@ -103,6 +135,71 @@ export class RelayMetrics {
     this.socketErrors = r.counter("relay_socket_errors_total", "Socket errors on either side.").labels();
     this.collectorsConnected = r.gauge("relay_collectors_connected", "Collector connections open.").labels();
     this.consumersConnected = r.gauge("relay_consumers_connected", "Consumer connections open.").labels();
+    this.resumes = r
+      .counter("relay_resumes_total", "Consumers that asked to start from a journal position.")
+      .labels();
+    this.resumeGapFrames = r
+      .counter(
+        "relay_resume_gap_frames_total",
+        "Resume positions older than the journal holds (gap frames sent).",
+      )
+      .labels();
+    this.replayedFrames = r
+      .counter("relay_replayed_frames_total", "Journal frames sent to resuming consumers.")
+      .labels();
+    this.acksSent = r
+      .counter("relay_acks_total", "Ack frames sent to collectors (journaled up to a seq).")
+      .labels();
+    const stat = (name: string, help: string, read: (j: JournalGaugeSource) => number) =>
+      r.gauge(name, help, (g) => {
+        const j = journal();
+        if (j) g.labels().set(read(j));
+      });
+    stat("relay_journal_bytes", "Bytes of frames in the journal's segments.", (j) => j.stats.bytes);
+    stat("relay_journal_segments", "Journal segment files.", (j) => j.stats.segments);
+    stat(
+      "relay_journal_oldest_position",
+      "Global position of the oldest journaled frame.",
+      (j) => j.stats.oldestPos,
+    );
+    stat(
+      "relay_journal_head_position",
+      "Global position after the newest journaled frame.",
+      (j) => j.stats.headPos,
+    );
+    stat("relay_journal_fsyncs", "fsyncs of the journal so far.", (j) => j.stats.fsyncs);
+    stat(
+      "relay_journal_flushes",
+      "Journal flushes (writes + commit records) so far.",
+      (j) => j.stats.flushes,
+    );
+    stat(
+      "relay_journal_torn_bytes",
+      "Bytes cut from a torn journal tail at start-up.",
+      (j) => j.stats.tornBytes,
+    );
+    stat(
+      "relay_journal_deleted_segments",
+      "Segments deleted by retention so far.",
+      (j) => j.stats.deletedSegments,
+    );
+    stat(
+      "relay_journal_waiting_archive_segments",
+      "Segments past retention kept because the archiver has not marked them (.archived).",
+      (j) => j.stats.waitingArchive,
+    );
+    r.gauge("relay_journal_oldest_seq", "Journal seq of the oldest frame held, per exchange.", (g) => {
+      const j = journal();
+      if (!j) return;
+      for (const [ex, exchange] of Object.entries(EXCHANGE_NAMES))
+        g.set({ exchange }, j.oldestSeq(Number(ex)));
+    });
+    r.gauge("relay_journal_head_seq", "Next journal seq per exchange.", (g) => {
+      const j = journal();
+      if (!j) return;
+      for (const [ex, exchange] of Object.entries(EXCHANGE_NAMES))
+        g.set({ exchange }, j.seqState.jseq[Number(ex)]!);
+    });
     r.gauge("relay_consumer_queue_bytes", "Bytes waiting in each consumer's queue.", (g) => {
       g.reset();
       for (const c of consumers()) g.set({ consumer: c.name, id: String(c.id) }, c.queuedBytes);

@@ -28,6 +28,8 @@ export interface RelayProducer {
   drained(): Promise<void>;
   /** Drain, then close. */
   close(): Promise<void>;
+  /** close(), for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 class Producer implements RelayProducer {
@@ -110,6 +112,10 @@ class Producer implements RelayProducer {
     await this.drained();
     this.socket?.end();
     this.socket = null;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

@@ -76,26 +76,34 @@ describe("relay", () => {
     const all = collect(relay.outPath, { name: "all" });
     for (const c of [cb, inst, kinds, all]) track(c.consumer);
     await waitForFilters(relay, ["cb", "inst", "kinds", "all"]);
-    const producer = track(await connectRelayProducer({ path: relay.inPath }));
-    const list = [
+    // One connection per exchange: a collector connection is bound to the exchange of its first frame.
+    const krakenIn = track(await connectRelayProducer({ path: relay.inPath }));
+    const coinbaseIn = track(await connectRelayProducer({ path: relay.inPath }));
+    const krakenList = [
       { exchange: kraken, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4, instrument: 0 },
       { exchange: kraken, seq: 1, kind: Kind.Trade, instrument: 1 },
       { exchange: kraken, seq: 2, kind: Kind.Trade, instrument: 2 },
       { exchange: kraken, seq: 3, kind: Kind.Bbo, instrument: 2 },
       { exchange: kraken, seq: 4, kind: Kind.BookLevel, instrument: 3 },
       { exchange: kraken, seq: 5, kind: Kind.Status, flags: Status.Stale << 4, instrument: 3 },
+    ] as const;
+    const coinbaseList = [
       { exchange: coinbase, seq: 0, kind: Kind.Trade, instrument: 2 },
       { exchange: coinbase, seq: 1, kind: Kind.Status, flags: Status.Connected << 4, instrument: 0 },
     ] as const;
-    producer.send(frames([...list]));
+    const list = [...krakenList, ...coinbaseList];
+    krakenIn.send(frames([...krakenList]));
+    await waitFor(() => all.frames.length === krakenList.length, "kraken frames");
+    coinbaseIn.send(frames([...coinbaseList]));
     await waitFor(() => all.frames.length === list.length, "all frames");
     // The next frame on each exchange is a marker that everything before it was delivered to everyone.
-    producer.send(
+    coinbaseIn.send(
       frames([
         { exchange: coinbase, seq: 2, instrument: 2, kind: Kind.Status, flags: Status.Heartbeat << 4 },
       ]),
     );
-    producer.send(
+    await waitFor(() => all.frames.length === list.length + 1, "coinbase marker");
+    krakenIn.send(
       frames([{ exchange: kraken, seq: 6, instrument: 2, kind: Kind.Status, flags: Status.Heartbeat << 4 }]),
     );
     await waitFor(() => all.frames.length === list.length + 2, "markers");
@@ -114,25 +122,18 @@ describe("relay", () => {
     const c = collect(relay.outPath, { name: "f", filter: { exchanges: ["kraken"] } });
     track(c.consumer);
     await waitForFilters(relay, ["f"]);
-    const producer = track(await connectRelayProducer({ path: relay.inPath }));
-    producer.send(
-      frames([
-        { exchange: kraken, seq: 0 },
-        { exchange: binance, seq: 0 },
-      ]),
-    );
+    const krakenIn = track(await connectRelayProducer({ path: relay.inPath }));
+    const binanceIn = track(await connectRelayProducer({ path: relay.inPath }));
+    krakenIn.send(frames([{ exchange: kraken, seq: 0 }]));
+    binanceIn.send(frames([{ exchange: binance, seq: 0 }]));
     await waitFor(() => c.frames.length === 1, "first kraken frame");
     c.consumer.setFilter({ exchanges: ["binance"] });
     await waitFor(
       () => relay.logs.filter((l) => l.msg === "consumer filter set").length === 2,
       "second filter",
     );
-    producer.send(
-      frames([
-        { exchange: kraken, seq: 1 },
-        { exchange: binance, seq: 1 },
-      ]),
-    );
+    krakenIn.send(frames([{ exchange: kraken, seq: 1 }]));
+    binanceIn.send(frames([{ exchange: binance, seq: 1 }]));
     await waitFor(() => c.frames.length === 2, "binance frame");
     // Bad lines, raw on a second connection: not JSON, unknown exchange, wrong type.
     const raw = await Bun.connect({ unix: relay.outPath, socket: { data() {} } });
@@ -144,12 +145,8 @@ describe("relay", () => {
       async () => (await relay.metric("tapewire_relay_filter_errors_total")) === 3,
       "3 filter errors",
     );
-    producer.send(
-      frames([
-        { exchange: kraken, seq: 2 },
-        { exchange: binance, seq: 2 },
-      ]),
-    );
+    krakenIn.send(frames([{ exchange: kraken, seq: 2 }]));
+    binanceIn.send(frames([{ exchange: binance, seq: 2 }]));
     await waitFor(() => c.frames.length === 3, "third frame");
     expect(c.frames.map((f) => [f.exchange, f.seq])).toEqual([
       [kraken, 0],
@@ -158,7 +155,7 @@ describe("relay", () => {
     ]);
   });
 
-  test("a sequence gap emits RelayGap in order before the frame that revealed it; wrap at 2^32 is contiguous", async () => {
+  test("a sequence gap emits RelayGap in order before the frame that revealed it; wrap at 2^32 is contiguous; resent frames are dropped", async () => {
     const relay = await relayUp();
     const c = collect(relay.outPath, { name: "g" });
     track(c.consumer);
@@ -168,47 +165,35 @@ describe("relay", () => {
     producer.send(
       frames([
         start,
-        { exchange: binance, seq: 1 },
-        { exchange: binance, seq: 2 },
-        { exchange: binance, seq: 7 },
+        { exchange: binance, seq: 1, id: 1 },
+        { exchange: binance, seq: 2, id: 2 },
+        { exchange: binance, seq: 7, id: 7 },
       ]),
     );
-    // A jump of more than 2^31 reads as "backwards": re-based and counted, no gap frame.
-    producer.send(
-      frames([
-        { exchange: binance, seq: 8 },
-        { exchange: binance, seq: 0xfffffffe },
-      ]),
-    );
-    producer.send(
-      frames([
-        { exchange: binance, seq: 0xffffffff },
-        { exchange: binance, seq: 0 },
-        { exchange: binance, seq: 3 },
-      ]),
-    );
-    await waitFor(() => c.frames.length === 11, "11 frames");
-    const seen = c.frames.map((f) =>
-      statusOf(f) === Status.RelayGap ? `gap(${f.id},${f.price})` : String(f.seq),
-    );
-    expect(seen).toEqual([
-      "0",
-      "1",
-      "2",
-      "gap(3,4)",
-      "7",
-      "8",
-      "4294967294",
-      "4294967295",
-      "0",
-      "gap(1,2)",
-      "3",
-    ]);
-    const gap = c.frames[3]!;
-    expect([gap.exchange, gap.instrument, gap.kind, gap.seq]).toEqual([binance, 0, Kind.Status, 3]);
-    expect(await relay.metric('tapewire_relay_gaps_total{exchange="binance"}')).toBe(2);
-    expect(await relay.metric('tapewire_relay_missing_frames_total{exchange="binance"}')).toBe(6);
-    expect(await relay.metric('tapewire_relay_seq_resets_total{exchange="binance"}')).toBe(1);
+    // Behind the expected seq: what a collector resends after a reconnect. Dropped, never a gap.
+    producer.send(frames([5, 6, 7].map((seq) => ({ exchange: binance, seq, id: seq }))));
+    producer.send(frames([{ exchange: binance, seq: 8, id: 8 }]));
+    // Another collector that was running before the relay: its first frame is the baseline; 2^32 - 1 → 0 is
+    // contiguous; then a gap.
+    const late = track(await connectRelayProducer({ path: relay.inPath }));
+    late.send(frames([0xfffffffe, 0xffffffff, 0, 1, 3].map((seq) => ({ exchange: kraken, seq, id: seq }))));
+    await waitFor(() => c.frames.length === 12, "12 frames");
+    const seen = (ex: number) =>
+      c.frames
+        .filter((f) => f.exchange === ex)
+        .map((f) => (statusOf(f) === Status.RelayGap ? `gap(${f.id},${f.price})` : f.id));
+    expect(seen(binance)).toEqual([0, 1, 2, "gap(3,4)", 7, 8]);
+    expect(seen(kraken)).toEqual([0xfffffffe, 0xffffffff, 0, 1, "gap(2,1)", 3]);
+    // What consumers see as seq is the relay's journal seq: contiguous per exchange, gap frames included.
+    for (const ex of [binance, kraken]) {
+      expect(c.frames.filter((f) => f.exchange === ex).map((f) => f.seq)).toEqual([0, 1, 2, 3, 4, 5]);
+    }
+    const gap = c.frames.find((f) => statusOf(f) === Status.RelayGap)!;
+    expect([gap.exchange, gap.instrument, gap.kind]).toEqual([binance, 0, Kind.Status]);
+    expect(await relay.metric('tapewire_relay_gaps_total{exchange="binance"}')).toBe(1);
+    expect(await relay.metric('tapewire_relay_missing_frames_total{exchange="binance"}')).toBe(4);
+    expect(await relay.metric('tapewire_relay_duplicate_frames_total{exchange="binance"}')).toBe(3);
+    expect(await relay.metric('tapewire_relay_gaps_total{exchange="kraken"}')).toBe(1);
   });
 
   test("a collector restart (CollectorStart, seq 0) is counted and passed on, not a gap; disconnect is visible", async () => {
@@ -216,15 +201,23 @@ describe("relay", () => {
     const c = collect(relay.outPath, { name: "r" });
     track(c.consumer);
     await waitForFilters(relay, ["r"]);
-    const start = { exchange: coinbase, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4 };
+    // A run is known by its CollectorStart's id (pid) and price (start time): a new one is a restart.
+    const start = (pid: number) => ({
+      exchange: coinbase,
+      seq: 0,
+      kind: Kind.Status,
+      flags: Status.CollectorStart << 4,
+      id: pid,
+      price: 1_700_000_000_000 + pid,
+    });
     const first = await connectRelayProducer({ path: relay.inPath });
-    first.send(frames([start, { exchange: coinbase, seq: 1 }, { exchange: coinbase, seq: 2 }]));
+    first.send(frames([start(1), { exchange: coinbase, seq: 1 }, { exchange: coinbase, seq: 2 }]));
     await first.close();
     await waitFor(() => c.frames.length === 4, "first run and its Disconnected");
     expect(statusOf(c.frames[3]!)).toBe(Status.Disconnected);
     expect([c.frames[3]!.exchange, c.frames[3]!.instrument, c.frames[3]!.id]).toEqual([coinbase, 0, 3]);
     const second = track(await connectRelayProducer({ path: relay.inPath }));
-    second.send(frames([start, { exchange: coinbase, seq: 1 }]));
+    second.send(frames([start(2), { exchange: coinbase, seq: 1 }]));
     await waitFor(() => c.frames.length === 6, "second run");
     expect(c.frames.some((f) => statusOf(f) === Status.RelayGap)).toBe(false);
     expect(await relay.metric('tapewire_relay_restarts_total{exchange="coinbase"}')).toBe(1);
@@ -241,7 +234,7 @@ describe("relay", () => {
       exchange: kraken,
       seq: i,
       id: 1000 + i,
-      price: -i,
+      price: 1 + i,
     }));
     const bytes = frames(list);
     bytes[5 * 48 + 1] = 0x21; // frame 5: version 2
@@ -269,7 +262,9 @@ describe("relay", () => {
       ...Array.from({ length: 26 }, (_, i) => 14 + i),
     ]);
     expect(
-      c.frames.filter((f) => f.kind === Kind.Trade).every((f) => f.id === 1000 + f.seq && f.price === -f.seq),
+      c.frames
+        .filter((f) => f.kind === Kind.Trade)
+        .every((f) => f.id === 1000 + f.seq && f.price === 1 + f.seq),
     ).toBe(true);
     expect(await relay.metric('tapewire_relay_invalid_frames_total{reason="bad_version"}')).toBe(1);
     expect(await relay.metric('tapewire_relay_invalid_frames_total{reason="unknown_kind"}')).toBe(1);

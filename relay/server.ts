@@ -1,11 +1,14 @@
 // The relay process core: ingest socket (collectors) → Ingest (validate, sequence) → Fanout (per-consumer rings)
 // → consumer socket. Everything runs on one event loop; nothing here waits on a consumer.
-import type { Server, SocketListener } from "bun";
+import type { Server, Socket, SocketListener } from "bun";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { serveMetrics } from "../lib/metrics.ts";
+import { AckSender } from "./ack.ts";
 import type { RelayConfig } from "./config.ts";
 import { ConsumerConn, Fanout } from "./fanout.ts";
 import { Ingest, IngestConnection } from "./ingest.ts";
+import { Journal } from "./journal/journal.ts";
+import { newSeqState } from "./journal/record.ts";
 import { RelayMetrics } from "./metrics.ts";
 import { claimSocketPath, ensurePrivateDir, removeSocketFile } from "./sockets.ts";
 
@@ -16,6 +19,8 @@ export interface Relay {
   readonly metricsPort: number;
   readonly consumers: readonly ConsumerConn[];
   readonly collectors: number;
+  /** The journal, or null when TAPEWIRE_JOURNAL=false. */
+  readonly journal: Journal | null;
   /** Close both sockets and every connection, unlink the socket files. */
   stop(): void;
 }
@@ -29,9 +34,51 @@ export async function startRelay(
     if (await claimSocketPath(path)) log.warn("removed stale socket file left by a previous relay", { path });
   }
   const consumers: ConsumerConn[] = [];
-  const metrics = new RelayMetrics(() => consumers);
+  const state = newSeqState();
+  // Opened before any socket: a torn tail is cut and the sequence state restored before the first frame.
+  const journal = config.journal
+    ? new Journal(
+        {
+          dir: config.journalDir,
+          segmentBytes: config.segmentBytes,
+          segmentMs: config.segmentMs,
+          fsyncMs: config.fsyncMs,
+          flushMs: config.ackMs,
+          retentionMs: config.retentionMs,
+          retentionBytes: config.retentionBytes,
+          requireArchive: config.requireArchive,
+        },
+        state,
+        log,
+      )
+    : null;
+  const metrics = new RelayMetrics(
+    () => consumers,
+    undefined,
+    () => journal,
+  );
   const fanout = new Fanout(metrics, log, config.slowGraceMs, consumers, config.socketBufferBytes);
-  const ingest = new Ingest(metrics, log, config.latencySampleEvery);
+  fanout.journal = journal;
+  const ingest = new Ingest(metrics, log, config.latencySampleEvery, state);
+  const collectorSockets = new Map<Socket<IngestConnection | undefined>, IngestConnection>();
+  const acks = new AckSender();
+  const ack = (committed: number) => {
+    const before = acks.sent;
+    acks.ackAll(collectorSockets, committed);
+    if (acks.sent > before) metrics.acksSent.inc(acks.sent - before);
+  };
+  let ackTimer: ReturnType<typeof setInterval> | null = null;
+  if (journal) {
+    journal.onCommit = ack;
+    journal.start();
+  } else {
+    ackTimer = setInterval(() => ack(Number.POSITIVE_INFINITY), config.ackMs);
+  }
+  /** Journal first (a copy into its pending buffer), then fan-out: a resuming consumer's seam is exact. */
+  const pass = (batch: ReturnType<Ingest["read"]>) => {
+    journal?.append(batch.src, batch.srcStart, batch.length);
+    fanout.distribute(batch);
+  };
   let nextId = 1;
   let collectors = 0;
 
@@ -64,15 +111,23 @@ export async function startRelay(
     socket: {
       open(socket) {
         socket.data = new IngestConnection(nextId++);
+        collectorSockets.set(socket, socket.data);
         collectors++;
         metrics.collectorsConnected.set(collectors);
         log.info("collector connected", { connection: socket.data.id });
       },
       data(socket, data) {
-        fanout.distribute(ingest.read(socket.data!, data));
+        const conn = socket.data!;
+        pass(ingest.read(conn, data));
+        conn.ackSeq = conn.lastSeq;
+        conn.ackPos = journal ? journal.head : 0;
+      },
+      drain(socket) {
+        if (socket.data) acks.drain(socket, socket.data);
       },
       close(socket, error) {
         const conn = socket.data!;
+        collectorSockets.delete(socket);
         collectors--;
         metrics.collectorsConnected.set(collectors);
         log.info("collector connection closed", {
@@ -80,7 +135,7 @@ export async function startRelay(
           frames: conn.frames,
           error: error?.message,
         });
-        fanout.distribute(ingest.closed(conn));
+        pass(ingest.closed(conn));
       },
       error(socket, error) {
         metrics.socketErrors.inc();
@@ -107,6 +162,7 @@ export async function startRelay(
     metrics,
     metricsPort: metricsServer?.port ?? -1,
     consumers: fanout.consumers,
+    journal,
     get collectors() {
       return collectors;
     },
@@ -116,6 +172,8 @@ export async function startRelay(
       inbound.stop(true);
       out.stop(true);
       metricsServer?.stop(true);
+      if (ackTimer) clearInterval(ackTimer);
+      journal?.close();
       for (const path of [config.inPath, config.outPath]) {
         const error = removeSocketFile(path);
         if (error) log.error("could not remove socket file", { path, error });

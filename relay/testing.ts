@@ -48,6 +48,7 @@ export async function startRelayProcess(
       TAPEWIRE_RELAY_IN: inPath,
       TAPEWIRE_RELAY_OUT: outPath,
       RELAY_METRICS_PORT: "0",
+      TAPEWIRE_JOURNAL_DIR: join(dir, "journal"),
       ...opts.env,
     },
     stdin: "ignore",
@@ -99,11 +100,15 @@ export async function startRelayProcess(
   return relay;
 }
 
-/** Encode frames (defaults: a kraken trade on instrument 1) into one buffer. */
+/**
+ * Encode frames (defaults: a kraken trade on instrument 1 at price 1, size 1; a status frame defaults to
+ * price and size 0) into one buffer.
+ */
 export function frames(list: Partial<FrameFields>[]): Uint8Array {
   const bytes = new Uint8Array(list.length * FRAME_SIZE);
   const view = new DataView(bytes.buffer);
   list.forEach((f, i) => {
+    const value = f.kind === Kind.Status ? 0 : 1;
     encodeFrame(view, i * FRAME_SIZE, {
       kind: Kind.Trade,
       flags: 0,
@@ -111,8 +116,8 @@ export function frames(list: Partial<FrameFields>[]): Uint8Array {
       instrument: 1,
       seq: 0,
       id: 0,
-      price: 0,
-      size: 0,
+      price: value,
+      size: value,
       tsExchange: 0,
       tsRecv: 0,
       ...f,
@@ -137,7 +142,14 @@ export async function waitFor(
 /** A consumer in the test process that decodes every frame it gets. */
 export function collect(
   path: string,
-  opts: { name?: string; filter?: import("./filter.ts").ConsumerFilter } = {},
+  opts: {
+    name?: string;
+    filter?: import("./filter.ts").ConsumerFilter;
+    /** Where the first connection starts (journal resume). */
+    resume?: import("./filter.ts").ResumePosition;
+    /** Resume from the tracked position after every reconnect. */
+    resumeAlways?: boolean;
+  } = {},
 ): { frames: FrameFields[]; consumer: import("./client.ts").RelayConsumer; disconnects: string[] } {
   const got: FrameFields[] = [];
   const disconnects: string[] = [];
@@ -145,6 +157,8 @@ export function collect(
     path,
     name: opts.name,
     filter: opts.filter,
+    startFrom: opts.resume,
+    resume: opts.resumeAlways,
     reconnectMinMs: 10,
     reconnectMaxMs: 100,
     onFrame: (view, offset) => got.push(decodeFrame(view, offset)),

@@ -5,6 +5,7 @@ import {
   Exchange,
   encodeFrame,
   FLAG_ASK,
+  FLAG_BACKFILL,
   FLAG_BEGIN,
   FLAG_END,
   FLAG_SNAPSHOT,
@@ -14,8 +15,11 @@ import {
   FrameError,
   type FrameFields,
   Kind,
+  MAX_MANTISSA,
+  MAX_STATUS,
   Status,
   validateFrame,
+  validateHead,
 } from "./frame.ts";
 import { FrameStreamDecoder } from "./stream.ts";
 
@@ -129,7 +133,8 @@ describe("golden bytes", () => {
   });
 });
 
-const frameArb = fc.record({
+// Any header-valid frame: the codec round-trips every bit pattern, accepted or not.
+const anyFrameArb = fc.record({
   kind: fc.constantFrom(Kind.Trade, Kind.BookLevel, Kind.Bbo, Kind.Status),
   flags: fc.integer({ min: 0, max: 15 }).map((n) => n << 4),
   exchange: fc.constantFrom(Exchange.Kraken, Exchange.Coinbase, Exchange.Binance),
@@ -142,18 +147,42 @@ const frameArb = fc.record({
   tsRecv: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
 }) as fc.Arbitrary<FrameFields>;
 
+// Frames the codec accepts (validateFrame's value rules): what a decoder hands on.
+const mantissa = (min: number) => fc.integer({ min, max: MAX_MANTISSA });
+const frameArb = fc
+  .record({
+    f: anyFrameArb,
+    tradeFlags: fc.constantFrom(0, FLAG_TAKER_BUY, FLAG_TAKER_SELL, FLAG_TAKER_BUY | FLAG_BACKFILL),
+    bboFlags: fc.constantFrom(0, FLAG_ASK, FLAG_ASK | FLAG_END, FLAG_END),
+    status: fc.integer({ min: 0, max: MAX_STATUS }),
+    positive: fc.tuple(mantissa(1), mantissa(1)),
+    nonNegative: fc.tuple(mantissa(0), mantissa(0)),
+  })
+  .map(({ f, tradeFlags, bboFlags, status, positive, nonNegative }): FrameFields => {
+    if (f.kind === Kind.Status) return { ...f, flags: status << 4 };
+    const [price, size] = f.kind === Kind.Trade ? positive : nonNegative;
+    const flags = f.kind === Kind.Trade ? tradeFlags : f.kind === Kind.Bbo ? bboFlags : f.flags;
+    return { ...f, flags, price, size };
+  });
+
 describe("round trips", () => {
   test("encode then decode is the identity", () => {
     fc.assert(
-      fc.property(frameArb, (f) => {
+      fc.property(anyFrameArb, (f) => {
         const bytes = encode(f);
         const view = new DataView(bytes.buffer);
-        expect(validateFrame(view, 0)).toBe(FrameError.None);
+        expect(validateHead(view, 0)).toBe(FrameError.None);
         expect(decodeFrame(view, 0)).toEqual(f);
         // i64 fields agree with the exact BigInt reading
         expect(view.getBigInt64(16, true)).toBe(BigInt(f.price));
         expect(view.getBigUint64(8, true)).toBe(BigInt(f.id));
       }),
+    );
+  });
+
+  test("every generated acceptable frame is accepted", () => {
+    fc.assert(
+      fc.property(frameArb, (f) => validateFrame(new DataView(encode(f).buffer), 0) === FrameError.None),
     );
   });
 

@@ -239,6 +239,84 @@ export const frameTsRecv = (view: DataView, offset: number): number => getI64(vi
 /** Status frames carry their code in the flag nibble. */
 export const frameStatus = (view: DataView, offset: number): number => view.getUint8(offset + O_KIND) >> 4;
 
+// Raw-byte readers for hot loops that walk a Uint8Array without a DataView (relay ingest, filters, decoder).
+/** (exchange << 4) | kind: the index of per-(exchange, kind) tables, from bytes 0 and 1's low nibbles. */
+export const byteKindIndex = (bytes: Uint8Array, off: number): number =>
+  ((bytes[off + O_VER_EX]! & 0x0f) << 4) | (bytes[off + O_KIND]! & 0x0f);
+export const byteKind = (bytes: Uint8Array, off: number): number => bytes[off + O_KIND]! & 0x0f;
+export const byteFlags = (bytes: Uint8Array, off: number): number => bytes[off + O_KIND]! & 0xf0;
+/** A Status frame's code (the flag nibble). */
+export const byteStatus = (bytes: Uint8Array, off: number): number => bytes[off + O_KIND]! >> 4;
+export const byteExchange = (bytes: Uint8Array, off: number): number => bytes[off + O_VER_EX]! & 0x0f;
+export const byteInstrument = (bytes: Uint8Array, off: number): number =>
+  bytes[off + O_INSTRUMENT]! | (bytes[off + O_INSTRUMENT + 1]! << 8);
+export const byteSeq = (bytes: Uint8Array, off: number): number =>
+  (bytes[off + O_SEQ]! |
+    (bytes[off + O_SEQ + 1]! << 8) |
+    (bytes[off + O_SEQ + 2]! << 16) |
+    (bytes[off + O_SEQ + 3]! << 24)) >>>
+  0;
+/** Overwrite a frame's seq in a byte array (relay journal positions, tests). */
+export function setByteSeq(bytes: Uint8Array, off: number, seq: number): void {
+  bytes[off + O_SEQ] = seq & 0xff;
+  bytes[off + O_SEQ + 1] = (seq >>> 8) & 0xff;
+  bytes[off + O_SEQ + 2] = (seq >>> 16) & 0xff;
+  bytes[off + O_SEQ + 3] = (seq >>> 24) & 0xff;
+}
+
+// Timestamps as two 32-bit halves (lo: u32 low word, hi: i32 high word), so a producer can take the host clock
+// once per exchange message and copy it into every frame of it exactly, without a BigInt.
+export function writeTsRecvParts(view: DataView, offset: number, lo: number, hi: number): void {
+  view.setUint32(offset + O_TS_RECV, lo, true);
+  view.setInt32(offset + O_TS_RECV + 4, hi, true);
+}
+export function writeTsExchangeParts(view: DataView, offset: number, lo: number, hi: number): void {
+  view.setUint32(offset + O_TS_EXCHANGE, lo, true);
+  view.setInt32(offset + O_TS_EXCHANGE + 4, hi, true);
+}
+export const tsRecvLo = (view: DataView, offset: number): number => view.getUint32(offset + O_TS_RECV, true);
+export const tsRecvHi = (view: DataView, offset: number): number =>
+  view.getInt32(offset + O_TS_RECV + 4, true);
+export const tsExchangeLo = (view: DataView, offset: number): number =>
+  view.getUint32(offset + O_TS_EXCHANGE, true);
+export const tsExchangeHi = (view: DataView, offset: number): number =>
+  view.getInt32(offset + O_TS_EXCHANGE + 4, true);
+/** Copy tsRecv from one frame to another (the relay's journal index, tools). */
+export function copyTsRecv(from: DataView, fromOffset: number, to: DataView, toOffset: number): void {
+  writeTsRecvParts(to, toOffset, tsRecvLo(from, fromOffset), tsRecvHi(from, fromOffset));
+}
+
+/**
+ * The body of a Status frame after its header: id = detail, price = count, size 0, tsExchange 0. seq and
+ * tsRecv are the producer's (the collectors' emitter fills them at commit; writeStatusFrame in stamp.ts does
+ * the whole frame with the host clock).
+ */
+export function writeStatusBody(view: DataView, offset: number, detail: number, count: number): void {
+  setU64(view, offset + O_ID, detail);
+  setI64(view, offset + O_PRICE, count);
+  setI64(view, offset + O_SIZE, 0);
+  setI64(view, offset + O_TS_EXCHANGE, 0);
+}
+
+/** A whole Status frame with a given tsRecv (lo/hi halves); instrument 0 unless given. */
+export function writeStatusFrameAt(
+  view: DataView,
+  offset: number,
+  status: Status,
+  exchange: Exchange,
+  seq: number,
+  detail: number,
+  count: number,
+  tsRecvLoPart: number,
+  tsRecvHiPart: number,
+  instrument = 0,
+): void {
+  writeHeader(view, offset, Kind.Status, status << 4, exchange, instrument);
+  writeSeq(view, offset, seq);
+  writeStatusBody(view, offset, detail, count);
+  writeTsRecvParts(view, offset, tsRecvLoPart, tsRecvHiPart);
+}
+
 /** Exact receive-time difference in ns between two frames' tsRecv, or tsRecv and a clock reading. */
 export function tsRecvDeltaNs(view: DataView, offset: number, laterNsHi: number, laterNsLo: number): number {
   const hi = laterNsHi - view.getInt32(offset + O_TS_RECV + 4, true);
@@ -252,6 +330,14 @@ export const FrameError = {
   UnknownKind: 2,
   UnknownExchange: 3,
   Truncated: 4,
+  /** Status frame whose code (flag nibble) is not in `Status`. */
+  UnknownStatus: 5,
+  /** A flag bit with no meaning for the frame's kind, or both trade sides at once. */
+  UnknownFlags: 6,
+  /** Price out of range for the kind: trade ≤ 0, book/bbo < 0, or beyond MAX_MANTISSA. */
+  BadPrice: 7,
+  /** Size out of range for the kind: trade ≤ 0, book/bbo < 0, or beyond MAX_MANTISSA. */
+  BadSize: 8,
 } as const;
 export type FrameError = (typeof FrameError)[keyof typeof FrameError];
 export const FRAME_ERROR_NAMES: Record<number, string> = {
@@ -260,7 +346,29 @@ export const FRAME_ERROR_NAMES: Record<number, string> = {
   2: "unknown_kind",
   3: "unknown_exchange",
   4: "truncated",
+  5: "unknown_status",
+  6: "unknown_flags",
+  7: "bad_price",
+  8: "bad_size",
 };
+/** Every FrameError code, for per-reason metrics. */
+export const FRAME_ERRORS: readonly FrameError[] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+
+/**
+ * Largest price or size mantissa the codec accepts: 2^53 − 1, the range every process reads exactly (collectors
+ * already skip anything larger as unrepresentable, docs/wire-format.md).
+ */
+export const MAX_MANTISSA = Number.MAX_SAFE_INTEGER;
+/** Highest status code in use; codes above it are refused. */
+export const MAX_STATUS = Status.Ack;
+/** Flag bits with a meaning, per kind (index = kind code). Trade sides are also mutually exclusive. */
+export const KNOWN_FLAGS: readonly number[] = [
+  0,
+  FLAG_TAKER_BUY | FLAG_TAKER_SELL | FLAG_BACKFILL,
+  FLAG_ASK | FLAG_SNAPSHOT | FLAG_BEGIN | FLAG_END,
+  FLAG_ASK | FLAG_END,
+  0xf0,
+];
 
 /**
  * validateFrame's rule on a whole frame's first two bytes (version 1 and exchange 1..3 in byte 1, kind 1..4 in
@@ -271,8 +379,8 @@ export function isValidHead(b0: number, b1: number): boolean {
   return b1 >= 0x11 && b1 <= 0x13 && kind >= 1 && kind <= 4;
 }
 
-/** Check one frame's header. Never throws; returns a FrameError. */
-export function validateFrame(view: DataView, offset: number): FrameError {
+/** Check one frame's header only (version, kind, exchange, length). Never throws; returns a FrameError. */
+export function validateHead(view: DataView, offset: number): FrameError {
   if (offset + FRAME_SIZE > view.byteLength) return FrameError.Truncated;
   if (frameVersion(view, offset) !== WIRE_VERSION) return FrameError.BadVersion;
   const kind = frameKind(view, offset);
@@ -281,6 +389,89 @@ export function validateFrame(view: DataView, offset: number): FrameError {
   if (ex < Exchange.Kraken || ex > Exchange.Binance) return FrameError.UnknownExchange;
   return FrameError.None;
 }
+
+/** Check one whole frame: its header, then its values (valueError). What the codec accepts. Never throws. */
+export function validateFrame(view: DataView, offset: number): FrameError {
+  const head = validateHead(view, offset);
+  if (head !== FrameError.None) return head;
+  return validateFrameValues(view, offset);
+}
+
+/** The value rules (valueError) on a frame read through a DataView whose header is already valid. */
+export function validateFrameValues(view: DataView, offset: number): FrameError {
+  return valueError(new Uint8Array(view.buffer, view.byteOffset, view.byteLength), offset);
+}
+
+// What byte 0 alone says about a frame's values, precomputed for all 256 values so the hot check is one load.
+const R_BAD_FLAGS = 0;
+const R_BAD_STATUS = 1;
+const R_STATUS = 2;
+/** Book level or BBO: 0 ≤ price, size ≤ MAX_MANTISSA. */
+const R_LEVEL = 3;
+/** Trade: 0 < price, size ≤ MAX_MANTISSA. */
+const R_TRADE = 4;
+const B0_RULE = new Uint8Array(256);
+for (let b0 = 0; b0 < 256; b0++) {
+  const kind = b0 & 0x0f;
+  const flags = b0 & 0xf0;
+  const bothSides = FLAG_TAKER_BUY | FLAG_TAKER_SELL;
+  if (kind === Kind.Status) B0_RULE[b0] = b0 >> 4 > MAX_STATUS ? R_BAD_STATUS : R_STATUS;
+  else if (kind < Kind.Trade || kind > Kind.Bbo || (flags & ~KNOWN_FLAGS[kind]!) !== 0)
+    B0_RULE[b0] = R_BAD_FLAGS;
+  else if (kind !== Kind.Trade) B0_RULE[b0] = R_LEVEL;
+  else B0_RULE[b0] = (flags & bothSides) === bothSides ? R_BAD_FLAGS : R_TRADE;
+}
+
+/**
+ * The value rules on raw bytes, for hot loops (the frame's header must already be valid: isValidHead):
+ * a trade has known flags, not both sides, and 0 < price, size ≤ MAX_MANTISSA; a book level or BBO has known
+ * flags and 0 ≤ price, size ≤ MAX_MANTISSA (size 0 = level removed / side empty); a status code is known.
+ * The usual frame costs one table load for byte 0 and four loads for the top bytes of price and size (a trade
+ * also its low bytes until one is non-zero).
+ */
+export function valueError(bytes: Uint8Array, off: number): FrameError {
+  if (valuesOk(bytes, off)) return FrameError.None;
+  const rule = B0_RULE[bytes[off + O_KIND]!]!;
+  if (rule < R_LEVEL) return rule === R_BAD_STATUS ? FrameError.UnknownStatus : FrameError.UnknownFlags;
+  if (rangeError(bytes, off + O_PRICE, rule) !== FrameError.None) return FrameError.BadPrice;
+  return FrameError.BadSize;
+}
+
+/** valueError(...) === None, small enough to be inlined into the relay's and the decoders' read loops. */
+export function valuesOk(bytes: Uint8Array, off: number): boolean {
+  const rule = B0_RULE[bytes[off + O_KIND]!]!;
+  if (rule === R_STATUS) return true;
+  // Both hi words in [0, 2^21): top bytes 0 (not negative) and the next below 0x20 (below 2^53), in one test.
+  return (
+    rule >= R_LEVEL &&
+    (bytes[off + O_PRICE + 7]! |
+      bytes[off + O_SIZE + 7]! |
+      ((bytes[off + O_PRICE + 6]! | bytes[off + O_SIZE + 6]!) & 0xe0)) ===
+      0 &&
+    (rule === R_LEVEL || (nonZero(bytes, off + O_PRICE) && nonZero(bytes, off + O_SIZE)))
+  );
+}
+
+/** An i64 mantissa's own check, naming nothing: None or BadPrice (the caller maps it to the field). */
+function rangeError(bytes: Uint8Array, at: number, rule: number): FrameError {
+  if (bytes[at + 7] !== 0 || bytes[at + 6]! >= 0x20) return FrameError.BadPrice;
+  if (rule === R_TRADE && !nonZero(bytes, at)) return FrameError.BadPrice;
+  return FrameError.None;
+}
+
+/** Some byte of 0..6 of an i64 is non-zero (byte 7 is checked by the caller); usually the first load decides. */
+const nonZero = (b: Uint8Array, at: number): boolean =>
+  b[at] !== 0 ||
+  b[at + 1] !== 0 ||
+  b[at + 2] !== 0 ||
+  b[at + 3] !== 0 ||
+  b[at + 4] !== 0 ||
+  b[at + 5] !== 0 ||
+  b[at + 6] !== 0;
+
+/** Header and values in one call: the per-frame check of the relay and of every consumer's decoder. */
+export const isAcceptable = (bytes: Uint8Array, off: number): boolean =>
+  isValidHead(bytes[off + O_KIND]!, bytes[off + O_VER_EX]!) && valuesOk(bytes, off);
 
 /** Decode to a plain object (tests, tools, the JSON edge). */
 export function decodeFrame(view: DataView, offset: number): FrameFields {

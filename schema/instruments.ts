@@ -1,6 +1,6 @@
 // The instrument registry: canonical symbols, stable numeric ids (they are stored in the database and on
 // the wire: never renumber one), and each exchange's own name and precision.
-import type { ExchangeName } from "./frame.ts";
+import { EXCHANGES, type ExchangeName, isExchangeName } from "./frame.ts";
 
 export interface VenueListing {
   /** The exchange's own name: Kraken "BTC/USD", Coinbase "BTC-USD", Binance "BTCUSDT". */
@@ -20,8 +20,21 @@ export interface Instrument {
   /** Fixed-point exponents of the frame's price and size mantissas: value = mantissa / 10^decimals. */
   priceDecimals: number;
   sizeDecimals: number;
+  /**
+   * The largest price (quote per unit) and size (base units) any venue may send for this instrument, in
+   * whole units: the registry refuses an instrument whose mantissas could not hold them exactly (the rule
+   * below). Required in a TAPEWIRE_INSTRUMENTS file; every built-in instrument declares them.
+   */
+  maxPrice?: number;
+  maxSize?: number;
   venues: Partial<Record<ExchangeName, VenueListing>>;
 }
+
+/**
+ * Mantissas are exact in process up to 2^53 - 1 (the wire holds i64): value × 10^decimals must stay within
+ * it. The most a field can carry at `decimals`, in whole units (SHIB at 5 size decimals: 90,071,992,547).
+ */
+export const capacity = (decimals: number): number => Math.floor(Number.MAX_SAFE_INTEGER / 10 ** decimals);
 
 const v = (symbol: string, pricePrecision: number, qtyPrecision: number): VenueListing => ({
   symbol,
@@ -38,6 +51,8 @@ export const DEFAULT_INSTRUMENTS: readonly Instrument[] = [
     quote: "USD",
     priceDecimals: 2,
     sizeDecimals: 8,
+    maxPrice: 10_000_000,
+    maxSize: 21_000_000,
     venues: { kraken: v("BTC/USD", 1, 8), coinbase: v("BTC-USD", 2, 8) },
   },
   {
@@ -47,6 +62,8 @@ export const DEFAULT_INSTRUMENTS: readonly Instrument[] = [
     quote: "USD",
     priceDecimals: 2,
     sizeDecimals: 8,
+    maxPrice: 1_000_000,
+    maxSize: 10_000_000,
     venues: { kraken: v("ETH/USD", 2, 8), coinbase: v("ETH-USD", 2, 8) },
   },
   {
@@ -56,6 +73,8 @@ export const DEFAULT_INSTRUMENTS: readonly Instrument[] = [
     quote: "USD",
     priceDecimals: 2,
     sizeDecimals: 8,
+    maxPrice: 1_000_000,
+    maxSize: 10_000_000,
     venues: { kraken: v("SOL/USD", 2, 8), coinbase: v("SOL-USD", 2, 8) },
   },
   {
@@ -65,6 +84,8 @@ export const DEFAULT_INSTRUMENTS: readonly Instrument[] = [
     quote: "USDT",
     priceDecimals: 2,
     sizeDecimals: 8,
+    maxPrice: 10_000_000,
+    maxSize: 21_000_000,
     venues: { kraken: v("BTC/USDT", 1, 8), coinbase: v("BTC-USDT", 2, 8), binance: v("BTCUSDT", 2, 5) },
   },
   {
@@ -74,6 +95,8 @@ export const DEFAULT_INSTRUMENTS: readonly Instrument[] = [
     quote: "USDT",
     priceDecimals: 2,
     sizeDecimals: 8,
+    maxPrice: 1_000_000,
+    maxSize: 10_000_000,
     venues: { kraken: v("ETH/USDT", 2, 8), coinbase: v("ETH-USDT", 2, 8), binance: v("ETHUSDT", 2, 4) },
   },
   {
@@ -83,6 +106,8 @@ export const DEFAULT_INSTRUMENTS: readonly Instrument[] = [
     quote: "USDT",
     priceDecimals: 2,
     sizeDecimals: 8,
+    maxPrice: 1_000_000,
+    maxSize: 10_000_000,
     venues: { kraken: v("SOL/USDT", 2, 8), coinbase: v("SOL-USDT", 2, 8), binance: v("SOLUSDT", 2, 3) },
   },
   {
@@ -92,6 +117,8 @@ export const DEFAULT_INSTRUMENTS: readonly Instrument[] = [
     quote: "USD",
     priceDecimals: 9,
     sizeDecimals: 5,
+    maxPrice: 1,
+    maxSize: 90_000_000_000,
     venues: { kraken: v("SHIB/USD", 8, 5), coinbase: v("SHIB-USD", 8, 0) },
   },
   {
@@ -101,6 +128,8 @@ export const DEFAULT_INSTRUMENTS: readonly Instrument[] = [
     quote: "USDT",
     priceDecimals: 9,
     sizeDecimals: 5,
+    maxPrice: 1,
+    maxSize: 90_000_000_000,
     venues: { binance: v("SHIBUSDT", 8, 0) },
   },
 ];
@@ -114,11 +143,10 @@ export class InstrumentRegistry {
   readonly all: readonly Instrument[];
   private readonly byIdMap = new Map<number, Instrument>();
   private readonly bySymbolMap = new Map<string, Instrument>();
-  private readonly byVenue: Record<ExchangeName, Map<string, Instrument>> = {
-    kraken: new Map(),
-    coinbase: new Map(),
-    binance: new Map(),
-  };
+  private readonly byVenue = Object.fromEntries(EXCHANGES.map((e) => [e, new Map()])) as Record<
+    ExchangeName,
+    Map<string, Instrument>
+  >;
 
   constructor(instruments: readonly Instrument[]) {
     for (const inst of instruments) validate(inst);
@@ -172,8 +200,22 @@ function validate(inst: Instrument): void {
     if (!Number.isInteger(d) || d < 0 || d > 18)
       throw new InstrumentRegistryError(`${where}: ${key} must be 0..18`);
   }
+  for (const [key, decimals] of [
+    ["maxPrice", inst.priceDecimals],
+    ["maxSize", inst.sizeDecimals],
+  ] as const) {
+    const max = inst[key];
+    if (max === undefined) continue;
+    if (typeof max !== "number" || !Number.isInteger(max) || max < 1)
+      throw new InstrumentRegistryError(`${where}: ${key} must be a positive whole number of units`);
+    if (max > capacity(decimals))
+      throw new InstrumentRegistryError(
+        `${where}: ${key} ${max} does not fit ${decimals} decimals exactly (at most ${capacity(decimals)}: ` +
+          "use fewer decimals or a smaller range)",
+      );
+  }
   for (const [exchange, listing] of Object.entries(inst.venues ?? {})) {
-    if (!["kraken", "coinbase", "binance"].includes(exchange))
+    if (!isExchangeName(exchange))
       throw new InstrumentRegistryError(`${where}: unknown exchange ${exchange}`);
     if (!listing || typeof listing.symbol !== "string" || listing.symbol.length === 0)
       throw new InstrumentRegistryError(`${where}: ${exchange} listing needs a symbol`);
@@ -201,6 +243,13 @@ export function loadRegistry(env: Record<string, string | undefined> = process.e
   }
   if (!Array.isArray(parsed))
     throw new InstrumentRegistryError(`TAPEWIRE_INSTRUMENTS=${path}: expected a JSON array`);
+  // A listed instrument must say how large its values get, so the rule above can keep it exact.
+  for (const inst of parsed as Array<Partial<Instrument>>) {
+    if (inst?.maxPrice === undefined || inst.maxSize === undefined)
+      throw new InstrumentRegistryError(
+        `TAPEWIRE_INSTRUMENTS=${path}: instrument ${JSON.stringify(inst?.symbol ?? inst?.id)} needs maxPrice and maxSize`,
+      );
+  }
   try {
     return new InstrumentRegistry(parsed as Instrument[]);
   } catch (error) {

@@ -1,8 +1,9 @@
 // Frames arrive from a socket in arbitrary chunks; this carries a partial frame across reads.
-// It is a consumer's hot path: the frame check is inline on two bytes (isValidHead), validateFrame runs only
-// to name a bad frame's error, and a small chunk (the usual one at live rates) is copied into a preallocated
+// It is a consumer's hot path: the frame check reads a few bytes (isValidHead, then valueError: the same rules
+// as validateFrame, so a consumer never sees a frame the codec would not accept), validateFrame runs only to
+// name a bad frame's error, and a small chunk (the usual one at live rates) is copied into a preallocated
 // buffer with its own DataView, so nothing is allocated per read or per frame.
-import { FRAME_SIZE, type FrameError, isValidHead, validateFrame } from "./frame.ts";
+import { FRAME_SIZE, type FrameError, isAcceptable, validateFrame } from "./frame.ts";
 
 /** Called for each whole frame; `view` is only valid during the call (it may be the carry or copy buffer). */
 export type FrameHandler = (view: DataView, offset: number) => void;
@@ -61,7 +62,7 @@ export class FrameStreamDecoder {
   private run(view: DataView, bytes: Uint8Array, start: number, end: number): void {
     const onFrame = this.onFrame;
     for (let off = start; off < end; off += FRAME_SIZE) {
-      if (isValidHead(bytes[off]!, bytes[off + 1]!)) {
+      if (isAcceptable(bytes, off)) {
         this.frames++; // counted before the call: a handler that throws still consumed the frame
         onFrame(view, off);
       } else {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
 import { freshDatabase, type TestDatabase } from "../bridge/testing.ts";
+import { uiWatchEntry } from "./dev.ts";
 import { startEmbeddedPostgres } from "./embedded-pg.ts";
 import { ProcfileError, parseProcfile, scriptOf } from "./procfile.ts";
 
@@ -63,7 +64,14 @@ describe("bun run dev", () => {
     writeFileSync(file, procfile);
     const proc = Bun.spawn(["bun", "scripts/dev.ts"], {
       cwd: root,
-      env: { ...process.env, DEV_PROCFILE: file, DATABASE_URL: db.url, NO_COLOR: "1", ...env },
+      env: {
+        ...process.env,
+        DEV_PROCFILE: file,
+        DATABASE_URL: db.url,
+        NO_COLOR: "1",
+        DEV_UI: "false",
+        ...env,
+      },
       stdout: "pipe",
       stderr: "pipe",
     });
@@ -129,6 +137,14 @@ describe("bun run dev", () => {
     expect(dev.output()).toContain("stubborn | ignoring SIGTERM\n");
     expect(dev.output()).toContain("stubborn | did not stop within 300 ms: SIGKILL\n");
   }, 30_000);
+});
+
+test("the dashboard's watch build runs beside the stack unless DEV_UI=false", () => {
+  const entry = uiWatchEntry({});
+  expect(entry?.name).toBe("ui");
+  expect(entry?.command.split(" ")).toEqual(expect.arrayContaining(["vite", "build", "ui", "--watch"]));
+  expect(scriptOf(entry!.command)).toBeUndefined(); // never skipped as a missing script
+  expect(uiWatchEntry({ DEV_UI: "false" })).toBeNull();
 });
 
 test("embedded Postgres starts (as an unprivileged user when we are root), serves, and stops", async () => {

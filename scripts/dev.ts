@@ -2,6 +2,8 @@
 // foreman or honcho run in production), and:
 // - without DATABASE_URL starts an embedded Postgres (.data/pg), migrates it and passes DATABASE_URL on;
 // - unless MARKET_SOURCE=live starts the exchange simulator and points the collectors at it;
+// - builds the dashboard (ui/ → ui/dist, served by the API at /) before anything starts, then runs Vite's
+//   watch build beside the stack so a change is rebuilt (reload the page); DEV_UI=false skips both;
 // - prefixes and colours every process's output; Ctrl-C stops everything (SIGTERM, grace, SIGKILL), then
 //   the database. A second Ctrl-C kills at once.
 import { mkdirSync, readFileSync } from "node:fs";
@@ -10,7 +12,7 @@ import { createLogger } from "../lib/log.ts";
 import { migrate } from "../schema/db/migrate.ts";
 import { ProcessRunner } from "./dev-runner.ts";
 import { type EmbeddedPg, startEmbeddedPostgres } from "./embedded-pg.ts";
-import { parseProcfile } from "./procfile.ts";
+import { type ProcfileEntry, parseProcfile } from "./procfile.ts";
 
 const root = resolve(import.meta.dir, "..");
 const env: Record<string, string | undefined> = { ...process.env };
@@ -24,6 +26,31 @@ export function simUrls(port: number): Record<string, string> {
     BINANCE_WS_URL: `ws://127.0.0.1:${port}/binance`,
     BINANCE_REST_URL: `http://127.0.0.1:${port}/binance`,
   };
+}
+
+/** The dashboard's watch build, run beside the Procfile's processes (dev only: production serves a build). */
+export function uiWatchEntry(env: Record<string, string | undefined>): ProcfileEntry | null {
+  if (env.DEV_UI === "false") return null;
+  return { name: "ui", command: "bun x vite build ui --watch --logLevel warn", line: 0 };
+}
+
+/** One build before the API starts, so http://127.0.0.1:3000/ is the dashboard from the first request. */
+async function buildUi(runner: ProcessRunner): Promise<void> {
+  const started = performance.now();
+  const proc = Bun.spawn(["bun", "x", "vite", "build", "ui", "--logLevel", "warn"], {
+    cwd: root,
+    env,
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, out, err] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  for (const line of `${out}${err}`.split("\n")) if (line.trim()) runner.say("ui", line);
+  if (code === 0) runner.say("ui", `built ui/dist in ${Math.round(performance.now() - started)} ms`);
+  else runner.say("ui", `build failed (exit ${code}): the API serves JSON at / until it builds`, 31);
 }
 
 function intEnv(name: string, fallback: number): number {
@@ -42,7 +69,9 @@ async function main(): Promise<void> {
   const entries = parseProcfile(readFileSync(procfilePath, "utf8"), procfilePath);
   const live = env.MARKET_SOURCE === "live";
   const colour = env.NO_COLOR === undefined && (Boolean(env.FORCE_COLOR) || process.stdout.isTTY === true);
-  const runner = new ProcessRunner(live ? entries.filter((e) => e.name !== "sim") : entries, {
+  const ui = uiWatchEntry(env);
+  const procs = live ? entries.filter((e) => e.name !== "sim") : entries;
+  const runner = new ProcessRunner(ui ? [...procs, ui] : procs, {
     cwd: root,
     env,
     colour,
@@ -75,6 +104,7 @@ async function main(): Promise<void> {
     throw error;
   }
   mkdirSync(join(root, "run"), { recursive: true }); // the relay's default socket directory
+  if (ui) await buildUi(runner);
 
   let stopping = 0;
   let stopped: Promise<void> | null = null;

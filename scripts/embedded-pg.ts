@@ -5,8 +5,25 @@
 //
 // Postgres refuses to run as root (containers, CI). As root we run initdb and postgres as an unprivileged user:
 // TAPEWIRE_PG_USER, else an existing "postgres" user, else a system user "tapewire-pg" created with useradd.
+//
+// Authentication is scram-sha-256 with a password generated on first use and kept in .data/pg-password (0600):
+// any local account could otherwise connect as superuser and read every password hash (issue 8). A cluster made
+// by an older version with `trust` is switched over on its next start. The URL handed on carries the password.
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -22,10 +39,16 @@ export interface EmbeddedPgOptions {
   env?: Record<string, string | undefined>;
   /** Server log lines. */
   onLog?: (line: string) => void;
+  /** The superuser's password (created 0600 on first use); default pg-password beside dataDir. */
+  passwordFile?: string;
 }
 
 export interface EmbeddedPg {
+  /** postgres://postgres:<password>@127.0.0.1:<port>/<database> */
   readonly url: string;
+  /** The URL with the password masked, for logs. */
+  readonly displayUrl: string;
+  readonly passwordFile: string;
   readonly port: number;
   readonly pid: number;
   stop(): Promise<void>;
@@ -149,6 +172,21 @@ function run(cmd: string, args: string[], as: RunAs | undefined, detached: boole
   });
 }
 
+/**
+ * initdb reads the password from a file; the server user may not reach the caller's directory, so it gets a
+ * copy of its own (0600 in a 0700 directory under /tmp, owned by it) for as long as initdb runs.
+ */
+function passwordForInitdb(password: string, as: RunAs | undefined): { file: string; remove(): void } {
+  const dir = mkdtempSync(join(tmpdir(), "tapewire-pg-init-"));
+  const file = join(dir, "pwfile");
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  if (as) {
+    chownSync(dir, as.uid, as.gid);
+    chownSync(file, as.uid, as.gid);
+  }
+  return { file, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 function collect(child: ReturnType<typeof run>, onLine: (line: string) => void): void {
   for (const stream of [child.stdout, child.stderr]) {
     let rest = "";
@@ -198,12 +236,27 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   }
   chmodSync(dataDir, 0o700);
   await stopLeftover(dataDir, onLog);
+  const passwordFile = resolve(opts.passwordFile ?? join(dirname(dataDir), "pg-password"));
+  const fresh = !existsSync(join(dataDir, "PG_VERSION"));
+  const password = ensurePassword(passwordFile, fresh, dataDir);
 
-  if (!existsSync(join(dataDir, "PG_VERSION"))) {
+  if (fresh) {
+    const pwCopy = passwordForInitdb(password, as);
     onLog(`initialising a new cluster in ${dataDir}${as ? ` as user ${as.name}` : ""}`);
     const init = run(
       bins.initdb,
-      ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"],
+      [
+        "-D",
+        dataDir,
+        "-U",
+        "postgres",
+        "--auth-local=scram-sha-256",
+        "--auth-host=scram-sha-256",
+        `--pwfile=${pwCopy.file}`,
+        "-E",
+        "UTF8",
+        "--locale=C",
+      ],
       as,
       false,
     );
@@ -213,6 +266,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
       onLog(line);
     });
     const code = await new Promise<number>((r) => init.on("close", (c) => r(c ?? 1)));
+    pwCopy.remove();
     if (code !== 0) {
       const hint = as
         ? ` (user ${as.name} needs to reach ${dataDir}: every parent directory must be executable by it)`
@@ -241,10 +295,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   const exited = new Promise<void>((r) => server.once("exit", () => r()));
   await ready;
 
-  const base = `postgres://postgres@127.0.0.1:${port}`;
+  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   const database = opts.database ?? "tapewire";
   const admin = postgres(`${base}/postgres`, { max: 1, onnotice: () => {} });
   try {
+    if (trusting(dataDir)) {
+      // A cluster from before passwords: the trust rule still lets us in to set the password, then it goes.
+      onLog("switching the embedded cluster from trust to scram-sha-256 authentication");
+      await admin.unsafe(`SET password_encryption = 'scram-sha-256'`);
+      await admin.unsafe(`ALTER USER postgres PASSWORD '${password.replaceAll("'", "''")}'`);
+      writeFileSync(join(dataDir, "pg_hba.conf"), SCRAM_HBA);
+      await admin`SELECT pg_reload_conf()`;
+    }
     const [row] = await admin`SELECT 1 AS ok FROM pg_database WHERE datname = ${database}`;
     if (!row) await admin.unsafe(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
   } finally {
@@ -253,6 +315,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
 
   return {
     url: `${base}/${database}`,
+    displayUrl: `postgres://postgres:***@127.0.0.1:${port}/${database}`,
+    passwordFile,
     port,
     pid: server.pid ?? 0,
     async stop() {
@@ -263,4 +327,43 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
       clearTimeout(timer);
     },
   };
+}
+
+const SCRAM_HBA = `# Written by scripts/embedded-pg.ts: passwords only (the password is in .data/pg-password).
+local   all   all                  scram-sha-256
+host    all   all   127.0.0.1/32   scram-sha-256
+host    all   all   ::1/128        scram-sha-256
+`;
+
+/** True when pg_hba.conf still has a trust rule (a cluster made before passwords). */
+function trusting(dataDir: string): boolean {
+  const hba = join(dataDir, "pg_hba.conf");
+  if (!existsSync(hba)) return false;
+  return readFileSync(hba, "utf8")
+    .split("\n")
+    .some((line) => !line.trimStart().startsWith("#") && /\strust\s*$/.test(line));
+}
+
+/**
+ * The password, generated once (random, URL-safe) into a 0600 file of the caller's, written atomically. A
+ * password cluster whose file was lost cannot be entered again: say so rather than fall back to trust.
+ */
+function ensurePassword(file: string, fresh: boolean, dataDir: string): string {
+  if (existsSync(file)) {
+    chmodSync(file, 0o600);
+    const password = readFileSync(file, "utf8").trim();
+    if (password.length >= 16) return password;
+    throw new EmbeddedPgError(`${file} holds no usable password (16+ characters): delete it and ${dataDir}`);
+  }
+  if (!fresh && !trusting(dataDir)) {
+    throw new EmbeddedPgError(
+      `${dataDir} uses password authentication but ${file} is gone: delete ${dataDir} to start a fresh cluster`,
+    );
+  }
+  const password = randomBytes(24).toString("base64url");
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${password}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+  return password;
 }

@@ -4,7 +4,9 @@
 //
 // Determinism: each instrument has its own PRNG and the asset walk is indexed by event number, so a
 // seed gives the same event sequence per instrument whatever the timer jitter.
+
 import type { ExchangeName } from "../schema/frame.ts";
+import { EXCHANGES } from "../schema/frame.ts";
 import type { Instrument, InstrumentRegistry } from "../schema/instruments.ts";
 import { BID, type Side } from "./book.ts";
 import { nowUs } from "./format.ts";
@@ -87,7 +89,7 @@ export class Market {
         quoteFactor: QUOTE_FACTOR[inst.quote] ?? 1,
         books: [],
       };
-      for (const venue of ["kraken", "coinbase", "binance"] as const) {
+      for (const venue of EXCHANGES) {
         const listing = inst.venues[venue];
         if (!listing) continue;
         const book = new VenueBook(venue, inst, listing, rng.int(1_000_000, 9_000_000), rng.int(1e9, 5e9));

@@ -1,9 +1,9 @@
 // Public types of the exchange simulator.
-import type { ExchangeName } from "../schema/frame.ts";
+import { EXCHANGES, type ExchangeName } from "../schema/frame.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
 
 export type VenueName = ExchangeName;
-export const VENUES: readonly VenueName[] = ["kraken", "coinbase", "binance"];
+export const VENUES: readonly VenueName[] = EXCHANGES;
 
 export interface SimOptions {
   /** 0 = a free port. */

@@ -1,17 +1,17 @@
-// One suite, every venue: recorded real messages in, the normalized frames a person wrote down out.
+// One suite, every venue, run once: recorded real messages in, the normalized frames a person wrote down out.
 import { describe, expect, test } from "bun:test";
-import { binanceConformance } from "../collectors/binance/index.ts";
-import { coinbaseConformance } from "../collectors/coinbase/index.ts";
-import { replayCase, type VenueConformance } from "../collectors/core/conformance.ts";
-import { krakenConformance } from "../collectors/kraken/index.ts";
+import { binanceConformance } from "../collectors/binance/conformance.testkit.ts";
+import { coinbaseConformance } from "../collectors/coinbase/conformance.testkit.ts";
+import { replayCase, type VenueConformance } from "../collectors/core/conformance.testkit.ts";
+import { krakenConformance } from "../collectors/kraken/conformance.testkit.ts";
 
 const venues: VenueConformance[] = [krakenConformance, coinbaseConformance, binanceConformance];
 
 for (const venue of venues) {
   describe(`conformance: ${venue.exchange}`, () => {
-    test("has cases for trades, books and best bid/offer", () => {
+    test("has cases for trades, books, best bid/offer and status", () => {
       const kinds = new Set(venue.cases.flatMap((c) => c.expected.map((f) => f.kind)));
-      for (const kind of ["trade", "book", "bbo"] as const) expect(kinds.has(kind)).toBe(true);
+      for (const kind of ["trade", "book", "bbo", "status"] as const) expect(kinds.has(kind)).toBe(true);
     });
     for (const c of venue.cases) {
       test(`${c.name} (${c.source})`, () => {

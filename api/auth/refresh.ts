@@ -6,6 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { ServiceUnavailableError, UnauthorizedError } from "../errors.ts";
 import type { ApiMetrics } from "../metrics.ts";
 import { type Store, StoreUnavailableError } from "../store/store.ts";
+import type { SessionRevocations } from "./revocations.ts";
 
 const TOKEN = /^rt1\.[A-Za-z0-9_-]{43}$/;
 
@@ -23,6 +24,8 @@ export class RefreshTokens {
     private readonly store: Store,
     private readonly ttlS: number,
     private readonly metrics: ApiMetrics,
+    /** Logout and reuse also end the session's access tokens (guard.ts checks every request). */
+    private readonly revocations: SessionRevocations,
   ) {}
 
   /** Store failures become a 503: sessions cannot be checked, so none is issued or rotated. */
@@ -56,6 +59,7 @@ export class RefreshTokens {
         return { refreshToken: next, userId: result.userId, familyId: result.familyId };
       case "reused":
         this.metrics.refreshReuse.inc();
+        await this.run(() => this.revocations.revoke(result.familyId));
         throw new UnauthorizedError(
           "refresh token was already used; every session from that login is revoked",
         );
@@ -66,9 +70,18 @@ export class RefreshTokens {
     }
   }
 
-  /** Revoke the family a token belongs to (logout). Unknown tokens are ignored: logout is idempotent. */
+  /**
+   * Revoke the family a token belongs to and its access tokens (logout). Unknown tokens are ignored:
+   * logout is idempotent.
+   */
   async revoke(token: string): Promise<void> {
     if (!TOKEN.test(token)) return;
-    await this.run(() => this.store.revokeSession(digest(token)));
+    const familyId = await this.run(() => this.store.revokeSession(digest(token)));
+    if (familyId) await this.revokeFamily(familyId);
+  }
+
+  /** End a session by id (the access token's sid): its refresh family too, when the store knows it. */
+  async revokeFamily(familyId: string): Promise<void> {
+    await this.run(() => this.revocations.revoke(familyId));
   }
 }

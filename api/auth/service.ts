@@ -6,12 +6,14 @@ import { users } from "../../schema/db/index.ts";
 import type { ApiConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import { isUniqueViolation } from "../db/errors.ts";
-import { ConflictError, NotFoundError, UnauthorizedError } from "../errors.ts";
+import { ConflictError, NotFoundError, UnauthorizedError, UnprocessableError } from "../errors.ts";
 import type { ApiMetrics } from "../metrics.ts";
+import { normalizePassword, passwordProblem } from "./password-policy.ts";
 import type { LoginLimiter } from "./rate-limit.ts";
 import type { IssuedRefresh, RefreshTokens } from "./refresh.ts";
 
-export const normalizeEmail = (email: string) => email.trim().toLowerCase();
+// Emails are matched case-insensitively; the schema admits no whitespace, so nothing is trimmed.
+export const normalizeEmail = (email: string) => email.toLowerCase();
 
 export interface Session {
   accessToken: string;
@@ -45,8 +47,10 @@ export class AuthService {
 
   async register(email: string, password: string, ip: string) {
     const normalized = normalizeEmail(email);
-    await this.limiter.attempt("register", ip, normalized);
-    const passwordHash = await this.hash(password);
+    const problem = passwordProblem(password, normalized);
+    if (problem) throw new UnprocessableError(problem);
+    await this.limiter.reserve("register", ip);
+    const passwordHash = await this.hash(normalizePassword(password));
     try {
       const [user] = await this.db
         .insert(users)
@@ -62,20 +66,27 @@ export class AuthService {
 
   async login(email: string, password: string, ip: string): Promise<Session> {
     const normalized = normalizeEmail(email);
-    await this.limiter.attempt("login", ip, normalized);
+    // Reserved before the (slow) verification: the failure is already counted unless it succeeds.
+    await this.limiter.reserve("login", ip, normalized);
     const [user] = await this.db
       .select({ id: users.id, email: users.email, passwordHash: users.passwordHash })
       .from(users)
       .where(eq(users.email, normalized));
-    const ok = await Bun.password.verify(password, user?.passwordHash ?? (await this.dummyHash));
+    const ok = await this.verify(password, user?.passwordHash ?? (await this.dummyHash));
     if (!user || !ok) {
-      await this.limiter.failed("login", normalized);
       this.metrics.logins.inc({ result: "failed" });
       throw new UnauthorizedError("email or password is wrong");
     }
-    await this.limiter.succeeded("login", normalized);
+    await this.limiter.succeeded(ip, normalized);
     this.metrics.logins.inc({ result: "ok" });
     return this.session(await this.refresh.issue(user.id), user.email);
+  }
+
+  /** NFKC form first; the raw text too for an account registered before passwords were normalised. */
+  private async verify(password: string, hash: string): Promise<boolean> {
+    const normalized = normalizePassword(password);
+    if (await Bun.password.verify(normalized, hash)) return true;
+    return normalized !== password && Bun.password.verify(password, hash);
   }
 
   async refreshSession(refreshToken: string): Promise<Session> {

@@ -1,9 +1,14 @@
 // /health (liveness plus what is degraded) and /metrics (Prometheus). With Redis down the API keeps
 // answering without cache and with logins refused; /health says "degraded". Postgres down is "down" (503).
+// /metrics answers loopback clients only, or, with API_METRICS_TOKEN set, anyone sending that bearer token.
+import { timingSafeEqual } from "node:crypto";
 import { sql } from "drizzle-orm";
 import { Elysia, t } from "elysia";
+import { bearerToken } from "../../lib/jwt.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "../../lib/metrics.ts";
+import { clientIp } from "../client-ip.ts";
 import type { Database } from "../db/client.ts";
+import { ForbiddenError } from "../errors.ts";
 import type { ApiMetrics } from "../metrics.ts";
 import type { Store } from "../store/store.ts";
 
@@ -45,7 +50,35 @@ async function postgresUp(db: Database, timeoutMs: number): Promise<boolean> {
   }
 }
 
-export function healthRoutes(db: Database, store: Store, metrics: ApiMetrics) {
+export interface MetricsAccess {
+  metricsToken: string | undefined;
+  trustProxy: boolean;
+}
+
+const isLoopback = (ip: string) => /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/.test(ip);
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Throws 403 unless the request may read /metrics. */
+export function checkMetricsAccess(
+  request: Request,
+  server: Parameters<typeof clientIp>[1],
+  access: MetricsAccess,
+): void {
+  if (access.metricsToken !== undefined) {
+    const token = bearerToken(request.headers.get("authorization"));
+    if (token !== undefined && sameSecret(token, access.metricsToken)) return;
+    throw new ForbiddenError("/metrics needs Authorization: Bearer <API_METRICS_TOKEN>");
+  }
+  if (!isLoopback(clientIp(request, server, access.trustProxy)))
+    throw new ForbiddenError("/metrics answers loopback clients only (or set API_METRICS_TOKEN)");
+}
+
+export function healthRoutes(db: Database, store: Store, metrics: ApiMetrics, access: MetricsAccess) {
   const started = Date.now();
   return new Elysia({ detail: { tags: ["operations"] } })
     .get(
@@ -73,7 +106,12 @@ export function healthRoutes(db: Database, store: Store, metrics: ApiMetrics) {
     )
     .get(
       "/metrics",
-      () => new Response(metrics.registry.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } }),
+      ({ request, server }) => {
+        checkMetricsAccess(request, server, access);
+        return new Response(metrics.registry.render(), {
+          headers: { "content-type": PROMETHEUS_CONTENT_TYPE },
+        });
+      },
       {
         detail: { summary: "Prometheus metrics", hide: true },
       },

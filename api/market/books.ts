@@ -2,6 +2,7 @@
 // cross-exchange spread. Each exchange's latest row is one backward step on the book_tops primary key
 // (exchange, instrument_id, time); all arithmetic on prices is NUMERIC in SQL, so it stays exact.
 import { sql } from "drizzle-orm";
+import { bookTops } from "../../schema/db/index.ts";
 import { EXCHANGE_IDS, type ExchangeName } from "../../schema/frame.ts";
 import type { Database } from "../db/client.ts";
 import { exchangeName } from "./catalog.ts";
@@ -19,13 +20,16 @@ export interface BookTop {
   spread: string | null;
 }
 
+// The columns come from the Drizzle table (schema/db); the aliases name them for the queries below.
 const latestTops = (instrumentId: number, exchanges: ExchangeName[]) => sql`
   SELECT e.exchange, b.time, b.bid_price, b.bid_size, b.ask_price, b.ask_size
   FROM unnest(${`{${exchanges.map((e) => EXCHANGE_IDS[e]).join(",")}}`}::smallint[]) AS e(exchange)
   CROSS JOIN LATERAL (
-    SELECT time, bid_price, bid_size, ask_price, ask_size FROM book_tops
-    WHERE book_tops.exchange = e.exchange AND instrument_id = ${instrumentId}
-    ORDER BY time DESC LIMIT 1
+    SELECT ${bookTops.time} AS time, ${bookTops.bidPrice} AS bid_price, ${bookTops.bidSize} AS bid_size,
+      ${bookTops.askPrice} AS ask_price, ${bookTops.askSize} AS ask_size
+    FROM ${bookTops}
+    WHERE ${bookTops.exchange} = e.exchange AND ${bookTops.instrumentId} = ${instrumentId}
+    ORDER BY ${bookTops.time} DESC LIMIT 1
   ) b`;
 
 export async function queryTops(
@@ -33,10 +37,7 @@ export async function queryTops(
   instrumentId: number,
   exchanges: ExchangeName[],
 ): Promise<BookTop[]> {
-  const rows = (await db.execute(sql`SELECT exchange, ${isoTime(sql`time`)} AS time,
-      (extract(epoch FROM now() - time) * 1000)::bigint AS age_ms,
-      bid_price::text, bid_size::text, ask_price::text, ask_size::text, (ask_price - bid_price)::text AS spread
-    FROM (${latestTops(instrumentId, exchanges)}) t ORDER BY exchange`)) as unknown as {
+  const rows = await db.execute<{
     exchange: number;
     time: string;
     age_ms: string;
@@ -45,7 +46,10 @@ export async function queryTops(
     ask_price: string | null;
     ask_size: string | null;
     spread: string | null;
-  }[];
+  }>(sql`SELECT exchange, ${isoTime(sql`time`)} AS time,
+      (extract(epoch FROM now() - time) * 1000)::bigint AS age_ms,
+      bid_price::text, bid_size::text, ask_price::text, ask_size::text, (ask_price - bid_price)::text AS spread
+    FROM (${latestTops(instrumentId, exchanges)}) t ORDER BY exchange`);
   return rows.map((r) => ({
     exchange: exchangeName(r.exchange),
     time: r.time,
@@ -76,20 +80,20 @@ export async function querySpreadPairs(
   instrumentId: number,
   exchanges: ExchangeName[],
 ): Promise<SpreadPair[]> {
-  const rows = (await db.execute(sql`WITH tops AS (${latestTops(instrumentId, exchanges)})
-    SELECT a.exchange AS buy_on, b.exchange AS sell_on, a.ask_price::text AS ask, b.bid_price::text AS bid,
-      (b.bid_price - a.ask_price)::text AS edge,
-      round((b.bid_price - a.ask_price) / a.ask_price * 10000, 2)::text AS edge_bps
-    FROM tops a JOIN tops b ON a.exchange <> b.exchange
-    WHERE a.ask_price > 0 AND b.bid_price IS NOT NULL
-    ORDER BY b.bid_price - a.ask_price DESC, a.exchange, b.exchange`)) as unknown as {
+  const rows = await db.execute<{
     buy_on: number;
     sell_on: number;
     ask: string;
     bid: string;
     edge: string;
     edge_bps: string;
-  }[];
+  }>(sql`WITH tops AS (${latestTops(instrumentId, exchanges)})
+    SELECT a.exchange AS buy_on, b.exchange AS sell_on, a.ask_price::text AS ask, b.bid_price::text AS bid,
+      (b.bid_price - a.ask_price)::text AS edge,
+      round((b.bid_price - a.ask_price) / a.ask_price * 10000, 2)::text AS edge_bps
+    FROM tops a JOIN tops b ON a.exchange <> b.exchange
+    WHERE a.ask_price > 0 AND b.bid_price IS NOT NULL
+    ORDER BY b.bid_price - a.ask_price DESC, a.exchange, b.exchange`);
   return rows.map((r) => ({
     buyOn: exchangeName(r.buy_on),
     sellOn: exchangeName(r.sell_on),
@@ -109,13 +113,7 @@ export interface Bbo {
 
 /** Consolidated best bid and offer from per-exchange tops (ties go to the freshest quote). */
 export async function queryBbo(db: Database, instrumentId: number, exchanges: ExchangeName[]): Promise<Bbo> {
-  const rows = (await db.execute(sql`WITH tops AS (${latestTops(instrumentId, exchanges)}),
-    bid AS (SELECT exchange, bid_price, bid_size FROM tops WHERE bid_price IS NOT NULL ORDER BY bid_price DESC, time DESC LIMIT 1),
-    ask AS (SELECT exchange, ask_price, ask_size FROM tops WHERE ask_price IS NOT NULL ORDER BY ask_price ASC, time DESC LIMIT 1)
-    SELECT bid.exchange AS bid_exchange, bid.bid_price::text AS bid_price, bid.bid_size::text AS bid_size,
-      ask.exchange AS ask_exchange, ask.ask_price::text AS ask_price, ask.ask_size::text AS ask_size,
-      (ask.ask_price - bid.bid_price)::text AS spread, coalesce(ask.ask_price < bid.bid_price, false) AS crossed
-    FROM (SELECT 1) one LEFT JOIN bid ON true LEFT JOIN ask ON true`)) as unknown as {
+  const rows = await db.execute<{
     bid_exchange: number | null;
     bid_price: string | null;
     bid_size: string | null;
@@ -124,7 +122,13 @@ export async function queryBbo(db: Database, instrumentId: number, exchanges: Ex
     ask_size: string | null;
     spread: string | null;
     crossed: boolean;
-  }[];
+  }>(sql`WITH tops AS (${latestTops(instrumentId, exchanges)}),
+    bid AS (SELECT exchange, bid_price, bid_size FROM tops WHERE bid_price IS NOT NULL ORDER BY bid_price DESC, time DESC LIMIT 1),
+    ask AS (SELECT exchange, ask_price, ask_size FROM tops WHERE ask_price IS NOT NULL ORDER BY ask_price ASC, time DESC LIMIT 1)
+    SELECT bid.exchange AS bid_exchange, bid.bid_price::text AS bid_price, bid.bid_size::text AS bid_size,
+      ask.exchange AS ask_exchange, ask.ask_price::text AS ask_price, ask.ask_size::text AS ask_size,
+      (ask.ask_price - bid.bid_price)::text AS spread, coalesce(ask.ask_price < bid.bid_price, false) AS crossed
+    FROM (SELECT 1) one LEFT JOIN bid ON true LEFT JOIN ask ON true`);
   const r = rows[0]!;
   return {
     bid:

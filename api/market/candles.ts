@@ -3,8 +3,11 @@
 // date_bin on plain Postgres (14+). When the candles_1m continuous aggregate exists (timescale.ts) and the
 // interval is whole minutes, the query reads the aggregate instead of raw trades.
 import { type SQL, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import { trades } from "../../schema/db/index.ts";
 import type { Database } from "../db/client.ts";
 import { UnprocessableError } from "../errors.ts";
+import { MIN_TIME_MS } from "../time.ts";
 import { isoTime } from "./sql.ts";
 import type { MarketCapabilities } from "./timescale.ts";
 
@@ -33,7 +36,7 @@ export interface CandlesQuery {
   limit: number;
 }
 
-export interface Candle {
+export type Candle = {
   time: string;
   open: string;
   high: string;
@@ -41,16 +44,21 @@ export interface Candle {
   close: string;
   volume: string;
   trades: number;
-}
+};
 
 /** The bucket range a query covers: from aligned down to a bucket boundary. */
 export function candleRange(q: CandlesQuery, nowMs: number): { fromMs: number; toMs: number } {
   const stepMs = q.intervalS * 1000;
   const toMs = q.toMs ?? nowMs;
-  // Default: the `limit` buckets ending with the one that holds `to` (the current, still open, bucket).
-  const rawFrom = q.fromMs ?? Math.floor((toMs - 1) / stepMs) * stepMs - stepMs * (q.limit - 1);
-  const fromMs = Math.floor(rawFrom / stepMs) * stepMs;
-  if (fromMs >= toMs) throw new UnprocessableError("from must be before to");
+  // Default: the `limit` buckets ending with the one that holds `to` (the current, still open, bucket),
+  // never reaching before the earliest time the API accepts (an empty range then, not an error).
+  const rawFrom =
+    q.fromMs ?? Math.max(MIN_TIME_MS, Math.floor((toMs - 1) / stepMs) * stepMs - stepMs * (q.limit - 1));
+  let fromMs = Math.floor(rawFrom / stepMs) * stepMs;
+  if (fromMs >= toMs) {
+    if (q.fromMs !== undefined) throw new UnprocessableError("from must be before to");
+    fromMs = toMs;
+  }
   const buckets = Math.ceil((toMs - fromMs) / stepMs);
   if (buckets > MAX_CANDLES)
     throw new UnprocessableError(
@@ -60,6 +68,8 @@ export function candleRange(q: CandlesQuery, nowMs: number): { fromMs: number; t
 }
 
 const EPOCH = sql`'1970-01-01T00:00:00Z'::timestamptz`;
+/** Epoch ms as timestamptz without text: a bucket start just before year 1 has no ISO form Postgres reads. */
+const atMs = (ms: number): SQL => sql`to_timestamp(${ms}::double precision / 1000)`;
 
 export function bucketExpr(caps: MarketCapabilities, width: SQL, column: SQL): SQL {
   return caps.timescale
@@ -79,32 +89,36 @@ export async function queryCandles(
   const to = new Date(toMs).toISOString();
   const fromAggregate = caps.candles1m && q.intervalS % 60 === 0;
   if (fromAggregate) {
+    // candles_1m is TimescaleDB's continuous aggregate (timescale.ts DDL), not a Drizzle table.
     const rows =
-      (await db.execute(sql`SELECT ${isoTime(sql`b`)} AS time, open::text AS open, high::text AS high,
+      await db.execute<Candle>(sql`SELECT ${isoTime(sql`b`)} AS time, open::text AS open, high::text AS high,
         low::text AS low, close::text AS close, volume::text AS volume, trades::int AS trades
       FROM (SELECT ${bucketExpr(caps, width, sql`bucket`)} AS b,
           first(open, bucket) AS open, max(high) AS high, min(low) AS low, last(close, bucket) AS close,
           sum(volume) AS volume, sum(trades)::bigint AS trades
         FROM candles_1m
         WHERE instrument_id = ${q.instrumentId} AND exchange = ${q.exchange}
-          AND bucket >= ${from}::timestamptz AND bucket < ${to}::timestamptz
-        GROUP BY b) c ORDER BY b`)) as unknown as Candle[];
+          AND bucket >= ${atMs(fromMs)} AND bucket < ${atMs(toMs)}
+        GROUP BY b) c ORDER BY b`);
     return { from, to, candles: rows };
   }
   // One pass aggregates each bucket (no per-bucket sort of prices); open and close are then two index
   // probes per bucket: the price of the bucket's first and last trade, ties broken by trade id.
-  const trade = (at: SQL, order: SQL) => sql`(SELECT price FROM trades t
-    WHERE t.instrument_id = ${q.instrumentId} AND t.exchange = ${q.exchange} AND t.time = ${at}
-    ORDER BY t.trade_id ${order} LIMIT 1)`;
-  const rows = (await db.execute(sql`WITH agg AS (
-      SELECT ${bucketExpr(caps, width, sql`time`)} AS b, min(time) AS first_at, max(time) AS last_at,
-        max(price) AS high, min(price) AS low, sum(size) AS volume, count(*) AS trades
-      FROM trades
-      WHERE instrument_id = ${q.instrumentId} AND exchange = ${q.exchange}
-        AND time >= ${from}::timestamptz AND time < ${to}::timestamptz
+  // Columns come from the Drizzle table (schema/db); `t` is the probe's alias of it.
+  const t = alias(trades, "t");
+  const trade = (at: SQL, order: SQL) => sql`(SELECT ${t.price} FROM ${trades} t
+    WHERE ${t.instrumentId} = ${q.instrumentId} AND ${t.exchange} = ${q.exchange} AND ${t.time} = ${at}
+    ORDER BY ${t.tradeId} ${order} LIMIT 1)`;
+  const rows = await db.execute<Candle>(sql`WITH agg AS (
+      SELECT ${bucketExpr(caps, width, sql`${trades.time}`)} AS b, min(${trades.time}) AS first_at,
+        max(${trades.time}) AS last_at, max(${trades.price}) AS high, min(${trades.price}) AS low,
+        sum(${trades.size}) AS volume, count(*) AS trades
+      FROM ${trades}
+      WHERE ${trades.instrumentId} = ${q.instrumentId} AND ${trades.exchange} = ${q.exchange}
+        AND ${trades.time} >= ${atMs(fromMs)} AND ${trades.time} < ${atMs(toMs)}
       GROUP BY b)
     SELECT ${isoTime(sql`b`)} AS time, ${trade(sql`agg.first_at`, sql`ASC`)}::text AS open, high::text AS high,
       low::text AS low, ${trade(sql`agg.last_at`, sql`DESC`)}::text AS close, volume::text AS volume, trades::int AS trades
-    FROM agg ORDER BY b`)) as unknown as Candle[];
+    FROM agg ORDER BY b`);
   return { from, to, candles: rows };
 }

@@ -2,12 +2,10 @@
 // bridge) plus any row in the instruments table the bridge wrote that the registry does not know.
 
 import { instruments } from "../../schema/db/index.ts";
-import { EXCHANGE_IDS, EXCHANGE_NAMES, type ExchangeName } from "../../schema/frame.ts";
+import { EXCHANGE_IDS, EXCHANGE_NAMES, EXCHANGES, type ExchangeName } from "../../schema/frame.ts";
 import type { Instrument, InstrumentRegistry } from "../../schema/instruments.ts";
 import type { Database } from "../db/client.ts";
 import { NotFoundError, UnprocessableError } from "../errors.ts";
-
-export const EXCHANGES: readonly ExchangeName[] = ["kraken", "coinbase", "binance"];
 
 export class InstrumentCatalog {
   private bySymbolMap = new Map<string, Instrument>();
@@ -54,10 +52,22 @@ export class InstrumentCatalog {
     return listed.length > 0 ? listed : [...EXCHANGES];
   }
 
-  /** Check an exchange lists the instrument; returns the numeric exchange id. */
+  /** Check an exchange lists the instrument (an order's fields: 422); returns the numeric exchange id. */
   requireListing(instrument: Instrument, exchange: ExchangeName): number {
     if (!this.exchangesOf(instrument).includes(exchange))
       throw new UnprocessableError(`${instrument.symbol} is not listed on ${exchange}`);
+    return EXCHANGE_IDS[exchange];
+  }
+
+  /**
+   * The market-data form: an instrument on an exchange that does not list it is a market that does not
+   * exist, 404 like an unknown symbol. Returns the numeric exchange id.
+   */
+  requireMarket(instrument: Instrument, exchange: ExchangeName): number {
+    if (!this.exchangesOf(instrument).includes(exchange))
+      throw new NotFoundError(
+        `${instrument.symbol} is not listed on ${exchange}; see GET /api/market/instruments`,
+      );
     return EXCHANGE_IDS[exchange];
   }
 }

@@ -1,10 +1,11 @@
 // Market-data request and response schemas: they validate input, document the OpenAPI spec and type the
 // Eden client. Prices and sizes are decimal strings (exact), times RFC 3339 UTC with microseconds.
 import { t } from "elysia";
-import { STATUS_NAMES } from "../../schema/frame.ts";
+import { EXCHANGES, STATUS_NAMES } from "../../schema/frame.ts";
 import { Cursor, Decimal, Enum, ExchangeParam, Limit, Order, Symbol_, Time } from "../model.ts";
+import { FEED_STATES } from "./feeds.ts";
 
-const Exchange = t.UnionEnum(["kraken", "coinbase", "binance"]);
+const Exchange = t.UnionEnum(EXCHANGES);
 const TimeOut = t.String({
   description: "RFC 3339 UTC, microseconds",
   examples: ["2025-01-31T12:00:00.123456Z"],
@@ -246,8 +247,17 @@ export const MarketModel = {
   feeds: t.Array(
     t.Object({
       exchange: Exchange,
-      state: t.UnionEnum(["connected", "disconnected", "unknown"]),
-      stateSince: Nullable(t.String()),
+      state: t.UnionEnum(FEED_STATES, {
+        description:
+          "connected: messages within API_FEED_STALE_MS; stale: none for longer; disconnected: the collector reported a disconnect and nothing came after; unknown: nothing stored yet",
+      }),
+      stateSince: Nullable(
+        t.String({
+          description:
+            "connected: the connect event, else the first message after the last disconnect (at most a day back); stale: the last message; disconnected: the disconnect",
+        }),
+      ),
+      lastMessageAt: Nullable(t.String({ description: "newest stored trade or book top" })),
       lastTradeAt: Nullable(t.String()),
       lastBookTopAt: Nullable(t.String()),
       lastHour: t.Record(t.String(), t.Integer()),
@@ -259,6 +269,7 @@ export const MarketModel = {
             exchange: "binance",
             state: "connected",
             stateSince: "2025-01-31T11:58:00.000000Z",
+            lastMessageAt: "2025-01-31T12:00:00.123456Z",
             lastTradeAt: "2025-01-31T12:00:00.123456Z",
             lastBookTopAt: "2025-01-31T12:00:00.120001Z",
             lastHour: { gap: 1, book_resync: 1 },

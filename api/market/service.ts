@@ -2,7 +2,7 @@
 // out. Resolution of symbols and listings happens here so every route reports them the same way.
 import type { ExchangeName } from "../../schema/frame.ts";
 import type { Database } from "../db/client.ts";
-import { UnprocessableError } from "../errors.ts";
+import { checkRange, type ParsedTime, parseOptionalTime } from "../time.ts";
 import { queryBbo, querySpreadPairs, queryTops } from "./books.ts";
 import { parseInterval, queryCandles } from "./candles.ts";
 import type { InstrumentCatalog } from "./catalog.ts";
@@ -15,9 +15,12 @@ export interface RangeArgs {
   to?: string;
 }
 
-function checkRange(r: RangeArgs): void {
-  if (r.from && r.to && Date.parse(r.from) >= Date.parse(r.to))
-    throw new UnprocessableError("from must be before to");
+/** from and to as checked instants, from < to when both are given. */
+function range(r: RangeArgs): { from?: ParsedTime; to?: ParsedTime } {
+  const from = parseOptionalTime("from", r.from);
+  const to = parseOptionalTime("to", r.to);
+  checkRange(from, to);
+  return { from, to };
 }
 
 export class MarketService {
@@ -25,6 +28,8 @@ export class MarketService {
     private readonly db: Database,
     private readonly catalog: InstrumentCatalog,
     private readonly caps: MarketCapabilities,
+    /** A feed with no message for this long is "stale" (GET /feeds). */
+    private readonly feedStaleMs = 15_000,
   ) {}
 
   instruments() {
@@ -43,7 +48,7 @@ export class MarketService {
   /** The exchanges a query covers: the one asked for (checked against the listing) or all listings. */
   private scope(symbol: string, exchange?: ExchangeName) {
     const instrument = this.catalog.require(symbol);
-    if (exchange) this.catalog.requireListing(instrument, exchange);
+    if (exchange) this.catalog.requireMarket(instrument, exchange);
     return { instrument, exchanges: exchange ? [exchange] : this.catalog.exchangesOf(instrument) };
   }
 
@@ -56,21 +61,29 @@ export class MarketService {
       cursor?: string;
     },
   ) {
-    checkRange(a);
+    const { from, to } = range(a);
     const { instrument, exchanges } = this.scope(a.symbol, a.exchange);
-    return queryTrades(this.db, { ...a, instrumentId: instrument.id, symbol: instrument.symbol, exchanges });
+    return queryTrades(this.db, {
+      ...a,
+      from: from?.text,
+      to: to?.text,
+      instrumentId: instrument.id,
+      symbol: instrument.symbol,
+      exchanges,
+    });
   }
 
   async candles(a: RangeArgs & { symbol: string; exchange: ExchangeName; interval: string; limit: number }) {
     const intervalS = parseInterval(a.interval);
+    const { from, to } = range(a);
     const instrument = this.catalog.require(a.symbol);
-    const exchange = this.catalog.requireListing(instrument, a.exchange);
+    const exchange = this.catalog.requireMarket(instrument, a.exchange);
     const result = await queryCandles(this.db, this.caps, {
       instrumentId: instrument.id,
       exchange,
       intervalS,
-      fromMs: a.from ? Date.parse(a.from) : undefined,
-      toMs: a.to ? Date.parse(a.to) : undefined,
+      fromMs: from?.ms,
+      toMs: to?.ms,
       limit: a.limit,
     });
     return { symbol: instrument.symbol, exchange: a.exchange, interval: a.interval, ...result };
@@ -100,7 +113,7 @@ export class MarketService {
     for (const instrument of this.catalog.all())
       for (const exchange of this.catalog.exchangesOf(instrument))
         listed.set(exchange, [...(listed.get(exchange) ?? []), instrument.id]);
-    return queryFeedStatus(this.db, listed);
+    return queryFeedStatus(this.db, listed, { staleMs: this.feedStaleMs });
   }
 
   feedEvents(
@@ -112,8 +125,8 @@ export class MarketService {
       cursor?: string;
     },
   ) {
-    checkRange(a);
+    const { from, to } = range(a);
     const instrumentId = a.symbol ? this.catalog.require(a.symbol).id : undefined;
-    return queryFeedEvents(this.db, { ...a, instrumentId });
+    return queryFeedEvents(this.db, { ...a, from: from?.text, to: to?.text, instrumentId });
   }
 }

@@ -11,12 +11,12 @@ export interface MarketCapabilities {
 }
 
 export async function detectCapabilities(db: Database): Promise<MarketCapabilities> {
-  const rows = (await db.execute(sql`SELECT
-      EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS timescale,
-      to_regclass('candles_1m') IS NOT NULL AS candles_1m`)) as unknown as {
+  const rows = await db.execute<{
     timescale: boolean;
     candles_1m: boolean;
-  }[];
+  }>(sql`SELECT
+      EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') AS timescale,
+      to_regclass('candles_1m') IS NOT NULL AS candles_1m`);
   const row = rows[0];
   return {
     timescale: row?.timescale === true,

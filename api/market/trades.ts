@@ -1,8 +1,9 @@
 // Trades by instrument, exchange(s) and time range, newest (or oldest) first, keyset-paged on
-// (time, exchange, trade_id). One subquery per exchange walks the (instrument_id, exchange, time) index
-// and stops at the page size; the outer query merges them, so "latest trades on every exchange" never
-// scans an instrument's history.
-import { type SQL, sql } from "drizzle-orm";
+// (time, exchange, trade_id). One query per exchange walks the (instrument_id, exchange, time) index and
+// stops at the page size; the pages are merged here, so "latest trades on every exchange" never scans an
+// instrument's history.
+import { and, asc, desc, eq, gte, lt, lte, type SQL, sql } from "drizzle-orm";
+import { trades } from "../../schema/db/index.ts";
 import { EXCHANGE_IDS, type ExchangeName } from "../../schema/frame.ts";
 import type { Database } from "../db/client.ts";
 import { exchangeName } from "./catalog.ts";
@@ -13,6 +14,7 @@ export interface TradesQuery {
   instrumentId: number;
   symbol: string;
   exchanges: ExchangeName[];
+  /** Checked RFC 3339 instants (api/time.ts). */
   from?: string;
   to?: string;
   limit: number;
@@ -30,64 +32,59 @@ export interface TradeRow {
   side: string;
 }
 
+const ts = (text: string) => sql`${text}::timestamptz`;
+
+function pageOf(db: Database, q: TradesQuery, exchange: number, after: SQL[]) {
+  const dir = q.order === "desc" ? desc : asc;
+  const where = [eq(trades.instrumentId, q.instrumentId), eq(trades.exchange, exchange), ...after];
+  if (q.from) where.push(gte(trades.time, ts(q.from)));
+  if (q.to) where.push(lt(trades.time, ts(q.to)));
+  return db
+    .select({
+      time: sql<string>`${isoTime(sql`${trades.time}`)}`,
+      exchange: trades.exchange,
+      tradeId: sql<string>`${trades.tradeId}::text`,
+      price: sql<string>`${trades.price}::text`,
+      size: sql<string>`${trades.size}::text`,
+      side: trades.side,
+    })
+    .from(trades)
+    .where(and(...where))
+    .orderBy(dir(trades.time), dir(trades.tradeId))
+    .limit(q.limit + 1);
+}
+
+type Row = Awaited<ReturnType<typeof pageOf>>[number];
+
+/** (time, exchange, trade id) order; times are fixed-width µs text, so they compare as strings. */
+function compare(a: Row, b: Row): number {
+  if (a.time !== b.time) return a.time < b.time ? -1 : 1;
+  if (a.exchange !== b.exchange) return a.exchange - b.exchange;
+  const x = BigInt(a.tradeId);
+  const y = BigInt(b.tradeId);
+  return x === y ? 0 : x < y ? -1 : 1;
+}
+
 export async function queryTrades(
   db: Database,
   q: TradesQuery,
 ): Promise<{ items: TradeRow[]; nextCursor: string | null }> {
-  const desc = q.order === "desc";
-  const dir = sql.raw(desc ? "DESC" : "ASC");
-  const cmp = sql.raw(desc ? "<" : ">");
-  const cmpEq = sql.raw(desc ? "<=" : ">=");
-  let after: SQL | undefined;
+  const desc_ = q.order === "desc";
+  const after: SQL[] = [];
   if (q.cursor) {
-    const [t, x, id] = decodeCursor(q.cursor, "snd");
-    const time = cursorTime(t);
-    after = sql`time ${cmpEq} ${time}::timestamptz AND (time, exchange, trade_id) ${cmp} (${time}::timestamptz, ${x}::smallint, ${id}::bigint)`;
+    const [t, x, id] = decodeCursor(q.cursor, "sxd");
+    const time = ts(cursorTime(t));
+    const key = sql`(${trades.time}, ${trades.exchange}, ${trades.tradeId})`;
+    const last = sql`(${time}, ${x}::smallint, ${id}::bigint)`;
+    // The plain bound first, so the index range starts there; the row comparison breaks the ties.
+    after.push(desc_ ? lte(trades.time, time) : gte(trades.time, time));
+    after.push(desc_ ? sql`${key} < ${last}` : sql`${key} > ${last}`);
   }
-  const parts = q.exchanges.map((name) => {
-    const where = [sql`instrument_id = ${q.instrumentId}`, sql`exchange = ${EXCHANGE_IDS[name]}`];
-    if (q.from) where.push(sql`time >= ${q.from}::timestamptz`);
-    if (q.to) where.push(sql`time < ${q.to}::timestamptz`);
-    if (after) where.push(after);
-    return sql`(SELECT time, exchange, trade_id, price, size, side FROM trades WHERE ${sql.join(where, sql` AND `)}
-      ORDER BY time ${dir}, trade_id ${dir} LIMIT ${q.limit + 1})`;
-  });
-  const rows =
-    (await db.execute(sql`SELECT ${isoTime(sql`time`)} AS time, exchange, trade_id::text AS trade_id,
-      price::text AS price, size::text AS size, side
-    FROM (${sql.join(parts, sql` UNION ALL `)}) merged
-    ORDER BY merged.time ${dir}, merged.exchange ${dir}, merged.trade_id ${dir} LIMIT ${q.limit + 1}`)) as unknown as {
-      time: string;
-      exchange: number;
-      trade_id: string;
-      price: string;
-      size: string;
-      side: string;
-    }[];
+  const pages = await Promise.all(q.exchanges.map((name) => pageOf(db, q, EXCHANGE_IDS[name], after)));
+  const rows = pages.flat().sort((a, b) => (desc_ ? compare(b, a) : compare(a, b)));
   const more = rows.length > q.limit;
-  const page = more ? rows.slice(0, q.limit) : rows;
-  const items = page.map((r) => ({
-    time: r.time,
-    exchange: exchangeName(r.exchange),
-    symbol: q.symbol,
-    tradeId: r.trade_id,
-    price: r.price,
-    size: r.size,
-    side: r.side,
-  }));
+  const page = rows.slice(0, q.limit);
+  const items = page.map((r) => ({ ...r, exchange: exchangeName(r.exchange), symbol: q.symbol }));
   const last = page[page.length - 1];
-  return { items, nextCursor: more && last ? encodeCursor([last.time, last.exchange, last.trade_id]) : null };
-}
-
-/** The price of the latest trade of an instrument on one exchange (the mark for PnL), or null. */
-export async function latestTradePrice(
-  db: Database,
-  exchange: number,
-  instrumentId: number,
-): Promise<string | null> {
-  const rows = (await db.execute(sql`SELECT price::text AS price FROM trades
-    WHERE instrument_id = ${instrumentId} AND exchange = ${exchange} ORDER BY time DESC LIMIT 1`)) as unknown as {
-    price: string;
-  }[];
-  return rows[0]?.price ?? null;
+  return { items, nextCursor: more && last ? encodeCursor([last.time, last.exchange, last.tradeId]) : null };
 }

@@ -49,3 +49,9 @@ export const shift = (a: Dec, k: number): Dec => ({ units: a.units, scale: a.sca
 export function str(a: Dec): string {
   return formatFixedBig(a.units, a.scale, true);
 }
+
+/** Fee in basis points of a notional: notional x bps / 10^4, exact. */
+export const feeOf = (notional: Dec, feeBps: string): Dec => shift(mul(notional, dec(feeBps)), 4);
+
+/** Sum of exact decimals. */
+export const sum = (values: readonly Dec[]): Dec => values.reduce(add, ZERO);

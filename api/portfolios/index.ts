@@ -6,7 +6,10 @@ import type { ApiConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import { errorResponses, noContentResponses } from "../errors.ts";
 import type { InstrumentCatalog } from "../market/catalog.ts";
-import { PortfolioModel as M } from "./model.ts";
+import { cashInputs } from "./cash-model.ts";
+import { cashRoutes } from "./cash-routes.ts";
+import { CashService } from "./cash-service.ts";
+import { createBody, PortfolioModel as M } from "./model.ts";
 import type { OrderService } from "./orders.ts";
 import { pnlTotals, queryFills, queryPositions } from "./positions.ts";
 import type { PortfolioService } from "./service.ts";
@@ -16,6 +19,8 @@ export function portfoliosController(
   config: Readonly<ApiConfig>,
 ) {
   const { db, catalog, portfolios, orders } = deps;
+  const cash = new CashService(db, catalog, config.feeBps);
+  const cashIn = cashInputs(cash.currencies());
   const doc = (summary: string, description?: string) => ({ summary, description, security: BEARER });
   return new Elysia({ prefix: "/portfolios", detail: { tags: ["portfolios"] } })
     .use(requireUser(config.env))
@@ -27,14 +32,18 @@ export function portfoliosController(
     .post(
       "",
       ({ userId, body, set }) => {
+        const opening = cash.opening(body.cash);
         set.status = 201;
-        return portfolios.create(userId, body.name, body.description);
+        return portfolios.create(userId, { ...body, cash: opening });
       },
       {
-        body: M.create,
+        body: createBody(cashIn),
         parse: "json",
         response: { 201: M.portfolio, ...errorResponses },
-        detail: doc("Create a portfolio"),
+        detail: doc(
+          "Create a portfolio",
+          "With opening cash per quote currency (default 100000 in each), and margin off unless asked.",
+        ),
       },
     )
     .get("/:portfolioId", ({ userId, params }) => portfolios.get(userId, params.portfolioId), {
@@ -50,7 +59,7 @@ export function portfoliosController(
         body: M.update,
         parse: "json",
         response: { 200: M.portfolio, ...errorResponses },
-        detail: doc("Rename or describe a portfolio"),
+        detail: doc("Rename, describe, or turn margin on or off"),
       },
     )
     .delete(
@@ -80,7 +89,7 @@ export function portfoliosController(
         response: { 201: M.order, ...errorResponses },
         detail: doc(
           "Place a paper order",
-          "Market orders fill at once at the exchange's latest book top (409 no_quote if none is recent). Limit orders fill at once when marketable, else rest until the BBO crosses them.",
+          "Market orders walk the exchange's latest visible book (its stored depth, else its top) and are immediate-or-cancel: what the visible depth cannot fill is canceled; 409 no_quote with no recent quote. Limit orders take the visible levels within their limit at once (taker) and rest with the rest, filling at their limit when a later book crosses them (maker). Without margin, a buy needs the cash (fees included) and a sell the position: else 422 insufficient_funds / insufficient_position.",
         ),
       },
     )
@@ -116,6 +125,7 @@ export function portfoliosController(
         detail: doc("Cancel an open order", "409 when the order is already filled or canceled."),
       },
     )
+    .use(cashRoutes({ portfolios, cash, inputs: cashIn }, config))
     .get(
       "/:portfolioId/fills",
       async ({ userId, params, query: q }) => {
@@ -148,15 +158,18 @@ export function portfoliosController(
       "/:portfolioId/pnl",
       async ({ userId, params }) => {
         await portfolios.requireOwned(userId, params.portfolioId);
-        const positions = await queryPositions(db, catalog, params.portfolioId);
-        return { portfolioId: params.portfolioId, totals: pnlTotals(positions), positions };
+        const [positions, balances] = await Promise.all([
+          queryPositions(db, catalog, params.portfolioId),
+          cash.balances(params.portfolioId),
+        ]);
+        return { portfolioId: params.portfolioId, totals: pnlTotals(positions, balances), positions };
       },
       {
         params: M.params,
         response: { 200: M.pnl, ...errorResponses },
         detail: doc(
           "PnL",
-          "Realized, unrealized and net PnL per quote currency, with the positions behind them.",
+          "Realized, unrealized and net PnL, cash and equity per quote currency, with the positions behind them.",
         ),
       },
     );

@@ -1,10 +1,12 @@
-// Booking a paper fill: inside the caller's transaction, close opposite FIFO lots (realizing PnL), open a
-// lot with whatever remains, record the fill with its fee, and mark the order filled. All in exact decimals.
+// Booking paper fills, inside the caller's transaction: close opposite FIFO lots (realizing PnL), open a
+// lot with whatever remains, record the fill with its fee, move the cash (notional and fee as two ledger
+// entries), and bring the order's filled quantity, average price and status up to date. All exact.
 // Lots of one (portfolio, exchange, instrument) always share a sign: a fill first closes, then opens.
 import { and, asc, eq, sql } from "drizzle-orm";
-import { fills, orders, positionLots } from "../../schema/db/index.ts";
+import { cashEntries, fills, orders, positionLots } from "../../schema/db/index.ts";
 import type { Tx } from "../db/client.ts";
-import { abs, add, cmp, type Dec, dec, min, mul, neg, shift, sign, str, sub, ZERO } from "./exact.ts";
+import { abs, add, cmp, type Dec, dec, feeOf, min, mul, neg, sign, str, sub, sum, ZERO } from "./exact.ts";
+import type { Piece } from "./walk.ts";
 
 export interface FillOrder {
   id: string;
@@ -12,6 +14,8 @@ export interface FillOrder {
   exchange: number;
   instrumentId: number;
   side: "buy" | "sell";
+  /** Quote currency: the cash the fill moves. */
+  currency: string;
 }
 
 export interface BookedFill {
@@ -22,16 +26,9 @@ export interface BookedFill {
   realizedPnl: string;
 }
 
-export async function bookFill(
-  tx: Tx,
-  order: FillOrder,
-  quantityText: string,
-  priceText: string,
-  liquidity: "maker" | "taker",
-  feeBps: string,
-): Promise<BookedFill> {
-  const quantity = dec(quantityText);
-  const price = dec(priceText);
+export type Liquidity = "maker" | "taker";
+
+async function closeLots(tx: Tx, order: FillOrder, quantity: Dec, price: Dec) {
   const direction = order.side === "buy" ? 1 : -1;
   const key = and(
     eq(positionLots.portfolioId, order.portfolioId),
@@ -39,7 +36,6 @@ export async function bookFill(
     eq(positionLots.instrumentId, order.instrumentId),
   );
   const lots = await tx.select().from(positionLots).where(key).orderBy(asc(positionLots.id)).for("update");
-
   let remaining = quantity;
   let realized = ZERO;
   for (const lot of lots) {
@@ -59,8 +55,21 @@ export async function bookFill(
         .where(eq(positionLots.id, lot.id));
     remaining = sub(remaining, take);
   }
+  return { remaining, realized };
+}
 
-  const fee = shift(mul(mul(quantity, price), dec(feeBps)), 4); // bps = 1/10^4 of notional
+/** One fill of `quantity` at `price`: lots, the fill row, the cash entries. The order row is not touched. */
+export async function bookFill(
+  tx: Tx,
+  order: FillOrder,
+  quantity: Dec,
+  price: Dec,
+  liquidity: Liquidity,
+  feeBps: string,
+): Promise<BookedFill> {
+  const { remaining, realized } = await closeLots(tx, order, quantity, price);
+  const notional = mul(quantity, price);
+  const fee = feeOf(notional, feeBps);
   const [fill] = await tx
     .insert(fills)
     .values({
@@ -76,28 +85,58 @@ export async function bookFill(
       liquidity,
     })
     .returning({ id: fills.id });
-
+  const fillId = fill!.id;
   if (cmp(remaining, ZERO) > 0) {
-    const opened: Dec = direction > 0 ? remaining : neg(remaining);
     await tx.insert(positionLots).values({
       portfolioId: order.portfolioId,
       exchange: order.exchange,
       instrumentId: order.instrumentId,
-      fillId: fill!.id,
-      quantity: str(opened),
+      fillId,
+      quantity: str(order.side === "buy" ? remaining : neg(remaining)),
       price: str(price),
     });
   }
-
-  await tx
-    .update(orders)
-    .set({ status: "filled", filledQuantity: str(quantity), averagePrice: str(price), updatedAt: sql`now()` })
-    .where(eq(orders.id, order.id));
+  const cash = { portfolioId: order.portfolioId, currency: order.currency, fillId };
+  const entries: (typeof cashEntries.$inferInsert)[] = [
+    { ...cash, kind: "trade", amount: str(order.side === "buy" ? neg(notional) : notional) },
+  ];
+  if (fee.units !== 0n) entries.push({ ...cash, kind: "fee", amount: str(neg(fee)) });
+  await tx.insert(cashEntries).values(entries);
   return {
-    id: fill!.id,
+    id: fillId,
     quantity: str(quantity),
     price: str(price),
     fee: str(fee),
     realizedPnl: str(realized),
   };
+}
+
+/**
+ * Book the pieces of one execution and update the order: filled quantity, average price (the fills' VWAP,
+ * rounded to 12 places), and status: "filled" when nothing is left, else `rest` ("open" for a limit order
+ * that rests, "canceled" for a market order the visible depth could not finish).
+ */
+export async function execute(
+  tx: Tx,
+  order: FillOrder,
+  pieces: readonly Piece[],
+  liquidity: Liquidity,
+  feeBps: string,
+  rest: "open" | "canceled",
+): Promise<BookedFill[]> {
+  const booked: BookedFill[] = [];
+  for (const p of pieces) booked.push(await bookFill(tx, order, p.quantity, p.price, liquidity, feeBps));
+  const filled = str(sum(pieces.map((p) => p.quantity)));
+  await tx
+    .update(orders)
+    .set({
+      filledQuantity: sql`${orders.filledQuantity} + ${filled}::numeric`,
+      averagePrice: sql`(SELECT trim_scale(round(sum(f.quantity * f.price) / sum(f.quantity), 12))
+        FROM fills f WHERE f.order_id = ${order.id})`,
+      status: sql`CASE WHEN ${orders.filledQuantity} + ${filled}::numeric >= ${orders.quantity} THEN 'filled'
+        ELSE ${rest} END`,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(orders.id, order.id));
+  return booked;
 }

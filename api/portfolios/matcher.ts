@@ -1,12 +1,18 @@
-// The paper matcher: every API_MATCHER_MS, fill resting limit orders whose exchange's latest recent book top
-// crosses them (ask <= limit for a buy, bid >= limit for a sell), at the limit price. Rows are claimed with
-// FOR UPDATE SKIP LOCKED, so several API processes can run it without filling an order twice. It stands in
-// for the trading engine until that arrives.
+// The paper matcher: every API_MATCHER_MS, look at open limit orders against their exchange's latest recent
+// visible book (quotes.ts: the stored depth when it can be rebuilt, else the top). An order that has not
+// rested yet (there was no quote when it was placed) is a taker when it first sees a book: it takes the
+// levels within its limit at their prices, and the rest rests against that book. An order that rests is a
+// maker: a later book that crosses its top (ask <= limit for a buy, bid >= limit for a sell) fills what is
+// left at its limit price. Rows are claimed with FOR UPDATE SKIP LOCKED, so several API processes can run
+// it without filling an order twice. It stands in for the trading engine.
 import { sql } from "drizzle-orm";
 import type { Logger } from "../../lib/log.ts";
 import type { Database } from "../db/client.ts";
 import type { ApiMetrics } from "../metrics.ts";
-import { bookFill } from "./ledger.ts";
+import { dec, sub } from "./exact.ts";
+import { execute, type FillOrder } from "./ledger.ts";
+import { type TopRow, takerSide, withDepth } from "./quotes.ts";
+import { walkBook } from "./walk.ts";
 
 const BATCH = 200;
 
@@ -47,38 +53,76 @@ export class PaperMatcher {
 
   private async matchOnce(): Promise<number> {
     return this.db.transaction(async (tx) => {
-      const crossed = (await tx.execute(sql`SELECT o.id, o.portfolio_id, o.exchange, o.instrument_id, o.side,
-          o.quantity::text AS quantity, o.limit_price::text AS limit_price
+      const rows = (await tx.execute(sql`SELECT o.id, o.portfolio_id, o.exchange, o.instrument_id, o.side,
+          o.currency, (o.quantity - o.filled_quantity)::text AS remaining, o.limit_price::text AS limit_price,
+          o.rested_at IS NOT NULL AS rested, q.time::text AS time, q.bid_price::text AS bid,
+          q.bid_size::text AS bid_size, q.ask_price::text AS ask, q.ask_size::text AS ask_size
         FROM orders o
-        CROSS JOIN LATERAL (SELECT bid_price, ask_price FROM book_tops b
+        CROSS JOIN LATERAL (SELECT time, bid_price, bid_size, ask_price, ask_size FROM book_tops b
           WHERE b.exchange = o.exchange AND b.instrument_id = o.instrument_id
             AND b.time > now() - ${this.settings.quoteMaxAgeMs} * interval '1 millisecond'
           ORDER BY b.time DESC LIMIT 1) q
         WHERE o.status = 'open' AND o.type = 'limit'
-          AND ((o.side = 'buy' AND q.ask_price <= o.limit_price) OR (o.side = 'sell' AND q.bid_price >= o.limit_price))
+          AND (o.rested_at IS NULL OR (q.time > o.rested_at
+            AND ((o.side = 'buy' AND q.ask_price <= o.limit_price) OR (o.side = 'sell' AND q.bid_price >= o.limit_price))))
         ORDER BY o.created_at
         LIMIT ${BATCH}
-        FOR UPDATE OF o SKIP LOCKED`)) as unknown as {
+        FOR UPDATE OF o SKIP LOCKED`)) as unknown as (TopRow & {
         id: string;
         portfolio_id: string;
         exchange: number;
         instrument_id: number;
         side: "buy" | "sell";
-        quantity: string;
+        currency: string;
+        remaining: string;
         limit_price: string;
-      }[];
-      for (const o of crossed) {
-        const order = {
+        rested: boolean;
+      })[];
+      // Claimed oldest first; booked in one fixed key order, so two matchers lock position lots in the
+      // same order and cannot deadlock each other.
+      rows.sort((a, b) =>
+        a.portfolio_id !== b.portfolio_id
+          ? a.portfolio_id < b.portfolio_id
+            ? -1
+            : 1
+          : a.exchange - b.exchange || a.instrument_id - b.instrument_id,
+      );
+      let filled = 0;
+      for (const o of rows) {
+        const order: FillOrder = {
           id: o.id,
           portfolioId: o.portfolio_id,
           exchange: o.exchange,
           instrumentId: o.instrument_id,
           side: o.side,
+          currency: o.currency,
         };
-        await bookFill(tx, order, o.quantity, o.limit_price, "maker", this.settings.feeBps);
-        this.metrics.fills.inc({ liquidity: "maker" });
+        const remaining = dec(o.remaining);
+        const limit = dec(o.limit_price);
+        if (o.rested) {
+          await execute(
+            tx,
+            order,
+            [{ price: limit, quantity: remaining }],
+            "maker",
+            this.settings.feeBps,
+            "open",
+          );
+          this.metrics.fills.inc({ liquidity: "maker" });
+          filled++;
+          continue;
+        }
+        const book = await withDepth(tx, o.exchange, o.instrument_id, this.settings.quoteMaxAgeMs, o);
+        const walk = walkBook(takerSide(book, o.side), o.side, remaining, limit);
+        if (walk.pieces.length > 0) {
+          await execute(tx, order, walk.pieces, "taker", this.settings.feeBps, "open");
+          this.metrics.fills.inc({ liquidity: "taker" }, walk.pieces.length);
+          filled++;
+        }
+        if (sub(remaining, walk.filled).units > 0n)
+          await tx.execute(sql`UPDATE orders SET rested_at = ${o.time}::timestamptz WHERE id = ${o.id}`);
       }
-      return crossed.length;
+      return filled;
     });
   }
 }

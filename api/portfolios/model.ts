@@ -1,5 +1,6 @@
 // Portfolio, order, fill and position schemas.
 import { t } from "elysia";
+import { EXCHANGES } from "../../schema/frame.ts";
 import {
   Cursor,
   Decimal,
@@ -11,17 +12,26 @@ import {
   Symbol_,
   Uuid,
 } from "../model.ts";
+import type { CashInputs } from "./cash-model.ts";
+import { OneOf } from "./one-of.ts";
 
-const Exchange = t.UnionEnum(["kraken", "coinbase", "binance"]);
+const Exchange = OneOf(EXCHANGES);
 const Side = Enum(["buy", "sell"], "side");
 const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()]);
+// Postgres text cannot hold NUL, and control characters in a name only ever hide something: the patterns
+// refuse them (so the OpenAPI document states the rule), leaving tab, CR and LF to descriptions.
 const Name = t.String({
   minLength: 1,
   maxLength: 100,
-  pattern: "\\S",
-  error: "name must be 1 to 100 characters, not blank",
+  pattern: "^ *[^\\s\\u0000-\\u001f\\u007f][^\\u0000-\\u001f\\u007f]*$",
+  error: "name must be 1 to 100 characters, not blank, with no control characters",
 });
-const Description = t.String({ maxLength: 1000, error: "description must be at most 1000 characters" });
+const TEXT = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$";
+const Description = t.String({
+  maxLength: 1000,
+  pattern: TEXT,
+  error: "description must be at most 1000 characters, with no control characters but tab and newline",
+});
 const ID = "4f9b3c2e-8d1a-4c6b-9e2f-1a2b3c4d5e6f";
 const OID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d";
 const NOW = "2025-01-31T12:00:00.123456Z";
@@ -30,23 +40,36 @@ const portfolio = t.Object({
   id: t.String(),
   name: t.String(),
   description: t.String(),
+  margin: t.Boolean({ description: "true: orders are not checked against cash or position" }),
   createdAt: t.String(),
   updatedAt: t.String(),
 });
-const portfolioExample = { id: ID, name: "main", description: "", createdAt: NOW, updatedAt: NOW };
+const portfolioExample = {
+  id: ID,
+  name: "main",
+  description: "",
+  margin: false,
+  createdAt: NOW,
+  updatedAt: NOW,
+};
+const Margin = t.Boolean({ error: "margin must be true or false" });
 
 const order = t.Object({
   id: t.String(),
   portfolioId: t.String(),
   symbol: t.String(),
   exchange: Exchange,
+  currency: t.String({ description: "quote currency: the cash its fills move" }),
   side: t.String(),
   type: t.String(),
   quantity: Decimal("ordered quantity", "0.5"),
   limitPrice: Nullable(t.String()),
-  status: t.UnionEnum(["open", "filled", "canceled"]),
+  status: OneOf(
+    ["open", "filled", "canceled"],
+    "open: resting (filledQuantity may be > 0); filled: all of it; canceled: by you, or the part of a market order the visible depth could not fill",
+  ),
   filledQuantity: t.String(),
-  averagePrice: Nullable(t.String()),
+  averagePrice: Nullable(t.String({ description: "fills' volume-weighted price, rounded to 12 places" })),
   clientOrderId: Nullable(t.String()),
   createdAt: t.String(),
   updatedAt: t.String(),
@@ -56,6 +79,7 @@ const orderExample = {
   portfolioId: ID,
   symbol: "BTC-USD",
   exchange: "coinbase",
+  currency: "USD",
   side: "buy",
   type: "market",
   quantity: "0.5",
@@ -101,6 +125,10 @@ const totals = t.Object({
   fees: t.String(),
   netPnl: t.String({ description: "realized + unrealized - fees" }),
   unmarkedPositions: t.Integer(),
+  cash: t.String({ description: "cash balance in this currency" }),
+  equity: t.String({
+    description: "cash + the marked value of the positions (unmarked positions add nothing)",
+  }),
 });
 
 export const PortfolioModel = {
@@ -111,10 +139,12 @@ export const PortfolioModel = {
     order: t.Optional(Enum(["asc", "desc"], "order", "asc")),
     limit: t.Optional(Limit(200, 100)),
   }),
-  create: t.Object({ name: Name, description: t.Optional(Description) }, { examples: [{ name: "main" }] }),
   update: t.Object(
-    { name: t.Optional(Name), description: t.Optional(Description) },
-    { examples: [{ name: "swing" }] },
+    { name: t.Optional(Name), description: t.Optional(Description), margin: t.Optional(Margin) },
+    {
+      description: "fields to change; an empty body changes nothing and answers the portfolio as it is",
+      examples: [{ name: "swing" }, { margin: true }],
+    },
   ),
   portfolio: t.Object(portfolio.properties, { examples: [portfolioExample] }),
   portfolios: t.Array(portfolio, { examples: [[portfolioExample]] }),
@@ -180,7 +210,7 @@ export const PortfolioModel = {
           price: t.String(),
           fee: t.String(),
           realizedPnl: t.String(),
-          liquidity: t.UnionEnum(["maker", "taker"]),
+          liquidity: OneOf(["maker", "taker"]),
           time: t.String(),
         }),
       ),
@@ -224,6 +254,8 @@ export const PortfolioModel = {
               fees: "0",
               netPnl: "24.95",
               unmarkedPositions: 0,
+              cash: "67874.95",
+              equity: "100024.95",
             },
           ],
           positions: [positionExample],
@@ -232,3 +264,28 @@ export const PortfolioModel = {
     },
   ),
 };
+
+/** POST /portfolios body: its opening cash takes the known quote currencies (cash-model.ts). */
+export const createBody = (cash: CashInputs) =>
+  t.Object(
+    {
+      name: Name,
+      description: t.Optional(Description),
+      margin: t.Optional(Margin),
+      cash: t.Optional(
+        t.Array(cash.amount, {
+          maxItems: 20,
+          description:
+            "opening balances; omitted: 100000 in every quote currency the instruments use; [] for none",
+          error: "cash must be a list of at most 20 { currency, amount } with amount a decimal string",
+        }),
+      ),
+    },
+    {
+      examples: [
+        { name: "main" },
+        { name: "usd only", cash: [{ currency: "USD", amount: "25000" }] },
+        { name: "hedge", margin: true },
+      ],
+    },
+  );

@@ -1,7 +1,9 @@
-// Paper orders. A market order fills at once against the latest recent book top of its exchange (the ask
-// for a buy, the bid for a sell) or is refused with 409 when there is none. A limit order that is
-// marketable on arrival fills the same way (taker); otherwise it rests until the matcher sees the BBO
-// cross it (matcher.ts), and fills at its limit price (maker). Fills are whole: a paper order is not split.
+// Paper orders. A market order walks the exchange's latest recent visible book (asks for a buy, bids for a
+// sell; the stored depth, or the top alone: quotes.ts) and is immediate-or-cancel: it fills what the visible depth
+// holds and the rest is canceled; with no quote at all it is refused with 409. A limit order takes the
+// visible levels within its limit at once (taker, at their prices) and rests with the remainder, holding
+// cash or position for it; the matcher fills it later (matcher.ts). Orders the portfolio cannot cover are
+// refused with 422 unless margin is on (cover.ts).
 import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import { orders } from "../../schema/db/index.ts";
 import type { ExchangeName } from "../../schema/frame.ts";
@@ -13,10 +15,13 @@ import { exchangeName, type InstrumentCatalog } from "../market/catalog.ts";
 import { cursorTime, decodeCursor, encodeCursor } from "../market/cursor.ts";
 import { isoTime } from "../market/sql.ts";
 import type { ApiMetrics } from "../metrics.ts";
-import { cmp, dec } from "./exact.ts";
-import { bookFill } from "./ledger.ts";
-import { freshQuote } from "./quotes.ts";
+import { lockPortfolio } from "./cash.ts";
+import { checkCover } from "./cover.ts";
+import { dec } from "./exact.ts";
+import { execute } from "./ledger.ts";
+import { takerSide, visibleBook } from "./quotes.ts";
 import type { PortfolioService } from "./service.ts";
+import { walkBook } from "./walk.ts";
 
 export interface PlaceOrder {
   symbol: string;
@@ -42,6 +47,7 @@ const columns = {
   portfolioId: orders.portfolioId,
   exchange: orders.exchange,
   instrumentId: orders.instrumentId,
+  currency: orders.currency,
   side: orders.side,
   type: orders.type,
   quantity: orders.quantity,
@@ -84,7 +90,7 @@ export class OrderService {
   });
 
   async place(userId: string, portfolioId: string, input: PlaceOrder) {
-    await this.portfolios.requireOwned(userId, portfolioId);
+    await this.portfolios.requireOwned(userId, portfolioId); // 404 before any 422 about the order
     const instrument = this.catalog.require(input.symbol);
     const exchange = this.catalog.requireListing(instrument, input.exchange);
     checkScale(input.quantity, instrument.sizeDecimals, "quantity", instrument.symbol);
@@ -97,45 +103,63 @@ export class OrderService {
     let orderId: string;
     try {
       orderId = await this.db.transaction(async (tx) => {
-        const quote = await freshQuote(tx, exchange, instrument.id, this.config.quoteMaxAgeMs);
-        const takerPrice = quote ? (input.side === "buy" ? quote.ask : quote.bid) : null;
-        if (input.type === "market" && takerPrice === null)
+        const { margin } = await lockPortfolio(tx, userId, portfolioId);
+        const book = await visibleBook(tx, exchange, instrument.id, this.config.quoteMaxAgeMs);
+        const levels = book ? takerSide(book, input.side) : [];
+        const quantity = dec(input.quantity);
+        const limit = input.limitPrice === undefined ? undefined : dec(input.limitPrice);
+        const walk = walkBook(levels, input.side, quantity, limit);
+        if (input.type === "market" && walk.filled.units === 0n)
           throw new ConflictError(
             `no ${input.side === "buy" ? "ask" : "bid"} for ${instrument.symbol} on ${input.exchange} in the last ` +
               `${this.config.quoteMaxAgeMs / 1000}s; a market order needs a live quote (is the feed running?)`,
             "no_quote",
           );
-        const limit = input.limitPrice;
-        const marketable =
-          takerPrice !== null &&
-          (limit === undefined ||
-            (input.side === "buy"
-              ? cmp(dec(takerPrice), dec(limit)) <= 0
-              : cmp(dec(takerPrice), dec(limit)) >= 0));
+        const currency = instrument.quote;
+        if (!margin)
+          await checkCover(tx, {
+            portfolioId,
+            side: input.side,
+            quantity,
+            limit,
+            walk,
+            levels,
+            exchange,
+            exchangeName: input.exchange,
+            instrumentId: instrument.id,
+            symbol: instrument.symbol,
+            currency,
+            feeBps: this.config.feeBps,
+          });
         const [order] = await tx
           .insert(orders)
           .values({
             portfolioId,
             exchange,
             instrumentId: instrument.id,
+            currency,
             side: input.side,
             type: input.type,
             quantity: input.quantity,
-            limitPrice: limit ?? null,
+            limitPrice: input.limitPrice ?? null,
             status: "open",
             clientOrderId: input.clientOrderId ?? null,
+            // The remainder of a limit order rests against the book it saw (none: it has not rested yet).
+            restedAt: input.type === "limit" && book ? sql`${book.time}::timestamptz` : null,
           })
           .returning({ id: orders.id });
-        if (marketable && takerPrice !== null) {
-          const fillOrder = {
-            id: order!.id,
-            portfolioId,
-            exchange,
-            instrumentId: instrument.id,
-            side: input.side,
-          };
-          await bookFill(tx, fillOrder, input.quantity, takerPrice, "taker", this.config.feeBps);
-          this.metrics.fills.inc({ liquidity: "taker" });
+        const fillOrder = {
+          id: order!.id,
+          portfolioId,
+          exchange,
+          instrumentId: instrument.id,
+          side: input.side,
+          currency,
+        };
+        if (walk.pieces.length > 0) {
+          const rest = input.type === "market" ? "canceled" : "open";
+          await execute(tx, fillOrder, walk.pieces, "taker", this.config.feeBps, rest);
+          this.metrics.fills.inc({ liquidity: "taker" }, walk.pieces.length);
         }
         return order!.id;
       });

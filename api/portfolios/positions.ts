@@ -7,7 +7,7 @@ import type { Database } from "../db/client.ts";
 import { exchangeName, type InstrumentCatalog } from "../market/catalog.ts";
 import { cursorTime, decodeCursor, encodeCursor } from "../market/cursor.ts";
 import { isoTime } from "../market/sql.ts";
-import { add, dec, str, sub, ZERO } from "./exact.ts";
+import { add, dec, mul, str, sub, ZERO } from "./exact.ts";
 
 interface PositionRow {
   exchange: number;
@@ -62,33 +62,52 @@ export async function queryPositions(db: Database, catalog: InstrumentCatalog, p
 
 export type Position = Awaited<ReturnType<typeof queryPositions>>[number];
 
-/** Totals per quote currency (USD and USDT are not added together). Unmarked positions add no unrealized PnL. */
-export function pnlTotals(positions: Position[]) {
-  const byQuote = new Map<
-    string,
-    {
-      realized: ReturnType<typeof dec>;
-      unrealized: ReturnType<typeof dec>;
-      fees: ReturnType<typeof dec>;
-      unmarked: number;
-    }
-  >();
+/**
+ * Totals per quote currency (USD and USDT are not added together), over the positions and the cash
+ * balances. Unmarked positions add no unrealized PnL and no value to equity; they are counted instead.
+ * equity = cash + sum(quantity x mark), which equals the net cash put in plus netPnl.
+ */
+export function pnlTotals(
+  positions: Position[],
+  cash: readonly { currency: string; balance: string }[] = [],
+) {
+  const blank = () => ({
+    realized: ZERO,
+    unrealized: ZERO,
+    fees: ZERO,
+    value: ZERO,
+    cash: ZERO,
+    unmarked: 0,
+  });
+  const byQuote = new Map<string, ReturnType<typeof blank>>();
+  const of = (quote: string) => {
+    const found = byQuote.get(quote);
+    if (found) return found;
+    const fresh = blank();
+    byQuote.set(quote, fresh);
+    return fresh;
+  };
+  for (const c of cash) of(c.currency).cash = dec(c.balance);
   for (const p of positions) {
-    const t = byQuote.get(p.quote) ?? { realized: ZERO, unrealized: ZERO, fees: ZERO, unmarked: 0 };
+    const t = of(p.quote);
     t.realized = add(t.realized, dec(p.realizedPnl));
     t.fees = add(t.fees, dec(p.fees));
     if (p.unrealizedPnl !== null) t.unrealized = add(t.unrealized, dec(p.unrealizedPnl));
     else if (p.quantity !== "0") t.unmarked++;
-    byQuote.set(p.quote, t);
+    if (p.markPrice !== null) t.value = add(t.value, mul(dec(p.quantity), dec(p.markPrice)));
   }
-  return [...byQuote].map(([quote, t]) => ({
-    quote,
-    realizedPnl: str(t.realized),
-    unrealizedPnl: str(t.unrealized),
-    fees: str(t.fees),
-    netPnl: str(sub(add(t.realized, t.unrealized), t.fees)),
-    unmarkedPositions: t.unmarked,
-  }));
+  return [...byQuote]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([quote, t]) => ({
+      quote,
+      realizedPnl: str(t.realized),
+      unrealizedPnl: str(t.unrealized),
+      fees: str(t.fees),
+      netPnl: str(sub(add(t.realized, t.unrealized), t.fees)),
+      unmarkedPositions: t.unmarked,
+      cash: str(t.cash),
+      equity: str(add(t.cash, t.value)),
+    }));
 }
 
 export async function queryFills(

@@ -1,16 +1,23 @@
 // Portfolio CRUD. Every query is scoped by the owner's user id: another user's portfolio is "not found",
 // never "forbidden", so ids cannot be probed.
 import { and, asc, desc, eq, sql } from "drizzle-orm";
-import { portfolios } from "../../schema/db/index.ts";
+import { cashEntries, portfolios } from "../../schema/db/index.ts";
 import type { Database } from "../db/client.ts";
 import { isUniqueViolation } from "../db/errors.ts";
-import { ConflictError, NotFoundError, UnprocessableError } from "../errors.ts";
+import { ConflictError, NotFoundError } from "../errors.ts";
 import { isoTime } from "../market/sql.ts";
+import { dec, str } from "./exact.ts";
+
+export interface CashAmount {
+  currency: string;
+  amount: string;
+}
 
 const columns = {
   id: portfolios.id,
   name: portfolios.name,
   description: portfolios.description,
+  margin: portfolios.margin,
   createdAt: isoTime(sql`${portfolios.createdAt}`).mapWith(String),
   updatedAt: isoTime(sql`${portfolios.updatedAt}`).mapWith(String),
 };
@@ -46,21 +53,44 @@ export class PortfolioService {
     await this.get(userId, portfolioId);
   }
 
-  async create(userId: string, name: string, description = "") {
+  /** A portfolio and its opening cash (one "initial" ledger entry per currency), in one transaction. */
+  async create(
+    userId: string,
+    input: { name: string; description?: string; margin?: boolean; cash: readonly CashAmount[] },
+  ) {
+    const { name, description = "", margin = false, cash } = input;
     try {
-      const [row] = await this.db
-        .insert(portfolios)
-        .values({ userId, name: name.trim(), description })
-        .returning(columns);
-      return row!;
+      return await this.db.transaction(async (tx) => {
+        const [row] = await tx
+          .insert(portfolios)
+          .values({ userId, name: name.trim(), description, margin })
+          .returning(columns);
+        const opening = cash.filter((c) => dec(c.amount).units !== 0n);
+        if (opening.length > 0)
+          await tx.insert(cashEntries).values(
+            opening.map((c) => ({
+              portfolioId: row!.id,
+              currency: c.currency,
+              amount: str(dec(c.amount)),
+              kind: "initial" as const,
+              note: "opening balance",
+            })),
+          );
+        return row!;
+      });
     } catch (error) {
       throw this.nameTaken(error, name);
     }
   }
 
-  async update(userId: string, portfolioId: string, patch: { name?: string; description?: string }) {
-    if (patch.name === undefined && patch.description === undefined)
-      throw new UnprocessableError("send name and/or description to change");
+  async update(
+    userId: string,
+    portfolioId: string,
+    patch: { name?: string; description?: string; margin?: boolean },
+  ) {
+    // Nothing to change is not an error (unknown fields are ignored everywhere): the portfolio as it is.
+    if (patch.name === undefined && patch.description === undefined && patch.margin === undefined)
+      return this.get(userId, portfolioId);
     try {
       const [row] = await this.db
         .update(portfolios)

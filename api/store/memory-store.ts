@@ -1,7 +1,7 @@
 // The Store in this process's memory (REDIS_URL=memory): for a single-process development run on a machine
 // without Redis. Same semantics as RedisStore (store.test.ts runs both), but nothing is shared between
 // processes and everything is lost on restart, so production refuses it (config.ts).
-import type { AttemptCount, RotateResult, Store } from "./store.ts";
+import type { AttemptKeys, AttemptLimits, Reservation, RotateResult, Store } from "./store.ts";
 
 interface Entry<T> {
   value: T;
@@ -74,7 +74,7 @@ export class MemoryStore implements Store {
     if (family?.value !== "active") return { status: "revoked" };
     if (token.value.used) {
       family.value = "revoked"; // keeps its expiry, like SET ... KEEPTTL
-      return { status: "reused" };
+      return { status: "reused", familyId: token.value.familyId };
     }
     token.value.used = true;
     const { familyId, userId } = token.value;
@@ -83,10 +83,29 @@ export class MemoryStore implements Store {
     return { status: "ok", userId, familyId };
   }
 
-  async revokeSession(tokenDigest: string): Promise<void> {
+  async revokeSession(tokenDigest: string): Promise<string | null> {
     const token = this.read<{ familyId: string }>(`rt:${tokenDigest}`);
     const family = token && this.read<string>(`rf:${token.value.familyId}`);
     if (family) family.value = "revoked";
+    return token ? token.value.familyId : null;
+  }
+
+  // Single-threaded: each call below runs to completion without awaiting, so it is atomic like the Lua.
+  async reserveAttempt(keys: AttemptKeys, limits: AttemptLimits, windowMs: number): Promise<Reservation> {
+    const taken: Entry<number>[] = [];
+    for (const limit of ["ip", "pair", "account"] as const) {
+      const key = keys[limit];
+      if (key === undefined) continue;
+      const entry = this.increment(`rl:${key}`, windowMs);
+      if (entry.value > limits[limit]) {
+        // A refused attempt still counts against the address; its pair and account slots are given back.
+        if (limit !== "ip") entry.value--;
+        for (const t of taken) t.value--;
+        return { ok: false, limit, retryMs: Math.max(0, entry.expires - this.now()) };
+      }
+      if (limit !== "ip") taken.push(entry);
+    }
+    return { ok: true };
   }
 
   private increment(key: string, windowMs: number): Entry<number> {
@@ -98,22 +117,8 @@ export class MemoryStore implements Store {
     return this.write(key, 1, windowMs);
   }
 
-  async countAttempt(ipKey: string, accountKey: string, windowMs: number): Promise<AttemptCount> {
-    const ip = this.increment(`rl:${ipKey}`, windowMs);
-    const account = this.read<number>(`rl:${accountKey}`);
-    return {
-      ipCount: ip.value,
-      ipTtlMs: ip.expires - this.now(),
-      failures: account?.value ?? 0,
-      accountTtlMs: account ? account.expires - this.now() : -2,
-    };
-  }
-
-  async countFailure(accountKey: string, windowMs: number): Promise<void> {
-    this.increment(`rl:${accountKey}`, windowMs);
-  }
-
-  async clearFailures(accountKey: string): Promise<void> {
+  async clearFailures(pairKey: string, accountKey: string): Promise<void> {
+    this.data.delete(`rl:${pairKey}`);
     this.data.delete(`rl:${accountKey}`);
   }
 }

@@ -2,7 +2,14 @@
 // Refresh tokens: hash rt:<digest> {fam, uid, used} and string rf:<family> "active"|"revoked".
 // Counters: rl:<key> integers with a window expiry set on the first increment.
 import type { RedisHandle } from "./redis-client.ts";
-import { type AttemptCount, type RotateResult, type Store, StoreUnavailableError } from "./store.ts";
+import {
+  type AttemptKeys,
+  type AttemptLimits,
+  type Reservation,
+  type RotateResult,
+  type Store,
+  StoreUnavailableError,
+} from "./store.ts";
 
 const ROTATE = `
 local fam = redis.call('HGET', KEYS[1], 'fam')
@@ -11,7 +18,7 @@ local famKey = ARGV[1] .. fam
 if redis.call('GET', famKey) ~= 'active' then return {'revoked'} end
 if redis.call('HGET', KEYS[1], 'used') == '1' then
   redis.call('SET', famKey, 'revoked', 'KEEPTTL')
-  return {'reused'}
+  return {'reused', '', fam}
 end
 local uid = redis.call('HGET', KEYS[1], 'uid')
 redis.call('HSET', KEYS[1], 'used', '1')
@@ -22,20 +29,30 @@ return {'ok', uid, fam}`;
 
 const REVOKE = `
 local fam = redis.call('HGET', KEYS[1], 'fam')
-if not fam then return 0 end
+if not fam then return false end
 redis.call('SET', ARGV[1] .. fam, 'revoked', 'KEEPTTL')
-return 1`;
+return fam`;
 
-const ATTEMPT = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local f = tonumber(redis.call('GET', KEYS[2]) or '0')
-return {n, redis.call('PTTL', KEYS[1]), f, redis.call('PTTL', KEYS[2])}`;
+// KEYS: ip, pair, account counters; ARGV: window ms, then the limit of each (0 = no such counter).
+// Returns {} when the attempt may go ahead, else {index of the refusing counter, its ttl in ms}.
+// A refused attempt still counts against the address; its pair and account slots are given back.
+const RESERVE = `
+for i = 1, 3 do
+  local max = tonumber(ARGV[i + 1])
+  if max > 0 then
+    local n = redis.call('INCR', KEYS[i])
+    if n == 1 then redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+    if n > max then
+      for j = 2, i do
+        if tonumber(ARGV[j + 1]) > 0 then redis.call('DECR', KEYS[j]) end
+      end
+      return {i, redis.call('PTTL', KEYS[i])}
+    end
+  end
+end
+return {}`;
 
-const FAIL = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return n`;
+const LIMIT_NAMES = ["ip", "pair", "account"] as const;
 
 export class RedisStore implements Store {
   readonly kind = "redis";
@@ -112,30 +129,39 @@ export class RedisStore implements Store {
     )) as string[];
     const [status, userId, familyId] = reply;
     if (status === "ok" && userId && familyId) return { status, userId, familyId };
-    return { status: status === "reused" || status === "revoked" ? status : "unknown" };
+    if (status === "reused" && familyId) return { status, familyId };
+    return { status: status === "revoked" ? status : "unknown" };
   }
 
-  async revokeSession(tokenDigest: string): Promise<void> {
-    await this.run("session-revoke", () =>
+  async revokeSession(tokenDigest: string): Promise<string | null> {
+    const fam = await this.run("session-revoke", () =>
       this.handle.client.eval(REVOKE, 1, this.k("rt", tokenDigest), this.k("rf", "")),
     );
+    return typeof fam === "string" ? fam : null;
   }
 
-  async countAttempt(ipKey: string, accountKey: string, windowMs: number): Promise<AttemptCount> {
-    const reply = (await this.run("count-attempt", () =>
-      this.handle.client.eval(ATTEMPT, 2, this.k("rl", ipKey), this.k("rl", accountKey), windowMs),
+  async reserveAttempt(keys: AttemptKeys, limits: AttemptLimits, windowMs: number): Promise<Reservation> {
+    const reply = (await this.run("reserve-attempt", () =>
+      this.handle.client.eval(
+        RESERVE,
+        3,
+        this.k("rl", keys.ip),
+        this.k("rl", keys.pair ?? "-"),
+        this.k("rl", keys.account ?? "-"),
+        windowMs,
+        limits.ip,
+        keys.pair === undefined ? 0 : limits.pair,
+        keys.account === undefined ? 0 : limits.account,
+      ),
     )) as number[];
-    const [ipCount = 0, ipTtlMs = 0, failures = 0, accountTtlMs = 0] = reply;
-    return { ipCount, ipTtlMs, failures, accountTtlMs };
+    const [index, ttl] = reply;
+    if (index === undefined) return { ok: true };
+    return { ok: false, limit: LIMIT_NAMES[index - 1] ?? "ip", retryMs: Math.max(0, ttl ?? 0) };
   }
 
-  async countFailure(accountKey: string, windowMs: number): Promise<void> {
-    await this.run("count-failure", () =>
-      this.handle.client.eval(FAIL, 1, this.k("rl", accountKey), windowMs),
+  async clearFailures(pairKey: string, accountKey: string): Promise<void> {
+    await this.run("clear-failures", () =>
+      this.handle.client.del(this.k("rl", pairKey), this.k("rl", accountKey)),
     );
-  }
-
-  async clearFailures(accountKey: string): Promise<void> {
-    await this.run("clear-failures", () => this.handle.client.del(this.k("rl", accountKey)));
   }
 }

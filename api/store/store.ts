@@ -6,18 +6,25 @@
 export type RotateResult =
   | { status: "ok"; userId: string; familyId: string }
   /** The token was used before: its family is now revoked. */
-  | { status: "reused" }
+  | { status: "reused"; familyId: string }
   | { status: "revoked" }
   | { status: "unknown" };
 
-export interface AttemptCount {
-  /** Attempts from this address in the current window, this one included. */
-  ipCount: number;
-  ipTtlMs: number;
-  /** Failures recorded for the account in its current window. */
-  failures: number;
-  accountTtlMs: number;
+/** Counter keys of one login attempt; pair and account are absent for attempts not tied to an account. */
+export interface AttemptKeys {
+  ip: string;
+  pair?: string;
+  account?: string;
 }
+
+/** Per-window maxima for AttemptKeys (the same fields). */
+export interface AttemptLimits {
+  ip: number;
+  pair: number;
+  account: number;
+}
+
+export type Reservation = { ok: true } | { ok: false; limit: keyof AttemptKeys; retryMs: number };
 
 export interface Store {
   readonly kind: "redis" | "memory";
@@ -37,13 +44,18 @@ export interface Store {
   startSession(tokenDigest: string, familyId: string, userId: string, ttlMs: number): Promise<void>;
   /** Atomically mark a token used and register the next one in its family; reuse revokes the family. */
   rotateSession(tokenDigest: string, nextDigest: string, ttlMs: number): Promise<RotateResult>;
-  /** Revoke the family of a token (no-op for unknown tokens). */
-  revokeSession(tokenDigest: string): Promise<void>;
+  /** Revoke the family of a token; returns the family id, or null for unknown tokens. */
+  revokeSession(tokenDigest: string): Promise<string | null>;
 
-  /** Count an attempt against an address and read the account's failures. */
-  countAttempt(ipKey: string, accountKey: string, windowMs: number): Promise<AttemptCount>;
-  countFailure(accountKey: string, windowMs: number): Promise<void>;
-  clearFailures(accountKey: string): Promise<void>;
+  /**
+   * Atomically count one attempt against the address and reserve a failure slot for the (account,
+   * address) pair and the account, each in a window of windowMs. The first counter over its limit
+   * refuses the attempt (the refused slots are given back); a reserved slot stays counted as a failure
+   * unless the attempt succeeds (clearFailures). Concurrent attempts can therefore never all pass.
+   */
+  reserveAttempt(keys: AttemptKeys, limits: AttemptLimits, windowMs: number): Promise<Reservation>;
+  /** A success: forget the failures of the pair and of the account. */
+  clearFailures(pairKey: string, accountKey: string): Promise<void>;
 }
 
 /** Thrown by a store that cannot answer (connection down, command failed): callers pick their fallback. */

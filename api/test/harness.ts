@@ -1,15 +1,15 @@
-// Test harness: a fresh Postgres database per test file (migrated with schema/db/migrate.ts, the same path
-// production uses), a Redis key prefix per run, and the app driven through app.handle(new Request(...)).
+// Test harness: a fresh Postgres database per test file (lib/testing.ts freshDatabase: migrated with
+// schema/db/migrate.ts, the path production uses), a Redis key prefix per run, and the app driven through
+// app.handle(new Request(...)).
 // Log lines are captured so tests can check that no secret is ever logged.
 import { randomBytes } from "node:crypto";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { createLogger } from "../../lib/log.ts";
-import { migrate } from "../../schema/db/migrate.ts";
+import { freshDatabase, waitFor as waitUntil } from "../../lib/testing.ts";
 import { type App, createApp } from "../app.ts";
 import { loadApiConfig } from "../config.ts";
 import { type ApiDeps, createDeps } from "../deps.ts";
 
-export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 export const TEST_JWT_SECRET = `test-only-secret-${"x".repeat(32)}`;
 const REQUIRED_TABLES = [
@@ -30,31 +30,18 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** A migrated database of its own (lib/testing.ts freshDatabase), checked to hold the API's tables. */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `tw_api_${randomBytes(6).toString("hex")}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const silent = createLogger({}, () => {});
-  await migrate(url.toString(), { log: silent, env: {} });
-  const sql = postgres(url.toString(), { max: 2, onnotice: () => {}, connection: { TimeZone: "UTC" } });
-  const present = await sql<
+  const db = await freshDatabase({ prefix: "tw_api", max: 2 });
+  const present = await db.sql<
     { t: string }[]
   >`SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public'`;
   const missing = REQUIRED_TABLES.filter((t) => !present.some((p) => p.t === t));
-  if (missing.length > 0)
+  if (missing.length > 0) {
+    await db.drop();
     throw new Error(`drizzle/ migrations lack ${missing.join(", ")}: run bun run db:generate`);
-  return {
-    url: url.toString(),
-    name,
-    sql,
-    async drop() {
-      await sql.end({ timeout: 2 });
-      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end({ timeout: 2 });
-    },
-  };
+  }
+  return db;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: reply bodies are JSON the tests inspect with assertions
@@ -155,17 +142,13 @@ export async function scanKeys(deps: ApiDeps, pattern: string): Promise<string[]
   return keys;
 }
 
-/** Poll a condition (no fixed sleeps): resolves as soon as it holds, fails after `timeoutMs`. */
+/** lib/testing.ts waitFor with this harness's older (check, what, timeoutMs) signature. */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 5000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
+  await waitUntil(check, { what, timeoutMs });
 }
 
 let userSeq = 0;

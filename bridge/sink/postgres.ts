@@ -1,22 +1,31 @@
-// The Postgres sink: COPY straight into the table (as fast as a raw COPY), and when a batch holds rows already
-// stored (a replay, a reconnect duplicate) COPY into a temp table and INSERT ... ON CONFLICT DO NOTHING, so
-// every row lands exactly once. The unique keys are in schema/db/market.ts.
+// The Postgres sink: one transaction per batch holding every table's rows and the relay position they reach.
+// Each table's rows are COPYed straight into the table (as fast as a raw COPY), and when they include rows
+// already stored (a replay, a reconnect duplicate) COPYed into a temp table and INSERT ... ON CONFLICT DO
+// NOTHING, so every row lands exactly once. Unique keys and columns are in schema/db/market.ts.
 import type { Writable } from "node:stream";
 import postgres from "postgres";
-import { type Batch, type BatchSink, SinkError, type TableName } from "./types.ts";
-
-export const COLUMNS: Record<TableName, string> = {
-  trades: "time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns",
-  book_tops: "time, exchange, instrument_id, bid_price, bid_size, ask_price, ask_size",
-  feed_events: "time, exchange, instrument_id, event, detail, count, seq",
-};
+import { DB_CONSUMER, writeRelayPositions } from "./positions.ts";
+import { copyColumnList, sqlTableName, TABLE_NAMES } from "./tables.ts";
+import {
+  type Batch,
+  type BatchSink,
+  type Inserted,
+  SinkError,
+  type TableName,
+  type TableRows,
+} from "./types.ts";
 
 /**
- * Plain COPY first only for trades (the volume). book_tops and feed_events are small and meet their unique keys
- * often (two samples or events in the same µs): they always take the staged path, which also spares the server
- * log an error per duplicate.
+ * Plain COPY first only for the volume (trades, book changes). book_tops and feed_events are small and meet
+ * their unique keys often (two samples or events in the same µs): they always take the staged path, which also
+ * spares the server log an error per duplicate.
  */
-const FAST_PATH: Record<TableName, boolean> = { trades: true, book_tops: false, feed_events: false };
+const FAST_PATH: Record<TableName, boolean> = {
+  trades: true,
+  book_tops: false,
+  feed_events: false,
+  book_changes: true,
+};
 
 /** After a batch meets rows already stored, that table takes the staged path for this long (replays come in runs). */
 const STAGED_MS = 10_000;
@@ -26,11 +35,16 @@ export interface PostgresSinkOptions {
   /** A write that takes longer is abandoned (the connection is replaced) and reported as retryable. */
   timeoutMs?: number;
   connectTimeoutS?: number;
+  /** Name the positions are stored under (relay_positions.consumer). */
+  consumer?: string;
 }
 
 export class PostgresSink implements BatchSink {
   private sql: postgres.Sql;
-  private readonly stagedUntil: Record<TableName, number> = { trades: 0, book_tops: 0, feed_events: 0 };
+  private readonly stagedUntil = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<
+    TableName,
+    number
+  >;
   private readonly timeoutMs: number;
 
   constructor(
@@ -52,7 +66,7 @@ export class PostgresSink implements BatchSink {
     });
   }
 
-  async writeBatch(batch: Batch): Promise<number> {
+  async writeBatch(batch: Batch): Promise<Inserted> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -79,26 +93,39 @@ export class PostgresSink implements BatchSink {
     old.end({ timeout: 0 }).catch(() => {});
   }
 
-  private async write(b: Batch): Promise<number> {
+  private write(b: Batch): Promise<Inserted> {
+    return this.sql.begin(async (tx) => {
+      const inserted: Inserted = {};
+      for (const part of b.parts)
+        inserted[part.table] = (inserted[part.table] ?? 0) + (await this.writePart(tx, part));
+      await writeRelayPositions(tx, this.opts.consumer ?? DB_CONSUMER, b.positions);
+      return inserted;
+    });
+  }
+
+  private async writePart(tx: postgres.TransactionSql, part: TableRows): Promise<number> {
+    const table = sqlTableName(part.table);
+    const columns = copyColumnList(part.table);
     const now = Date.now();
-    if (FAST_PATH[b.table] && now >= this.stagedUntil[b.table]) {
+    if (FAST_PATH[part.table] && now >= this.stagedUntil[part.table]) {
       try {
-        await copyIn(this.sql, `COPY ${b.table} (${COLUMNS[b.table]}) FROM STDIN`, b.data);
-        return b.rows;
+        // A savepoint: a duplicate key fails only this COPY, not the batch's transaction.
+        await tx.savepoint((sp) => copyIn(sp, `COPY "${table}" (${columns}) FROM STDIN`, part.data));
+        return part.rows;
       } catch (error) {
         if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error;
-        this.stagedUntil[b.table] = now + STAGED_MS;
+        this.stagedUntil[part.table] = now + STAGED_MS;
       }
     }
-    const stage = `tw_stage_${b.table}`;
-    return await this.sql.begin(async (tx) => {
-      await tx.unsafe(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE ${b.table}) ON COMMIT DELETE ROWS`);
-      await copyIn(tx, `COPY ${stage} (${COLUMNS[b.table]}) FROM STDIN`, b.data);
-      const result = await tx.unsafe(
-        `INSERT INTO ${b.table} (${COLUMNS[b.table]}) SELECT ${COLUMNS[b.table]} FROM ${stage} ON CONFLICT DO NOTHING`,
-      );
-      return result.count;
-    });
+    const stage = `tw_stage_${table}`;
+    await tx.unsafe(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (LIKE "${table}") ON COMMIT DELETE ROWS`);
+    await copyIn(tx, `COPY ${stage} (${columns}) FROM STDIN`, part.data);
+    const result = await tx.unsafe(
+      `INSERT INTO "${table}" (${columns}) SELECT ${columns} FROM ${stage} ON CONFLICT DO NOTHING`,
+    );
+    // Emptied now, not at commit: a later part of the same batch may be for the same table.
+    await tx.unsafe(`TRUNCATE ${stage}`);
+    return result.count;
   }
 
   async close(): Promise<void> {

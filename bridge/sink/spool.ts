@@ -1,23 +1,29 @@
 // The local spool: batches the database could not take, on disk, in order, until it can. Append-only segment
-// files of COPY text (one table per file, "<seq>-<table>.copy"), each append fsync'd before it counts as spooled.
-// Segments replay oldest first; a segment the database refuses as bad data moves to rejected/ with its error.
+// files ("<seq>.batches", spool-format.ts), each append fsync'd before it counts as spooled. Segments replay
+// oldest first, each as one transaction with the relay positions it holds; a segment the database refuses as
+// bad data moves to rejected/ with its error. Files of the older one-table format ("<seq>-<table>.copy") from
+// an earlier version are still replayed.
 
 import type { FileHandle } from "node:fs/promises";
-import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, truncate, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type Batch, TABLE_NAMES, type TableName } from "./types.ts";
+import { decodeSegment, encodeBatch, mergeBatches } from "./spool-format.ts";
+import { TABLE_NAMES } from "./tables.ts";
+import { type Batch, batchBytes, type TableName } from "./types.ts";
 
 export interface SpoolSegment {
   readonly name: string;
-  readonly table: TableName;
+  /** Set for a file of the older format: raw COPY text of this one table. */
+  readonly legacyTable?: TableName;
   bytes: number;
 }
 
-const SEGMENT_RE = /^(\d{16})-(trades|book_tops|feed_events)\.copy$/;
+const SEGMENT_RE = /^(\d{16})\.batches$/;
+const LEGACY_RE = new RegExp(`^(\\d{16})-(${TABLE_NAMES.join("|")})\\.copy$`);
 
 export class Spool {
   private readonly segments: SpoolSegment[] = [];
-  private readonly open: Partial<Record<TableName, { seg: SpoolSegment; fh: FileHandle }>> = {};
+  private current: { seg: SpoolSegment; fh: FileHandle } | undefined;
   private nextSeq = 1;
   /** Every file operation runs in this chain, one at a time, in call order. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -36,72 +42,79 @@ export class Spool {
     return this.segments.length;
   }
 
-  /** Find segments left by an earlier run; a torn last line (a crash mid-append) is cut off. */
+  /** Find segments left by an earlier run; a torn last append (a crash mid-write) is cut off. */
   async init(): Promise<void> {
     await mkdir(join(this.dir, "rejected"), { recursive: true });
-    const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n)).sort();
+    const names = (await readdir(this.dir)).filter((n) => SEGMENT_RE.test(n) || LEGACY_RE.test(n)).sort();
     for (const name of names) {
-      const m = SEGMENT_RE.exec(name)!;
+      const legacy = LEGACY_RE.exec(name);
       const path = join(this.dir, name);
-      let bytes = (await stat(path)).size;
       const data = await readFile(path);
-      const whole = data.lastIndexOf(10) + 1;
-      if (whole < data.length) {
-        await truncate(path, whole);
-        bytes = whole;
+      let whole: number;
+      if (legacy) {
+        whole = data.lastIndexOf(10) + 1;
+      } else {
+        const decoded = decodeSegment(data);
+        whole = decoded.whole;
+        if (decoded.damage) {
+          // Keep the unreadable rest for a person; replay what is whole.
+          await writeFile(join(this.dir, "rejected", `${name}.damaged`), data.subarray(whole));
+          await writeFile(join(this.dir, "rejected", `${name}.damaged.error.txt`), `${decoded.damage}\n`);
+        }
       }
-      if (bytes === 0) {
+      if (whole < data.length) await truncate(path, whole);
+      if (whole === 0) {
         await unlink(path);
         continue;
       }
-      this.segments.push({ name, table: m[2] as TableName, bytes });
-      this.bytes += bytes;
-      this.nextSeq = Math.max(this.nextSeq, Number(m[1]) + 1);
+      const seq = Number((legacy ?? SEGMENT_RE.exec(name))![1]);
+      this.segments.push({ name, legacyTable: legacy?.[2] as TableName | undefined, bytes: whole });
+      this.bytes += whole;
+      this.nextSeq = Math.max(this.nextSeq, seq + 1);
     }
   }
 
   /** Append a batch durably; resolves once it is fsync'd. Appends keep their call order. */
   append(batch: Batch): Promise<void> {
-    const size = batch.data.byteLength;
+    const size = batchBytes(batch);
     this.pendingBytes += size;
     return this.run(async () => {
       try {
-        await this.appendNow(batch);
+        await this.appendNow(encodeBatch(batch));
       } finally {
         this.pendingBytes -= size;
       }
     });
   }
 
-  private async appendNow(batch: Batch): Promise<void> {
-    let o = this.open[batch.table];
+  private async appendNow(buf: Uint8Array): Promise<void> {
+    let o = this.current;
     if (!o) {
-      const name = `${String(this.nextSeq++).padStart(16, "0")}-${batch.table}.copy`;
+      const name = `${String(this.nextSeq++).padStart(16, "0")}.batches`;
       const fh = await open(join(this.dir, name), "a");
-      o = { seg: { name, table: batch.table, bytes: 0 }, fh };
-      this.open[batch.table] = o;
+      o = { seg: { name, bytes: 0 }, fh };
+      this.current = o;
       this.segments.push(o.seg);
       await syncDir(this.dir);
     }
-    const buf = batch.data;
     try {
       await o.fh.write(buf);
       await o.fh.sync();
     } catch (error) {
-      // Never leave a torn line for later appends to follow: cut back, and start a new file next time.
+      // Never leave a torn batch for later appends to follow: cut back, and start a new file next time.
       await o.fh.truncate(o.seg.bytes).catch(() => {});
-      await this.closeSegment(batch.table).catch(() => {});
+      await this.closeCurrent().catch(() => {});
       throw error;
     }
     o.seg.bytes += buf.byteLength;
     this.bytes += buf.byteLength;
-    if (o.seg.bytes >= this.segmentBytes) await this.closeSegment(batch.table);
+    if (o.seg.bytes >= this.segmentBytes) await this.closeCurrent();
   }
 
-  private async closeSegment(table: TableName): Promise<void> {
-    const o = this.open[table];
+  private async closeCurrent(): Promise<void> {
+    const o = this.current;
     if (!o) return;
-    delete this.open[table];
+    this.current = undefined;
     await o.fh.close();
   }
 
@@ -109,16 +122,20 @@ export class Spool {
   oldest(): Promise<SpoolSegment | undefined> {
     return this.run(async () => {
       const seg = this.segments[0];
-      if (seg && this.open[seg.table]?.seg === seg) await this.closeSegment(seg.table);
+      if (seg && this.current?.seg === seg) await this.closeCurrent();
       return seg;
     });
   }
 
+  /** The segment's batches as one (rows in order, the last positions). */
   async read(seg: SpoolSegment): Promise<Batch> {
     const data = await readFile(join(this.dir, seg.name));
-    let rows = 0;
-    for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) rows++;
-    return { table: seg.table, rows, data };
+    if (seg.legacyTable) {
+      let rows = 0;
+      for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) rows++;
+      return { parts: [{ table: seg.legacyTable, rows, data }], positions: [] };
+    }
+    return mergeBatches(decodeSegment(data).batches);
   }
 
   /** The segment is in the database: delete it. */
@@ -143,9 +160,9 @@ export class Spool {
 
   /** A batch the database refused before it ever reached the spool. */
   async rejectBatch(batch: Batch, error: Error): Promise<void> {
-    const name = `${Date.now()}-${++this.rejectedCount}-${batch.table}.copy`;
+    const name = `${Date.now()}-${++this.rejectedCount}.batches`;
     return this.run(async () => {
-      await writeFile(join(this.dir, "rejected", name), batch.data);
+      await writeFile(join(this.dir, "rejected", name), encodeBatch(batch));
       await writeFile(join(this.dir, "rejected", `${name}.error.txt`), `${error.name}: ${error.message}\n`);
     });
   }
@@ -156,11 +173,9 @@ export class Spool {
     this.bytes -= seg.bytes;
   }
 
-  /** Wait for every append so far, then close open segments. */
+  /** Wait for every append so far, then close the open segment. */
   close(): Promise<void> {
-    return this.run(async () => {
-      for (const table of TABLE_NAMES) await this.closeSegment(table);
-    });
+    return this.run(() => this.closeCurrent());
   }
 
   private run<T>(op: () => Promise<T>): Promise<T> {

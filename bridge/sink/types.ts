@@ -1,19 +1,40 @@
-// What the bridge writes to storage: batches of rows as Postgres COPY text, one table per batch.
-// A sink only implements writeBatch (STYLE.md habit 4); batching, retry, spooling and shutdown live in writer.ts.
+// What the bridge writes to storage: batches of rows as Postgres COPY text, several tables per batch, with the
+// relay position the rows reach. A sink only implements writeBatch (STYLE.md habit 4); batching, retry,
+// spooling and shutdown live in writer.ts.
+import type { TableName } from "./tables.ts";
 
-export type TableName = "trades" | "book_tops" | "feed_events";
-export const TABLE_NAMES: readonly TableName[] = ["trades", "book_tops", "feed_events"];
+export { isTableName, TABLE_NAMES, type TableName } from "./tables.ts";
 
-/** Rows as COPY text bytes (ASCII: tab-separated, one row per line, \N for NULL), every line ending in "\n". */
-export interface Batch {
+/** Rows of one table as COPY text bytes (ASCII: tab-separated, one row per line, \N for NULL), lines end "\n". */
+export interface TableRows {
   readonly table: TableName;
   readonly rows: number;
   readonly data: Uint8Array;
 }
 
+/** The last frame of an exchange whose rows a batch holds (all earlier frames' rows are in it or before it). */
+export interface RelayPosition {
+  readonly exchange: number;
+  readonly seq: number;
+  /** The frame's receive time, ns since the epoch. */
+  readonly recvNs: bigint;
+}
+
+/** One commit: every part and the positions are stored in one transaction, or none of it is. */
+export interface Batch {
+  readonly parts: readonly TableRows[];
+  readonly positions: readonly RelayPosition[];
+}
+
+export const batchRows = (b: Batch): number => b.parts.reduce((n, p) => n + p.rows, 0);
+export const batchBytes = (b: Batch): number => b.parts.reduce((n, p) => n + p.data.byteLength, 0);
+
+/** Rows inserted per table by one writeBatch (the rest were already stored). */
+export type Inserted = Partial<Record<TableName, number>>;
+
 export interface BatchSink {
-  /** Store every row of the batch exactly once (rows already stored are skipped); resolves to rows inserted. */
-  writeBatch(batch: Batch): Promise<number>;
+  /** Store every row of the batch exactly once (rows already stored are skipped), with its positions. */
+  writeBatch(batch: Batch): Promise<Inserted>;
   close(): Promise<void>;
 }
 

@@ -1,11 +1,12 @@
 // Batching, retry, spooling and shutdown, in one place, for any BatchSink (STYLE.md habit 4).
-// Batches are written one at a time, in order. When the sink fails (database away) or falls behind (memory bound
+// Batches are written one at a time, in order (each one transaction with its relay position, so the stored
+// position never runs ahead of the stored rows). When the sink fails (database away) or falls behind (memory bound
 // reached), batches go to the spool on disk and are replayed in order when it is back; memory stays bounded.
 // Nothing here ever blocks the caller: enqueue() returns at once.
 import type { Logger } from "../../lib/log.ts";
 import type { BridgeMetrics } from "../metrics.ts";
 import type { Spool, SpoolSegment } from "./spool.ts";
-import { asSinkError, type Batch, type BatchSink, type SinkError } from "./types.ts";
+import { asSinkError, type Batch, type BatchSink, batchBytes, batchRows, type SinkError } from "./types.ts";
 
 export interface WriterOptions {
   /** COPY bytes held in memory for the sink; beyond it batches spool. */
@@ -16,6 +17,8 @@ export interface WriterOptions {
 
 export class BatchWriter {
   private queue: Batch[] = [];
+  /** batchBytes of each queued batch, computed once. */
+  private queueSizes: number[] = [];
   private queuedBytes = 0;
   /** True while the spool holds batches: new ones go there too, so rows reach the database in order. */
   private spooling = false;
@@ -60,18 +63,29 @@ export class BatchWriter {
   }
 
   enqueue(batch: Batch): void {
-    this.metrics.rowsQueued[batch.table].inc(batch.rows);
-    if (this.spooling || this.queuedBytes + batch.data.byteLength > this.opts.maxQueuedBytes) {
+    for (const part of batch.parts) this.metrics.rowsQueued[part.table].inc(part.rows);
+    const bytes = batchBytes(batch);
+    if (this.spooling || this.queuedBytes + bytes > this.opts.maxQueuedBytes) {
       if (!this.spooling)
         this.log.warn("database is behind: spooling to disk", { queuedBytes: this.queuedBytes });
       this.spooling = true;
       this.toSpool(batch);
     } else {
-      this.queue.push(batch);
-      this.queuedBytes += batch.data.byteLength;
+      this.push(batch, bytes);
     }
     this.gauges();
     this.kick();
+  }
+
+  private push(batch: Batch, bytes: number): void {
+    this.queue.push(batch);
+    this.queueSizes.push(bytes);
+    this.queuedBytes += bytes;
+  }
+
+  private shift(): void {
+    this.queue.shift();
+    this.queuedBytes -= this.queueSizes.shift() ?? 0;
   }
 
   private toSpool(batch: Batch): void {
@@ -83,18 +97,18 @@ export class BatchWriter {
       (error) => {
         this.metrics.spoolErrors.inc();
         // Keep the rows in memory rather than lose them, while memory allows (twice the normal bound).
-        if (this.queuedBytes + batch.data.byteLength <= this.opts.maxQueuedBytes * 2) {
+        const bytes = batchBytes(batch);
+        if (this.queuedBytes + bytes <= this.opts.maxQueuedBytes * 2) {
           this.log.limited("error", "spool-append", "spool append failed: keeping the batch in memory", {
             error,
           });
-          this.queue.push(batch);
-          this.queuedBytes += batch.data.byteLength;
+          this.push(batch, bytes);
         } else {
-          this.metrics.rowsLost.inc(batch.rows);
+          this.metrics.rowsLost.inc(batchRows(batch));
           this.log.error("rows lost: the database, memory and the spool are all full", {
             error,
-            table: batch.table,
-            rows: batch.rows,
+            tables: batch.parts.map((p) => p.table),
+            rows: batchRows(batch),
           });
         }
         this.gauges();
@@ -127,16 +141,12 @@ export class BatchWriter {
     const batch = this.queue[0]!;
     try {
       await this.write(batch);
-      if (this.queue[0] === batch) {
-        this.queue.shift();
-        this.queuedBytes -= batch.data.byteLength;
-      }
+      if (this.queue[0] === batch) this.shift();
     } catch (e) {
       const error = e as SinkError;
       if (this.queue[0] !== batch) return; // shutdown spooled it meanwhile
       if (error.action === "reject") {
-        this.queue.shift();
-        this.queuedBytes -= batch.data.byteLength;
+        this.shift();
         await this.spool.rejectBatch(batch, error).catch((err) => this.spoolFailed(err));
       } else {
         this.log.warn("database write failed: spooling until it is back", { error, code: error.code });
@@ -152,6 +162,7 @@ export class BatchWriter {
   private spoolQueue(): void {
     const q = this.queue;
     this.queue = [];
+    this.queueSizes = [];
     this.queuedBytes = 0;
     this.spooling = true;
     for (const b of q) this.toSpool(b);
@@ -190,29 +201,31 @@ export class BatchWriter {
     return true;
   }
 
-  private async write(batch: Batch): Promise<number> {
+  private async write(batch: Batch): Promise<void> {
     const started = performance.now();
     try {
       const inserted = await this.sink.writeBatch(batch);
       this.metrics.writeSeconds.observe((performance.now() - started) / 1000);
-      this.metrics.rowsWritten[batch.table].inc(inserted);
-      this.metrics.rowsDuplicate[batch.table].inc(batch.rows - inserted);
-      this.metrics.batches(batch.table, "ok").inc();
-      return inserted;
+      for (const part of batch.parts) {
+        const n = inserted[part.table] ?? 0;
+        this.metrics.rowsWritten[part.table].inc(n);
+        this.metrics.rowsDuplicate[part.table].inc(Math.max(0, part.rows - n));
+        this.metrics.batches(part.table, "ok").inc();
+      }
     } catch (e) {
       const error = asSinkError(e);
       this.metrics.dbErrors(error.code).inc();
       if (error.action === "reject") {
-        this.metrics.batches(batch.table, "rejected").inc();
-        this.metrics.rowsRejected.inc(batch.rows);
+        for (const part of batch.parts) this.metrics.batches(part.table, "rejected").inc();
+        this.metrics.rowsRejected.inc(batchRows(batch));
         this.log.error("database refused a batch as bad data: kept in the spool's rejected/ folder", {
           error,
           code: error.code,
-          table: batch.table,
-          rows: batch.rows,
+          tables: batch.parts.map((p) => p.table),
+          rows: batchRows(batch),
         });
       } else {
-        this.metrics.batches(batch.table, "error").inc();
+        for (const part of batch.parts) this.metrics.batches(part.table, "error").inc();
         this.log.limited("warn", `db-${error.code}`, "database write failed", { error, code: error.code });
       }
       throw error;

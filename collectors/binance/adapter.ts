@@ -5,16 +5,17 @@
 // them itself with the payload echoed (ping.test.ts checks that). Since no JSON heartbeat exists, a
 // GET_PROPERTY every keepaliveMs gets a response that proves the connection is alive even when every
 // subscribed symbol is quiet.
+import { ConfigError } from "../../lib/config.ts";
 import type { ExchangeName } from "../../schema/frame.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
-import type { FeedContext, VenueAdapter, VenueFactory } from "../core/types.ts";
-import { BookSync } from "./book-sync.ts";
-import { type BinanceConfig, BinanceConfigError, readBinanceConfig, snapshotsPerMinute } from "./config.ts";
+import type { FeedContext, VenueAdapter } from "../core/types.ts";
+import { BookSync } from "./book.ts";
+import { type BinanceConfig, snapshotsPerMinute } from "./config.ts";
 import { DepthWriter } from "./depth.ts";
 import { BinanceMetrics } from "./metrics.ts";
 import { MessageParser } from "./parser.ts";
 import { BinanceRest } from "./rest.ts";
-import { MAX_STREAMS_PER_CONNECTION, StreamTable } from "./streams.ts";
+import { MAX_STREAMS_PER_CONNECTION, StreamTable } from "./symbols.ts";
 
 /** Keepalive request ids start here, apart from anything an operator sends by hand. */
 const KEEPALIVE_ID_BASE = 1_000_000;
@@ -40,17 +41,22 @@ export class BinanceAdapter implements VenueAdapter {
   private readonly fetchOverride?: (url: string, init: RequestInit) => Promise<Response>;
 
   constructor(
-    registry: InstrumentRegistry,
     readonly config: BinanceConfig,
+    registry: InstrumentRegistry,
     options: BinanceAdapterOptions = {},
   ) {
     const instruments = registry.listedOn("binance");
     this.streams = new StreamTable(instruments, config.depthStream);
     if (this.streams.entries.length > MAX_STREAMS_PER_CONNECTION)
-      throw new BinanceConfigError(
-        `TAPEWIRE_INSTRUMENTS lists ${instruments.length} Binance symbols (${this.streams.entries.length} streams); ` +
-          `one connection carries at most ${MAX_STREAMS_PER_CONNECTION} streams (${Math.floor(MAX_STREAMS_PER_CONNECTION / 3)} symbols)`,
-      );
+      throw new ConfigError("collector-binance", [
+        {
+          variable: "TAPEWIRE_INSTRUMENTS",
+          value: undefined,
+          expected:
+            `at most ${MAX_STREAMS_PER_CONNECTION} streams on one connection (${Math.floor(MAX_STREAMS_PER_CONNECTION / 3)} symbols); ` +
+            `it lists ${instruments.length} Binance symbols (${this.streams.entries.length} streams)`,
+        },
+      ]);
     const fetchSnapshot = options.fetchSnapshot ?? ((symbol: string) => this.restClient().depth(symbol));
     this.sync = new BookSync(
       instruments,
@@ -107,11 +113,3 @@ export class BinanceAdapter implements VenueAdapter {
     return this.rest;
   }
 }
-
-export const createBinanceAdapter = (
-  registry: InstrumentRegistry,
-  env: Record<string, string | undefined>,
-  options?: BinanceAdapterOptions,
-): BinanceAdapter => new BinanceAdapter(registry, readBinanceConfig(env), options);
-
-export const binanceVenue: VenueFactory = ({ registry, env }) => createBinanceAdapter(registry, env);

@@ -22,7 +22,7 @@ import {
   isStatus,
   startHarness,
   tradesOf,
-} from "./integration-kit.ts";
+} from "./integration.testkit.ts";
 
 let h: Harness | undefined;
 afterEach(async () => {

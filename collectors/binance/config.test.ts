@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { BinanceConfigError, depthWeight, readBinanceConfig, snapshotsPerMinute } from "./config.ts";
+import { ConfigError } from "../../lib/config.ts";
+import { depthWeight, readBinanceConfig, snapshotsPerMinute } from "./config.ts";
 
 describe("readBinanceConfig", () => {
   test("defaults are Binance's production endpoints and limits", () => {
@@ -18,14 +19,16 @@ describe("readBinanceConfig", () => {
   });
 
   test("a bad value fails and names the variable", () => {
-    expect(() => readBinanceConfig({ BINANCE_DEPTH_LIMIT: "6000" })).toThrow(/BINANCE_DEPTH_LIMIT=6000/);
-    expect(() => readBinanceConfig({ BINANCE_WS_URL: "http://x" })).toThrow(
-      /BINANCE_WS_URL=http:\/\/x: expected a wss: or ws: URL/,
+    expect(() => readBinanceConfig({ BINANCE_DEPTH_LIMIT: "6000" })).toThrow(
+      /BINANCE_DEPTH_LIMIT="6000": expected an integer in 1..5000/,
     );
-    expect(() => readBinanceConfig({ BINANCE_DEPTH_STREAM: "depth5" })).toThrow(BinanceConfigError);
+    expect(() => readBinanceConfig({ BINANCE_WS_URL: "http://x" })).toThrow(
+      /BINANCE_WS_URL="http:\/\/x": expected a URL starting wss:\/\/ or ws:\/\//,
+    );
+    expect(() => readBinanceConfig({ BINANCE_DEPTH_STREAM: "depth5" })).toThrow(ConfigError);
     expect(() =>
       readBinanceConfig({ BINANCE_KEEPALIVE_MS: "10000", BINANCE_IDLE_TIMEOUT_MS: "5000" }),
-    ).toThrow(/BINANCE_IDLE_TIMEOUT_MS=5000 must exceed/);
+    ).toThrow(/BINANCE_IDLE_TIMEOUT_MS="5000": expected a value that must exceed BINANCE_KEEPALIVE_MS=10000/);
   });
 
   test("snapshot rate follows the weight budget and the documented weight per limit", () => {

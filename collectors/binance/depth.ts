@@ -3,25 +3,16 @@
 // Level lists → the symbol's book and BookLevel frames. A diff's frames carry id = u and end with FLAG_END;
 // a snapshot's carry FLAG_SNAPSHOT, BEGIN on the first, END on the last and id = lastUpdateId. Quantities are
 // absolute; "0.00000000" removes the level.
-import { writeEpochNs } from "../../schema/clock.ts";
+
 import { parseFixed } from "../../schema/decimal.ts";
-import {
-  FLAG_ASK,
-  FLAG_BEGIN,
-  FLAG_END,
-  FLAG_SNAPSHOT,
-  Kind,
-  setFlags,
-  writeId,
-  writePrice,
-  writeSize,
-  writeTsExchange,
-} from "../../schema/frame.ts";
+import { FLAG_ASK, FLAG_BEGIN, FLAG_SNAPSHOT } from "../../schema/frame.ts";
 import type { Instrument } from "../../schema/instruments.ts";
+import { writeTsExchangeEpoch } from "../../schema/stamp.ts";
+import { badValue } from "../core/bad-value.ts";
 import type { OrderBook } from "../core/book.ts";
+import { markEnd, stageEmptySnapshot, stageLevel } from "../core/stage.ts";
 import type { FeedContext } from "../core/types.ts";
 import { LevelCursor } from "./levels.ts";
-import { reportBadValue } from "./values.ts";
 
 /** Binance sends E in ms, or µs with timeUnit=MICROSECOND; µs values are 16 digits, ms 13. */
 export const epochUnit = (value: number): "ms" | "us" => (value >= 1e14 ? "us" : "ms");
@@ -29,7 +20,6 @@ export const epochUnit = (value: number): "ms" | "us" => (value >= 1e14 ? "us" :
 export class DepthWriter {
   private readonly levels = new LevelCursor();
   private lastOffset = -1;
-  private lastFlags = 0;
 
   /** Apply one diff's levels and stage+commit its frames. False (nothing emitted) if a value was bad. */
   applyDiff(
@@ -47,7 +37,7 @@ export class DepthWriter {
     this.lastOffset = -1;
     if (!this.side(ctx, book, inst, text, b, bEnd, false, 0, u, eventTime)) return false;
     if (!this.side(ctx, book, inst, text, a, aEnd, true, 0, u, eventTime)) return false;
-    if (this.lastOffset >= 0) setFlags(ctx.emitter.view, this.lastOffset, this.lastFlags | FLAG_END);
+    if (this.lastOffset >= 0) markEnd(ctx.emitter, this.lastOffset);
     ctx.emitter.commit();
     return true;
   }
@@ -73,14 +63,9 @@ export class DepthWriter {
       book.clear();
       return false;
     }
-    const emitter = ctx.emitter;
-    if (this.lastOffset < 0) {
-      // An empty book still has to reach consumers as "clear this instrument": one zero-size level.
-      this.lastOffset = this.frame(ctx, inst, FLAG_SNAPSHOT | FLAG_BEGIN, lastUpdateId, 0, 0, 0);
-      this.lastFlags = FLAG_SNAPSHOT | FLAG_BEGIN;
-    }
-    setFlags(emitter.view, this.lastOffset, this.lastFlags | FLAG_END);
-    emitter.commit();
+    if (this.lastOffset < 0) stageEmptySnapshot(ctx.emitter, inst.id, lastUpdateId, 0, 0);
+    else markEnd(ctx.emitter, this.lastOffset);
+    ctx.emitter.commit();
     return true;
   }
 
@@ -110,7 +95,6 @@ export class DepthWriter {
       let flags = baseFlags | sideFlag;
       if (baseFlags !== 0 && emitter.pending === 0) flags |= FLAG_BEGIN;
       this.lastOffset = this.frame(ctx, inst, flags, id, price, size, eventTime);
-      this.lastFlags = flags;
     }
     if (levels.failed) {
       emitter.rollback();
@@ -133,13 +117,8 @@ export class DepthWriter {
     size: number,
     eventTime: number,
   ): number {
-    const view = ctx.emitter.view;
-    const off = ctx.emitter.begin(Kind.BookLevel, flags, inst.id);
-    writeId(view, off, id);
-    writePrice(view, off, price);
-    writeSize(view, off, size);
-    if (eventTime > 0) writeEpochNs(view, off + 32, eventTime, epochUnit(eventTime));
-    else writeTsExchange(view, off, 0);
+    const off = stageLevel(ctx.emitter, inst.id, flags, id, price, size, 0, 0);
+    if (eventTime > 0) writeTsExchangeEpoch(ctx.emitter.view, off, eventTime, epochUnit(eventTime));
     return off;
   }
 
@@ -148,11 +127,11 @@ export class DepthWriter {
     inst: Instrument,
     field: string,
     text: string,
-    start: number,
-    end: number,
+    _start: number,
+    _end: number,
   ): false {
     ctx.emitter.rollback();
-    reportBadValue(ctx, inst, field, text, start, end);
+    badValue(ctx, inst.id, field, text);
     return false;
   }
 }

@@ -1,4 +1,10 @@
 // Binance spot collector: https://github.com/binance/binance-spot-api-docs/blob/master/web-socket-streams.md
-export { BinanceAdapter, binanceVenue, createBinanceAdapter } from "./adapter.ts";
-export { type BinanceConfig, BinanceConfigError, readBinanceConfig } from "./config.ts";
-export { binanceConformance } from "./conformance.ts";
+import type { VenueFactory } from "../core/types.ts";
+import { BinanceAdapter } from "./adapter.ts";
+import { readBinanceConfig } from "./config.ts";
+
+export { BinanceAdapter, type BinanceAdapterOptions } from "./adapter.ts";
+export { type BinanceConfig, readBinanceConfig } from "./config.ts";
+
+export const binanceVenue: VenueFactory = ({ registry, env }) =>
+  new BinanceAdapter(readBinanceConfig(env, registry), registry);

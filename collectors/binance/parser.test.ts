@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { ConfigError } from "../../lib/config.ts";
 import { formatFixed } from "../../schema/decimal.ts";
 import { FLAG_ASK, FLAG_END, FLAG_TAKER_BUY, FLAG_TAKER_SELL, Kind, Status } from "../../schema/frame.ts";
-import { BinanceConfigError } from "./config.ts";
-import { makeKit, trade } from "./testkit.ts";
+import { makeKit, trade } from "./venue.testkit.ts";
 
 const BTC = 4; // BTC-USDT: priceDecimals 2, sizeDecimals 8
 const SHIB = 8; // SHIB-USDT: priceDecimals 9, sizeDecimals 5
@@ -103,6 +103,30 @@ describe("trade", () => {
     ]);
     expect(k.metric("collector_unrepresentable_total")).toBe(1);
     expect(k.errors()).toEqual({ bad_number: 3 });
+  });
+
+  test("an unrepresentable trade consumes its id: the next one reports no trade gap (issue 7 §3)", () => {
+    const k = makeKit();
+    k.send(trade("SHIBUSDT", 1, "0.00001234", "12", true));
+    k.send(trade("SHIBUSDT", 2, "0.00001234", "12.000001", true)); // finer than SHIB-USDT's 5 size decimals
+    k.send(trade("SHIBUSDT", 3, "0.00001234", "12", true));
+    expect(k.t.frames().map((f) => [f.kind, f.kind === Kind.Status ? f.flags >> 4 : f.id])).toEqual([
+      [Kind.Trade, 1],
+      [Kind.Status, Status.Unrepresentable],
+      [Kind.Trade, 3],
+    ]);
+    expect(k.metric("collector_trade_gaps_total")).toBe(0);
+    expect(k.metric("collector_rejected_trades_total")).toBe(1);
+  });
+
+  test("a SHIB size beyond the registry's declared range is unrepresentable, never rounded", () => {
+    const k = makeKit();
+    k.send(trade("SHIBUSDT", 1, "0.00001234", "90000000000", true)); // maxSize: exact
+    k.send(trade("SHIBUSDT", 2, "0.00001234", "90071992548", true)); // beyond 2^53 at 5 decimals
+    expect(k.t.frames().map((f) => [f.kind, f.kind === Kind.Status ? f.flags >> 4 : f.size])).toEqual([
+      [Kind.Trade, 9_000_000_000_000_000],
+      [Kind.Status, Status.Unrepresentable],
+    ]);
   });
 
   test("a skipped malformed trade does not consume its id (the sim's bad trade reuses the next id)", () => {
@@ -207,7 +231,7 @@ describe("adapter surface", () => {
       sizeDecimals: 2,
       venues: { binance: { symbol: `X${i}USDT`, pricePrecision: 2, qtyPrecision: 2 } },
     }));
-    expect(() => makeKit({}, {}, many)).toThrow(BinanceConfigError);
+    expect(() => makeKit({}, {}, many)).toThrow(ConfigError);
     expect(() => makeKit({}, {}, many)).toThrow(/TAPEWIRE_INSTRUMENTS.*1024 streams/);
   });
 });

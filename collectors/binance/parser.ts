@@ -2,12 +2,13 @@
 // One raw message → frames. Combined-stream payloads arrive as {"stream":"<name>","data":{...}}; control
 // responses ({"result":null,"id":1}), nested errors ({"error":{"code":2,"msg":"..."},"id":1}) and
 // serverShutdown share the socket. Nothing here calls JSON.parse on data or slices strings out of it.
+
+import { JsonKind, JsonScanner, parseDigits, rangeIs } from "../core/json.ts";
 import type { FeedContext } from "../core/types.ts";
-import type { BookSync, Diff } from "./book-sync.ts";
-import { BookTickerHandler } from "./book-ticker.ts";
-import { JsonType, ObjectCursor, onlyWhitespace, parseUint, rangeIs } from "./scan.ts";
-import { Channel, type StreamEntry, type StreamTable } from "./streams.ts";
-import { TradeHandler } from "./trade.ts";
+import { BookTickerHandler } from "./bbo.ts";
+import type { BookSync, Diff } from "./book.ts";
+import { Channel, type StreamEntry, type StreamTable } from "./symbols.ts";
+import { TradeHandler } from "./trades.ts";
 
 const ENVELOPE = '{"stream":"';
 const DATA_KEY = ',"data":';
@@ -18,8 +19,8 @@ const K_u = 117;
 const K_U = 85;
 
 export class MessageParser {
-  private readonly top = new ObjectCursor();
-  private readonly data = new ObjectCursor();
+  private readonly top = new JsonScanner();
+  private readonly data = new JsonScanner();
   private readonly trades = new TradeHandler();
   private readonly tickers = new BookTickerHandler();
   private readonly diff: Diff = { text: "", U: 0, u: 0, eventTime: 0, b: -1, bEnd: -1, a: -1, aEnd: -1 };
@@ -56,24 +57,24 @@ export class MessageParser {
     let result = false;
     let event = -1;
     let eventEnd = -1;
-    if (c.open(text, 0, text.length)) {
-      while (c.next()) {
-        if (c.keyIs("stream") && c.type === JsonType.String) {
+    c.reset(text);
+    if (c.openObject()) {
+      while (c.nextMember()) {
+        if (c.keyIs("stream") && c.kind === JsonKind.String) {
           stream = c.start;
-          streamEnd = c.end;
-        } else if (c.keyIs("data") && c.type === JsonType.Object) {
+          streamEnd = c.stop;
+        } else if (c.keyIs("data") && c.kind === JsonKind.Object) {
           data = c.start;
-          dataEnd = c.end;
+          dataEnd = c.stop;
         } else if (c.keyIs("error")) error = true;
         else if (c.keyIs("result")) result = true;
-        else if (c.keyChar === 101 /* e */ && c.type === JsonType.String) {
+        else if (c.keyChar === 101 /* e */ && c.kind === JsonKind.String) {
           event = c.start;
-          eventEnd = c.end;
+          eventEnd = c.stop;
         }
       }
     }
-    if (!c.finish() || !onlyWhitespace(text, c.closedAt, text.length))
-      this.reject(ctx, "malformed_json", text);
+    if (c.bad || !c.atEnd()) this.reject(ctx, "malformed_json", text);
     else if (stream >= 0 && data >= 0) {
       if (!this.dispatch(ctx, text, stream, streamEnd, data, dataEnd))
         this.reject(ctx, "malformed_json", text);
@@ -113,34 +114,28 @@ export class MessageParser {
     d.eventTime = Number.NaN;
     d.b = -1;
     d.a = -1;
-    c.open(text, start, limit);
-    while (c.next()) {
-      const key = c.keyChar;
-      if (c.type === JsonType.Number) {
-        if (key === K_U) d.U = parseUint(text, c.start, c.end);
-        else if (key === K_u) d.u = parseUint(text, c.start, c.end);
-        else if (key === K_E) d.eventTime = parseUint(text, c.start, c.end);
-      } else if (c.type === JsonType.Array) {
-        if (key === K_b) {
-          d.b = c.start;
-          d.bEnd = c.end;
-        } else if (key === K_a) {
-          d.a = c.start;
-          d.aEnd = c.end;
+    c.reset(text, start, limit);
+    if (c.openObject())
+      while (c.nextMember()) {
+        const key = c.keyChar;
+        if (c.kind === JsonKind.Number) {
+          if (key === K_U) d.U = parseDigits(text, c.start, c.stop);
+          else if (key === K_u) d.u = parseDigits(text, c.start, c.stop);
+          else if (key === K_E) d.eventTime = parseDigits(text, c.start, c.stop);
+        } else if (c.kind === JsonKind.Array) {
+          if (key === K_b) {
+            d.b = c.start;
+            d.bEnd = c.stop;
+          } else if (key === K_a) {
+            d.a = c.start;
+            d.aEnd = c.stop;
+          }
         }
       }
-    }
-    if (!c.finish() || !onlyWhitespace(text, c.closedAt, limit)) return false;
+    if (c.bad || !c.atEnd()) return false;
     ctx.metrics.messageIn("depth");
     const sym = this.sync.symbols[entry.slot]!;
-    if (
-      Number.isNaN(d.U) ||
-      Number.isNaN(d.u) ||
-      d.U > d.u ||
-      Number.isNaN(d.eventTime) ||
-      d.b < 0 ||
-      d.a < 0
-    ) {
+    if (!(d.U >= 0) || !(d.u >= 0) || d.U > d.u || !(d.eventTime >= 0) || d.b < 0 || d.a < 0) {
       // A diff we cannot read is a lost update for that symbol's book.
       this.reject(ctx, "malformed_depth", text);
       this.sync.lost(ctx, sym);

@@ -1,15 +1,16 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { JsonScanner, JsonKind as JsonType, parseDigits } from "../core/json.ts";
 import { LevelCursor } from "./levels.ts";
-import { JsonType, ObjectCursor, parseUint } from "./scan.ts";
 
 /** Members of an object as the cursor sees them: key, type and the raw value text. */
 function members(text: string): Array<[string, number, string]> | null {
-  const c = new ObjectCursor();
+  const c = new JsonScanner();
   const out: Array<[string, number, string]> = [];
-  if (c.open(text, 0, text.length))
-    while (c.next()) out.push([text.slice(c.keyStart, c.keyEnd), c.type, text.slice(c.start, c.end)]);
-  return c.finish() ? out : null;
+  c.reset(text);
+  if (c.openObject())
+    while (c.nextMember()) out.push([text.slice(c.keyStart, c.keyEnd), c.kind, text.slice(c.start, c.stop)]);
+  return !c.bad && c.atEnd() ? out : null;
 }
 
 const typeOf = (v: unknown): number =>
@@ -27,7 +28,7 @@ const typeOf = (v: unknown): number =>
               ? JsonType.Array
               : JsonType.Object;
 
-describe("ObjectCursor", () => {
+describe("JsonScanner members (binance-style use)", () => {
   test("reads a combined-stream message in place", () => {
     const text = '{"stream":"btcusdt@trade","data":{"e":"trade","t":5,"m":true,"x":null,"p":"1.0"}}';
     expect(members(text)).toEqual([
@@ -75,9 +76,10 @@ describe("ObjectCursor", () => {
   test("never throws on arbitrary text, and never reads past the limit", () => {
     fc.assert(
       fc.property(fc.string({ unit: fc.constantFrom(...'{}[]":,\\ a1.-etrufnl') }), (text) => {
-        const c = new ObjectCursor();
-        if (c.open(text, 0, text.length)) while (c.next()) expect(c.end).toBeLessThanOrEqual(text.length);
-        c.finish();
+        const c = new JsonScanner();
+        c.reset(text);
+        if (c.openObject()) while (c.nextMember()) expect(c.stop).toBeLessThanOrEqual(text.length);
+        c.atEnd();
       }),
     );
   });
@@ -115,12 +117,12 @@ describe("LevelCursor", () => {
   });
 });
 
-describe("parseUint", () => {
-  test("exact up to 2^53-1, NaN beyond or on junk", () => {
+describe("parseDigits", () => {
+  test("exact up to 2^53-1, -1 beyond or on junk", () => {
     const s = "x9007199254740991y";
-    expect(parseUint(s, 1, 17)).toBe(9007199254740991);
-    expect(parseUint("9007199254740992", 0, 16)).toBeNaN();
-    expect(parseUint("1790649901913000", 0, 16)).toBe(1790649901913000);
-    for (const bad of ["", "-1", "1.5", "1e3", " 1"]) expect(parseUint(bad, 0, bad.length)).toBeNaN();
+    expect(parseDigits(s, 1, 17)).toBe(9007199254740991);
+    expect(parseDigits("9007199254740992", 0, 16)).toBe(-1);
+    expect(parseDigits("1790649901913000", 0, 16)).toBe(1790649901913000);
+    for (const bad of ["", "-1", "1.5", "1e3", " 1"]) expect(parseDigits(bad, 0, bad.length)).toBe(-1);
   });
 });

@@ -1,11 +1,12 @@
 import { describe, expect, test } from "bun:test";
+import { ConfigError } from "../../lib/config.ts";
 import { FLAG_ASK, FLAG_END, Kind } from "../../schema/frame.ts";
 import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../../schema/instruments.ts";
-import { createTestContext } from "../core/testing.ts";
-import { CoinbaseConfigError, loadCoinbaseConfig } from "./config.ts";
+import { createTestContext } from "../core/testing.testkit.ts";
+import { readCoinbaseConfig } from "./config.ts";
 import { coinbaseVenue } from "./index.ts";
 import { SendPacer } from "./pacer.ts";
-import { envelope, harness, TS_NS, ticker, until } from "./testkit.ts";
+import { envelope, harness, TS_NS, ticker, until } from "./venue.testkit.ts";
 
 const registry = new InstrumentRegistry(DEFAULT_INSTRUMENTS);
 
@@ -23,17 +24,17 @@ describe("coinbase adapter", () => {
   });
 
   test("settings come from the environment and bad values name their variable", () => {
-    const config = loadCoinbaseConfig({
+    const config = readCoinbaseConfig({
       COINBASE_WS_URL: "ws://127.0.0.1:1/x",
       COINBASE_CHANNELS: "ticker, level2",
     });
     expect(config.url).toBe("ws://127.0.0.1:1/x");
     expect(config.channels).toEqual(["level2", "ticker"]);
     expect(config.tradeSide).toBe("taker");
-    expect(() => loadCoinbaseConfig({ COINBASE_TRADE_SIDE: "aggressor" })).toThrow(/COINBASE_TRADE_SIDE/);
-    expect(() => loadCoinbaseConfig({ COINBASE_CHANNELS: "level3" })).toThrow(CoinbaseConfigError);
-    expect(() => loadCoinbaseConfig({ COINBASE_WS_URL: "http://x" })).toThrow(/COINBASE_WS_URL/);
-    expect(() => loadCoinbaseConfig({ COINBASE_IDLE_TIMEOUT_MS: "-5" })).toThrow(/COINBASE_IDLE_TIMEOUT_MS/);
+    expect(() => readCoinbaseConfig({ COINBASE_TRADE_SIDE: "aggressor" })).toThrow(/COINBASE_TRADE_SIDE/);
+    expect(() => readCoinbaseConfig({ COINBASE_CHANNELS: "level3" })).toThrow(ConfigError);
+    expect(() => readCoinbaseConfig({ COINBASE_WS_URL: "http://x" })).toThrow(/COINBASE_WS_URL/);
+    expect(() => readCoinbaseConfig({ COINBASE_IDLE_TIMEOUT_MS: "-5" })).toThrow(/COINBASE_IDLE_TIMEOUT_MS/);
   });
 
   test("ticker → bid frame then ask frame with FLAG_ASK|FLAG_END, id = sequence_num, envelope time", () => {

@@ -3,26 +3,28 @@
 // Docs: https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview
 import { ResyncReason as Reason, type ResyncReason, Status } from "../../schema/frame.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
+import { BookState } from "../core/book.ts";
 import type { FeedContext, VenueAdapter } from "../core/types.ts";
-import { BookState, CoinbaseBooks } from "./books.ts";
-import { type CoinbaseConfig, loadCoinbaseConfig } from "./config.ts";
+import { CoinbaseBooks } from "./book-state.ts";
+import type { CoinbaseConfig } from "./config.ts";
 import { SendPacer } from "./pacer.ts";
 import { CoinbaseParser } from "./parser.ts";
-import { ProductTable } from "./products.ts";
+import { ProductTable } from "./symbols.ts";
 
 export class CoinbaseAdapter implements VenueAdapter {
   readonly exchange = "coinbase" as const;
   readonly idleTimeoutMs: number;
   /** Each resync costs an unsubscribe and a subscribe; the pacer keeps them under 8 messages/s. */
   readonly resyncsPerMinute = 60;
-  readonly config: CoinbaseConfig;
   readonly products: ProductTable;
   readonly books: CoinbaseBooks;
   private readonly pacer: SendPacer;
   private readonly parser: CoinbaseParser;
 
-  constructor(registry: InstrumentRegistry, env: Record<string, string | undefined>) {
-    this.config = loadCoinbaseConfig(env);
+  constructor(
+    readonly config: CoinbaseConfig,
+    registry: InstrumentRegistry,
+  ) {
     this.idleTimeoutMs = this.config.idleTimeoutMs;
     this.products = new ProductTable(registry);
     this.books = new CoinbaseBooks(this.products.instruments.map((i) => i.id));

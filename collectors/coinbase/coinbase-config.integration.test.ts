@@ -9,7 +9,7 @@ import { type FrameFields, Kind, Status } from "../../schema/frame.ts";
 import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../../schema/instruments.ts";
 import { type Simulator, startSimulator } from "../../sim/index.ts";
 import { type RunningCollector, startCollector } from "../core/collector.ts";
-import { type FrameListener, listenForFrames } from "../core/testing.ts";
+import { type FrameListener, listenForFrames } from "../core/testing.testkit.ts";
 import { Consumer } from "./consumer.testkit.ts";
 import { coinbaseVenue } from "./index.ts";
 

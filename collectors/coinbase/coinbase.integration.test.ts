@@ -8,7 +8,7 @@ import { ResyncReason, Status } from "../../schema/frame.ts";
 import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../../schema/instruments.ts";
 import { type Simulator, startSimulator } from "../../sim/index.ts";
 import { type RunningCollector, startCollector } from "../core/collector.ts";
-import { type FrameListener, listenForFrames } from "../core/testing.ts";
+import { type FrameListener, listenForFrames } from "../core/testing.testkit.ts";
 import type { CoinbaseAdapter } from "./adapter.ts";
 import { Consumer } from "./consumer.testkit.ts";
 import { coinbaseVenue } from "./index.ts";

@@ -1,73 +1,68 @@
-// Coinbase Advanced Trade collector settings, read once from the environment into a frozen object.
+// Coinbase Advanced Trade collector settings, read once from the environment into a frozen object
+// (lib/config.ts); a bad value fails fast with a message that names the variable.
 // Docs: https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview
-// A bad value fails fast with a message that names the variable.
+import { defineConfig, type Env, int, list, oneOf, url } from "../../lib/config.ts";
+import type { InstrumentRegistry } from "../../schema/instruments.ts";
 
 export type TradeSideMeaning = "taker" | "maker";
 export type CoinbaseChannel = "level2" | "market_trades" | "ticker";
 
-export interface CoinbaseConfig {
-  readonly url: string;
-  /** What market_trades `side` means: the aggressor (taker, our default) or the resting order (maker). */
-  readonly tradeSide: TradeSideMeaning;
-  /** Data channels to subscribe to (heartbeats is always subscribed: it keeps quiet channels open). */
-  readonly channels: readonly CoinbaseChannel[];
-  /** Reconnect when nothing at all arrives for this long (heartbeats come every second). */
-  readonly idleTimeoutMs: number;
-  /** A resync that has not produced a fresh level2 snapshot by then is retried with backoff. */
-  readonly snapshotTimeoutMs: number;
-  /** Outgoing control messages per second (Coinbase allows 8/s per IP unauthenticated). */
-  readonly sendsPerSecond: number;
-}
-
-export class CoinbaseConfigError extends Error {
-  override name = "CoinbaseConfigError";
-}
-
 export const DEFAULT_URL = "wss://advanced-trade-ws.coinbase.com";
+export const DEFAULT_REST_URL = "https://api.coinbase.com";
 const ALL_CHANNELS: readonly CoinbaseChannel[] = ["level2", "market_trades", "ticker"];
 
-export function loadCoinbaseConfig(env: Record<string, string | undefined>): CoinbaseConfig {
-  const url = env.COINBASE_WS_URL?.trim() || DEFAULT_URL;
-  if (!/^wss?:\/\//.test(url))
-    throw new CoinbaseConfigError(`COINBASE_WS_URL=${url}: expected a ws:// or wss:// URL`);
+const vars = defineConfig("collector-coinbase", {
+  url: url("COINBASE_WS_URL", {
+    default: DEFAULT_URL,
+    protocols: ["ws:", "wss:"],
+    meaning: "Coinbase Advanced Trade market data",
+  }),
+  restUrl: url("COINBASE_REST_URL", {
+    default: DEFAULT_REST_URL,
+    protocols: ["http:", "https:"],
+    meaning: "Coinbase Advanced Trade public REST (trade backfill)",
+  }),
+  tradeSide: oneOf("COINBASE_TRADE_SIDE", {
+    default: "taker",
+    values: ["taker", "maker"],
+    meaning: "what market_trades `side` means: the aggressor (taker) or the resting order (maker)",
+  }),
+  channels: list("COINBASE_CHANNELS", {
+    default: ALL_CHANNELS,
+    meaning: "data channels (heartbeats is always subscribed)",
+    expected: `some of ${ALL_CHANNELS.join(",")}`,
+    item: (c) => (ALL_CHANNELS.includes(c as CoinbaseChannel) ? undefined : "a known channel"),
+  }),
+  idleTimeoutMs: int("COINBASE_IDLE_TIMEOUT_MS", {
+    default: 10_000,
+    min: 1,
+    meaning: "reconnect after this much silence, ms",
+  }),
+  snapshotTimeoutMs: int("COINBASE_SNAPSHOT_TIMEOUT_MS", {
+    default: 10_000,
+    min: 1,
+    meaning: "a resync without a fresh level2 snapshot by then is retried, ms",
+  }),
+  sendsPerSecond: int("COINBASE_SENDS_PER_SECOND", {
+    default: 6,
+    min: 1,
+    meaning: "outgoing control messages per second (Coinbase allows 8)",
+  }),
+  restPerSecond: int("COINBASE_REST_PER_SECOND", {
+    default: 5,
+    min: 1,
+    meaning: "public REST requests per second (Coinbase allows 10)",
+  }),
+});
 
-  const side = (env.COINBASE_TRADE_SIDE?.trim() || "taker").toLowerCase();
-  if (side !== "taker" && side !== "maker")
-    throw new CoinbaseConfigError(
-      `COINBASE_TRADE_SIDE=${env.COINBASE_TRADE_SIDE}: expected "taker" or "maker"`,
-    );
+export type CoinbaseConfig = Omit<ReturnType<typeof vars.read>, "channels" | "tradeSide"> & {
+  readonly channels: readonly CoinbaseChannel[];
+  readonly tradeSide: TradeSideMeaning;
+};
 
-  let channels = ALL_CHANNELS;
-  const rawChannels = env.COINBASE_CHANNELS?.trim();
-  if (rawChannels) {
-    const names = rawChannels
-      .split(",")
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0);
-    for (const name of names) {
-      if (!ALL_CHANNELS.includes(name as CoinbaseChannel))
-        throw new CoinbaseConfigError(
-          `COINBASE_CHANNELS=${rawChannels}: unknown channel "${name}" (expected some of ${ALL_CHANNELS.join(",")})`,
-        );
-    }
-    channels = ALL_CHANNELS.filter((c) => names.includes(c));
-  }
-
-  return Object.freeze({
-    url,
-    tradeSide: side,
-    channels: Object.freeze([...channels]),
-    idleTimeoutMs: positiveInt(env, "COINBASE_IDLE_TIMEOUT_MS", 10_000),
-    snapshotTimeoutMs: positiveInt(env, "COINBASE_SNAPSHOT_TIMEOUT_MS", 10_000),
-    sendsPerSecond: positiveInt(env, "COINBASE_SENDS_PER_SECOND", 6),
-  });
-}
-
-function positiveInt(env: Record<string, string | undefined>, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new CoinbaseConfigError(`${name}=${raw}: expected a positive integer`);
-  return value;
+export function readCoinbaseConfig(env: Env, _registry?: InstrumentRegistry): CoinbaseConfig {
+  const config = vars.read(env);
+  // Channels in their canonical order, whatever order the variable lists them in.
+  const channels = Object.freeze(ALL_CHANNELS.filter((c) => config.channels.includes(c)));
+  return Object.freeze({ ...config, channels });
 }

@@ -9,7 +9,7 @@ import {
   FrameError,
   validateFrame,
 } from "../../schema/frame.ts";
-import { envelope, harness, l2, ticker, trades } from "./testkit.ts";
+import { envelope, harness, l2, ticker, trades } from "./venue.testkit.ts";
 
 const fixtures = [
   "advanced_docs_level2_snapshot.json",

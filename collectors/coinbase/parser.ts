@@ -3,15 +3,16 @@
 // then the channel's parser writes frames, which are committed together at the end of the message.
 // Errors ({"type":"error","message":...}, the only message without a channel) are counted and logged.
 // Docs: https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview
+
+import { JsonKind, JsonScanner, parseDigits } from "../core/json.ts";
 import type { FeedContext } from "../core/types.ts";
-import type { CoinbaseBooks } from "./books.ts";
+import { TickerParser } from "./bbo.ts";
+import { Level2Parser } from "./book.ts";
+import type { CoinbaseBooks } from "./book-state.ts";
 import type { CoinbaseConfig } from "./config.ts";
-import { JsonKind, JsonScanner, parseDigits } from "./json.ts";
-import { Level2Parser } from "./level2.ts";
-import type { ProductTable } from "./products.ts";
 import { clearDeferred, parseError, reportDeferred, type Scope } from "./scope.ts";
 import { ConnectionSequence, SequenceResult } from "./sequence.ts";
-import { TickerParser } from "./ticker.ts";
+import type { ProductTable } from "./symbols.ts";
 import { TradeParser } from "./trades.ts";
 
 const Channel = { Unknown: 0, Level2: 1, Trades: 2, Ticker: 3, Heartbeats: 4, Subscriptions: 5 } as const;

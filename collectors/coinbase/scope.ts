@@ -2,12 +2,11 @@
 // envelope's sequence_num and timestamp, and the helpers that report bad values (counted, logged, never
 // rounded). Docs: https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-overview
 import { writeRfc3339Ns } from "../../schema/clock.ts";
-import { DecimalError, decimalError } from "../../schema/decimal.ts";
-import { Status } from "../../schema/frame.ts";
+import { badValue, parseProblem } from "../core/bad-value.ts";
 import { STAGING_FRAMES } from "../core/emitter.ts";
+import type { JsonScanner } from "../core/json.ts";
 import type { FeedContext } from "../core/types.ts";
-import type { JsonScanner } from "./json.ts";
-import type { ProductTable } from "./products.ts";
+import type { ProductTable } from "./symbols.ts";
 
 export interface Scope {
   readonly s: JsonScanner;
@@ -98,45 +97,16 @@ export function envelopeTime(scope: Scope): void {
 
 const envelopeScratch = { lo: 0, hi: 0 };
 
-export function writeTime(view: DataView, offset: number, lo: number, hi: number): void {
-  view.setUint32(offset + 32, lo, true);
-  view.setInt32(offset + 36, hi, true);
-}
-
 /** Commit early when a huge message (a full-depth snapshot) would overflow the staging buffer. */
 export function makeRoom(ctx: FeedContext): void {
   if (ctx.emitter.pending >= STAGING_FRAMES - 2) ctx.emitter.commit();
 }
 
-/** Count and log (rate-limited) a malformed or unknown part of a message; the rest of it is kept. */
+/** A malformed or unknown part of a message (core/bad-value.ts policy); the rest of it is kept. */
 export function parseError(scope: Scope, reason: string, detail?: string): void {
-  scope.ctx.metrics.parseError(reason);
-  scope.ctx.log.limited("warn", `coinbase_${reason}`, "coinbase message part skipped", {
-    reason,
-    detail,
-    message: scope.text.slice(0, 300),
-  });
+  parseProblem(scope.ctx, reason, scope.text, detail);
 }
 
-/**
- * A price or size that parseFixed rejected. A value the instrument's decimals cannot hold exactly is
- * unrepresentable (counted twice: the dedicated metric and a parse error, and reported with a status frame
- * unless `quiet`, for callers that must not commit mid-update); anything else is a bad number.
- * Returns true when it was unrepresentable.
- */
-export function badDecimal(scope: Scope, instrument: number, field: string, quiet = false): boolean {
-  const error = decimalError();
-  if (error === DecimalError.NotExact || error === DecimalError.Overflow) {
-    const metrics = scope.ctx.metrics;
-    metrics.unrepresentable.inc();
-    parseError(scope, "unrepresentable", field);
-    if (!quiet) reportUnrepresentable(scope.ctx, instrument);
-    return true;
-  }
-  parseError(scope, "bad_number", field);
-  return false;
-}
-
-export function reportUnrepresentable(ctx: FeedContext, instrument: number): void {
-  ctx.emitter.status(Status.Unrepresentable, instrument, ctx.metrics.unrepresentable.value, 1);
-}
+/** A price or size parseFixed rejected (core/bad-value.ts policy). True when it was unrepresentable. */
+export const badDecimal = (scope: Scope, instrument: number, field: string, quiet = false): boolean =>
+  badValue(scope.ctx, instrument, field, scope.text, quiet);

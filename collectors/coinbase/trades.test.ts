@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { FLAG_TAKER_BUY, FLAG_TAKER_SELL, Kind, Status } from "../../schema/frame.ts";
-import { harness, TS_NS, trades } from "./testkit.ts";
+import { harness, TS_NS, trades } from "./venue.testkit.ts";
 
 const tradeFrames = (h: ReturnType<typeof harness>) => h.frames().filter((f) => f.kind === Kind.Trade);
 
@@ -125,9 +125,10 @@ describe("market_trades", () => {
   test("prices and sizes are exact: any decimal text within the instrument's decimals", () => {
     fc.assert(
       fc.property(
-        fc.bigInt({ min: 0n, max: 10n ** 13n }),
+        // A trade's price and size are positive (schema/frame.ts valueError).
+        fc.bigInt({ min: 1n, max: 10n ** 13n }),
         fc.integer({ min: 0, max: 2 }),
-        fc.bigInt({ min: 0n, max: 10n ** 15n }),
+        fc.bigInt({ min: 1n, max: 10n ** 15n }),
         fc.integer({ min: 0, max: 8 }),
         fc.nat({ max: 3 }),
         (pm, pd, sm, sd, pad) => {
@@ -158,6 +159,9 @@ describe("market_trades", () => {
     );
     expect(tradeFrames(h).map((f) => f.id)).toEqual([3]);
     expect(h.t.ctx.metrics.unrepresentable.value).toBe(2);
+    // 1 and 2 were sent by Coinbase and rejected here: 3 reveals no trade gap (issue 7 §3).
+    expect(h.t.ctx.metrics.tradeGaps.value).toBe(0);
+    expect(h.t.ctx.metrics.rejectedTrades.value).toBe(2);
     expect(h.statuses()).toEqual([
       { code: Status.Unrepresentable, instrument: 1, detail: 1, count: 1 },
       { code: Status.Unrepresentable, instrument: 1, detail: 2, count: 1 },

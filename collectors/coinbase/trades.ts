@@ -7,20 +7,12 @@
 // `side` is the taker side by default (COINBASE_TRADE_SIDE; README.md gives the evidence).
 // Docs: https://docs.cdp.coinbase.com/coinbase-app/advanced-trade-apis/websocket/websocket-channels#market-trades-channel
 import { parseFixed } from "../../schema/decimal.ts";
-import { FLAG_TAKER_BUY, FLAG_TAKER_SELL, Kind, writeId, writePrice, writeSize } from "../../schema/frame.ts";
+import { FLAG_TAKER_BUY, FLAG_TAKER_SELL, writeTsExchangeParts } from "../../schema/frame.ts";
 import type { Instrument } from "../../schema/instruments.ts";
+import { JsonKind, parseDigits } from "../core/json.ts";
+import { stageTrade } from "../core/stage.ts";
 import type { TradeSideMeaning } from "./config.ts";
-import { JsonKind, parseDigits } from "./json.ts";
-import {
-  badDecimal,
-  deferError,
-  envelopeTime,
-  makeRoom,
-  parseError,
-  readTime,
-  type Scope,
-  writeTime,
-} from "./scope.ts";
+import { badDecimal, deferError, envelopeTime, makeRoom, parseError, readTime, type Scope } from "./scope.ts";
 
 export class TradeParser {
   private capacity = 0;
@@ -184,16 +176,15 @@ export class TradeParser {
     const instrument = this.instruments[k]!;
     const spans = this.spans;
     const at = k * 6;
+    // A trade has a positive price and size (schema/frame.ts valueError): zero or negative is a bad number.
     const price = parseFixed(text, instrument.priceDecimals, spans[at]!, spans[at + 1]!);
-    if (Number.isNaN(price) || price < 0) {
-      if (Number.isNaN(price)) badDecimal(scope, instrument.id, "trade price");
-      else parseError(scope, "bad_number", "negative trade price");
+    if (!(price > 0)) {
+      this.rejected(scope, instrument.id, k, price, "trade price");
       return;
     }
     const size = parseFixed(text, instrument.sizeDecimals, spans[at + 2]!, spans[at + 3]!);
-    if (Number.isNaN(size) || size < 0) {
-      if (Number.isNaN(size)) badDecimal(scope, instrument.id, "trade size");
-      else parseError(scope, "bad_number", "negative trade size");
+    if (!(size > 0)) {
+      this.rejected(scope, instrument.id, k, size, "trade size");
       return;
     }
     let lo: number;
@@ -211,18 +202,19 @@ export class TradeParser {
     const id = this.ids[k]!;
     if (!ctx.acceptTrade(instrument.id, id, true)) return;
     makeRoom(ctx);
-    const em = ctx.emitter;
-    const view = em.view;
-    const off = em.begin(Kind.Trade, this.flags[k]!, instrument.id);
-    writeId(view, off, id);
-    writePrice(view, off, price);
-    writeSize(view, off, size);
-    writeTime(view, off, lo, hi);
+    const off = stageTrade(ctx.emitter, instrument.id, this.flags[k]!, id, price, size);
+    writeTsExchangeParts(ctx.emitter.view, off, lo, hi);
     // Once per product run, not per trade: a batch is one update for stale detection.
     if (this.touched !== instrument.id) {
       this.touched = instrument.id;
       ctx.touch(instrument.id);
     }
+  }
+
+  /** A trade value that could not be read; an unrepresentable one still consumes its id (core/trades.ts). */
+  private rejected(scope: Scope, instrument: number, k: number, value: number, field: string): void {
+    if (!Number.isNaN(value)) parseError(scope, "bad_number", `non-positive ${field}`);
+    else if (badDecimal(scope, instrument, field)) scope.ctx.rejectTrade(instrument, this.ids[k]!, true);
   }
 
   private grow(capacity: number): void {

@@ -1,6 +1,16 @@
 // An L2 order book per symbol on integer mantissas: sorted typed arrays, binary search, no per-update
 // allocation. Bids are kept best-first (descending), asks best-first (ascending).
 
+/** Where a symbol's book stands between the exchange's snapshots (every venue's book sync uses it). */
+export const BookState = {
+  /** Subscribed (or resubscribed after a reconnect), first snapshot not seen yet. */
+  AwaitingSnapshot: 0,
+  Synced: 1,
+  /** Failed (checksum, gap, crossed): updates are ignored until a fresh snapshot; BookSynced follows it. */
+  Resyncing: 2,
+} as const;
+export type BookState = (typeof BookState)[keyof typeof BookState];
+
 class BookSide {
   prices: Float64Array;
   sizes: Float64Array;

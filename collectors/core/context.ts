@@ -60,6 +60,8 @@ export function createCollectorContext(deps: ContextDeps): CollectorContext {
       resyncs.request(instrument, reason, run),
     acceptTrade: (instrument: number, tradeId: number, contiguous: boolean) =>
       trades.accept(instrument, tradeId, contiguous),
+    rejectTrade: (instrument: number, tradeId: number, contiguous: boolean) =>
+      trades.reject(instrument, tradeId, contiguous),
     now: () => Date.now(),
     setTransport(s, r) {
       send = s;

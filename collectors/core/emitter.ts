@@ -1,17 +1,16 @@
 // Frames of one exchange message are staged, then committed together: sequence numbers and the receive
 // stamp are filled in and the bytes are handed to the output (the relay sink) in one copy.
-import { stampNow } from "../../schema/clock.ts";
 import {
   type Exchange,
   FRAME_SIZE,
+  frameKind,
   Kind,
-  type Status,
+  Status,
   writeHeader,
-  writeId,
-  writePrice,
-  writeSize,
-  writeTsExchange,
+  writeSeq,
+  writeStatusBody,
 } from "../../schema/frame.ts";
+import { RecvStamp } from "../../schema/stamp.ts";
 import type { CollectorMetrics } from "./metrics.ts";
 import type { FrameEmitter } from "./types.ts";
 
@@ -28,9 +27,7 @@ export class StagingEmitter implements FrameEmitter {
   readonly view = new DataView(this.bytes.buffer);
   private count = 0;
   private overflowed = false;
-  private readonly recvStamp = new DataView(new ArrayBuffer(8));
-  private recvLo = 0;
-  private recvHi = 0;
+  private readonly recv = new RecvStamp();
   private dropped = 0;
   /** Next per-exchange sequence number; contiguous across every committed frame. */
   seq = 0;
@@ -49,9 +46,7 @@ export class StagingEmitter implements FrameEmitter {
 
   /** Stamp the host clock for the message about to be parsed; every frame from it carries this time. */
   markReceived(): void {
-    stampNow(this.recvStamp, 0);
-    this.recvLo = this.recvStamp.getUint32(0, true);
-    this.recvHi = this.recvStamp.getInt32(4, true);
+    this.recv.take();
   }
 
   begin(kind: Kind, flags: number, instrument: number): number {
@@ -76,12 +71,12 @@ export class StagingEmitter implements FrameEmitter {
       return;
     }
     const view = this.view;
+    const recv = this.recv;
     for (let i = 0, off = 0; i < n; i++, off += FRAME_SIZE) {
-      view.setUint32(off + 4, this.seq, true);
+      writeSeq(view, off, this.seq);
       this.seq = (this.seq + 1) >>> 0;
-      view.setUint32(off + 40, this.recvLo, true);
-      view.setInt32(off + 44, this.recvHi, true);
-      this.metrics?.frameOut(view.getUint8(off) & 0x0f);
+      recv.writeTo(view, off);
+      this.metrics?.frameOut(frameKind(view, off));
     }
     if (!this.output.accept(this.bytes, n * FRAME_SIZE)) {
       // The sequence numbers were used, so the relay sees the loss as a gap too.
@@ -90,7 +85,7 @@ export class StagingEmitter implements FrameEmitter {
     } else if (this.dropped > 0) {
       const lost = this.dropped;
       this.dropped = 0;
-      this.status(11 /* Status.BufferOverflow */ as Status, 0, lost, lost);
+      this.status(Status.BufferOverflow, 0, lost, lost);
     }
   }
 
@@ -102,10 +97,7 @@ export class StagingEmitter implements FrameEmitter {
   status(code: Status, instrument: number, detail: number, count: number): void {
     this.commit();
     const off = this.begin(Kind.Status, code << 4, instrument);
-    writeId(this.view, off, detail);
-    writePrice(this.view, off, count);
-    writeSize(this.view, off, 0);
-    writeTsExchange(this.view, off, 0);
+    writeStatusBody(this.view, off, detail, count);
     this.markReceived();
     this.commit();
   }

@@ -15,6 +15,7 @@ export class CollectorMetrics {
   readonly resyncs: CounterChild;
   readonly tradeGaps: CounterChild;
   readonly duplicateTrades: CounterChild;
+  readonly rejectedTrades: CounterChild;
   readonly unrepresentable: CounterChild;
   readonly framesDropped: CounterChild;
   readonly sendsDropped: CounterChild;
@@ -51,6 +52,12 @@ export class CollectorMetrics {
     this.tradeGaps = registry.counter("collector_trade_gaps_total", "Trade id gaps detected").labels(ex);
     this.duplicateTrades = registry
       .counter("collector_duplicate_trades_total", "Trades dropped as already seen (reconnect replays)")
+      .labels(ex);
+    this.rejectedTrades = registry
+      .counter(
+        "collector_rejected_trades_total",
+        "Trades the exchange sent that could not be represented exactly (skipped here, not lost upstream)",
+      )
       .labels(ex);
     this.unrepresentable = registry
       .counter(

@@ -3,10 +3,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../../lib/log.ts";
-import { Exchange, FRAME_SIZE, Kind, Status, writeId } from "../../schema/frame.ts";
+import { Exchange, FRAME_SIZE, Kind, Status, writeId, writePrice, writeSize } from "../../schema/frame.ts";
 import { StagingEmitter } from "./emitter.ts";
 import { RelaySink } from "./sink.ts";
-import { listenForFrames } from "./testing.ts";
+import { listenForFrames } from "./testing.testkit.ts";
 
 const log = createLogger({ test: "sink" }, () => {});
 const dirs: string[] = [];
@@ -26,6 +26,9 @@ function emitTrades(emitter: StagingEmitter, n: number, perMessage = 1): void {
     for (let k = 0; k < perMessage; k++) {
       const off = emitter.begin(Kind.Trade, 0, 1);
       writeId(emitter.view, off, i + k);
+      // A trade the codec accepts: price and size > 0 (schema/frame.ts valueError).
+      writePrice(emitter.view, off, 1);
+      writeSize(emitter.view, off, 1);
     }
     emitter.commit();
   }

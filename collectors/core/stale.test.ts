@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
 import { Kind, Status } from "../../schema/frame.ts";
 import { StaleTracker } from "./stale.ts";
-import { createTestContext } from "./testing.ts";
+import { createTestContext } from "./testing.testkit.ts";
 import { TradeIdTracker } from "./trades.ts";
 
 const statuses = (t: ReturnType<typeof createTestContext>) =>
@@ -48,4 +48,26 @@ test("trade ids: duplicates dropped, gaps reported before the trade that reveale
     [Status.TradeGap, 4, 102, 3],
   ]);
   expect(t.ctx.metrics.duplicateTrades.value).toBe(2);
+});
+
+test("trade ids: a locally rejected trade consumes its id; only exchange loss is a trade gap", () => {
+  const t = createTestContext("kraken");
+  const ids = new TradeIdTracker(t.ctx.emitter, t.ctx.metrics);
+  const gaps: Array<[number, number, number]> = [];
+  ids.onGap = (instrument, first, missing) => gaps.push([instrument, first, missing]);
+  expect(ids.accept(1, 10, true)).toBe(true);
+  ids.reject(1, 11, true); // unrepresentable: the exchange did send it
+  expect(ids.accept(1, 12, true)).toBe(true);
+  ids.reject(1, 15, true); // 13 and 14 were lost upstream: that is a gap, reported once
+  expect(ids.accept(1, 16, true)).toBe(true);
+  ids.reject(1, 16, true); // a replay of an id already seen is a duplicate, not a rejection
+  const statuses = t.frames().filter((f) => f.kind === Kind.Status);
+  expect(statuses.map((f) => [f.flags >> 4, f.instrument, f.id, f.price])).toEqual([
+    [Status.TradeGap, 1, 13, 2],
+  ]);
+  expect(gaps).toEqual([[1, 13, 2]]);
+  expect(t.ctx.metrics.rejectedTrades.value).toBe(2);
+  expect(t.ctx.metrics.tradeGaps.value).toBe(1);
+  expect(t.ctx.metrics.duplicateTrades.value).toBe(1);
+  expect(ids.lastId(1)).toBe(16);
 });

@@ -9,7 +9,8 @@ import type { CollectorMetrics } from "./metrics.ts";
  * Where parsers write frames. Frames reserved with begin() stay pending until commit(), so one exchange
  * message becomes visible atomically; rollback() drops them (a message that failed half-way).
  * `view` is a stable staging buffer: write fields at the returned offset with schema/frame.ts writers
- * (writeId, writePrice, writeSize, writeTsExchange, or clock.ts writeRfc3339Ns/writeEpochNs at offset+32).
+ * (writeId, writePrice, writeSize, writeTsExchange/writeTsExchangeParts, or schema/stamp.ts's
+ * writeTsExchangeRfc3339/writeTsExchangeEpoch).
  * Sequence numbers and the receive time are filled in by commit().
  */
 export interface FrameEmitter {
@@ -51,6 +52,11 @@ export interface FeedContext {
    * consecutive per symbol, so a jump is a gap.
    */
   acceptTrade(instrument: number, tradeId: number, contiguous: boolean): boolean;
+  /**
+   * A well-formed trade the parser could not represent (reported through core/bad-value.ts): its id is
+   * consumed, so the next trade does not report it as exchange loss; counted as rejected.
+   */
+  rejectTrade(instrument: number, tradeId: number, contiguous: boolean): void;
   /** Wall clock, ms. */
   now(): number;
 }

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { ConfigError } from "../../lib/config.ts";
 import { formatFixed } from "../../schema/decimal.ts";
 import { FLAG_TAKER_BUY, FLAG_TAKER_SELL, Kind, ResyncReason, Status } from "../../schema/frame.ts";
-import { KrakenConfigError } from "./config.ts";
-import { fixture, harness, MATIC } from "./testkit.ts";
-import { tradeLayout } from "./trade.ts";
+import { tradeLayout } from "./trades.ts";
+import { fixture, harness, MATIC } from "./venue.testkit.ts";
 
 const trade = (fields: string) => `{"channel":"trade","type":"update","data":[{${fields}}]}`;
 const maticTrade = (price: string, qty: string, id: number, side = "buy") =>
@@ -27,7 +27,7 @@ describe("Kraken adapter", () => {
 
   test("bad settings fail fast and name the variable", () => {
     expect(() => harness({ KRAKEN_BOOK_DEPTH: "7" })).toThrow(/KRAKEN_BOOK_DEPTH/);
-    expect(() => harness({ KRAKEN_SYMBOLS: "DOGE-USD" })).toThrow(KrakenConfigError);
+    expect(() => harness({ KRAKEN_SYMBOLS: "DOGE-USD" })).toThrow(ConfigError);
     expect(() => harness({ KRAKEN_WS_URL: "http://x" })).toThrow(/KRAKEN_WS_URL/);
     expect(() => harness({ KRAKEN_PING_INTERVAL_MS: "soon" })).toThrow(/KRAKEN_PING_INTERVAL_MS/);
   });
@@ -37,8 +37,9 @@ describe("Kraken adapter", () => {
     let id = 1;
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: 10 ** 10 }),
-        fc.integer({ min: 0, max: 10 ** 15 }),
+        // A trade's price and size are positive (schema/frame.ts valueError).
+        fc.integer({ min: 1, max: 10 ** 10 }),
+        fc.integer({ min: 1, max: 10 ** 15 }),
         fc.integer({ min: 0, max: 4 }),
         fc.boolean(),
         (price, size, pad, sell) => {
@@ -125,14 +126,11 @@ describe("Kraken adapter", () => {
     const kinds = h
       .frames()
       .map((f) => (f.kind === Kind.Status ? `status:${f.flags >> 4}` : `trade:${f.id}`));
-    // 11 never became a frame: 12 reveals it as a trade-id gap after the unrepresentable report.
-    expect(kinds).toEqual([
-      "trade:10",
-      `status:${Status.Unrepresentable}`,
-      `status:${Status.TradeGap}`,
-      "trade:12",
-    ]);
+    // 11 never became a frame, but Kraken did send it: a local rejection, not a trade-id gap (issue 7 §3).
+    expect(kinds).toEqual(["trade:10", `status:${Status.Unrepresentable}`, "trade:12"]);
     expect(h.ctx.metrics.unrepresentable.value).toBe(1);
+    expect(h.ctx.metrics.rejectedTrades.value).toBe(1);
+    expect(h.ctx.metrics.tradeGaps.value).toBe(0);
   });
 
   test("a trade with an unreadable time is kept with tsExchange 0 and counted", () => {

@@ -3,16 +3,17 @@
 // heartbeat on the same site). Hot messages (trade, book, ticker) are walked in place by JsonScanner;
 // only rare control messages go through JSON.parse.
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
+import { parseProblem } from "../core/bad-value.ts";
+import { BookState } from "../core/book.ts";
+import { JsonKind, JsonScanner } from "../core/json.ts";
 import type { FeedContext, VenueAdapter } from "../core/types.ts";
+import { parseTicker } from "./bbo.ts";
 import { KrakenBookParser } from "./book.ts";
 import type { KrakenConfig } from "./config.ts";
 import { KrakenControl } from "./control.ts";
-import { parseProblem } from "./report.ts";
 import { BookResyncer } from "./resync.ts";
-import { JsonScanner, Value } from "./scan.ts";
-import { BookState, KrakenSymbol, SymbolTable } from "./symbols.ts";
-import { parseTicker } from "./ticker.ts";
-import { parseTrades } from "./trade.ts";
+import { KrakenSymbol, SymbolTable } from "./symbols.ts";
+import { parseTrades } from "./trades.ts";
 
 const Channel = {
   None: 0,
@@ -122,7 +123,7 @@ export class KrakenAdapter implements VenueAdapter {
       // The hot message, as Kraken lays it out: straight to its data array, then the usual walk of the rest.
       channel = Channel.Trade;
       typeSeen = handled = true;
-      sc.pos = TRADE_UPDATE.length - 1;
+      sc.resumeObject(TRADE_UPDATE.length - 1);
       this.data(channel, false, ctx);
     } else if (!sc.openObject()) {
       parseProblem(ctx, "malformed_json", text);
@@ -130,9 +131,11 @@ export class KrakenAdapter implements VenueAdapter {
     }
     while (sc.nextKey()) {
       if (sc.keyIs("channel")) {
-        channel = sc.readValue() === Value.String ? this.channelOf(sc) : Channel.Unknown;
+        sc.skip();
+        channel = sc.kind === JsonKind.String ? this.channelOf(sc) : Channel.Unknown;
       } else if (sc.keyIs("type")) {
-        if (sc.readValue() === Value.String) {
+        sc.skip();
+        if (sc.kind === JsonKind.String) {
           typeSeen = true;
           snapshot = sc.valueIs("snapshot");
         }
@@ -143,14 +146,14 @@ export class KrakenAdapter implements VenueAdapter {
           this.data(channel, snapshot, ctx);
         } else {
           dataAt = sc.pos;
-          sc.readValue();
+          sc.skip();
         }
       } else if (sc.keyIs("method")) {
         method = true;
-        sc.readValue();
-      } else sc.readValue();
+        sc.skip();
+      } else sc.skip();
     }
-    if (sc.failed || !sc.atEnd()) {
+    if (sc.bad || !sc.atEnd()) {
       // Frames of complete trades/tickers staged before the damage are real data: keep them.
       ctx.emitter.commit();
       parseProblem(ctx, "malformed_json", text);
@@ -171,7 +174,7 @@ export class KrakenAdapter implements VenueAdapter {
       }
       sc.pos = dataAt;
       this.data(channel, snapshot, ctx);
-      if (sc.failed) {
+      if (sc.bad) {
         ctx.emitter.commit();
         parseProblem(ctx, "malformed_json", text);
         return;
@@ -198,14 +201,14 @@ export class KrakenAdapter implements VenueAdapter {
         break;
       case Channel.Instrument:
         // Only reached once the whole message is known to be well formed (see parseInPlace).
-        sc.readValue();
+        sc.skip();
         this.control.instrument(sc.text, ctx);
         break;
       case Channel.Heartbeat:
-        sc.readValue();
+        sc.skip();
         break;
       default:
-        sc.readValue();
+        sc.skip();
         parseProblem(ctx, "unknown_channel", sc.text);
     }
   }

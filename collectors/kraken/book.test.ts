@@ -9,8 +9,16 @@ import {
   ResyncReason,
   Status,
 } from "../../schema/frame.ts";
-import { BookState } from "./symbols.ts";
-import { bookMessage, fixture, harness, type Levels, maticSnapshotLevels, TextBook } from "./testkit.ts";
+import type { OrderBook } from "../core/book.ts";
+import { BookState } from "../core/book.ts";
+import {
+  bookMessage,
+  fixture,
+  harness,
+  type Levels,
+  maticSnapshotLevels,
+  TextBook,
+} from "./venue.testkit.ts";
 
 const statusFrames = (h: ReturnType<typeof harness>, code: number) =>
   h.frames().filter((f) => f.kind === Kind.Status && f.flags >> 4 === code);
@@ -61,6 +69,56 @@ describe("Kraken book integrity", () => {
     expect(model.bids.size).toBe(9);
     expect(h.ctx.metrics.checksumFailures.value).toBe(0);
     expect(statusFrames(h, Status.BookResync).length).toBe(0);
+  });
+
+  test("a consumer that cuts to the subscribed depth at each FLAG_END holds the exchange's book (wire-format.md)", () => {
+    const h = harness();
+    const model = new TextBook(4, 8);
+    const { bids, asks } = maticSnapshotLevels();
+    model.apply(bids, asks);
+    h.send(bookMessage("snapshot", "MATIC/USD", bids, asks, model.checksum()));
+    const consumer = { cut: new ConsumerBook(10), uncut: new ConsumerBook(Number.POSITIVE_INFINITY) };
+    let seen = 0;
+    let diverged = 0;
+    const apply = () => {
+      for (const f of h.frames().slice(seen)) {
+        if (f.kind !== Kind.BookLevel) continue;
+        consumer.cut.apply(f);
+        consumer.uncut.apply(f);
+      }
+      seen = h.frames().length;
+      const sym = h.adapter.symbols.byName("MATIC/USD")!;
+      const truth = ConsumerBook.of(sym.book);
+      expect(consumer.cut.levels()).toEqual(truth);
+      if (JSON.stringify(consumer.uncut.levels()) !== JSON.stringify(truth)) diverged++;
+    };
+    apply();
+    // Better bids, then better asks, push levels out of the top 10 without a delete from Kraken.
+    const steps: Array<[Levels, Levels]> = [
+      [[["0.5667", "1.5"]], []],
+      [
+        [
+          ["0.5667", "0"],
+          ["0.5666", "0"],
+        ],
+        [],
+      ],
+      [
+        [],
+        [
+          ["0.5667", "2.25"],
+          ["0.5666", "3.25"],
+        ],
+      ],
+    ];
+    for (const [b, a] of steps) {
+      model.apply(b, a);
+      h.send(bookMessage("update", "MATIC/USD", b, a, model.checksum()));
+      apply();
+    }
+    expect(h.ctx.metrics.checksumFailures.value).toBe(0);
+    // The one that does not cut disagrees with the exchange's book at apply points.
+    expect(diverged).toBeGreaterThan(0);
   });
 
   test("same-price repeats in one message apply in order", () => {
@@ -200,6 +258,31 @@ describe("Kraken book integrity", () => {
     h.ctx.resyncs.stop();
   });
 
+  test("book_resync says why: a malformed checksum field or level is not a checksum mismatch (issue 7 §3)", () => {
+    const reasons = (message: string) => {
+      const h = harness();
+      h.send(fixture("v2_docs_book_snapshot_MATICUSD.json"));
+      h.send(message);
+      h.ctx.resyncs.stop();
+      return statusFrames(h, Status.BookResync).map((f) => f.id);
+    };
+    const update = fixture("v2_docs_book_update_MATICUSD.json");
+    expect(reasons(update.replace(/"checksum":\d+/, '"checksum":-1'))).toEqual([
+      ResyncReason.BadChecksumField,
+    ]);
+    expect(reasons(update.replace(/"checksum":\d+/, '"checksum":"x"'))).toEqual([
+      ResyncReason.BadChecksumField,
+    ]);
+    expect(reasons(update.replace('"qty":1098.3947558', '"qty":true'))).toEqual([ResyncReason.BadLevel]);
+    // Finer than MATIC's 8 size decimals: well formed but unrepresentable, still a bad level.
+    expect(reasons(update.replace('"qty":1098.3947558', '"qty":1098.394755801'))).toEqual([
+      ResyncReason.BadLevel,
+    ]);
+    expect(reasons(update.replace(/"checksum":(\d+)/, (_m, n) => `"checksum":${Number(n) + 1}`))).toEqual([
+      ResyncReason.Checksum,
+    ]);
+  });
+
   test("malformed levels roll the message back and resync; a reconnect resets every book", () => {
     const h = harness();
     h.send(fixture("v2_docs_book_snapshot_MATICUSD.json"));
@@ -217,3 +300,37 @@ describe("Kraken book integrity", () => {
     h.ctx.resyncs.stop();
   });
 });
+
+/** What a consumer keeps from BookLevel frames: BEGIN clears, size 0 deletes, END cuts to `depth`. */
+class ConsumerBook {
+  bids = new Map<number, number>();
+  asks = new Map<number, number>();
+  constructor(private readonly depth: number) {}
+
+  apply(f: { flags: number; price: number; size: number }): void {
+    if (f.flags & FLAG_BEGIN) {
+      this.bids.clear();
+      this.asks.clear();
+    }
+    const side = f.flags & FLAG_ASK ? this.asks : this.bids;
+    if (f.size === 0) side.delete(f.price);
+    else side.set(f.price, f.size);
+    if (f.flags & FLAG_END) {
+      this.bids = new Map([...this.bids].sort((x, y) => y[0] - x[0]).slice(0, this.depth));
+      this.asks = new Map([...this.asks].sort((x, y) => x[0] - y[0]).slice(0, this.depth));
+    }
+  }
+
+  levels(): { bids: number[][]; asks: number[][] } {
+    return {
+      bids: [...this.bids].sort((x, y) => y[0] - x[0]),
+      asks: [...this.asks].sort((x, y) => x[0] - y[0]),
+    };
+  }
+
+  static of(book: OrderBook): { bids: number[][]; asks: number[][] } {
+    const side = (s: typeof book.bids) =>
+      Array.from({ length: s.length }, (_, i) => [s.prices[i]!, s.sizes[i]!]);
+    return { bids: side(book.bids), asks: side(book.asks) };
+  }
+}

@@ -8,26 +8,16 @@
 // subscribed depth produce no frame: consumers truncate to the depth themselves (README).
 import { writeRfc3339Ns } from "../../schema/clock.ts";
 import { parseFixed } from "../../schema/decimal.ts";
-import {
-  FLAG_BEGIN,
-  FLAG_END,
-  FLAG_SNAPSHOT,
-  Kind,
-  ResyncReason,
-  Status,
-  setFlags,
-  writeId,
-  writePrice,
-  writeSize,
-} from "../../schema/frame.ts";
+import { FLAG_SNAPSHOT, ResyncReason, Status } from "../../schema/frame.ts";
+import { badValue, parseProblem } from "../core/bad-value.ts";
+import { BookState } from "../core/book.ts";
+import { JsonKind, type JsonScanner } from "../core/json.ts";
+import { markEnd, stageEmptySnapshot } from "../core/stage.ts";
 import type { FeedContext } from "../core/types.ts";
 import { bookChecksum } from "./checksum.ts";
 import { LevelError, LevelReader } from "./levels.ts";
-import { badNumber, parseProblem } from "./report.ts";
-import { resolveSymbol } from "./resolve.ts";
 import type { BookResyncer } from "./resync.ts";
-import { type JsonScanner, Value } from "./scan.ts";
-import { BookState, type SymbolTable } from "./symbols.ts";
+import type { SymbolTable } from "./symbols.ts";
 
 const tsScratch = new DataView(new ArrayBuffer(8));
 
@@ -43,9 +33,9 @@ export class KrakenBookParser {
   /** Parse the `data` array at the cursor: one element per symbol (Kraken sends exactly one). */
   parse(sc: JsonScanner, snapshot: boolean, ctx: FeedContext): void {
     if (!sc.openArray()) return;
-    while (sc.nextElement()) {
+    while (sc.nextItem()) {
       this.element(sc, snapshot, ctx);
-      if (sc.failed) return;
+      if (sc.bad) return;
     }
   }
 
@@ -55,7 +45,9 @@ export class KrakenBookParser {
     let symStart = -1;
     let symEnd = -1;
     let firstSide = -1;
+    let firstSideEnd = -1;
     let secondSide = -1;
+    let secondSideEnd = -1;
     let firstIsAsk = false;
     let sumStart = -1;
     let sumEnd = -1;
@@ -64,29 +56,32 @@ export class KrakenBookParser {
     while (sc.nextKey()) {
       const isBids = sc.keyIs("bids");
       if (isBids || sc.keyIs("asks")) {
-        const at = sc.pos;
-        if (sc.readValue() !== Value.Array) return void sc.fail();
+        if (!sc.skip() || sc.kind !== JsonKind.Array) return void sc.fail();
         if (firstSide < 0) {
-          firstSide = at;
+          firstSide = sc.start;
+          firstSideEnd = sc.stop;
           firstIsAsk = !isBids;
-        } else secondSide = at;
+        } else {
+          secondSide = sc.start;
+          secondSideEnd = sc.stop;
+        }
         continue;
       }
-      const kind = sc.readValue();
-      if (sc.keyIs("symbol") && kind === Value.String) {
-        symStart = sc.valStart;
-        symEnd = sc.valEnd;
-      } else if (sc.keyIs("checksum") && kind === Value.Number) {
-        sumStart = sc.valStart;
-        sumEnd = sc.valEnd;
-      } else if (sc.keyIs("timestamp") && kind === Value.String) {
-        tsStart = sc.valStart;
-        tsEnd = sc.valEnd;
+      if (!sc.skip()) break;
+      const kind = sc.kind;
+      if (sc.keyIs("symbol") && kind === JsonKind.String) {
+        symStart = sc.start;
+        symEnd = sc.stop;
+      } else if (sc.keyIs("checksum") && kind === JsonKind.Number) {
+        sumStart = sc.start;
+        sumEnd = sc.stop;
+      } else if (sc.keyIs("timestamp") && kind === JsonKind.String) {
+        tsStart = sc.start;
+        tsEnd = sc.stop;
       }
     }
-    if (sc.failed) return;
-    const after = sc.pos;
-    const sym = symStart < 0 ? undefined : resolveSymbol(text, symStart, symEnd, this.symbols);
+    if (sc.bad) return;
+    const sym = symStart < 0 ? undefined : this.symbols.resolve(text, symStart, symEnd);
     if (sym === undefined) {
       parseProblem(ctx, symStart < 0 ? "missing_field" : "unknown_symbol", text);
       return;
@@ -101,8 +96,9 @@ export class KrakenBookParser {
     }
     const checksum = sumStart < 0 ? -1 : parseFixed(text, 0, sumStart, sumEnd);
     if (!(checksum >= 0 && checksum <= 0xffffffff)) {
+      // Not a mismatch: the field itself is unusable, so the book cannot be verified (its own reason code).
       parseProblem(ctx, "bad_checksum_field", text);
-      this.resyncer.request(sym, ResyncReason.Checksum, ctx);
+      this.resyncer.request(sym, ResyncReason.BadChecksumField, ctx);
       return;
     }
     let tsLo = 0;
@@ -119,18 +115,17 @@ export class KrakenBookParser {
     const levels = this.levels;
     levels.reset();
     const flags = snapshot ? FLAG_SNAPSHOT : 0;
-    if (firstSide >= 0) levels.side(sc, firstSide, firstIsAsk, flags, sym, checksum, tsLo, tsHi, ctx);
-    if (secondSide >= 0 && levels.error === LevelError.None)
-      levels.side(sc, secondSide, !firstIsAsk, flags, sym, checksum, tsLo, tsHi, ctx);
     // The element's shape was checked by the walk above; what went wrong inside a side is this element's
     // problem (counted below), not a malformed message.
-    sc.failed = false;
-    sc.pos = after;
+    if (firstSide >= 0)
+      levels.side(text, firstSide, firstSideEnd, firstIsAsk, flags, sym, checksum, tsLo, tsHi, ctx);
+    if (secondSide >= 0 && levels.error === LevelError.None)
+      levels.side(text, secondSide, secondSideEnd, !firstIsAsk, flags, sym, checksum, tsLo, tsHi, ctx);
     if (levels.error !== LevelError.None) {
       ctx.emitter.rollback();
-      if (levels.error === LevelError.Number) badNumber(ctx, sym.instrument, "level", text);
+      if (levels.error === LevelError.Number) badValue(ctx, sym.instrument, "level", text);
       else parseProblem(ctx, "bad_level", text);
-      this.resyncer.request(sym, ResyncReason.Checksum, ctx);
+      this.resyncer.request(sym, ResyncReason.BadLevel, ctx);
       return;
     }
     book.truncate(this.depth);
@@ -160,17 +155,9 @@ export class KrakenBookParser {
       this.resyncer.request(sym, ResyncReason.CrossedBook, ctx);
       return;
     }
-    const view = ctx.emitter.view;
-    if (levels.frames === 0 && snapshot) {
-      const off = ctx.emitter.begin(Kind.BookLevel, FLAG_SNAPSHOT | FLAG_BEGIN | FLAG_END, sym.instrument);
-      writeId(view, off, checksum);
-      writePrice(view, off, 0);
-      writeSize(view, off, 0);
-      view.setUint32(off + 32, tsLo, true);
-      view.setInt32(off + 36, tsHi, true);
-    } else if (levels.lastOffset >= 0) {
-      setFlags(view, levels.lastOffset, view.getUint8(levels.lastOffset) | FLAG_END);
-    }
+    if (levels.frames === 0 && snapshot)
+      stageEmptySnapshot(ctx.emitter, sym.instrument, checksum, tsLo, tsHi);
+    else if (levels.lastOffset >= 0) markEnd(ctx.emitter, levels.lastOffset);
     ctx.emitter.commit();
     if (snapshot) {
       sym.bookState = BookState.Synced;

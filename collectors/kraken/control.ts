@@ -1,9 +1,10 @@
 // Kraken v2 control messages: subscribe/unsubscribe acks (one per symbol), pong, status, instrument.
 // They are rare, so JSON.parse is fine here, except for `status`, whose connection_id exceeds 2^53 and is
 // read as text. Docs: https://docs.kraken.com/api/docs/websocket-v2/status, …/ping, …/instrument
+
+import { parseProblem } from "../core/bad-value.ts";
+import { JsonKind, type JsonScanner } from "../core/json.ts";
 import type { FeedContext } from "../core/types.ts";
-import { parseProblem } from "./report.ts";
-import { type JsonScanner, Value } from "./scan.ts";
 import type { SymbolTable } from "./symbols.ts";
 
 interface Ack {
@@ -68,15 +69,16 @@ export class KrakenControl {
     if (!sc.openArray()) return;
     let system = "";
     let connectionId = "";
-    while (sc.nextElement()) {
+    while (sc.nextItem()) {
       if (!sc.openObject()) return;
       while (sc.nextKey()) {
-        const kind = sc.readValue();
-        if (sc.keyIs("system") && kind === Value.String) system = sc.text.slice(sc.valStart, sc.valEnd);
-        else if (sc.keyIs("connection_id")) connectionId = sc.text.slice(sc.valStart, sc.valEnd);
+        if (!sc.skip()) break;
+        const kind = sc.kind;
+        if (sc.keyIs("system") && kind === JsonKind.String) system = sc.text.slice(sc.start, sc.stop);
+        else if (sc.keyIs("connection_id")) connectionId = sc.text.slice(sc.start, sc.stop);
       }
     }
-    if (sc.failed) return;
+    if (sc.bad) return;
     this.system = system;
     const fields = { system, connectionId };
     if (system === "online") ctx.log.info("kraken status", fields);

@@ -14,7 +14,7 @@ import {
   startRig,
   topMatches,
   tradeIds,
-} from "./integration-kit.ts";
+} from "./integration.testkit.ts";
 
 let rig: Rig | undefined;
 afterEach(async () => {

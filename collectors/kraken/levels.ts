@@ -1,9 +1,10 @@
 // One side of a Kraken v2 book message ({"price":…,"qty":…} objects) applied to our book and staged as
 // BookLevel frames, in message order. Docs: https://docs.kraken.com/api/docs/websocket-v2/book
 import { parseFixed } from "../../schema/decimal.ts";
-import { FLAG_ASK, FLAG_BEGIN, Kind, writeId, writePrice, writeSize } from "../../schema/frame.ts";
+import { FLAG_ASK, FLAG_BEGIN } from "../../schema/frame.ts";
+import { JsonKind, JsonScanner } from "../core/json.ts";
+import { stageLevel } from "../core/stage.ts";
 import type { FeedContext } from "../core/types.ts";
-import { type JsonScanner, Value } from "./scan.ts";
 import type { KrakenSymbol } from "./symbols.ts";
 
 /** Why a level could not be applied; the message is rolled back and the symbol resynced. */
@@ -15,6 +16,8 @@ export class LevelReader {
   lastOffset = -1;
   frames = 0;
   private price = 0;
+  /** The side's own cursor: the message's scanner has already walked past it. */
+  private readonly sc = new JsonScanner();
   private size = 0;
 
   reset(): void {
@@ -25,8 +28,9 @@ export class LevelReader {
 
   /** Apply and stage one side's levels, in message order. Sets levelError and stops on bad input. */
   side(
-    sc: JsonScanner,
-    at: number,
+    text: string,
+    start: number,
+    stop: number,
     isAsk: boolean,
     flags: number,
     sym: KrakenSymbol,
@@ -35,31 +39,31 @@ export class LevelReader {
     tsHi: number,
     ctx: FeedContext,
   ): void {
-    sc.pos = at;
+    const sc = this.sc;
+    sc.reset(text, start, stop);
     sc.openArray();
-    const view = ctx.emitter.view;
     const sideFlags = flags | (isAsk ? FLAG_ASK : 0);
-    while (sc.nextElement()) {
+    while (sc.nextItem()) {
       if (!this.level(sc, sym)) {
         if (this.error === LevelError.None) this.error = LevelError.Malformed;
         return;
       }
       sym.book.set(isAsk, this.price, this.size);
       const first = this.frames === 0 && flags !== 0;
-      const off = ctx.emitter.begin(
-        Kind.BookLevel,
-        first ? sideFlags | FLAG_BEGIN : sideFlags,
+      const flagsNow = first ? sideFlags | FLAG_BEGIN : sideFlags;
+      this.lastOffset = stageLevel(
+        ctx.emitter,
         sym.instrument,
+        flagsNow,
+        checksum,
+        this.price,
+        this.size,
+        tsLo,
+        tsHi,
       );
-      writeId(view, off, checksum);
-      writePrice(view, off, this.price);
-      writeSize(view, off, this.size);
-      view.setUint32(off + 32, tsLo, true);
-      view.setInt32(off + 36, tsHi, true);
-      this.lastOffset = off;
       this.frames++;
     }
-    if (sc.failed) this.error = LevelError.Malformed;
+    if (sc.bad) this.error = LevelError.Malformed;
   }
 
   /** Read one {"price":…,"qty":…} into this.price / this.size; false if it is anything else. */
@@ -69,11 +73,12 @@ export class LevelReader {
     this.price = Number.NaN;
     this.size = Number.NaN;
     while (sc.nextKey()) {
-      const kind = sc.readValue();
+      if (!sc.skip()) break;
+      const kind = sc.kind;
       const isPrice = sc.keyIs("price");
       if (!isPrice && !sc.keyIs("qty")) continue;
-      if (kind !== Value.Number && kind !== Value.String) return false;
-      const v = parseFixed(text, isPrice ? sym.priceDecimals : sym.sizeDecimals, sc.valStart, sc.valEnd);
+      if (kind !== JsonKind.Number && kind !== JsonKind.String) return false;
+      const v = parseFixed(text, isPrice ? sym.priceDecimals : sym.sizeDecimals, sc.start, sc.stop);
       if (Number.isNaN(v) || v < 0) {
         this.error = LevelError.Number;
         return false;
@@ -81,6 +86,6 @@ export class LevelReader {
       if (isPrice) this.price = v;
       else this.size = v;
     }
-    return !sc.failed && !Number.isNaN(this.price) && !Number.isNaN(this.size);
+    return !sc.bad && !Number.isNaN(this.price) && !Number.isNaN(this.size);
   }
 }

@@ -4,8 +4,9 @@
 // resubscription whose snapshot never comes is requested again after a timeout.
 // Docs: https://docs.kraken.com/api/docs/websocket-v2/book (subscribe / unsubscribe, one ack per symbol).
 import type { ResyncReason } from "../../schema/frame.ts";
+import { BookState } from "../core/book.ts";
 import type { FeedContext } from "../core/types.ts";
-import { BookState, type KrakenSymbol } from "./symbols.ts";
+import type { KrakenSymbol } from "./symbols.ts";
 
 export class BookResyncer {
   private readonly timers = new Map<number, ReturnType<typeof setTimeout>>();

@@ -2,16 +2,7 @@
 // message ("BTC/USD") to it. Docs: https://docs.kraken.com/api/docs/websocket-v2/instrument
 
 import type { Instrument } from "../../schema/instruments.ts";
-import { OrderBook } from "../core/book.ts";
-
-export const BookState = {
-  /** Waiting for the snapshot our (re)subscription asked for. */
-  AwaitingSnapshot: 0,
-  Synced: 1,
-  /** A checksum/crossed failure: updates are ignored until the resubscription's snapshot. */
-  Resyncing: 2,
-} as const;
-export type BookState = (typeof BookState)[keyof typeof BookState];
+import { BookState, OrderBook } from "../core/book.ts";
 
 export class KrakenSymbol {
   readonly instrument: number;
@@ -74,5 +65,21 @@ export class SymbolTable {
 
   byName(name: string): KrakenSymbol | undefined {
     return this.lookup(name, 0, name.length);
+  }
+
+  /**
+   * lookup(), and an escaped spelling too: Kraken never escapes symbols, but valid JSON may ("BTC\/USD"),
+   * so when the fast lookup misses, an escaped span is decoded and looked up again instead of being taken
+   * for an unknown pair.
+   */
+  resolve(text: string, start: number, end: number): KrakenSymbol | undefined {
+    const sym = this.lookup(text, start, end);
+    if (sym !== undefined || text.indexOf("\\", start) < 0 || text.indexOf("\\", start) >= end) return sym;
+    try {
+      const decoded: unknown = JSON.parse(text.slice(start - 1, end + 1));
+      return typeof decoded === "string" ? this.byName(decoded) : undefined;
+    } catch {
+      return undefined; // a bad escape: the caller counts the element as an unknown symbol
+    }
   }
 }

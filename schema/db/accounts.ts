@@ -4,6 +4,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigserial,
+  boolean,
   check,
   index,
   integer,
@@ -36,6 +37,8 @@ export const portfolios = pgTable(
       .references(() => users.id, { onDelete: "cascade" }),
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
+    /** Margin on: orders are not checked against cash or position (cash may go negative, shorts allowed). */
+    margin: boolean("margin").notNull().default(false),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 6 }).notNull().defaultNow(),
   },
@@ -55,6 +58,8 @@ export const orders = pgTable(
     /** Which venue's quotes the paper matcher fills against (schema/frame.ts Exchange). */
     exchange: smallint("exchange").notNull(),
     instrumentId: integer("instrument_id").notNull(),
+    /** The instrument's quote currency when the order was placed: what its fills move in cash_entries. */
+    currency: text("currency").notNull(),
     side: text("side", { enum: ["buy", "sell"] }).notNull(),
     type: text("type", { enum: ["market", "limit"] }).notNull(),
     quantity: numeric("quantity").notNull(),
@@ -64,6 +69,11 @@ export const orders = pgTable(
     averagePrice: numeric("average_price"),
     /** Caller's idempotency key, unique per portfolio. */
     clientOrderId: text("client_order_id"),
+    /**
+     * Time of the first visible book the order rested against without crossing it (null: no quote seen
+     * since it was placed). Only a book newer than this that crosses it fills it as a maker, at its limit.
+     */
+    restedAt: timestamp("rested_at", { withTimezone: true, precision: 6 }),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at", { withTimezone: true, precision: 6 }).notNull().defaultNow(),
   },
@@ -77,6 +87,7 @@ export const orders = pgTable(
     check("orders_status", sql`${t.status} in ('open', 'filled', 'canceled')`),
     check("orders_quantity", sql`${t.quantity} > 0`),
     check("orders_limit", sql`(${t.type} = 'limit') = (${t.limitPrice} is not null)`),
+    check("orders_filled", sql`${t.filledQuantity} >= 0 and ${t.filledQuantity} <= ${t.quantity}`),
   ],
 );
 
@@ -123,4 +134,31 @@ export const positionLots = pgTable(
     openedAt: timestamp("opened_at", { withTimezone: true, precision: 6 }).notNull().defaultNow(),
   },
   (t) => [index("position_lots_key").on(t.portfolioId, t.exchange, t.instrumentId, t.id)],
+);
+
+/**
+ * The cash ledger: every movement of a portfolio's cash, per currency, signed (+ in, - out). A balance is
+ * the sum of its entries, so it cannot drift from them. Trades book two entries per fill: the notional
+ * (kind "trade") and the fee (kind "fee").
+ */
+export const CASH_KINDS = ["initial", "deposit", "withdrawal", "trade", "fee"] as const;
+export const cashEntries = pgTable(
+  "cash_entries",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    portfolioId: uuid("portfolio_id")
+      .notNull()
+      .references(() => portfolios.id, { onDelete: "cascade" }),
+    currency: text("currency").notNull(),
+    amount: numeric("amount").notNull(),
+    kind: text("kind", { enum: CASH_KINDS }).notNull(),
+    fillId: uuid("fill_id").references(() => fills.id, { onDelete: "cascade" }),
+    note: text("note").notNull().default(""),
+    time: timestamp("time", { withTimezone: true, precision: 6 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("cash_entries_portfolio").on(t.portfolioId, t.currency, t.time),
+    check("cash_entries_kind", sql`${t.kind} in ('initial', 'deposit', 'withdrawal', 'trade', 'fee')`),
+    check("cash_entries_fill", sql`(${t.kind} in ('trade', 'fee')) = (${t.fillId} is not null)`),
+  ],
 );

@@ -1,2 +1,3 @@
 export * from "./accounts.ts";
+export * from "./archive.ts";
 export * from "./market.ts";

@@ -1,12 +1,23 @@
 // migrate() against a real Postgres (this machine's has no TimescaleDB, so the plain-Postgres path runs for real).
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { freshDatabase, memoryLogger, type TestDatabase } from "../../bridge/testing.ts";
+import { ConfigError } from "../../lib/config.ts";
+import { createLogger } from "../../lib/log.ts";
+import { type FreshDatabase, freshDatabase } from "../../lib/testing.ts";
 import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../instruments.ts";
-import { MigrateConfigError, migrate, retentionDays, timescaleStatements } from "./migrate.ts";
+import { migrate, retentionDays, timescaleStatements } from "./migrate.ts";
 
-let db: TestDatabase;
+/** A logger that keeps its lines (tests assert on them) instead of printing. */
+function memoryLogger() {
+  const lines: Record<string, unknown>[] = [];
+  return Object.assign(
+    createLogger({}, (line) => lines.push(JSON.parse(line))),
+    { lines },
+  );
+}
+
+let db: FreshDatabase;
 beforeAll(async () => {
-  db = await freshDatabase({ migrate: false });
+  db = await freshDatabase({ migrate: false, prefix: "tw_migrate" });
 });
 afterAll(async () => {
   await db.drop();
@@ -19,7 +30,14 @@ test("creates the tables and instruments, and a second run changes nothing", asy
   expect(result).toEqual({ timescale: false, instruments: DEFAULT_INSTRUMENTS.length, retentionDays: null });
   const tables = await db.sql`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`;
   expect(tables.map((t) => t.tablename)).toEqual(
-    expect.arrayContaining(["book_tops", "feed_events", "instruments", "trades"]),
+    expect.arrayContaining([
+      "book_changes",
+      "book_tops",
+      "feed_events",
+      "instruments",
+      "relay_positions",
+      "trades",
+    ]),
   );
   expect(first.some((q) => /CREATE TABLE "trades"/.test(q))).toBe(true);
 
@@ -77,5 +95,8 @@ test("Timescale setup: compression once, retention only when TAPEWIRE_RETENTION_
 
   expect(retentionDays({})).toBeNull();
   expect(retentionDays({ TAPEWIRE_RETENTION_DAYS: "7" })).toBe(7);
-  expect(() => retentionDays({ TAPEWIRE_RETENTION_DAYS: "1.5" })).toThrow(MigrateConfigError);
+  expect(() => retentionDays({ TAPEWIRE_RETENTION_DAYS: "1.5" })).toThrow(ConfigError);
+  expect(() => retentionDays({ TAPEWIRE_RETENTION_DAYS: "0" })).toThrow(
+    'TAPEWIRE_RETENTION_DAYS="0": expected an integer in 1..36500',
+  );
 });

@@ -6,6 +6,7 @@ import { sql as dsql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { migrate as drizzleMigrate } from "drizzle-orm/postgres-js/migrator";
 import postgres from "postgres";
+import { defineConfig, int } from "../../lib/config.ts";
 import { createLogger, type Logger } from "../../lib/log.ts";
 import { type InstrumentRegistry, loadRegistry } from "../instruments.ts";
 import { instruments } from "./market.ts";
@@ -27,24 +28,22 @@ export interface MigrateResult {
   retentionDays: number | null;
 }
 
-export class MigrateConfigError extends Error {
-  override readonly name = "MigrateConfigError";
-}
-
 export const MIGRATIONS_FOLDER = join(import.meta.dir, "..", "..", "drizzle");
 const LOCK_KEY = 0x74617065; // "tape"
 
-/** TAPEWIRE_RETENTION_DAYS: unset = keep everything (nothing may be deleted before the Parquet archive has it). */
+export const migrateConfig = defineConfig("db-migrate", {
+  retentionDays: int("TAPEWIRE_RETENTION_DAYS", {
+    default: undefined,
+    min: 1,
+    max: 36_500,
+    meaning:
+      "with TimescaleDB, drop trades chunks older than this many days; unset = keep everything (nothing may be deleted before the Parquet archive has it)",
+  }),
+});
+
+/** TAPEWIRE_RETENTION_DAYS, or null when unset; a bad value throws ConfigError naming it. */
 export function retentionDays(env: Env): number | null {
-  const raw = env.TAPEWIRE_RETENTION_DAYS;
-  if (raw === undefined || raw === "") return null;
-  const days = Number(raw);
-  if (!Number.isInteger(days) || days < 1) {
-    throw new MigrateConfigError(
-      `TAPEWIRE_RETENTION_DAYS=${JSON.stringify(raw)}: expected a whole number of days >= 1`,
-    );
-  }
-  return days;
+  return migrateConfig.read(env).retentionDays ?? null;
 }
 
 /** TimescaleDB setup for trades, run only when the extension is enabled. Each statement is idempotent. */

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { tableFromIPC } from "apache-arrow";
+import { Archiver } from "../../archiver/archiver.ts";
+import { openExportDuck } from "../../archiver/duck.ts";
+import { createLogger } from "../../lib/log.ts";
+import { type FreshDatabase, freshDatabase } from "../../lib/testing.ts";
+import { loadRegistry } from "../../schema/instruments.ts";
+import { AnalystSqlError, runAnalystSql } from "./analyst-sql.ts";
+import { divideDecimal } from "./queries.ts";
+import { AnalyticsService, analyticsConfig } from "./service.ts";
+
+const registry = loadRegistry({});
+const log = createLogger({}, () => {});
+const H = 3_600_000;
+const base = Date.UTC(2026, 10, 29, 0);
+let db: FreshDatabase;
+let root: string;
+let service: AnalyticsService;
+
+beforeAll(async () => {
+  db = await freshDatabase({ prefix: "tw_analytics" });
+  root = mkdtempSync(join(tmpdir(), "tw-analytics-"));
+  service = new AnalyticsService(db.sql, registry, analyticsConfig.read({ ARCHIVE_DIR: root }));
+  // Six hours of BTC-USD on kraken and coinbase, a trade every 5 minutes, prices with cents.
+  const rows: string[] = [];
+  for (let h = 0; h < 6; h++)
+    for (let m = 0; m < 60; m += 5)
+      for (const ex of [1, 2]) {
+        const t = base + h * H + m * 60_000 + ex * 1000;
+        const id = h * 1000 + m * 10 + ex;
+        rows.push(
+          `('${new Date(t).toISOString()}', ${ex}, 1, ${id}, ${90000 + h * 10 + m / 5}.${ex}5, 0.0${ex}00000${(m % 3) + 1}, 'buy', ${id}, ${t}000000)`,
+        );
+      }
+  await db.sql.unsafe(
+    `INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns) VALUES ${rows.join(", ")}`,
+  );
+  for (let s = 0; s < 120; s++)
+    for (const ex of [1, 2])
+      await db.sql`INSERT INTO book_tops (time, exchange, instrument_id, bid_price, bid_size, ask_price, ask_size)
+        VALUES (${new Date(base + s * 1000)}, ${ex}, 1, ${`9000${ex}.00`}, 1, ${`9000${ex}.${ex}0`}, 1)`;
+  await db.sql`INSERT INTO feed_events (time, exchange, instrument_id, event, detail, count, seq) VALUES
+    (${new Date(base + 10_000)}, 1, 1, 'gap', 5, 3, 10), (${new Date(base + 20_000)}, 1, 1, 'stale', 4000, 0, 11),
+    (${new Date(base + 26_000)}, 1, 1, 'fresh', 0, 0, 12), (${new Date(base + 30_000)}, 1, 1, 'book_resync', 1, 0, 13)`;
+});
+
+afterAll(async () => {
+  service?.close();
+  await db?.drop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const range = { from: new Date(base), to: new Date(base + 6 * H), exchanges: [], instruments: [1] };
+
+async function postgresTotals() {
+  const [r] =
+    await db.sql`SELECT count(*)::int AS n, sum(size)::text AS volume, sum(price * size)::text AS notional FROM trades`;
+  return r;
+}
+
+describe("analytics across archive and database", () => {
+  test("every trade counts once before, during and after an export", async () => {
+    const before = await service.ohlcv(range, 3600);
+    expect(before.sources.archivedFiles).toBe(0);
+    const totals = await postgresTotals();
+    const count = (r: typeof before) => r.result.reduce((a, c) => a + c.trades, 0);
+    expect(count(before)).toBe(totals?.n);
+    // Archive the first three hours (the archiver's clock says 03:00 is over).
+    const { duck, close } = await openExportDuck();
+    await new Archiver(db.sql, duck, {
+      root,
+      intervalS: 3600,
+      recheckS: 86_400,
+      registry,
+      log,
+      now: () => new Date(base + 3 * H),
+    }).runOnce();
+    close();
+    const after = await service.ohlcv(range, 3600);
+    expect(after.sources.archivedFiles).toBe(6); // 3 hours × 2 exchanges of trades
+    expect(after.sources.databaseRows).toBe(72); // 3 hours × 12 × 2 still only in Postgres
+    expect(after.result).toEqual(before.result);
+    // A bucket that straddles the seam (3 h buckets: 02:00–05:00 would not; use 2 h: 02:00–04:00 does).
+    const straddle = await service.ohlcv(range, 7200);
+    const pg = await db.sql`SELECT exchange, count(*)::int AS n, sum(size)::text AS v FROM trades
+      WHERE time >= ${new Date(base + 2 * H)} AND time < ${new Date(base + 4 * H)} GROUP BY exchange ORDER BY exchange`;
+    const seam = straddle.result.filter(
+      (r) => r.time === new Date(base + 2 * H).toISOString().replace(".000Z", ".000000Z"),
+    );
+    expect(seam.map((r) => [r.exchange, r.trades])).toEqual(pg.map((r) => [r.exchange, r.n]));
+    expect(seam.map((r) => r.volume)).toEqual(pg.map((r) => String(r.v).replace(/\.?0+$/, "")));
+  });
+
+  test("VWAP is exact: Σ price·size / Σ size from the database's own numerics", async () => {
+    const r = await service.ohlcv({ ...range, exchanges: [1] }, 6 * 3600);
+    const [pg] =
+      await db.sql`SELECT sum(price * size)::text AS n, sum(size)::text AS d FROM trades WHERE exchange = 1`;
+    expect(r.result[0]?.vwap).toBe(divideDecimal(String(pg?.n), String(pg?.d), 13));
+  });
+
+  test("volatility, spreads, trade sizes and feed quality answer over the range", async () => {
+    const vol = await service.volatility(range, 3600);
+    expect(vol.result.map((r) => r.returns)).toEqual([5, 5]);
+    expect(vol.result.every((r) => r.realized > 0 && Number.isFinite(r.annualized))).toBe(true);
+    const spreads = await service.spreads({ ...range, to: new Date(base + H) });
+    expect(spreads.result.find((r) => r.scope === 1)).toMatchObject({ samples: 120, p50: "0.1", min: "0.1" });
+    expect(spreads.result.find((r) => r.scope === "cross")).toMatchObject({ samples: 120, p50: "-0.9" }); // min ask 90001.10 − max bid 90002.00: crossed
+    const sizes = await service.tradeSizes(range);
+    expect(sizes.result.reduce((a, b) => a + b.trades, 0)).toBe(144);
+    const quality = await service.feedQuality(range);
+    expect(quality.result[0]).toMatchObject({ gaps: 1, missing: 3, resyncs: 1, staleSeconds: 10 });
+  });
+});
+
+describe("analyst SQL", () => {
+  const limits = { timeoutMs: 2000, maxRows: 1000, memoryMb: 128 };
+  const run = (text: string, format: "json" | "csv" | "parquet" | "arrow" = "json", l = limits) =>
+    runAnalystSql(db.sql, root, registry, service.scales, l, text, format);
+
+  test("reads the archive's views with exact decimals in every format", async () => {
+    const json = await run(
+      "SELECT exchange, count(*) AS n, sum(size) AS volume FROM trades GROUP BY ALL ORDER BY 1",
+    );
+    const body = JSON.parse(String(json.body));
+    expect(body.columns).toEqual(["exchange", "n", "volume"]);
+    const [pgVolume] =
+      await db.sql`SELECT sum(size)::text AS v FROM trades WHERE exchange = 1 AND time < ${new Date(base + 3 * H)}`;
+    expect(body.rows.find((r: { exchange: string }) => r.exchange === "kraken")).toEqual({
+      exchange: "kraken",
+      n: "36",
+      volume: `${pgVolume?.v}`.padEnd(10, "0"),
+    });
+    const csv = await run("SELECT symbol FROM instruments WHERE id = 1", "csv");
+    expect(String(csv.body)).toBe("symbol\nBTC-USD\n");
+    const parquet = await run("SELECT price FROM trades ORDER BY time LIMIT 1", "parquet");
+    const file = join(root, "check.parquet");
+    writeFileSync(file, parquet.body as Uint8Array);
+    const reader = await (await DuckDBInstance.create(":memory:")).connect();
+    const check = await reader.runAndReadAll(
+      `SELECT typeof(price), price::VARCHAR FROM read_parquet('${file}')`,
+    );
+    expect(check.getRows()[0]?.map(String)).toEqual(["DECIMAL(38,9)", "90000.150000000"]);
+    const arrow = await run("SELECT 1 AS one, 'x' AS s", "arrow");
+    const table = tableFromIPC(arrow.body as Uint8Array);
+    expect(table.numRows).toBe(1);
+    expect(table.schema.fields.map((f) => f.name)).toEqual(["one", "s"]);
+  });
+
+  const hostile: [string, RegExp][] = [
+    ["DROP VIEW trades", /only a SELECT/],
+    ["COPY trades TO '/tmp/x.csv'", /only a SELECT|Permission Error/],
+    ["ATTACH '/tmp/evil.db'", /only a SELECT/],
+    ["INSTALL httpfs", /only a SELECT/],
+    ["SET enable_external_access = true", /only a SELECT/],
+    ["SELECT 1; SELECT 2", /exactly one statement/],
+    ["SELECT * FROM read_csv('/etc/passwd')", /Permission Error/],
+    ["SELECT * FROM glob('/*')", /Permission Error/],
+    ["SELECT * FROM read_parquet('/work/../etc/shadow')", /Permission Error/],
+    ["SELECT * FROM nowhere", /Catalog Error/],
+    ["SELEC 1", /Parser Error/],
+    ["", /empty/],
+    ["SELECT 1\u0000", /NUL/],
+    ["SELECT * FROM range(5000)", /more than 1000 rows/],
+  ];
+  for (const [text, why] of hostile)
+    test(`refuses ${JSON.stringify(text).slice(0, 50)} with a 4xx that says why`, async () => {
+      const error = await run(text).catch((e) => e);
+      expect(error).toBeInstanceOf(AnalystSqlError);
+      expect(error.status).toBeGreaterThanOrEqual(400);
+      expect(error.status).toBeLessThan(500);
+      expect(error.message).toMatch(why);
+    });
+
+  test("a query past the time limit is cancelled with 408", async () => {
+    const error = await run("SELECT count(*) FROM range(100000000000) a", "json", {
+      ...limits,
+      timeoutMs: 200,
+    }).catch((e) => e);
+    expect(error).toBeInstanceOf(AnalystSqlError);
+    expect(error.status).toBe(408);
+  });
+});

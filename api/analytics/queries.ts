@@ -1,0 +1,226 @@
+// The analytics aggregations, in DuckDB over a loaded range (source.ts). Prices, sizes and sums stay exact
+// DECIMALs and leave as strings; only statistics that are not money (volatility, log buckets) are floats.
+import type { DuckDBConnection } from "@duckdb/node-api";
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number => Number(v ?? 0);
+const iso = (v: unknown): string =>
+  new Date(Number(v) / 1000).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+
+async function rows(duck: DuckDBConnection, q: string): Promise<unknown[][]> {
+  return (await duck.runAndReadAll(q)).getRows();
+}
+
+/** Trim a DECIMAL's text to what it means: no trailing fractional zeros. */
+export function trimDecimal(s: string | null): string | null {
+  if (s === null || !s.includes(".")) return s;
+  const t = s.replace(/0+$/, "");
+  return t.endsWith(".") ? t.slice(0, -1) : t;
+}
+
+/** Exact a / b rounded half away from zero to `places`, on decimal strings. */
+export function divideDecimal(a: string, b: string, places: number): string | null {
+  const scale = (s: string) => (s.includes(".") ? (s.split(".")[1] ?? "").length : 0);
+  const big = (s: string) => BigInt(s.replace(".", ""));
+  const den = big(b);
+  if (den === 0n) return null;
+  // a/10^sa ÷ b/10^sb = (a·10^sb) / (b·10^sa); scale the numerator for `places` digits (+1 to round).
+  const num = big(a) * 10n ** BigInt(scale(b) + places + 1);
+  const q = num / (den * 10n ** BigInt(scale(a)));
+  const neg = q < 0n;
+  const abs = neg ? -q : q;
+  const rounded = (abs + 5n) / 10n;
+  const digits = rounded.toString().padStart(places + 1, "0");
+  const text = places ? `${digits.slice(0, -places)}.${digits.slice(-places)}` : digits;
+  return trimDecimal(`${neg && rounded !== 0n ? "-" : ""}${text}`);
+}
+
+export interface OhlcvRow {
+  exchange: number;
+  instrumentId: number;
+  time: string;
+  open: string;
+  high: string;
+  low: string;
+  close: string;
+  volume: string;
+  vwap: string | null;
+  trades: number;
+}
+
+/** OHLCV and VWAP per bucket; `seconds` is the bucket length. */
+export async function ohlcv(
+  duck: DuckDBConnection,
+  view: string,
+  seconds: number,
+  vwapPlaces: number,
+): Promise<OhlcvRow[]> {
+  const out = await rows(
+    duck,
+    `SELECT exchange, instrument_id, epoch_us(time_bucket(INTERVAL '${Math.trunc(seconds)} seconds', time)) AS b,
+       first(price ORDER BY time, trade_id)::VARCHAR, max(price)::VARCHAR, min(price)::VARCHAR,
+       last(price ORDER BY time, trade_id)::VARCHAR, sum(size)::VARCHAR, sum(price * size)::VARCHAR, count(*)::BIGINT
+     FROM ${view} GROUP BY ALL ORDER BY b, exchange, instrument_id`,
+  );
+  return out.map((r) => ({
+    exchange: num(r[0]),
+    instrumentId: num(r[1]),
+    time: iso(r[2]),
+    open: trimDecimal(str(r[3])) ?? "0",
+    high: trimDecimal(str(r[4])) ?? "0",
+    low: trimDecimal(str(r[5])) ?? "0",
+    close: trimDecimal(str(r[6])) ?? "0",
+    volume: trimDecimal(str(r[7])) ?? "0",
+    vwap: divideDecimal(String(r[8]), String(r[7]), vwapPlaces),
+    trades: num(r[9]),
+  }));
+}
+
+export interface VolatilityRow {
+  exchange: number;
+  instrumentId: number;
+  /** Returns used (bucket closes after the first). */
+  returns: number;
+  /** sqrt(Σ r²) of log returns between bucket closes, over the whole range. */
+  realized: number;
+  /** Scaled to one year of buckets (√(buckets per year) · stdev). */
+  annualized: number;
+}
+
+export async function realizedVolatility(
+  duck: DuckDBConnection,
+  view: string,
+  seconds: number,
+): Promise<VolatilityRow[]> {
+  const perYear = (365 * 86_400) / seconds;
+  const out = await rows(
+    duck,
+    `WITH closes AS (
+       SELECT exchange, instrument_id, time_bucket(INTERVAL '${Math.trunc(seconds)} seconds', time) AS b,
+         last(price ORDER BY time, trade_id)::DOUBLE AS c FROM ${view} GROUP BY ALL),
+     r AS (SELECT exchange, instrument_id, ln(c / lag(c) OVER (PARTITION BY exchange, instrument_id ORDER BY b)) AS lr FROM closes)
+     SELECT exchange, instrument_id, count(lr)::BIGINT, coalesce(sqrt(sum(lr * lr)), 0), coalesce(stddev_samp(lr), 0)
+     FROM r GROUP BY ALL ORDER BY exchange, instrument_id`,
+  );
+  return out.map((r) => ({
+    exchange: num(r[0]),
+    instrumentId: num(r[1]),
+    returns: num(r[2]),
+    realized: num(r[3]),
+    annualized: num(r[4]) * Math.sqrt(perYear),
+  }));
+}
+
+export interface SpreadRow {
+  /** An exchange name, or "cross" for best ask anywhere minus best bid anywhere at the same second. */
+  scope: number | "cross";
+  instrumentId: number;
+  samples: number;
+  p50: string | null;
+  p90: string | null;
+  p99: string | null;
+  min: string | null;
+  max: string | null;
+}
+
+/** Spread percentiles from book tops, per exchange and across exchanges (1-second alignment). */
+export async function spreadStats(duck: DuckDBConnection, view: string): Promise<SpreadRow[]> {
+  const stats = (expr: string) =>
+    `count(*)::BIGINT, quantile_disc(${expr}, 0.5)::VARCHAR, quantile_disc(${expr}, 0.9)::VARCHAR,
+     quantile_disc(${expr}, 0.99)::VARCHAR, min(${expr})::VARCHAR, max(${expr})::VARCHAR`;
+  const per = await rows(
+    duck,
+    `SELECT exchange, instrument_id, ${stats("ask_price - bid_price")} FROM ${view}
+     WHERE ask_price IS NOT NULL AND bid_price IS NOT NULL GROUP BY ALL ORDER BY exchange, instrument_id`,
+  );
+  const cross = await rows(
+    duck,
+    `WITH s AS (SELECT instrument_id, time_bucket(INTERVAL '1 second', time) AS b, exchange,
+        last(bid_price ORDER BY time) AS bid, last(ask_price ORDER BY time) AS ask FROM ${view}
+        WHERE ask_price IS NOT NULL AND bid_price IS NOT NULL GROUP BY ALL),
+      x AS (SELECT instrument_id, b, min(ask) - max(bid) AS spread, count(DISTINCT exchange) AS n FROM s GROUP BY ALL)
+     SELECT instrument_id, ${stats("spread")} FROM x WHERE n > 1 GROUP BY ALL ORDER BY instrument_id`,
+  );
+  const shape = (scope: number | "cross", instrumentId: unknown, r: unknown[]): SpreadRow => ({
+    scope,
+    instrumentId: num(instrumentId),
+    samples: num(r[0]),
+    p50: trimDecimal(str(r[1])),
+    p90: trimDecimal(str(r[2])),
+    p99: trimDecimal(str(r[3])),
+    min: trimDecimal(str(r[4])),
+    max: trimDecimal(str(r[5])),
+  });
+  return [
+    ...per.map((r) => shape(num(r[0]), r[1], r.slice(2))),
+    ...cross.map((r) => shape("cross", r[0], r.slice(1))),
+  ];
+}
+
+export interface SizeBucket {
+  exchange: number;
+  instrumentId: number;
+  /** Sizes in [from, to): powers of ten. */
+  from: string;
+  to: string;
+  trades: number;
+  volume: string;
+}
+
+export async function tradeSizes(duck: DuckDBConnection, view: string): Promise<SizeBucket[]> {
+  const out = await rows(
+    duck,
+    `SELECT exchange, instrument_id, floor(log10(size::DOUBLE))::INTEGER AS e, count(*)::BIGINT, sum(size)::VARCHAR
+     FROM ${view} WHERE size > 0 GROUP BY ALL ORDER BY exchange, instrument_id, e`,
+  );
+  const pow = (e: number) => (e >= 0 ? `1${"0".repeat(e)}` : `0.${"0".repeat(-e - 1)}1`);
+  return out.map((r) => ({
+    exchange: num(r[0]),
+    instrumentId: num(r[1]),
+    from: pow(num(r[2])),
+    to: pow(num(r[2]) + 1),
+    trades: num(r[3]),
+    volume: trimDecimal(str(r[4])) ?? "0",
+  }));
+}
+
+export interface FeedQualityRow {
+  date: string;
+  exchange: number;
+  instrumentId: number;
+  gaps: number;
+  missing: number;
+  tradeGaps: number;
+  resyncs: number;
+  disconnects: number;
+  staleSeconds: number;
+}
+
+/** Per day from feed events: loss, resyncs, disconnects, and time spent stale (stale → fresh). */
+export async function feedQuality(duck: DuckDBConnection, view: string): Promise<FeedQualityRow[]> {
+  const out = await rows(
+    duck,
+    `WITH e AS (SELECT *, lead(time) OVER (PARTITION BY exchange, instrument_id ORDER BY time, seq) AS next_time,
+        lead(event) OVER (PARTITION BY exchange, instrument_id ORDER BY time, seq) AS next_event FROM ${view}
+        WHERE event IN ('gap', 'trade_gap', 'relay_gap', 'book_resync', 'disconnected', 'stale', 'fresh', 'connected'))
+     SELECT strftime(time, '%Y-%m-%d') AS day, exchange, instrument_id,
+       count(*) FILTER (WHERE event IN ('gap', 'relay_gap'))::BIGINT,
+       coalesce(sum(count) FILTER (WHERE event IN ('gap', 'relay_gap', 'trade_gap')), 0)::BIGINT,
+       count(*) FILTER (WHERE event = 'trade_gap')::BIGINT,
+       count(*) FILTER (WHERE event = 'book_resync')::BIGINT,
+       count(*) FILTER (WHERE event = 'disconnected')::BIGINT,
+       coalesce(sum(CASE WHEN event = 'stale' THEN detail / 1000.0 + coalesce(epoch(next_time) - epoch(time), 0) END), 0)
+     FROM e GROUP BY ALL ORDER BY day, exchange, instrument_id`,
+  );
+  return out.map((r) => ({
+    date: String(r[0]),
+    exchange: num(r[1]),
+    instrumentId: num(r[2]),
+    gaps: num(r[3]),
+    missing: num(r[4]),
+    tradeGaps: num(r[5]),
+    resyncs: num(r[6]),
+    disconnects: num(r[7]),
+    staleSeconds: Math.round(num(r[8]) * 1000) / 1000,
+  }));
+}

@@ -1,0 +1,122 @@
+// Analytics over archive + database: each request loads its range into an in-memory DuckDB (Parquet files
+// from the manifest, the rest from Postgres; source.ts), aggregates there, and drops what it loaded.
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import type postgres from "postgres";
+import { defineConfig, duration, int, string } from "../../lib/config.ts";
+import { datasetByName } from "../../schema/archive.ts";
+import type { InstrumentRegistry } from "../../schema/instruments.ts";
+import * as Q from "./queries.ts";
+import { loadRange, type RangeFilter, type Scales } from "./source.ts";
+
+export const analyticsConfig = defineConfig("api", {
+  archiveDir: string("ARCHIVE_DIR", {
+    default: ".data/archive",
+    meaning: "the Parquet archive the analytics read",
+  }),
+  memoryMb: int("ANALYTICS_MEMORY_MB", {
+    default: 512,
+    min: 64,
+    meaning: "DuckDB memory limit per analytics engine",
+  }),
+  sqlTimeoutMs: duration("ANALYTICS_SQL_TIMEOUT", {
+    unit: "ms",
+    default: 10_000,
+    min: 100,
+    meaning: "an analyst SQL query is cancelled after this long",
+  }),
+  sqlMaxRows: int("ANALYTICS_SQL_MAX_ROWS", {
+    default: 100_000,
+    min: 1,
+    meaning: "rows an analyst SQL query may return (more is refused with 422, not truncated silently)",
+  }),
+  maxRangeDays: int("ANALYTICS_MAX_RANGE_DAYS", {
+    default: 366,
+    min: 1,
+    meaning: "longest time range of one analytics request",
+  }),
+});
+export type AnalyticsConfig = ReturnType<typeof analyticsConfig.read>;
+
+export class AnalyticsService {
+  private instance: DuckDBInstance | null = null;
+  private readonly root: string;
+  private readonly tmp: string;
+  readonly scales: Scales;
+
+  constructor(
+    readonly sql: postgres.Sql,
+    readonly registry: InstrumentRegistry,
+    readonly config: AnalyticsConfig,
+  ) {
+    this.root = resolve(config.archiveDir);
+    this.tmp = join(this.root, ".tmp-analytics");
+    this.scales = {
+      price: Math.max(0, ...registry.all.map((i) => i.priceDecimals)),
+      size: Math.max(0, ...registry.all.map((i) => i.sizeDecimals)),
+    };
+  }
+
+  get archiveRoot(): string {
+    return this.root;
+  }
+
+  private async connect(): Promise<DuckDBConnection> {
+    if (!this.instance) {
+      mkdirSync(this.tmp, { recursive: true });
+      this.instance = await DuckDBInstance.create(":memory:", {
+        threads: "2",
+        memory_limit: `${this.config.memoryMb}MB`,
+        autoinstall_known_extensions: "false",
+        autoload_known_extensions: "false",
+      });
+    }
+    const c = await this.instance.connect();
+    await c.run("SET TimeZone = 'UTC'");
+    return c;
+  }
+
+  private async over<T>(
+    dataset: string,
+    f: RangeFilter,
+    fn: (duck: DuckDBConnection, view: string) => Promise<T>,
+  ) {
+    const d = datasetByName(dataset);
+    if (!d) throw new Error(`unknown dataset ${dataset}`);
+    const duck = await this.connect();
+    try {
+      const range = await loadRange(this.sql, duck, this.tmp, this.root, d, f, this.scales);
+      try {
+        const result = await fn(duck, range.view);
+        return { result, sources: { archivedFiles: range.archivedFiles, databaseRows: range.liveRows } };
+      } finally {
+        await range.drop();
+      }
+    } finally {
+      duck.closeSync();
+    }
+  }
+
+  ohlcv(f: RangeFilter, seconds: number) {
+    const places = Math.max(...this.registry.all.map((i) => i.priceDecimals)) + 4;
+    return this.over("trades", f, (duck, view) => Q.ohlcv(duck, view, seconds, places));
+  }
+  volatility(f: RangeFilter, seconds: number) {
+    return this.over("trades", f, (duck, view) => Q.realizedVolatility(duck, view, seconds));
+  }
+  spreads(f: RangeFilter) {
+    return this.over("book_tops", f, (duck, view) => Q.spreadStats(duck, view));
+  }
+  tradeSizes(f: RangeFilter) {
+    return this.over("trades", f, (duck, view) => Q.tradeSizes(duck, view));
+  }
+  feedQuality(f: RangeFilter) {
+    return this.over("feed_events", f, (duck, view) => Q.feedQuality(duck, view));
+  }
+
+  close(): void {
+    this.instance?.closeSync();
+    this.instance = null;
+  }
+}

@@ -1,0 +1,75 @@
+// `bun archiver/main.ts`: every ARCHIVE_CHECK_INTERVAL, export closed partitions to the Parquet archive,
+// verify them, record them in archive_manifest, then apply retention (TAPEWIRE_RETENTION_DAYS).
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import postgres from "postgres";
+import { createLogger } from "../lib/log.ts";
+import { serveMetrics } from "../lib/metrics.ts";
+import { loadRegistry } from "../schema/instruments.ts";
+import { Archiver } from "./archiver.ts";
+import { archiverConfig } from "./config.ts";
+import { openExportDuck } from "./duck.ts";
+import { ArchiverMetrics } from "./metrics.ts";
+import { markArchivedSegments } from "./journal-marks.ts";
+import { applyRetention } from "./retention.ts";
+
+const config = archiverConfig.readOrExit();
+const log = createLogger({ process: "archiver" });
+if (!config.databaseUrl) {
+  log.error("DATABASE_URL is not set: the archiver needs the database the bridge writes");
+  process.exit(78);
+}
+const root = resolve(config.dir);
+const journalDir = resolve(config.journalDir);
+mkdirSync(root, { recursive: true });
+const sql = postgres(config.databaseUrl, { max: 2, onnotice: () => {}, connection: { TimeZone: "UTC" } });
+const { duck, close } = await openExportDuck();
+const metrics = new ArchiverMetrics();
+const server = serveMetrics(metrics.registry, config.metricsPort);
+const [ts] = await sql`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'`;
+const archiver = new Archiver(sql, duck, {
+  root,
+  intervalS: config.intervalS,
+  recheckS: config.recheckS,
+  registry: loadRegistry(),
+  log,
+  metrics,
+});
+log.info("archiver started", { root, intervalS: config.intervalS, retentionDays: config.retentionDays ?? null });
+
+let stopping = false;
+let wake: (() => void) | null = null;
+async function loop(): Promise<void> {
+  while (!stopping) {
+    try {
+      const failures = archiver.failures;
+      const n = await archiver.runOnce();
+      if (config.retentionDays !== undefined) {
+        const deleted = await applyRetention(sql, { days: config.retentionDays, timescale: (ts?.n ?? 0) > 0, log, metrics });
+        if (deleted > 0) log.info("retention deleted archived rows", { rows: deleted });
+      }
+      if (archiver.watermark && archiver.failures === failures) {
+        metrics.lastSuccess.set({}, Date.now() / 1000);
+        await markArchivedSegments(sql, journalDir, archiver.watermark.getTime() * 1e6, log);
+      }
+      if (n > 0) log.info("archive cycle", { exported: n });
+    } catch (error) {
+      log.error("archive cycle failed", { error });
+    }
+    await new Promise<void>((r) => {
+      wake = r;
+      setTimeout(r, config.checkMs);
+    });
+  }
+}
+const running = loop();
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.on(signal, async () => {
+    stopping = true;
+    wake?.();
+    await running;
+    server.stop(true);
+    close();
+    await sql.end({ timeout: 2 });
+    process.exit(0);
+  });

@@ -1,0 +1,26 @@
+// The settings every collector process reads, whatever its venue (lib/config.ts: read once, frozen, a bad
+// value fails fast naming the variable). The venue's own settings are in <venue>/config.ts.
+import { defineConfig, type Env, int, port, string } from "../../lib/config.ts";
+import type { ExchangeName } from "../../schema/frame.ts";
+
+const METRICS_PORTS: Record<ExchangeName, number> = { kraken: 9201, coinbase: 9202, binance: 9203 };
+
+export const collectorVars = (exchange: ExchangeName) =>
+  defineConfig(`collector-${exchange}`, {
+    relayIn: string("TAPEWIRE_RELAY_IN", { default: "run/relay-in.sock", meaning: "relay ingest socket" }),
+    bufferFrames: int("TAPEWIRE_COLLECTOR_BUFFER_FRAMES", {
+      default: 262_144,
+      min: 1,
+      max: 64 * 1024 * 1024,
+      meaning: "frames kept while the relay is away (beyond: dropped, counted, seen as a gap)",
+    }),
+    metricsPort: port(`COLLECTOR_${exchange.toUpperCase()}_METRICS_PORT`, {
+      default: METRICS_PORTS[exchange],
+      meaning: "Prometheus /metrics",
+    }),
+  });
+
+export type CollectorConfig = ReturnType<ReturnType<typeof collectorVars>["read"]>;
+
+export const readCollectorConfig = (exchange: ExchangeName, env: Env): CollectorConfig =>
+  collectorVars(exchange).read(env);

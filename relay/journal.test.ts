@@ -1,0 +1,172 @@
+// The journal on real relay processes and sockets: acks, resume from a seq and from a time with no gap and no
+// duplicate at the seam, a position older than the journal gives the exact gap count, a torn tail is cut.
+import { describe, expect, test } from "bun:test";
+import { readdirSync, statSync, truncateSync } from "node:fs";
+import { join } from "node:path";
+import { decodeFrame, EXCHANGE_IDS, type FrameFields, Kind, Status } from "../schema/frame.ts";
+import { FrameStreamDecoder } from "../schema/stream.ts";
+import { connectRelayProducer } from "./index.ts";
+import { collect, frames, startRelayProcess, tempDir, waitFor, waitForFilters } from "./testing.ts";
+
+const { kraken } = EXCHANGE_IDS;
+const T0 = 1_700_000_000_000_000_000;
+/** Kraken trades with collector seq `from`..`from + n - 1`; tsRecv is 1 µs apart so time positions are exact. */
+const trades = (from: number, n: number) =>
+  frames(
+    Array.from({ length: n }, (_, i) => ({
+      exchange: kraken,
+      seq: from + i,
+      id: from + i,
+      price: 100 + from + i,
+      tsRecv: T0 + (from + i) * 1024,
+    })),
+  );
+const start = frames([
+  { exchange: kraken, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4, id: 7 },
+]);
+
+/** A collector-side socket that also reads what the relay writes back (Ack frames). */
+async function rawCollector(path: string) {
+  const acks: FrameFields[] = [];
+  const decoder = new FrameStreamDecoder((v, o) => acks.push(decodeFrame(v, o)));
+  const socket = await Bun.connect({ unix: path, socket: { data: (_s, d) => decoder.push(d) } });
+  return {
+    acks,
+    write: (bytes: Uint8Array) => expect(socket.write(bytes)).toBe(bytes.byteLength),
+    lastAck: () => acks.at(-1)?.id ?? -1,
+    [Symbol.dispose]: () => socket.end(),
+  };
+}
+
+describe("journal", () => {
+  test("acks carry the highest journaled collector seq; a resent frame is dropped, not journaled twice", async () => {
+    await using relay = await startRelayProcess();
+    const all = collect(relay.outPath, { name: "all" });
+    using _all = all.consumer;
+    await waitForFilters(relay, ["all"]);
+    using c = await rawCollector(relay.inPath);
+    c.write(start);
+    c.write(trades(1, 99));
+    await waitFor(() => c.lastAck() === 99, "ack of seq 99");
+    const ack = c.acks.at(-1)!;
+    expect([ack.kind, ack.flags >> 4, ack.exchange, ack.seq]).toEqual([Kind.Status, Status.Ack, kraken, 99]);
+    c.write(trades(90, 20)); // 90..99 again, as after a reconnect, then 100..109
+    await waitFor(() => c.lastAck() === 109, "ack of seq 109");
+    await waitFor(() => all.frames.length === 110, "110 frames");
+    expect(all.frames.map((f) => f.id)).toEqual([7, ...Array.from({ length: 109 }, (_, i) => i + 1)]);
+    expect(await relay.metric('tapewire_relay_duplicate_frames_total{exchange="kraken"}')).toBe(10);
+    expect(await relay.metric('tapewire_relay_journal_head_seq{exchange="kraken"}')).toBe(110);
+  });
+
+  test("resume from a seq and from a time: journaled frames, then live, no gap and no duplicate at the seam", async () => {
+    await using relay = await startRelayProcess();
+    const live = collect(relay.outPath, { name: "live" });
+    using _live = live.consumer;
+    await waitForFilters(relay, ["live"]);
+    await using p = await connectRelayProducer({ path: relay.inPath });
+    p.send(start);
+    let next = 1;
+    const pump = setInterval(() => {
+      p.send(trades(next, 50));
+      next += 50;
+    }, 2);
+    const bySeq = collect(relay.outPath, { name: "by-seq", resume: { from: { kraken: 321 } } });
+    // By time: the first frame whose tsRecv ≥ that of collector seq 500 (journal seq 500 here).
+    const byTime = collect(relay.outPath, {
+      name: "by-time",
+      resume: { fromTime: String(BigInt(T0) + 500n * 1024n) },
+    });
+    using _bySeq = bySeq.consumer;
+    using _byTime = byTime.consumer;
+    try {
+      await waitFor(() => live.frames.length > 1000, "1000 live frames");
+      // Both started while frames kept flowing: they read the journal, then joined live.
+      await waitFor(
+        () => relay.logs.filter((l) => l.msg === "consumer caught up; live").length === 2,
+        "seams",
+      );
+      await waitFor(() => live.frames.length > 3000, "3000 live frames after the seams");
+    } finally {
+      clearInterval(pump);
+    }
+    await p.drained();
+    const end = next; // journal seq of the last frame + 1 (journal seq 0 is the start frame)
+    await waitFor(() => [live, bySeq, byTime].every((c) => c.frames.at(-1)?.seq === end - 1), "everything");
+    const range = (from: number) => Array.from({ length: end - from }, (_, i) => from + i);
+    expect(seqsOf(live.frames)).toEqual(range(0));
+    expect(seqsOf(bySeq.frames)).toEqual(range(321));
+    expect(seqsOf(byTime.frames)).toEqual(range(500));
+    expect(bySeq.frames.at(400)).toEqual(live.frames[321 + 400]!);
+  }, 30_000);
+
+  test("a position older than the journal holds gets a gap frame with the exact count, then the oldest held", async () => {
+    await using relay = await startRelayProcess({
+      env: {
+        TAPEWIRE_JOURNAL_SEGMENT_BYTES: "4096", // 85 frames a segment
+        TAPEWIRE_JOURNAL_RETENTION_BYTES: "8192",
+        TAPEWIRE_JOURNAL_REQUIRE_ARCHIVE: "false",
+      },
+    });
+    using c = await rawCollector(relay.inPath);
+    c.write(start);
+    for (let i = 1; i < 1000; i += 100) {
+      c.write(trades(i, 100));
+      await waitFor(() => c.lastAck() === i + 99, `ack ${i + 99}`); // one flush each: segments rotate
+    }
+    const oldest = await relay.metric('tapewire_relay_journal_oldest_seq{exchange="kraken"}');
+    expect(oldest).toBeGreaterThan(500);
+    const late = collect(relay.outPath, { name: "late", resume: { from: { kraken: 10 } } });
+    using _late = late.consumer;
+    await waitFor(() => late.frames.at(-1)?.seq === 999, "up to the head");
+    const [gap, ...rest] = late.frames;
+    expect([gap!.kind, gap!.flags >> 4, gap!.exchange, gap!.id, gap!.price]).toEqual([
+      Kind.Status,
+      Status.Gap,
+      kraken,
+      10,
+      oldest - 10,
+    ]);
+    expect(gap!.seq).toBe(oldest - 1);
+    expect(rest.map((f) => f.seq)).toEqual(Array.from({ length: 1000 - oldest }, (_, i) => oldest + i));
+    expect(await relay.metric("tapewire_relay_journal_deleted_segments")).toBeGreaterThan(0);
+  });
+
+  test("kill -9, a torn tail cut mid-frame at start-up: the journal holds whole committed frames, seq goes on", async () => {
+    const dir = tempDir();
+    {
+      await using relay = await startRelayProcess({ dir });
+      using c = await rawCollector(relay.inPath);
+      c.write(start);
+      c.write(trades(1, 99));
+      await waitFor(() => c.lastAck() === 99, "first flush");
+      c.write(trades(100, 100));
+      await waitFor(() => c.lastAck() === 199, "second flush");
+      relay.proc.kill("SIGKILL");
+      await relay.proc.exited;
+    }
+    // The crash tore the last write: 20 bytes of its last frame never reached the disk.
+    const journalDir = join(dir, "journal");
+    const last = readdirSync(journalDir)
+      .filter((n) => n.endsWith(".frames"))
+      .sort()
+      .at(-1)!;
+    const path = join(journalDir, last);
+    truncateSync(path, statSync(path).size - 20);
+    await using again = await startRelayProcess({ dir });
+    expect(again.logs.some((l) => l.msg === "journal: torn tail cut")).toBe(true);
+    expect(await again.metric("tapewire_relay_journal_torn_bytes")).toBeGreaterThan(0);
+    // The second flush is gone (its record points past the file): 100 frames survive, and seq goes on from there.
+    expect(await again.metric('tapewire_relay_journal_head_seq{exchange="kraken"}')).toBe(100);
+    using c = await rawCollector(again.inPath);
+    c.write(trades(100, 100)); // the collector resends what the relay no longer has
+    await waitFor(() => c.lastAck() === 199, "resent frames journaled");
+    const replay = collect(again.outPath, { name: "replay", resume: { from: { kraken: 0 } } });
+    using _replay = replay.consumer;
+    await waitFor(() => replay.frames.at(-1)?.seq === 199, "whole journal");
+    expect(seqsOf(replay.frames)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    expect(replay.frames.slice(1).map((f) => f.id)).toEqual(Array.from({ length: 199 }, (_, i) => i + 1));
+  });
+});
+
+/** Journal seqs a consumer received for kraken, in order. */
+const seqsOf = (list: FrameFields[]) => list.filter((f) => f.exchange === kraken).map((f) => f.seq);

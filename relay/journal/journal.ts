@@ -1,0 +1,325 @@
+// The relay journal: every accepted frame, as sent to consumers, appended to segment files of raw 48-byte frames.
+// append() only copies into a pending buffer (the fan-out path never waits on the disk); a timer every
+// TAPEWIRE_RELAY_ACK_MS writes the pending frames and then one commit record (record.ts), fsyncs at most every
+// TAPEWIRE_JOURNAL_FSYNC_MS, rotates by size or age, and tells the ingest side what is journaled (acks).
+// Layout and recovery rules: relay/README.md ("Journal").
+import { closeSync, fsync, fsyncSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "../../lib/log.ts";
+import { FRAME_SIZE, frameTsRecv } from "../../schema/frame.ts";
+import {
+  type CommitRecord,
+  copyState,
+  indexName,
+  newSeqState,
+  RECORD_SIZE,
+  readRecords,
+  type SeqState,
+  segmentName,
+  writeRecord,
+} from "./record.ts";
+import { openSegments, removeSegment, retentionVictims, type Segment } from "./segments.ts";
+
+export interface JournalOptions {
+  dir: string;
+  segmentBytes: number;
+  segmentMs: number;
+  fsyncMs: number;
+  flushMs: number;
+  retentionMs: number;
+  retentionBytes: number;
+  requireArchive: boolean;
+}
+
+export interface JournalStats {
+  bytes: number;
+  segments: number;
+  oldestPos: number;
+  headPos: number;
+  fsyncs: number;
+  flushes: number;
+  tornBytes: number;
+  deletedSegments: number;
+  /** Closed segments past retention that wait for their `.archived` marker. */
+  waitingArchive: number;
+}
+
+const RETENTION_EVERY_MS = 10_000;
+
+export class Journal {
+  /** Global position after every appended frame (pending included). */
+  head: number;
+  /** Global position after every frame written to disk with its commit record. */
+  committed: number;
+  readonly segments: Segment[];
+  private pending = new Uint8Array(1 << 20);
+  private pendingLength = 0;
+  private maxTsRecv: number;
+  private current: Segment;
+  private writeFd: number;
+  private indexFd: number;
+  private readonly recordBuf = new DataView(new ArrayBuffer(RECORD_SIZE));
+  private readonly recordState = newSeqState();
+  private lastFsync = 0;
+  private fsyncing = false;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private retentionTimer: ReturnType<typeof setInterval> | null = null;
+  readonly stats: JournalStats;
+  /** Called after each commit with the new committed position (acks). */
+  onCommit: (committed: number) => void = () => {};
+
+  /** Open (or create) the journal in opts.dir, cut a torn tail, and restore `state` from the last commit. */
+  constructor(
+    private readonly opts: JournalOptions,
+    /** The live sequence state ingest updates; committed with every flush. */
+    private readonly state: SeqState,
+    private readonly log: Logger,
+  ) {
+    const opened = openSegments(opts.dir, log);
+    this.segments = opened.segments;
+    this.stats = {
+      bytes: 0,
+      segments: 0,
+      oldestPos: 0,
+      headPos: 0,
+      fsyncs: 0,
+      flushes: 0,
+      tornBytes: opened.tornBytes,
+      deletedSegments: 0,
+      waitingArchive: 0,
+    };
+    const last = opened.last;
+    copyState(last.state, state);
+    this.head = this.committed = last.endPos;
+    this.maxTsRecv = last.maxTsRecv;
+    const reuse = this.segments.at(-1);
+    if (reuse && reuse.endPos === reuse.startPos) {
+      this.current = reuse;
+      this.writeFd = openSync(join(opts.dir, segmentName(reuse.startPos)), "r+");
+      this.indexFd = openSync(join(opts.dir, indexName(reuse.startPos)), "a");
+    } else {
+      const created = this.createSegment(last.endPos);
+      this.current = created.segment;
+      this.writeFd = created.writeFd;
+      this.indexFd = created.indexFd;
+    }
+    this.updateStats();
+    log.info("journal open", {
+      dir: opts.dir,
+      segments: this.segments.length,
+      headPos: this.head,
+      tornBytes: opened.tornBytes,
+    });
+  }
+
+  /** Start the flush and retention timers. */
+  start(): void {
+    this.timer = setInterval(() => this.flush(), this.opts.flushMs);
+    this.retentionTimer = setInterval(() => this.retain(), RETENTION_EVERY_MS);
+    this.retain();
+  }
+
+  /** Copy whole frames into the pending buffer; written by the next flush. Never touches the disk. */
+  append(src: Uint8Array, start: number, length: number): void {
+    if (length === 0) return;
+    const need = this.pendingLength + length;
+    if (need > this.pending.byteLength) {
+      let size = this.pending.byteLength * 2;
+      while (size < need) size *= 2;
+      const grown = new Uint8Array(size);
+      grown.set(this.pending.subarray(0, this.pendingLength));
+      this.pending = grown;
+    }
+    this.pending.set(src.subarray(start, start + length), this.pendingLength);
+    this.pendingLength = need;
+    this.head += length / FRAME_SIZE;
+    // The last frame's receive stamp stands for the batch: an index hint only (lookups scan exactly after).
+    const ts = frameTsRecv(
+      new DataView(src.buffer, src.byteOffset + start + length - FRAME_SIZE, FRAME_SIZE),
+      0,
+    );
+    if (ts > this.maxTsRecv) this.maxTsRecv = ts;
+  }
+
+  /** Write pending frames and a commit record; fsync when due; rotate when the segment is full or old. */
+  flush(): void {
+    if (this.pendingLength === 0) return;
+    const seg = this.current;
+    const bytes = this.pendingLength;
+    let written = 0;
+    while (written < bytes) {
+      written += writeSync(this.writeFd, this.pending, written, bytes - written, seg.bytes + written);
+    }
+    seg.bytes += bytes;
+    seg.endPos = this.head;
+    this.pendingLength = 0;
+    copyState(this.state, this.recordState);
+    const record: CommitRecord = {
+      endPos: this.head,
+      maxTsRecv: this.maxTsRecv,
+      committedAt: Date.now(),
+      state: this.recordState,
+    };
+    writeRecord(this.recordBuf, 0, record);
+    writeSync(this.indexFd, new Uint8Array(this.recordBuf.buffer));
+    seg.lastRecord = { ...record, state: newSeqStateFrom(this.recordState) };
+    this.committed = this.head;
+    this.stats.flushes++;
+    this.fsyncIfDue();
+    if (seg.bytes >= this.opts.segmentBytes || Date.now() - seg.createdAt >= this.opts.segmentMs)
+      this.rotate();
+    this.updateStats();
+    this.onCommit(this.committed);
+  }
+
+  /** Copy up to `maxFrames` frames from global position `pos` into `dst`; returns frames copied (0 at head). */
+  read(pos: number, dst: Uint8Array, maxFrames: number): number {
+    if (pos >= this.head || pos < this.oldestPos) return 0;
+    if (pos >= this.committed) {
+      const from = (pos - this.committed) * FRAME_SIZE;
+      const n = Math.min(maxFrames, this.head - pos);
+      dst.set(this.pending.subarray(from, from + n * FRAME_SIZE));
+      return n;
+    }
+    const seg = this.segmentAt(pos);
+    if (!seg) return 0;
+    const n = Math.min(maxFrames, seg.endPos - pos);
+    if (seg.readFd === null) seg.readFd = openSync(join(this.opts.dir, segmentName(seg.startPos)), "r");
+    const want = n * FRAME_SIZE;
+    let got = 0;
+    while (got < want) {
+      const r = readSync(seg.readFd, dst, got, want - got, (pos - seg.startPos) * FRAME_SIZE + got);
+      if (r <= 0) break;
+      got += r;
+    }
+    return Math.floor(got / FRAME_SIZE);
+  }
+
+  get oldestPos(): number {
+    return this.segments[0]?.startPos ?? this.head;
+  }
+
+  /** Journal seq of the oldest frame still held for exchange `ex` (= the head seq when none is held). */
+  oldestSeq(ex: number): number {
+    return this.segments[0]?.first.state.jseq[ex] ?? this.state.jseq[ex]!;
+  }
+
+  /** Every commit record of a segment, oldest first (read from its .idx file: resume lookups only). */
+  records(seg: Segment): CommitRecord[] {
+    return readRecords(readFileSync(join(this.opts.dir, indexName(seg.startPos))));
+  }
+
+  /** The live sequence state (what the next frame of each exchange will get). */
+  get seqState(): SeqState {
+    return this.state;
+  }
+
+  segmentAt(pos: number): Segment | undefined {
+    const segs = this.segments;
+    for (let i = segs.length - 1; i >= 0; i--) if (segs[i]!.startPos <= pos) return segs[i];
+    return undefined;
+  }
+
+  /** Flush, fsync and close (shutdown). */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.flush();
+    fsyncSync(this.writeFd);
+    fsyncSync(this.indexFd);
+    closeSync(this.writeFd);
+    closeSync(this.indexFd);
+    for (const s of this.segments) if (s.readFd !== null) closeSync(s.readFd);
+  }
+
+  private fsyncIfDue(): void {
+    const now = Date.now();
+    if (this.opts.fsyncMs === 0) {
+      fsyncSync(this.writeFd);
+      fsyncSync(this.indexFd);
+      this.stats.fsyncs++;
+      return;
+    }
+    if (this.fsyncing || now - this.lastFsync < this.opts.fsyncMs) return;
+    this.fsyncing = true;
+    this.lastFsync = now;
+    const frames = this.writeFd;
+    const index = this.indexFd;
+    // On the thread pool: the event loop (fan-out) never waits for the disk.
+    fsync(frames, (e1) => {
+      fsync(index, (e2) => {
+        this.fsyncing = false;
+        this.stats.fsyncs++;
+        const error = e1 ?? e2;
+        if (error) this.log.limited("error", "journal-fsync", "journal fsync failed", { error });
+      });
+    });
+  }
+
+  private rotate(): void {
+    const old = this.current;
+    fsyncSync(this.writeFd);
+    fsyncSync(this.indexFd);
+    closeSync(this.writeFd);
+    closeSync(this.indexFd);
+    const created = this.createSegment(this.head);
+    this.current = created.segment;
+    this.writeFd = created.writeFd;
+    this.indexFd = created.indexFd;
+    this.log.info("journal segment closed", { startPos: old.startPos, endPos: old.endPos, bytes: old.bytes });
+    this.retain();
+  }
+
+  /** A new segment starting at `startPos`; its first record is the state there (lookups start from it). */
+  private createSegment(startPos: number): { segment: Segment; writeFd: number; indexFd: number } {
+    const writeFd = openSync(join(this.opts.dir, segmentName(startPos)), "w+");
+    const indexFd = openSync(join(this.opts.dir, indexName(startPos)), "a");
+    const record: CommitRecord = {
+      endPos: startPos,
+      maxTsRecv: this.maxTsRecv,
+      committedAt: Date.now(),
+      state: newSeqStateFrom(this.state),
+    };
+    writeRecord(this.recordBuf, 0, record);
+    writeSync(indexFd, new Uint8Array(this.recordBuf.buffer));
+    fsyncSync(indexFd);
+    const segment: Segment = {
+      startPos,
+      endPos: startPos,
+      bytes: 0,
+      createdAt: Date.now(),
+      first: record,
+      lastRecord: record,
+      readFd: null,
+    };
+    this.segments.push(segment);
+    return { segment, writeFd, indexFd };
+  }
+
+  /** Delete closed segments past the age or size bound, oldest first, once archived (or if not required). */
+  retain(): void {
+    const { victims, waiting } = retentionVictims(this.opts, this.segments, this.current, Date.now());
+    this.stats.waitingArchive = waiting;
+    for (const seg of victims) {
+      removeSegment(this.opts.dir, seg, this.log);
+      this.segments.shift();
+      this.stats.deletedSegments++;
+    }
+    if (victims.length > 0) this.updateStats();
+  }
+
+  private updateStats(): void {
+    let bytes = 0;
+    for (const s of this.segments) bytes += s.bytes;
+    this.stats.bytes = bytes;
+    this.stats.segments = this.segments.length;
+    this.stats.oldestPos = this.oldestPos;
+    this.stats.headPos = this.head;
+  }
+}
+
+function newSeqStateFrom(from: SeqState): SeqState {
+  const s = newSeqState();
+  copyState(from, s);
+  return s;
+}
