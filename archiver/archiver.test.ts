@@ -4,12 +4,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../lib/log.ts";
 import { type FreshDatabase, freshDatabase } from "../lib/testing.ts";
+import {
+  archivedMarker,
+  indexName,
+  newSeqState,
+  RECORD_SIZE,
+  segmentName,
+  writeRecord,
+} from "../relay/journal/record.ts";
 import { datasetByName, decimalExpr } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { Archiver } from "./archiver.ts";
 import { openExportDuck } from "./duck.ts";
 import { exportPartition } from "./export.ts";
-import { archivedMarker, indexName, newSeqState, RECORD_SIZE, segmentName, writeRecord } from "../relay/journal/record.ts";
 import { markArchivedSegments } from "./journal-marks.ts";
 import { applyRetention } from "./retention.ts";
 
@@ -21,13 +28,27 @@ let db: FreshDatabase;
 let root: string;
 let duckCtx: Awaited<ReturnType<typeof openExportDuck>>;
 
-async function insertTrade(exchange: number, instrument: number, id: number, t: number, price: string, size: string) {
+async function insertTrade(
+  exchange: number,
+  instrument: number,
+  id: number,
+  t: number,
+  price: string,
+  size: string,
+) {
   await db.sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
     VALUES (${new Date(t)}, ${exchange}, ${instrument}, ${id}, ${price}, ${size}, 'buy', ${id}, ${String(BigInt(t) * 1_000_000n)})`;
 }
 
 const archiver = (now: number) =>
-  new Archiver(db.sql, duckCtx.duck, { root, intervalS: 3600, recheckS: 7 * 86_400, registry, log, now: () => new Date(now) });
+  new Archiver(db.sql, duckCtx.duck, {
+    root,
+    intervalS: 3600,
+    recheckS: 7 * 86_400,
+    registry,
+    log,
+    now: () => new Date(now),
+  });
 
 async function manifest() {
   return db.sql`SELECT dataset, exchange, partition_start, path, rows, sha256, source_fingerprint, exports, pruned_at
@@ -39,7 +60,15 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "tw-archive-"));
   duckCtx = await openExportDuck();
   // Two hours of kraken BTC-USD, one hour of binance SHIB-USDT with sizes past 2^53 mantissas.
-  for (let i = 0; i < 50; i++) await insertTrade(1, 1, 1000 + i, base + i * 90_000, `${90000 + i}.1${i % 10}`, `0.0000000${(i % 9) + 1}`);
+  for (let i = 0; i < 50; i++)
+    await insertTrade(
+      1,
+      1,
+      1000 + i,
+      base + i * 90_000,
+      `${90000 + i}.1${i % 10}`,
+      `0.0000000${(i % 9) + 1}`,
+    );
   await insertTrade(3, 8, 7, base + 5_000, "0.000012345", "92233720368547.75807");
   await insertTrade(3, 8, 8, base + 6_000, "0.000012346", "1.5");
   await db.sql`INSERT INTO feed_events (time, exchange, instrument_id, event, detail, count, seq)
@@ -58,7 +87,9 @@ describe("archiver", () => {
     expect(exported).toBe(0); // the 10:00 hour is not over yet
     expect(await archiver(base + 2 * H + 1).runOnce()).toBe(4); // kraken 10h, 11h; binance 10h; feed event
     const rows = await manifest();
-    expect(rows.map((r) => `${r.dataset}/${r.exchange}/${new Date(r.partition_start).toISOString()}/${r.rows}`)).toEqual([
+    expect(
+      rows.map((r) => `${r.dataset}/${r.exchange}/${new Date(r.partition_start).toISOString()}/${r.rows}`),
+    ).toEqual([
       "feed_events/1/2026-11-30T10:00:00.000Z/1",
       "trades/1/2026-11-30T10:00:00.000Z/40",
       "trades/1/2026-11-30T11:00:00.000Z/10",
@@ -80,11 +111,13 @@ describe("archiver", () => {
     );
     const kv = Object.fromEntries(meta.getRows().map(([k, v]) => [String(k), String(v)]));
     expect(kv.tapewire_wire_version).toBe("1");
-    expect(JSON.parse(kv.tapewire_instruments ?? "[]").find((i: { id: number }) => i.id === 8)).toMatchObject({
-      symbol: "SHIB-USDT",
-      priceDecimals: 9,
-      sizeDecimals: 5,
-    });
+    expect(JSON.parse(kv.tapewire_instruments ?? "[]").find((i: { id: number }) => i.id === 8)).toMatchObject(
+      {
+        symbol: "SHIB-USDT",
+        priceDecimals: 9,
+        sizeDecimals: 5,
+      },
+    );
     const codec = await duckCtx.duck.runAndReadAll(
       `SELECT DISTINCT compression FROM parquet_metadata('${file}')`,
     );
@@ -99,7 +132,12 @@ describe("archiver", () => {
     expect(await archiver(base + 3 * H).runOnce()).toBe(2);
     const after = await manifest();
     const sha = (rows: typeof before, hour: number) =>
-      rows.find((r) => r.dataset === "trades" && r.exchange === 1 && new Date(r.partition_start).getTime() === base + hour * H)?.sha256;
+      rows.find(
+        (r) =>
+          r.dataset === "trades" &&
+          r.exchange === 1 &&
+          new Date(r.partition_start).getTime() === base + hour * H,
+      )?.sha256;
     expect(sha(after, 0)).toBe(sha(before, 0));
     expect(await archiver(base + 3 * H).runOnce()).toBe(0);
   });
@@ -125,7 +163,9 @@ describe("archiver", () => {
   test("late rows for an archived hour change its source range and the partition is re-exported", async () => {
     await insertTrade(1, 1, 999, base + 1000, "89999.99", "0.5"); // backfilled into 10:00
     expect(await archiver(base + 7 * H).runOnce()).toBe(1);
-    const row = (await manifest()).find((m) => m.dataset === "trades" && m.exchange === 1 && new Date(m.partition_start).getTime() === base);
+    const row = (await manifest()).find(
+      (m) => m.dataset === "trades" && m.exchange === 1 && new Date(m.partition_start).getTime() === base,
+    );
     expect(Number(row?.rows)).toBe(41);
     expect(Number(row?.exports)).toBe(2);
   });
@@ -154,7 +194,9 @@ describe("archiver", () => {
     await insertTrade(3, 8, 9, base + 7_000, "0.000012347", "2");
     expect(await archiver(base + 9 * H).runOnce()).toBe(1);
     const file = join(root, "trades/exchange=binance/date=2026-11-30/hour=10/part-2026-11-30T10.parquet");
-    const reader = await duckCtx.duck.runAndReadAll(`SELECT list(trade_id ORDER BY trade_id)::VARCHAR FROM read_parquet('${file}')`);
+    const reader = await duckCtx.duck.runAndReadAll(
+      `SELECT list(trade_id ORDER BY trade_id)::VARCHAR FROM read_parquet('${file}')`,
+    );
     expect(String(reader.getRows()[0]?.[0])).toBe("[7, 8, 9]");
     const row = (await manifest()).find((m) => m.dataset === "trades" && m.exchange === 3);
     expect(Number(row?.rows)).toBe(3);
@@ -171,7 +213,8 @@ describe("a large partition", () => {
        FROM generate_series(0, 59999) i`,
     );
     expect(await archiver(t0 + H).runOnce()).toBe(1);
-    const [row] = await db.sql`SELECT rows FROM archive_manifest WHERE exchange = 2 AND partition_start = ${new Date(t0)}`;
+    const [row] =
+      await db.sql`SELECT rows FROM archive_manifest WHERE exchange = 2 AND partition_start = ${new Date(t0)}`;
     expect(Number(row?.rows)).toBe(60_000);
   }, 60_000);
 });

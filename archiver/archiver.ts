@@ -133,7 +133,11 @@ export class Archiver {
     return exported;
   }
 
-  private async exportMany(d: ArchiveDataset, batch: Candidate[], manifest: Map<string, ManifestEntry>): Promise<number> {
+  private async exportMany(
+    d: ArchiveDataset,
+    batch: Candidate[],
+    manifest: Map<string, ManifestEntry>,
+  ): Promise<number> {
     if (batch.length === 0) return 0;
     let ok = 0;
     const started = performance.now();
@@ -168,7 +172,12 @@ export class Archiver {
   private fail(d: ArchiveDataset, exchange: number, start: Date, error: unknown): void {
     this.opts.metrics?.failed(d.name);
     this.failures++;
-    this.opts.log.error("partition export failed", { dataset: d.name, exchange, start: start.toISOString(), error });
+    this.opts.log.error("partition export failed", {
+      dataset: d.name,
+      exchange,
+      start: start.toISOString(),
+      error,
+    });
   }
 
   private async record(d: ArchiveDataset, exchange: number, start: Date, r: ExportResult): Promise<void> {
@@ -187,7 +196,11 @@ export class Archiver {
   }
 
   /** Export and record one partition; false (logged, counted, retried next cycle) when it failed. */
-  private async exportOne(d: ArchiveDataset, c: Candidate, entry: ManifestEntry | undefined): Promise<boolean> {
+  private async exportOne(
+    d: ArchiveDataset,
+    c: Candidate,
+    entry: ManifestEntry | undefined,
+  ): Promise<boolean> {
     const p: Partition = {
       dataset: d,
       exchange: c.exchange,

@@ -4,7 +4,11 @@
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import type postgres from "postgres";
 
-export async function copyToFile(tx: postgres.Sql | postgres.TransactionSql, statement: string, path: string): Promise<number> {
+export async function copyToFile(
+  tx: postgres.Sql | postgres.TransactionSql,
+  statement: string,
+  path: string,
+): Promise<number> {
   const stream = await tx.unsafe(statement).readable();
   const fd = openSync(path, "w");
   let bytes = 0;

@@ -6,8 +6,8 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type postgres from "postgres";
-import { archivedMarker, indexName, readRecords, SEGMENT_FILE } from "../relay/journal/record.ts";
 import type { Logger } from "../lib/log.ts";
+import { archivedMarker, indexName, readRecords, SEGMENT_FILE } from "../relay/journal/record.ts";
 
 /** Mark what can be marked; returns the number of segments marked now. */
 export async function markArchivedSegments(

@@ -9,8 +9,8 @@ import { loadRegistry } from "../schema/instruments.ts";
 import { Archiver } from "./archiver.ts";
 import { archiverConfig } from "./config.ts";
 import { openExportDuck } from "./duck.ts";
-import { ArchiverMetrics } from "./metrics.ts";
 import { markArchivedSegments } from "./journal-marks.ts";
+import { ArchiverMetrics } from "./metrics.ts";
 import { applyRetention } from "./retention.ts";
 
 const config = archiverConfig.readOrExit();
@@ -25,7 +25,17 @@ mkdirSync(root, { recursive: true });
 const sql = postgres(config.databaseUrl, { max: 2, onnotice: () => {}, connection: { TimeZone: "UTC" } });
 const { duck, close } = await openExportDuck();
 const metrics = new ArchiverMetrics();
-const server = serveMetrics(metrics.registry, config.metricsPort);
+let lastCycleOk = true;
+const server = serveMetrics(metrics.registry, config.metricsPort, {
+  // Ready: the database answers and the last cycle did not fail.
+  ready: async () => {
+    const db = await sql`SELECT 1`.then(
+      () => true,
+      () => false,
+    );
+    return { ready: db && lastCycleOk, checks: { database: db, lastCycle: lastCycleOk } };
+  },
+});
 const [ts] = await sql`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'`;
 const archiver = new Archiver(sql, duck, {
   root,
@@ -35,7 +45,11 @@ const archiver = new Archiver(sql, duck, {
   log,
   metrics,
 });
-log.info("archiver started", { root, intervalS: config.intervalS, retentionDays: config.retentionDays ?? null });
+log.info("archiver started", {
+  root,
+  intervalS: config.intervalS,
+  retentionDays: config.retentionDays ?? null,
+});
 
 let stopping = false;
 let wake: (() => void) | null = null;
@@ -45,15 +59,22 @@ async function loop(): Promise<void> {
       const failures = archiver.failures;
       const n = await archiver.runOnce();
       if (config.retentionDays !== undefined) {
-        const deleted = await applyRetention(sql, { days: config.retentionDays, timescale: (ts?.n ?? 0) > 0, log, metrics });
+        const deleted = await applyRetention(sql, {
+          days: config.retentionDays,
+          timescale: (ts?.n ?? 0) > 0,
+          log,
+          metrics,
+        });
         if (deleted > 0) log.info("retention deleted archived rows", { rows: deleted });
       }
-      if (archiver.watermark && archiver.failures === failures) {
+      lastCycleOk = archiver.failures === failures;
+      if (archiver.watermark && lastCycleOk) {
         metrics.lastSuccess.set({}, Date.now() / 1000);
         await markArchivedSegments(sql, journalDir, archiver.watermark.getTime() * 1e6, log);
       }
       if (n > 0) log.info("archive cycle", { exported: n });
     } catch (error) {
+      lastCycleOk = false;
       log.error("archive cycle failed", { error });
     }
     await new Promise<void>((r) => {

@@ -7,8 +7,14 @@ export class ArchiverMetrics {
     "archive_partitions_exported_total",
     "Partitions exported to Parquet and verified against the database",
   );
-  private readonly rows = this.registry.counter("archive_rows_exported_total", "Rows written to verified Parquet files");
-  private readonly bytes = this.registry.counter("archive_bytes_written_total", "Bytes of verified Parquet files");
+  private readonly rows = this.registry.counter(
+    "archive_rows_exported_total",
+    "Rows written to verified Parquet files",
+  );
+  private readonly bytes = this.registry.counter(
+    "archive_bytes_written_total",
+    "Bytes of verified Parquet files",
+  );
   private readonly failures = this.registry.counter(
     "archive_export_failures_total",
     "Partition exports that failed (write or verification); retried next cycle",

@@ -14,6 +14,7 @@ import { Publisher } from "./publisher.ts";
 import { FrameRouter } from "./router.ts";
 import { RowEncoder } from "./rows.ts";
 import { startWsServer } from "./server.ts";
+import { createDbRouter } from "./sink/db-consumer.ts";
 import { PostgresSink } from "./sink/postgres.ts";
 import { Spool } from "./sink/spool.ts";
 import type { BatchSink } from "./sink/types.ts";
@@ -32,6 +33,11 @@ export interface BridgeDeps {
   readyChecks?: () => Record<string, boolean>;
   /** Whether the database answers (default: a SELECT 1 on config.databaseUrl, see db-probe.ts). */
   databaseReachable?: DbProbe;
+  /**
+   * The database writer reads its own relay consumer (dbOnFrame, resuming from relay_positions) instead of
+   * the WebSocket stream's (main.ts). Off: onFrame feeds both, as tests and benchmarks drive it.
+   */
+  separateDbConsumer?: boolean;
 }
 
 export interface Bridge {
@@ -43,6 +49,8 @@ export interface Bridge {
   readonly metrics: BridgeMetrics;
   readonly hub: ClientHub;
   readonly router: FrameRouter;
+  /** With separateDbConsumer: the database writer's frames (its own relay consumer), else null. */
+  readonly dbOnFrame: ((view: DataView, offset: number) => void) | null;
   readonly writer: BatchWriter | null;
   /** Hand partly filled row batches to the writer now (normally done every batchMs). */
   sealRows(): void;
@@ -83,7 +91,22 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     log.warn("DATABASE_URL is not set: the bridge serves WebSockets but stores nothing");
   }
 
-  const router = new FrameRouter(table, publisher, rows, metrics, log);
+  const separate = deps.separateDbConsumer === true && rows !== null;
+  const router = new FrameRouter(table, publisher, separate ? null : rows, metrics, log);
+  const dbRouter =
+    separate && rows
+      ? createDbRouter({
+          registry,
+          bookDepths: { kraken: config.krakenBookDepth, other: config.bookDepth },
+          rows,
+          // Its own counters: frames_in_total counts the stream once (the WebSocket consumer's); the writer's
+          // progress shows in rows_queued/rows_written.
+          metrics: new BridgeMetrics(),
+          log,
+        })
+      : null;
+  // Book tops are sampled from whichever router stores rows.
+  const storing = dbRouter ?? router;
   const dbProbe = deps.databaseReachable ?? (config.databaseUrl ? makeDbProbe(config.databaseUrl) : null);
   const ready = async (): Promise<Readiness> => {
     const checks: Record<string, boolean> = {
@@ -116,7 +139,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
   const slowTimer = setInterval(() => hub.checkBackpressure(), SLOW_CHECK_MS);
 
   const sealTimer = rows ? setInterval(() => rows.seal(), config.batchMs) : null;
-  const sampleTimer = rows ? setInterval(() => router.sampleBookTops(), config.bookSampleMs) : null;
+  const sampleTimer = rows ? setInterval(() => storing.sampleBookTops(), config.bookSampleMs) : null;
   log.info("bridge listening", {
     port: server.port,
     metricsPort: metricsServer?.port ?? null,
@@ -132,7 +155,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     publisher.flush();
     server.stop(true);
     metricsServer?.stop(true);
-    router.sampleBookTops();
+    storing.sampleBookTops();
     rows?.seal();
     await writer?.close(config.shutdownMs);
     await dbProbe?.close?.();
@@ -145,6 +168,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     metrics,
     hub,
     router,
+    dbOnFrame: dbRouter ? dbRouter.onFrame : null,
     writer,
     sealRows: () => rows?.seal(),
     close: () => (closed ??= close()),

@@ -190,7 +190,7 @@ test("the relay position per exchange is committed with the rows it covers and r
       .reduce((a, b) => (a > b ? a : b))
       .toString(),
   });
-  expect(resumeFrom([])).toEqual({});
+  expect(resumeFrom([])).toEqual({ fromTime: "0" });
   // Only frames with rows move it: a BBO (sampled, not replayed) and a heartbeat do not.
   await using again = await bridgeOn(db.url, spool);
   new Frames()

@@ -28,7 +28,8 @@ beforeAll(async () => {
       open: (s) => void consumers.add(s),
       data: (_s, d) => {
         filterLines += Buffer.from(d).toString();
-        if (filterLines.includes("\n")) filterSeen();
+        // Both consumers: the live WebSocket one and the database writer's (which resumes from relay_positions).
+        if (filterLines.includes('"name":"bridge"') && filterLines.includes('"name":"bridge-db"')) filterSeen();
       },
       close: (s) => void consumers.delete(s),
     },
@@ -84,6 +85,8 @@ test("relay frames reach a WebSocket client and the database; SIGTERM writes wha
     await logged("relay connected");
     await gotFilter;
     expect(filterLines).toContain('"name":"bridge"');
+    // A fresh database: the writer asks for everything the journal holds.
+    expect(filterLines).toMatch(/"name":"bridge-db".*"fromTime":"0"/);
     const client = await TestClient.connect(`ws://127.0.0.1:${listening.port}/ws`);
     await client.request({ op: "subscribe", exchanges: ["kraken"], symbols: ["BTC-USD"], kinds: ["trade"] });
 

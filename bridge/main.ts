@@ -1,4 +1,6 @@
 // The bridge process (Procfile: `bun bridge/main.ts`): relay frames → browsers over WebSockets, and → Postgres.
+
+import postgres from "postgres";
 import { createLogger } from "../lib/log.ts";
 import { connectRelayConsumer } from "../relay/index.ts";
 import { loadRegistry } from "../schema/instruments.ts";
@@ -6,6 +8,7 @@ import { makeAuthorizer } from "./auth.ts";
 import { type Bridge, startBridge } from "./bridge.ts";
 import { bridgeConfig } from "./config.ts";
 import { type RevocationWatch, watchRevocations } from "./revocations.ts";
+import { DB_CONSUMER, readRelayPositions, resumeFrom } from "./sink/positions.ts";
 
 const log = createLogger({ process: "bridge" });
 
@@ -29,8 +32,18 @@ async function main(): Promise<void> {
     log,
     authorize,
     readyChecks: watch ? () => ({ sessions: watch.ready }) : undefined,
+    separateDbConsumer: true,
   });
   const b = bridge;
+  // The database writer resumes from the position committed with its rows; the WebSocket side is live.
+  // Not awaited: a database that is down at start must not hold up the live WebSocket stream.
+  let stopping = false;
+  let dbRelay: { close(): void } | null = null;
+  if (b.dbOnFrame && config.databaseUrl)
+    void connectDbConsumer(config.databaseUrl, b.dbOnFrame, () => stopping).then((c) => {
+      dbRelay = c;
+      if (stopping) c?.close();
+    });
 
   const relay = connectRelayConsumer({
     path: config.relayPath,
@@ -46,12 +59,12 @@ async function main(): Promise<void> {
     },
   });
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info("stopping", { signal });
     relay.close();
+    dbRelay?.close();
     await b.close();
     await watch?.close();
     log.info("stopped");
@@ -59,6 +72,46 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/**
+ * The database writer's relay consumer, started from relay_positions. While the database cannot be read the
+ * consumer waits (the relay journal keeps the frames), retrying with backoff.
+ */
+async function connectDbConsumer(
+  url: string,
+  onFrame: (view: DataView, offset: number) => void,
+  stopped: () => boolean,
+) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  let delay = 250;
+  while (!stopped()) {
+    try {
+      const positions = await readRelayPositions(sql);
+      await sql.end({ timeout: 2 });
+      const startFrom = resumeFrom(positions);
+      log.info("database writer resumes", { startFrom });
+      const config = bridgeConfig.readOrExit();
+      return connectRelayConsumer({
+        path: config.relayPath,
+        name: DB_CONSUMER,
+        resume: true,
+        startFrom,
+        onFrame,
+        onDisconnect(reason) {
+          log.warn("database consumer: relay disconnected, resuming", { reason });
+        },
+      });
+    } catch (error) {
+      log.limited("warn", "db-positions", "cannot read relay_positions yet: the journal keeps the frames", {
+        error,
+      });
+      await Bun.sleep(delay);
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+  await sql.end({ timeout: 1 }).catch(() => {});
+  return null;
 }
 
 main().catch((error) => {

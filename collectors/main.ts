@@ -40,6 +40,8 @@ const collector = await startCollector({
   replayPath: values.replay,
   replaySpeed,
   bufferFrames: config.bufferFrames,
+  stateDir: config.stateDir,
+  backfill: config.backfill,
 }).catch((error: unknown) => {
   // The venue's settings are read by its factory: same exit as ours.
   if (!(error instanceof ConfigError)) throw error;

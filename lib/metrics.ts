@@ -4,6 +4,7 @@
 // /ready (able to do its job, from the process's own check). /metrics binds loopback by default; binding
 // another address needs TAPEWIRE_METRICS_TOKEN, which /metrics then requires as a bearer token.
 import { timingSafeEqual } from "node:crypto";
+import { currentCpuList } from "./affinity.ts";
 import { defineConfig, type Env, string } from "./config.ts";
 
 type Labels = Record<string, string>;
@@ -183,6 +184,12 @@ function addProcessMetrics(r: MetricsRegistry): void {
   r.gauge("process_start_time_seconds", "Start time of this process, seconds since the epoch")
     .labels()
     .set(STARTED_S);
+  // The CPUs the kernel lets this process run on (TAPEWIRE_CPUS_<PROCESS>, lib/affinity.ts); absent off Linux.
+  r.gauge("process_cpu_affinity", "1 for the CPU list this process may run on (Cpus_allowed_list)", (g) => {
+    const cpus = currentCpuList();
+    g.reset();
+    if (cpus !== null) g.labels({ cpus }).set(1);
+  });
 }
 
 export const metricsConfig = defineConfig("every process (lib/metrics.ts)", {

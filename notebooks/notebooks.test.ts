@@ -14,7 +14,8 @@ import { loadRegistry } from "../schema/instruments.ts";
 const ROOT = join(import.meta.dir, "..");
 const PYTHON = join(import.meta.dir, ".venv", "bin", "python");
 const haveVenv = existsSync(PYTHON);
-if (!haveVenv && process.env.CI) throw new Error("notebooks/.venv is missing: .ci/run must create it (bun run notebooks:env)");
+if (!haveVenv && process.env.CI)
+  throw new Error("notebooks/.venv is missing: .ci/run must create it (bun run notebooks:env)");
 if (!haveVenv) console.warn("SKIPPING notebook tests: run `bun run notebooks:env` to create notebooks/.venv");
 
 const day = Date.UTC(2026, 10, 30);
@@ -47,7 +48,14 @@ beforeAll(async () => {
     FROM generate_series(0, 3599) s, generate_series(1, 2) ex`);
   const { duck, close } = await openExportDuck();
   const log = createLogger({}, () => {});
-  await new Archiver(db.sql, duck, { root: archive, intervalS: 3600, recheckS: 86_400, registry: loadRegistry({}), log, now: () => new Date(day + 20 * H) }).runOnce();
+  await new Archiver(db.sql, duck, {
+    root: archive,
+    intervalS: 3600,
+    recheckS: 86_400,
+    registry: loadRegistry({}),
+    log,
+    now: () => new Date(day + 20 * H),
+  }).runOnce();
   close();
   const port = await freePort();
   apiUrl = `http://127.0.0.1:${port}`;
@@ -66,7 +74,10 @@ beforeAll(async () => {
     stdout: "ignore",
     stderr: "inherit",
   });
-  await waitFor(async () => (await fetch(`${apiUrl}/health`).catch(() => null))?.ok === true, { timeoutMs: 30_000, what: "API /health" });
+  await waitFor(async () => (await fetch(`${apiUrl}/health`).catch(() => null))?.ok === true, {
+    timeoutMs: 30_000,
+    what: "API /health",
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -78,49 +89,56 @@ afterAll(async () => {
 });
 
 describe.skipIf(!haveVenv)("notebooks", () => {
-  test(
-    "every notebook runs against the seeded stack and its outputs hold the real values",
-    async () => {
-      const notebooks = readdirSync(import.meta.dir).filter((f) => f.endsWith(".ipynb")).sort();
-      expect(notebooks.length).toBeGreaterThanOrEqual(2);
-      const run = Bun.spawnSync([PYTHON, join(import.meta.dir, "run.py"), out, ...notebooks.map((n) => join(import.meta.dir, n))], {
-        env: { ...process.env, TAPEWIRE_ARCHIVE_DIR: archive, TAPEWIRE_API_URL: apiUrl, TAPEWIRE_NOTEBOOK_OUT: out },
+  test("every notebook runs against the seeded stack and its outputs hold the real values", async () => {
+    const notebooks = readdirSync(import.meta.dir)
+      .filter((f) => f.endsWith(".ipynb"))
+      .sort();
+    expect(notebooks.length).toBeGreaterThanOrEqual(2);
+    const run = Bun.spawnSync(
+      [PYTHON, join(import.meta.dir, "run.py"), out, ...notebooks.map((n) => join(import.meta.dir, n))],
+      {
+        env: {
+          ...process.env,
+          TAPEWIRE_ARCHIVE_DIR: archive,
+          TAPEWIRE_API_URL: apiUrl,
+          TAPEWIRE_NOTEBOOK_OUT: out,
+        },
         timeout: 600_000,
-      });
-      if (run.exitCode !== 0) throw new Error(`notebooks failed:\n${run.stderr.toString().slice(-4000)}`);
-      const results = JSON.parse(run.stdout.toString().trim().split("\n").at(-1) ?? "{}");
-      const research = results["01-archive-research"];
-      const viaApi = results["02-api-from-python"];
+      },
+    );
+    if (run.exitCode !== 0) throw new Error(`notebooks failed:\n${run.stderr.toString().slice(-4000)}`);
+    const results = JSON.parse(run.stdout.toString().trim().split("\n").at(-1) ?? "{}");
+    const research = results["01-archive-research"];
+    const viaApi = results["02-api-from-python"];
 
-      const archived = `time < '${new Date(day + 20 * H).toISOString()}'`;
-      const [pg] = await db.sql.unsafe(`SELECT count(*)::int AS n,
+    const archived = `time < '${new Date(day + 20 * H).toISOString()}'`;
+    const [pg] = await db.sql.unsafe(`SELECT count(*)::int AS n,
           sum(size) FILTER (WHERE instrument_id = 1)::text AS btc_volume,
           count(*) FILTER (WHERE instrument_id = 1)::int AS btc_n,
           sum(price * size) FILTER (WHERE instrument_id = 1 AND exchange = 1)::text AS kraken_notional,
           count(*) FILTER (WHERE instrument_id = 1 AND exchange = 1)::int AS kraken_n
         FROM trades WHERE ${archived}`);
-      const [whole] = await db.sql`SELECT count(*)::int AS n FROM trades WHERE instrument_id = 1`;
-      const sameDecimal = (a: string, b: string) => expect(Number(a) === Number(b) && a.replace(/0+$/, "") === b.replace(/0+$/, "")).toBe(true);
+    const [whole] = await db.sql`SELECT count(*)::int AS n FROM trades WHERE instrument_id = 1`;
+    const sameDecimal = (a: string, b: string) =>
+      expect(Number(a) === Number(b) && a.replace(/0+$/, "") === b.replace(/0+$/, "")).toBe(true);
 
-      expect(research.partitions).toBe(60); // 20 hours × 3 exchanges
-      expect(research.trades).toBe(pg?.n);
-      expect(research.btc_trades_duckdb).toBe(pg?.btc_n);
-      sameDecimal(research.btc_volume, String(pg?.btc_volume));
-      sameDecimal(research.kraken_btc_notional, String(pg?.kraken_notional));
-      expect(research.vwap_minutes).toBeGreaterThan(20 * 60);
-      expect(research.plot).toBe(true);
-      expect(existsSync(join(out, "vwap.png"))).toBe(true);
+    expect(research.partitions).toBe(60); // 20 hours × 3 exchanges
+    expect(research.trades).toBe(pg?.n);
+    expect(research.btc_trades_duckdb).toBe(pg?.btc_n);
+    sameDecimal(research.btc_volume, String(pg?.btc_volume));
+    sameDecimal(research.kraken_btc_notional, String(pg?.kraken_notional));
+    expect(research.vwap_minutes).toBeGreaterThan(20 * 60);
+    expect(research.plot).toBe(true);
+    expect(existsSync(join(out, "vwap.png"))).toBe(true);
 
-      expect(viaApi.sql_status).toBe(200);
-      expect(viaApi.kraken_btc_trades_sql).toBe(pg?.kraken_n);
-      sameDecimal(viaApi.kraken_btc_notional_sql, String(pg?.kraken_notional));
-      expect(viaApi.notional_is_decimal).toBe(true);
-      // Analytics over archive + live: every BTC-USD trade of the day exactly once.
-      expect(viaApi.ohlcv_trades).toBe(whole?.n);
-      expect(viaApi.ohlcv_sources.archivedFiles).toBe(60); // every archived trade partition in range (instrument filtered in the scan)
-      expect(viaApi.ohlcv_sources.databaseRows).toBeGreaterThan(0);
-      expect(viaApi.hostile_status).toBe(422);
-    },
-    600_000,
-  );
+    expect(viaApi.sql_status).toBe(200);
+    expect(viaApi.kraken_btc_trades_sql).toBe(pg?.kraken_n);
+    sameDecimal(viaApi.kraken_btc_notional_sql, String(pg?.kraken_notional));
+    expect(viaApi.notional_is_decimal).toBe(true);
+    // Analytics over archive + live: every BTC-USD trade of the day exactly once.
+    expect(viaApi.ohlcv_trades).toBe(whole?.n);
+    expect(viaApi.ohlcv_sources.archivedFiles).toBe(60); // every archived trade partition in range (instrument filtered in the scan)
+    expect(viaApi.ohlcv_sources.databaseRows).toBeGreaterThan(0);
+    expect(viaApi.hostile_status).toBe(422);
+  }, 600_000);
 });

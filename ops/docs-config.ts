@@ -20,6 +20,7 @@ export const CONFIG_MODULES = [
   "collectors/core/config.ts",
   "collectors/kraken/config.ts",
   "lib/metrics.ts",
+  "link/config.ts",
   "relay/config.ts",
   "schema/db/migrate.ts",
   "scripts/trader-env.ts",

@@ -1,10 +1,12 @@
-// A consumer process for tests: `bun relay/consumer-fixture.ts <path> <name>`. Counts frames, checks that data
+// A consumer process for tests: `bun relay/consumer-fixture.ts <path> <name> [resume]` (resume: the client
+// resumes from its position after every reconnect, and seqs must stay contiguous across them). Counts frames, checks that data
 // frames' seqs are contiguous per exchange, and prints one JSON line per event on stdout: "connected",
 // "summary" at each relay Disconnected frame, "closed" when the relay drops it (it then reconnects, fresh).
 import { frameExchange, frameId, frameKind, frameSeq, frameStatus, Kind, Status } from "../schema/frame.ts";
 import { connectRelayConsumer } from "./client.ts";
 
-const [path, name = "fixture"] = process.argv.slice(2);
+const [path, name = "fixture", mode] = process.argv.slice(2);
+const resume = mode === "resume";
 if (!path) throw new Error("usage: consumer-fixture.ts <path> [name]");
 
 const lastSeq = new Float64Array(16).fill(-1);
@@ -24,6 +26,7 @@ function report(event: string, extra: Record<string, unknown> = {}): void {
 connectRelayConsumer({
   path,
   name,
+  resume,
   reconnectMinMs: 10,
   reconnectMaxMs: 50,
   onFrame(view, offset) {
@@ -48,7 +51,7 @@ connectRelayConsumer({
     lastSeq[ex] = seq;
   },
   onConnect() {
-    lastSeq.fill(-1); // a new connection starts from the live point
+    if (!resume) lastSeq.fill(-1); // a new connection starts from the live point
     report("connected");
   },
   onDisconnect(reason) {

@@ -85,7 +85,7 @@ export class ConsumerConn {
 }
 
 /** How long a consumer that sends no filter line waits before frames go out (see ConsumerConn.holding). */
-export const HOLD_MS = 50;
+export const HOLD_MS = 500;
 /** Journal frames read per step of a replay (one scratch buffer, reused). */
 const REPLAY_CHUNK = 1365;
 /** Replay steps per event-loop turn before yielding to the live path. */
@@ -97,6 +97,8 @@ export class Fanout {
   private readonly scratchView = new DataView(this.scratch.buffer);
   /** Set by the server when the journal is on; resume lines are refused (logged) without it. */
   journal: Journal | null = null;
+  /** Consumers reading the journal (resume); each new batch lets them read on. */
+  private replaying = 0;
 
   constructor(
     private readonly metrics: RelayMetrics,
@@ -120,6 +122,7 @@ export class Fanout {
     this.consumers.splice(i, 1);
     if (c.graceTimer) clearTimeout(c.graceTimer);
     if (c.holdTimer) clearTimeout(c.holdTimer);
+    if (c.replay !== null) this.replaying--;
     c.replay = null;
     this.metrics.consumersConnected.dec();
     this.log.info("consumer disconnected", {
@@ -153,6 +156,12 @@ export class Fanout {
         this.queueFiltered(c, batch);
       }
       if (!c.waitingDrain && !c.holding) this.flush(c);
+    }
+    if (this.replaying > 0) {
+      for (let i = 0; i < consumers.length; i++) {
+        const c = consumers[i]!;
+        if (c.replay !== null && !c.waitingDrain) this.pumpReplay(c);
+      }
     }
     if (fullCopies > 0) {
       const out = this.metrics.framesOut;
@@ -263,6 +272,7 @@ export class Fanout {
     }
     c.ring.clear();
     c.replay = new ReplayCursor(journal, line);
+    this.replaying++;
     for (const g of c.replay.gaps) {
       // seq = the last lost one, so a client's "last seq + 1" lands on the oldest frame held.
       writeStatusFrame(
@@ -298,8 +308,14 @@ export class Fanout {
     let delivered = 0;
     for (let step = 0; step < REPLAY_STEPS; step++) {
       if (r.pos >= journal.head) {
+        if (!r.ready()) break; // a position still ahead: read new frames from the journal as they come
         c.replay = null; // caught up: the next live batch is the next frame (one event loop: no gap, no dup)
-        this.log.info("consumer caught up; live", { consumer: c.id, name: c.name, replayed: r.frames });
+        this.replaying--;
+        this.log.info("consumer caught up; live", {
+          consumer: c.id,
+          name: c.name,
+          replayed: r.frames + delivered,
+        });
         break;
       }
       const room = Math.floor((c.limit - ring.size) / FRAME_SIZE);
@@ -321,7 +337,7 @@ export class Fanout {
     c.framesOut += delivered;
     this.metrics.replayedFrames.inc(delivered);
     if (!c.waitingDrain) this.flush(c);
-    if (c.replay !== null && !c.waitingDrain && !c.replayScheduled) {
+    if (c.replay !== null && c.replay.pos < journal.head && !c.waitingDrain && !c.replayScheduled) {
       c.replayScheduled = true;
       setImmediate(() => {
         c.replayScheduled = false;

@@ -30,10 +30,28 @@ describe("filter lines", () => {
     ['{"instruments":["1"]}', 'bad instrument id "1"'],
     ['{"venue":["x"]}', 'unknown filter field "venue"'],
     ['{"name":7}', "name must be a string"],
+    ['{"from":[1]}', "from must be an object"],
+    ['{"from":{"ftx":1}}', 'unknown from exchange "ftx"'],
+    ['{"from":{"kraken":-1}}', "from.kraken must be an integer"],
+    ['{"from":{"kraken":1.5}}', "from.kraken must be an integer"],
+    ['{"from":{"kraken":9007199254740992}}', "from.kraken must be an integer"],
+    ['{"fromTime":"12abc"}', "fromTime must be ns"],
+    ['{"fromTime":"9223372036854775808"}', "fromTime must be ns"],
+    ['{"fromTime":1.5}', "fromTime must be ns"],
   ])("rejects %s", (text, message) => {
     expect(() => parseFilterLine(text)).toThrow(FilterError);
     expect(() => parseFilterLine(text)).toThrow(message);
   });
+});
+
+test("a resume position: from per exchange and fromTime as exact text", () => {
+  expect(
+    parseFilterLine('{"from":{"kraken":0,"binance":4294967296},"fromTime":"1700000000000000001"}'),
+  ).toEqual({
+    from: { kraken: 0, binance: 4294967296 },
+    fromTime: "1700000000000000001",
+  });
+  expect(parseFilterLine('{"fromTime":1700000000}').fromTime).toBe("1700000000");
 });
 
 describe("compiled filters", () => {

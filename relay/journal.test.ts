@@ -25,14 +25,30 @@ const start = frames([
   { exchange: kraken, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4, id: 7 },
 ]);
 
-/** A collector-side socket that also reads what the relay writes back (Ack frames). */
+/** A collector-side socket that also reads what the relay writes back (Ack frames); writes wait for drain. */
 async function rawCollector(path: string) {
   const acks: FrameFields[] = [];
   const decoder = new FrameStreamDecoder((v, o) => acks.push(decodeFrame(v, o)));
-  const socket = await Bun.connect({ unix: path, socket: { data: (_s, d) => decoder.push(d) } });
+  let drained: (() => void) | null = null;
+  const socket = await Bun.connect({
+    unix: path,
+    socket: {
+      data: (_s, d) => decoder.push(d),
+      drain: () => drained?.(),
+      close: () => drained?.(),
+    },
+  });
   return {
     acks,
-    write: (bytes: Uint8Array) => expect(socket.write(bytes)).toBe(bytes.byteLength),
+    async write(bytes: Uint8Array): Promise<void> {
+      let at = 0;
+      while (at < bytes.byteLength) {
+        const n = socket.write(bytes.subarray(at));
+        if (n < 0) throw new Error("relay closed the collector socket");
+        at += n;
+        if (at < bytes.byteLength) await new Promise<void>((resolve) => (drained = resolve));
+      }
+    },
     lastAck: () => acks.at(-1)?.id ?? -1,
     [Symbol.dispose]: () => socket.end(),
   };
@@ -45,12 +61,12 @@ describe("journal", () => {
     using _all = all.consumer;
     await waitForFilters(relay, ["all"]);
     using c = await rawCollector(relay.inPath);
-    c.write(start);
-    c.write(trades(1, 99));
+    await c.write(start);
+    await c.write(trades(1, 99));
     await waitFor(() => c.lastAck() === 99, "ack of seq 99");
     const ack = c.acks.at(-1)!;
     expect([ack.kind, ack.flags >> 4, ack.exchange, ack.seq]).toEqual([Kind.Status, Status.Ack, kraken, 99]);
-    c.write(trades(90, 20)); // 90..99 again, as after a reconnect, then 100..109
+    await c.write(trades(90, 20)); // 90..99 again, as after a reconnect, then 100..109
     await waitFor(() => c.lastAck() === 109, "ack of seq 109");
     await waitFor(() => all.frames.length === 110, "110 frames");
     expect(all.frames.map((f) => f.id)).toEqual([7, ...Array.from({ length: 109 }, (_, i) => i + 1)]);
@@ -108,16 +124,16 @@ describe("journal", () => {
       },
     });
     using c = await rawCollector(relay.inPath);
-    c.write(start);
+    await c.write(start);
     for (let i = 1; i < 1000; i += 100) {
-      c.write(trades(i, 100));
+      await c.write(trades(i, 100));
       await waitFor(() => c.lastAck() === i + 99, `ack ${i + 99}`); // one flush each: segments rotate
     }
     const oldest = await relay.metric('tapewire_relay_journal_oldest_seq{exchange="kraken"}');
     expect(oldest).toBeGreaterThan(500);
     const late = collect(relay.outPath, { name: "late", resume: { from: { kraken: 10 } } });
     using _late = late.consumer;
-    await waitFor(() => late.frames.at(-1)?.seq === 999, "up to the head");
+    await waitFor(() => late.frames.at(-1)?.seq === 1000, "up to the head"); // start + trades 1..1000
     const [gap, ...rest] = late.frames;
     expect([gap!.kind, gap!.flags >> 4, gap!.exchange, gap!.id, gap!.price]).toEqual([
       Kind.Status,
@@ -127,7 +143,7 @@ describe("journal", () => {
       oldest - 10,
     ]);
     expect(gap!.seq).toBe(oldest - 1);
-    expect(rest.map((f) => f.seq)).toEqual(Array.from({ length: 1000 - oldest }, (_, i) => oldest + i));
+    expect(rest.map((f) => f.seq)).toEqual(Array.from({ length: 1001 - oldest }, (_, i) => oldest + i));
     expect(await relay.metric("tapewire_relay_journal_deleted_segments")).toBeGreaterThan(0);
   });
 
@@ -136,10 +152,10 @@ describe("journal", () => {
     {
       await using relay = await startRelayProcess({ dir });
       using c = await rawCollector(relay.inPath);
-      c.write(start);
-      c.write(trades(1, 99));
+      await c.write(start);
+      await c.write(trades(1, 99));
       await waitFor(() => c.lastAck() === 99, "first flush");
-      c.write(trades(100, 100));
+      await c.write(trades(100, 100));
       await waitFor(() => c.lastAck() === 199, "second flush");
       relay.proc.kill("SIGKILL");
       await relay.proc.exited;
@@ -158,7 +174,7 @@ describe("journal", () => {
     // The second flush is gone (its record points past the file): 100 frames survive, and seq goes on from there.
     expect(await again.metric('tapewire_relay_journal_head_seq{exchange="kraken"}')).toBe(100);
     using c = await rawCollector(again.inPath);
-    c.write(trades(100, 100)); // the collector resends what the relay no longer has
+    await c.write(trades(100, 100)); // the collector resends what the relay no longer has
     await waitFor(() => c.lastAck() === 199, "resent frames journaled");
     const replay = collect(again.outPath, { name: "replay", resume: { from: { kraken: 0 } } });
     using _replay = replay.consumer;
@@ -166,6 +182,47 @@ describe("journal", () => {
     expect(seqsOf(replay.frames)).toEqual(Array.from({ length: 200 }, (_, i) => i));
     expect(replay.frames.slice(1).map((f) => f.id)).toEqual(Array.from({ length: 199 }, (_, i) => i + 1));
   });
+
+  test("kill -9 of the relay under load, then restart: resending from the last ack loses nothing, duplicates dropped", async () => {
+    const dir = tempDir();
+    const total = 20_000;
+    const all = trades(1, total - 1);
+    let acked = -1;
+    {
+      await using relay = await startRelayProcess({ dir });
+      using c = await rawCollector(relay.inPath);
+      await c.write(start);
+      // Under load: 100-frame writes until the relay dies mid-stream.
+      for (let i = 0; i < (total - 1) / 2; i += 100) {
+        await c.write(all.subarray(i * 48, (i + 100) * 48));
+        if (i % 1000 === 0) await Bun.sleep(1);
+      }
+      await waitFor(() => c.lastAck() > 2000, "some acks");
+      relay.proc.kill("SIGKILL");
+      await relay.proc.exited;
+      acked = c.lastAck();
+    }
+    await using again = await startRelayProcess({ dir });
+    const head = await again.metric('tapewire_relay_journal_head_seq{exchange="kraken"}');
+    expect(head).toBeGreaterThanOrEqual(acked + 1); // everything acknowledged survived
+    using c = await rawCollector(again.inPath);
+    // What a collector does: resend everything after the last ack it got (some of it the journal has).
+    await c.write(all.subarray(acked * 48));
+    await waitFor(() => c.lastAck() === total - 1, "all journaled", 20_000);
+    const replay = collect(again.outPath, { name: "replay", resume: { from: { kraken: 0 } } });
+    using _replay = replay.consumer;
+    await waitFor(() => replay.frames.at(-1)?.id === total - 1, "whole journal", 20_000);
+    const data = replay.frames.filter((f) => f.kind === Kind.Trade);
+    expect(data.map((f) => f.id)).toEqual(Array.from({ length: total - 1 }, (_, i) => i + 1));
+    expect(seqsOf(replay.frames)).toEqual(Array.from({ length: replay.frames.length }, (_, i) => i));
+    // Only the relay's own Disconnected frame is not a trade (the first relay died without writing one).
+    expect(replay.frames.filter((f) => f.kind === Kind.Status).map((f) => f.flags >> 4)).toEqual([
+      Status.CollectorStart,
+    ]);
+    expect(await again.metric('tapewire_relay_duplicate_frames_total{exchange="kraken"}')).toBe(
+      head - 1 - acked,
+    );
+  }, 60_000);
 });
 
 /** Journal seqs a consumer received for kraken, in order. */

@@ -1,38 +1,34 @@
 // The relay as a process: merge, order, filters, sequence tracking, invalid and split frames.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { EXCHANGE_IDS, Kind, Status } from "../schema/frame.ts";
-import { connectRelayProducer, type RelayConsumer, type RelayProducer } from "./index.ts";
-import { collect, frames, type RelayProcess, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
+import { connectRelayProducer, type RelayConsumer } from "./index.ts";
+import { collect, frames, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
 
 const { kraken, coinbase, binance } = EXCHANGE_IDS;
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+/** Several consumers closed together (`using`). */
+const disposeAll = (list: RelayConsumer[]) => ({
+  [Symbol.dispose]: () => {
+    for (const c of list) c.close();
+  },
 });
-
-async function relayUp(env?: Record<string, string>): Promise<RelayProcess> {
-  const relay = await startRelayProcess({ env });
-  cleanups.push(() => relay[Symbol.asyncDispose]());
-  return relay;
-}
-function track<T extends RelayConsumer | RelayProducer>(x: T): T {
-  cleanups.push(() => x.close());
-  return x;
-}
+/** A stand-in socket closed at the end of the test (`using`). */
+const ending = (s: { end(): void }) => ({ [Symbol.dispose]: () => s.end() });
 const statusOf = (f: { kind: number; flags: number }) => (f.kind === Kind.Status ? f.flags >> 4 : -1);
 
 describe("relay", () => {
   test("merges several producers and keeps per-exchange order", async () => {
-    const relay = await relayUp();
+    await using relay = await startRelayProcess();
     const a = collect(relay.outPath, { name: "a" });
     const b = collect(relay.outPath, { name: "b" });
-    track(a.consumer);
-    track(b.consumer);
+    using _a = a.consumer;
+    using _b = b.consumer;
     await waitForFilters(relay, ["a", "b"]);
     const producers = await Promise.all(
       [kraken, coinbase, binance].map(() => connectRelayProducer({ path: relay.inPath })),
     );
-    producers.forEach(track);
+    await using _producers = {
+      [Symbol.asyncDispose]: async () => void (await Promise.all(producers.map((p) => p.close()))),
+    };
     const perExchange = 3000;
     // Interleave small batches from the three producers: each round is delivered before the next is sent, so
     // every round mixes all three exchanges however the scheduler orders the reads.
@@ -66,7 +62,7 @@ describe("relay", () => {
   });
 
   test("filters by exchange, instrument and kind; status for instrument 0 passes instrument filters", async () => {
-    const relay = await relayUp();
+    await using relay = await startRelayProcess();
     const cb = collect(relay.outPath, { name: "cb", filter: { exchanges: ["coinbase"] } });
     const inst = collect(relay.outPath, { name: "inst", filter: { instruments: [2] } });
     const kinds = collect(relay.outPath, {
@@ -74,11 +70,11 @@ describe("relay", () => {
       filter: { kinds: ["bbo", "status"], exchanges: ["kraken"] },
     });
     const all = collect(relay.outPath, { name: "all" });
-    for (const c of [cb, inst, kinds, all]) track(c.consumer);
+    using _consumers = disposeAll([cb, inst, kinds, all].map((c) => c.consumer));
     await waitForFilters(relay, ["cb", "inst", "kinds", "all"]);
     // One connection per exchange: a collector connection is bound to the exchange of its first frame.
-    const krakenIn = track(await connectRelayProducer({ path: relay.inPath }));
-    const coinbaseIn = track(await connectRelayProducer({ path: relay.inPath }));
+    await using krakenIn = await connectRelayProducer({ path: relay.inPath });
+    await using coinbaseIn = await connectRelayProducer({ path: relay.inPath });
     const krakenList = [
       { exchange: kraken, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4, instrument: 0 },
       { exchange: kraken, seq: 1, kind: Kind.Trade, instrument: 1 },
@@ -118,12 +114,12 @@ describe("relay", () => {
   });
 
   test("a new filter line replaces the old one; an invalid line is counted and the old filter kept", async () => {
-    const relay = await relayUp();
+    await using relay = await startRelayProcess();
     const c = collect(relay.outPath, { name: "f", filter: { exchanges: ["kraken"] } });
-    track(c.consumer);
+    using _c = c.consumer;
     await waitForFilters(relay, ["f"]);
-    const krakenIn = track(await connectRelayProducer({ path: relay.inPath }));
-    const binanceIn = track(await connectRelayProducer({ path: relay.inPath }));
+    await using krakenIn = await connectRelayProducer({ path: relay.inPath });
+    await using binanceIn = await connectRelayProducer({ path: relay.inPath });
     krakenIn.send(frames([{ exchange: kraken, seq: 0 }]));
     binanceIn.send(frames([{ exchange: binance, seq: 0 }]));
     await waitFor(() => c.frames.length === 1, "first kraken frame");
@@ -137,7 +133,7 @@ describe("relay", () => {
     await waitFor(() => c.frames.length === 2, "binance frame");
     // Bad lines, raw on a second connection: not JSON, unknown exchange, wrong type.
     const raw = await Bun.connect({ unix: relay.outPath, socket: { data() {} } });
-    cleanups.push(() => raw.end());
+    using _raw = ending(raw);
     raw.write(
       '{"name":"raw","exchanges":["kraken"]}\nnot json\n{"exchanges":["ftx"]}\n{"instruments":[1.5]}\n',
     );
@@ -156,11 +152,11 @@ describe("relay", () => {
   });
 
   test("a sequence gap emits RelayGap in order before the frame that revealed it; wrap at 2^32 is contiguous; resent frames are dropped", async () => {
-    const relay = await relayUp();
+    await using relay = await startRelayProcess();
     const c = collect(relay.outPath, { name: "g" });
-    track(c.consumer);
+    using _c = c.consumer;
     await waitForFilters(relay, ["g"]);
-    const producer = track(await connectRelayProducer({ path: relay.inPath }));
+    await using producer = await connectRelayProducer({ path: relay.inPath });
     const start = { exchange: binance, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4 };
     producer.send(
       frames([
@@ -175,7 +171,7 @@ describe("relay", () => {
     producer.send(frames([{ exchange: binance, seq: 8, id: 8 }]));
     // Another collector that was running before the relay: its first frame is the baseline; 2^32 - 1 → 0 is
     // contiguous; then a gap.
-    const late = track(await connectRelayProducer({ path: relay.inPath }));
+    await using late = await connectRelayProducer({ path: relay.inPath });
     late.send(frames([0xfffffffe, 0xffffffff, 0, 1, 3].map((seq) => ({ exchange: kraken, seq, id: seq }))));
     await waitFor(() => c.frames.length === 12, "12 frames");
     const seen = (ex: number) =>
@@ -197,9 +193,9 @@ describe("relay", () => {
   });
 
   test("a collector restart (CollectorStart, seq 0) is counted and passed on, not a gap; disconnect is visible", async () => {
-    const relay = await relayUp();
+    await using relay = await startRelayProcess();
     const c = collect(relay.outPath, { name: "r" });
-    track(c.consumer);
+    using _c = c.consumer;
     await waitForFilters(relay, ["r"]);
     // A run is known by its CollectorStart's id (pid) and price (start time): a new one is a restart.
     const start = (pid: number) => ({
@@ -216,7 +212,7 @@ describe("relay", () => {
     await waitFor(() => c.frames.length === 4, "first run and its Disconnected");
     expect(statusOf(c.frames[3]!)).toBe(Status.Disconnected);
     expect([c.frames[3]!.exchange, c.frames[3]!.instrument, c.frames[3]!.id]).toEqual([coinbase, 0, 3]);
-    const second = track(await connectRelayProducer({ path: relay.inPath }));
+    await using second = await connectRelayProducer({ path: relay.inPath });
     second.send(frames([start(2), { exchange: coinbase, seq: 1 }]));
     await waitFor(() => c.frames.length === 6, "second run");
     expect(c.frames.some((f) => statusOf(f) === Status.RelayGap)).toBe(false);
@@ -226,9 +222,9 @@ describe("relay", () => {
   });
 
   test("frames split across writes at every byte are reassembled; invalid frames are dropped and the stream stays aligned", async () => {
-    const relay = await relayUp();
+    await using relay = await startRelayProcess();
     const c = collect(relay.outPath, { name: "s" });
-    track(c.consumer);
+    using _c = c.consumer;
     await waitForFilters(relay, ["s"]);
     const list = Array.from({ length: 40 }, (_, i) => ({
       exchange: kraken,
@@ -241,7 +237,7 @@ describe("relay", () => {
     bytes[9 * 48] = 0x07; // frame 9: unknown kind
     bytes[13 * 48 + 1] = 0x19; // frame 13: unknown exchange 9
     const sock = await Bun.connect({ unix: relay.inPath, socket: { data() {} } });
-    cleanups.push(() => sock.end());
+    using _sock = ending(sock);
     // Pieces of 1..97 bytes, each its own write with a turn of the event loop between them.
     let pos = 0;
     for (let step = 1; pos < bytes.length; step = (step * 7) % 97 || 1) {
@@ -272,8 +268,8 @@ describe("relay", () => {
   });
 
   test("hop latency is sampled from tsRecv", async () => {
-    const relay = await relayUp({ TAPEWIRE_RELAY_LATENCY_SAMPLE: "1" });
-    const producer = track(await connectRelayProducer({ path: relay.inPath }));
+    await using relay = await startRelayProcess({ env: { TAPEWIRE_RELAY_LATENCY_SAMPLE: "1" } });
+    await using producer = await connectRelayProducer({ path: relay.inPath });
     const now = Date.now() * 1e6;
     producer.send(frames(Array.from({ length: 10 }, (_, i) => ({ seq: i, tsRecv: now }))));
     await waitFor(

@@ -24,8 +24,9 @@ export class ReplayCursor {
   /** How each exchange starts: 0 live, BY_SEQ from fromSeq, BY_TIME from the first frame at or after the time. */
   readonly mode = new Uint8Array(16);
   readonly fromSeq = new Float64Array(16);
-  readonly started = new Uint8Array(16);
-  /** Frames at or after this position are new since the consumer asked: sent whatever the exchange's mode. */
+  /** A frame received at or after fromTime has been seen: from there on, every BY_TIME exchange is sent. */
+  timeStarted = false;
+  /** Frames at or after this position are new since the consumer asked: what a live exchange gets. */
   readonly livePos: number;
   readonly timeHi: number;
   readonly timeLo: number;
@@ -48,7 +49,6 @@ export class ReplayCursor {
         this.gaps.push({ exchange: ex, first: target, count: oldest - target });
         target = oldest;
       }
-      target = Math.min(target, head);
       this.mode[ex] = BY_SEQ;
       this.fromSeq[ex] = target;
       if (target < head) consider(findBySeq(journal, ex, target));
@@ -74,17 +74,30 @@ export class ReplayCursor {
   wants(ex: number, tsHi: number, tsLo: number, pos: number): boolean {
     const j = this.next[ex]!;
     this.next[ex] = j + 1;
-    if (pos >= this.livePos) return true;
     const mode = this.mode[ex];
+    if (mode === 0) return pos >= this.livePos; // live exchanges: what is new since the consumer asked
     if (mode === BY_SEQ) return j >= this.fromSeq[ex]!;
     if (mode === BY_TIME) {
-      if (this.started[ex] === 1) return true;
+      if (this.timeStarted) return true;
       if (tsHi > this.timeHi || (tsHi === this.timeHi && tsLo >= this.timeLo)) {
-        this.started[ex] = 1;
+        this.timeStarted = true;
         return true;
       }
     }
     return false;
+  }
+
+  /**
+   * May the consumer join the live stream at the journal head? Only once every asked position is reached
+   * (a seq or a time still ahead keeps it reading new journal frames through wants()).
+   */
+  ready(): boolean {
+    for (let ex = 1; ex < 16; ex++) {
+      const mode = this.mode[ex];
+      if (mode === BY_SEQ && this.next[ex]! < this.fromSeq[ex]!) return false;
+      if (mode === BY_TIME && !this.timeStarted) return false;
+    }
+    return true;
   }
 }
 

@@ -21,8 +21,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function spawnFixture(path: string, name: string) {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "consumer-fixture.ts"), path, name], {
+function spawnFixture(path: string, name: string, mode = "") {
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "consumer-fixture.ts"), path, name, mode], {
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -101,4 +101,36 @@ test("a SIGSTOPped consumer is cut with a SlowConsumer frame; producer and healt
   // seq is the relay's journal seq: the first producer's Disconnected frame took `total`.
   expect(fresh.lastSeq["1"]).toBe(total + 2);
   expect(fresh.data).toBe(cut.data + 2);
+}, 30_000);
+
+test("a cut consumer that resumes gets every frame: the dropped ones and those sent while it was away", async () => {
+  const relay = await startRelayProcess({
+    env: { TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES: "65536", TAPEWIRE_RELAY_SLOW_GRACE_MS: "200" },
+  });
+  cleanups.push(() => relay[Symbol.asyncDispose]());
+  const resumer = spawnFixture(relay.outPath, "resumer", "resume");
+  await waitForFilters(relay, ["resumer"]);
+  resumer.proc.kill("SIGSTOP");
+  const producer = await connectRelayProducer({ path: relay.inPath, bufferBytes: 1 << 20 });
+  const total = 51_200; // 2.4 MB: far beyond its 64 KiB queue and its socket buffer
+  const batch = frames(Array.from({ length: 512 }, () => ({})));
+  const view = new DataView(batch.buffer);
+  for (let seq = 0; seq < total; seq += 512) {
+    for (let j = 0; j < 512; j++) view.setUint32(j * FRAME_SIZE + 4, seq + j, true);
+    while (!producer.send(batch)) await producer.drained();
+    await Bun.sleep(1);
+  }
+  await waitFor(
+    async () => (await relay.metric("tapewire_relay_slow_consumer_disconnects_total")) === 1,
+    "cut",
+  );
+  resumer.proc.kill("SIGCONT");
+  await waitFor(() => resumer.reports.filter((r) => r.event === "connected").length >= 2, "reconnected");
+  await producer.close(); // its Disconnected frame ends the stream: the fixture reports a summary there
+  await waitFor(() => resumer.reports.some((r) => r.event === "summary"), "summary after resuming", 20_000);
+  const done = resumer.reports.find((r) => r.event === "summary")!;
+  expect(done.data).toBe(total);
+  expect(done.discontinuities).toBe(0);
+  expect(done.lastSeq["1"]).toBe(total - 1);
+  expect(await relay.metric("tapewire_relay_resumes_total")).toBeGreaterThanOrEqual(1);
 }, 30_000);

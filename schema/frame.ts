@@ -256,6 +256,13 @@ export const byteSeq = (bytes: Uint8Array, off: number): number =>
     (bytes[off + O_SEQ + 2]! << 16) |
     (bytes[off + O_SEQ + 3]! << 24)) >>>
   0;
+/** tsRecv as a double (256 ns granularity near today): an index hint, not an exact stamp. */
+export const byteTsRecv = (bytes: Uint8Array, off: number): number => {
+  const at = off + O_TS_RECV;
+  const lo = (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+  const hi = bytes[at + 4]! | (bytes[at + 5]! << 8) | (bytes[at + 6]! << 16) | (bytes[at + 7]! << 24);
+  return hi * TWO32 + lo;
+};
 /** Overwrite a frame's seq in a byte array (relay journal positions, tests). */
 export function setByteSeq(bytes: Uint8Array, off: number, seq: number): void {
   bytes[off + O_SEQ] = seq & 0xff;

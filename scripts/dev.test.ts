@@ -46,6 +46,8 @@ describe("Procfile", () => {
       relay: "bun relay/main.ts",
       bridge: "bun bridge/main.ts",
       api: "bun api/main.ts",
+      archiver: "bun archiver/main.ts",
+      trader: "bun trader/main.ts",
     });
   });
 });

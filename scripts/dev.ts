@@ -94,7 +94,7 @@ async function main(): Promise<void> {
       onLog: (line) => runner.say("pg", line),
     });
     env.DATABASE_URL = pg.url;
-    runner.say("dev", `embedded Postgres at ${pg.url}`);
+    runner.say("dev", `embedded Postgres at ${pg.displayUrl}`);
   }
   try {
     const log = createLogger({}, (line) => runner.say("migrate", line));

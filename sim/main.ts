@@ -1,29 +1,38 @@
-// CLI entry for the Procfile: `bun sim/main.ts`. SIM_PORT (default 9100), SIM_SEED, SIM_EVENTS_PER_SECOND.
+// CLI entry for the Procfile: `bun sim/main.ts`. Settings: README.md (SIM_PORT, SIM_SEED, ...).
+import { defineConfig, int, port, string } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { startSimulator } from "./index.ts";
 
 const log = createLogger({ service: "sim" });
 
-function intEnv(name: string, fallback: number, min: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    log.error("bad environment variable", { variable: name, value: text, expected: `integer >= ${min}` });
-    process.exit(2);
-  }
-  return value;
-}
-
-const port = intEnv("SIM_PORT", 9100, 0);
-const seed = intEnv("SIM_SEED", 1, 0);
-const eventsPerSecond = intEnv("SIM_EVENTS_PER_SECOND", 20, 0);
+// Read once, frozen; a bad value exits 78 naming the variable (lib/config.ts).
+const config = defineConfig("sim", {
+  port: port("SIM_PORT", { default: 9100, meaning: "listen port (0 = any free port)" }),
+  host: string("SIM_HOST", { default: "127.0.0.1", meaning: "listen address" }),
+  seed: int("SIM_SEED", {
+    default: 1,
+    min: 0,
+    meaning: "market seed: same seed, same event sequence per instrument",
+  }),
+  eventsPerSecond: int("SIM_EVENTS_PER_SECOND", {
+    default: 20,
+    min: 0,
+    meaning: "market events (trades + book changes) per second per instrument",
+  }),
+  historyLimit: int("SIM_HISTORY_LIMIT", {
+    default: 100_000,
+    min: 1,
+    meaning: "trades per venue symbol the REST trade-history routes still serve",
+  }),
+}).readOrExit();
+const { seed, eventsPerSecond } = config;
 const sim = await startSimulator({
-  port,
-  hostname: process.env.SIM_HOST || "127.0.0.1",
+  port: config.port,
+  hostname: config.host,
   seed,
   eventsPerSecond,
+  historyLimit: config.historyLimit,
   registry: loadRegistry(),
 });
 log.info("simulator listening", {

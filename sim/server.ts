@@ -8,6 +8,7 @@ import { BinanceVenue } from "./binance/venue.ts";
 import { CoinbaseVenue } from "./coinbase/venue.ts";
 import { type SimSocket, type SocketData, VenueCounters } from "./counters.ts";
 import { FaultError, Faults } from "./faults.ts";
+import { coinbaseTicker, krakenTrades, ledger } from "./history.ts";
 import { KrakenVenue } from "./kraken/venue.ts";
 import { Market } from "./market.ts";
 import { Rng, subSeed } from "./rng.ts";
@@ -24,6 +25,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   if (!(eventsPerSecond >= 0)) throw new RangeError("eventsPerSecond must be >= 0");
   const heartbeatMs = opts.heartbeatIntervalMs ?? 1000;
   const market = new Market(registry, seed, eventsPerSecond);
+  if (opts.historyLimit !== undefined) for (const book of market.books) book.historyLimit = opts.historyLimit;
   const counters: Record<VenueName, VenueCounters> = {
     kraken: new VenueCounters(),
     coinbase: new VenueCounters(),
@@ -86,6 +88,16 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
         return new Response("expected a websocket upgrade", { status: 400 });
       }
       if (path === "/_sim/stats") return Response.json(stats());
+      if (path === "/_sim/ledger" || path === "/ledger") return ledger(market, url);
+      if (path === "/kraken/0/public/Trades") {
+        counters.kraken.rest++;
+        return krakenTrades(market, url);
+      }
+      const ticker = /^\/coinbase\/api\/v3\/brokerage\/market\/products\/([^/]+)\/ticker$/.exec(path);
+      if (ticker) {
+        counters.coinbase.rest++;
+        return coinbaseTicker(market, url, decodeURIComponent(ticker[1]!), opts.coinbaseTradeSide ?? "maker");
+      }
       if (path === "/_sim/faults") return faultRequest(req, faults);
       return new Response("not found", { status: 404 });
     },
@@ -156,13 +168,16 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const listen = opts.hostname ?? "127.0.0.1";
   const host = listen === "0.0.0.0" || listen === "::" ? "127.0.0.1" : listen;
   const stats = () => ({ ...collectStats(market, counters, faults, startedMs), errors });
-  return {
+  const simulator: Simulator = {
     port,
     urls: {
       kraken: `ws://${host}:${port}/kraken/v2`,
       coinbase: `ws://${host}:${port}/coinbase`,
       binanceWs: `ws://${host}:${port}/binance`,
       binanceRest: `http://${host}:${port}/binance`,
+      krakenRest: `http://${host}:${port}/kraken`,
+      coinbaseRest: `http://${host}:${port}/coinbase`,
+      ledger: `http://${host}:${port}/_sim/ledger`,
     },
     faults,
     stats,
@@ -176,7 +191,9 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       binance.closeAll();
       await server.stop(true);
     },
+    [Symbol.asyncDispose]: () => simulator.stop(),
   };
+  return simulator;
 }
 
 /** Streams named in the URL: /binance/ws/a/b or /binance/stream?streams=a/b. */

@@ -22,6 +22,8 @@ export interface SimOptions {
   binanceMaxConnectionMs?: number;
   /** Kraken/Coinbase heartbeat interval, default 1000. */
   heartbeatIntervalMs?: number;
+  /** Trades each venue symbol keeps for its REST trade history (default 100000); older ones cannot be backfilled. */
+  historyLimit?: number;
 }
 
 export const FAULT_KINDS = [
@@ -90,9 +92,19 @@ export interface SimStats {
   binance: VenueStats;
 }
 
-export interface Simulator {
+export interface Simulator extends AsyncDisposable {
   port: number;
-  urls: { kraken: string; coinbase: string; binanceWs: string; binanceRest: string };
+  urls: {
+    kraken: string;
+    coinbase: string;
+    binanceWs: string;
+    binanceRest: string;
+    /** Base of the REST trade-history routes (KRAKEN_REST_URL / COINBASE_REST_URL). */
+    krakenRest: string;
+    coinbaseRest: string;
+    /** GET: every trade the venues published, per exchange and symbol (history.ts). */
+    ledger: string;
+  };
   faults: FaultController;
   stats(): SimStats;
   stop(): Promise<void>;

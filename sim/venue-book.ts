@@ -24,6 +24,8 @@ export interface LevelChange {
 }
 
 const RECENT_TRADES = 50;
+/** Trades each book keeps for its REST trade history (older ones can no longer be backfilled). */
+export const DEFAULT_HISTORY_LIMIT = 100_000;
 
 export class VenueBook {
   readonly bids = new BookSide(BID);
@@ -34,6 +36,11 @@ export class VenueBook {
   readonly trades: SimTrade[] = [];
   /** The most recent trades, oldest first. */
   readonly recent: SimTrade[] = [];
+  /** Every trade the venue published, oldest first, up to historyLimit: the REST trade history. */
+  readonly history: SimTrade[] = [];
+  historyLimit = DEFAULT_HISTORY_LIMIT;
+  /** The ledger: ids of every trade ever published run contiguously from firstTradeId to lastTradeId. */
+  readonly firstTradeId: number;
   /** Price ticks per unit of price, and quantity units per unit of base. */
   readonly priceScale: number;
   readonly qtyScale: number;
@@ -59,6 +66,7 @@ export class VenueBook {
   ) {
     this.priceScale = pow10(listing.pricePrecision);
     this.qtyScale = pow10(listing.qtyPrecision);
+    this.firstTradeId = firstTradeId;
     this.lastTradeId = firstTradeId - 1;
     this.updateId = firstUpdateId;
   }
@@ -90,6 +98,10 @@ export class VenueBook {
     this.trades.push(trade);
     this.recent.push(trade);
     if (this.recent.length > RECENT_TRADES) this.recent.shift();
+    this.history.push(trade);
+    // Trimmed in chunks, so the common push stays O(1).
+    if (this.history.length > this.historyLimit + 1024)
+      this.history.splice(0, this.history.length - this.historyLimit);
     if (this.openPrice === 0) {
       this.openPrice = price;
       this.low = price;
@@ -115,3 +127,23 @@ export class VenueBook {
 }
 
 export { ASK, BID };
+
+/** The trades of `book.history` with ids from `fromId` on (binary search: ids ascend), at most `limit`. */
+export function historyFrom(book: VenueBook, fromId: number, limit: number): SimTrade[] {
+  const h = book.history;
+  const cut = h.length > book.historyLimit ? h.length - book.historyLimit : 0;
+  let lo = cut;
+  let hi = h.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (h[mid]!.id < fromId) lo = mid + 1;
+    else hi = mid;
+  }
+  return h.slice(lo, lo + limit);
+}
+
+/** The history still served (trimmed to historyLimit). */
+export function servedHistory(book: VenueBook): SimTrade[] {
+  const h = book.history;
+  return h.length > book.historyLimit ? h.slice(h.length - book.historyLimit) : h;
+}

@@ -248,6 +248,7 @@ beforeAll(async () => {
   relay = new Proc("relay", ["relay/main.ts"], {
     TAPEWIRE_RELAY_IN: inPath,
     TAPEWIRE_RELAY_OUT: outPath,
+    TAPEWIRE_JOURNAL_DIR: join(dir, "journal"),
     RELAY_METRICS_PORT: "0",
   });
   const simReady = await sim.waitLog("simulator listening");
@@ -406,7 +407,7 @@ test("Postgres away for a while: the bridge spools, and after it is back every t
     "the bridge to spool",
     15_000,
   );
-  expect(readdirSync(spoolDir).some((n) => n.endsWith("-trades.copy"))).toBe(true);
+  expect(readdirSync(spoolDir).some((n) => n.endsWith(".batches"))).toBe(true);
   await waitFor(
     () => EXCHANGES.every((ex) => tally.perExchange[EXCHANGE_IDS[ex]]! - markEx[EXCHANGE_IDS[ex]]! >= 100),
     "trades from every exchange during the outage",

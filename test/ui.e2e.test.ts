@@ -241,6 +241,7 @@ test("portfolio: register, log in, a paper market order fills into fills, positi
   await page.keyboard.press("Enter");
   await page.waitForSelector("nav a[aria-current=page]:has-text('Markets')");
   await page.waitForSelector("[data-testid=ladder-coinbase] tbody.bids tr:nth-child(3)", { timeout: 20_000 });
+  await page.evaluate(() => scrollTo(0, 0));
   await shot("phone-dark");
   expect(pageErrors).toEqual([]);
 }, 60_000);

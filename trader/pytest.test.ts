@@ -3,6 +3,7 @@
 // on a laptop and a failure under CI. pytest's exit 5 (collected nothing) is a failure: the suite exists.
 import { describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { traderEnvVars } from "../scripts/trader-env.ts";
 
@@ -18,7 +19,12 @@ function runPython(args: string[], timeoutMs: number) {
   const done = Bun.spawnSync([python, ...args], {
     cwd: join(root, "trader"),
     // No __pycache__ in the work tree; pytest's own cache is off in pyproject.toml.
-    env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", NO_COLOR: "1" },
+    env: {
+      ...process.env,
+      PYTHONDONTWRITEBYTECODE: "1",
+      NO_COLOR: "1",
+      HYPOTHESIS_STORAGE_DIRECTORY: join(tmpdir(), "tapewire-hypothesis"),
+    },
     stdout: "pipe",
     stderr: "pipe",
     timeout: timeoutMs,
@@ -55,10 +61,10 @@ if (!cfg.enabled) {
     test(
       "ruff check and format",
       () => {
-        const lint = runPython(["-m", "ruff", "check", "."], 60_000);
+        const lint = runPython(["-m", "ruff", "check", "--no-cache", "."], 60_000);
         if (lint.code !== 0) console.log(lint.out);
         expect(lint.code).toBe(0);
-        const format = runPython(["-m", "ruff", "format", "--check", "."], 60_000);
+        const format = runPython(["-m", "ruff", "format", "--no-cache", "--check", "."], 60_000);
         if (format.code !== 0) console.log(format.out);
         expect(format.code).toBe(0);
       },

@@ -1,11 +1,13 @@
 // Analytics controller: aggregations over archive + database (public like market data when
 // API_PUBLIC_MARKET_DATA is on) and read-only SQL over the archive's views for logged-in analysts.
-import { Elysia, t } from "elysia";
+
+import { Elysia } from "elysia";
 import { parseDuration } from "../../lib/config-vars.ts";
 import { EXCHANGE_IDS, EXCHANGE_NAMES, type ExchangeName } from "../../schema/frame.ts";
 import { BEARER, marketAccess, requireUser } from "../auth/guard.ts";
 import type { ApiConfig } from "../config.ts";
 import { errorResponses, UnprocessableError } from "../errors.ts";
+import { JSON_BODY } from "../http/json-body.ts";
 import { type ResultFormat, runAnalystSql } from "./analyst-sql.ts";
 import { AnalyticsModel as M } from "./model.ts";
 import type { AnalyticsService } from "./service.ts";
@@ -180,7 +182,7 @@ export function analyticsController(service: AnalyticsService, config: Readonly<
         },
         {
           body: M.sqlBody,
-          parse: "json",
+          parse: JSON_BODY,
           response: { 200: M.sqlResult, ...errorResponses },
           detail: {
             summary: "Read-only SQL over the archive",

@@ -30,7 +30,7 @@ describe("hostile auth bodies", () => {
   const cases = ROUTES.flatMap((route) =>
     BODIES.map(([name, body]): [string, string, unknown] => [route, name, body]),
   );
-  test.each(cases)("%s: %s", async (route, name, body) => {
+  test.each(cases)("%s: %s", async (route, _name, body) => {
     const res = await api.call("POST", route, { body, headers: { "x-forwarded-for": "198.51.100.77" } });
     // logout is idempotent: an object body without a token it knows is a 204 by design (nothing to revoke).
     const isObject = typeof body === "object" && body !== null && !Array.isArray(body);

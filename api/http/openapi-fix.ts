@@ -47,5 +47,20 @@ export function fixOpenApi<T>(doc: T): T {
       const body = op.requestBody as Record<string, Json> | undefined;
       if (body && allOptional(body)) body.required = false;
     }
+  documentDownloads(paths);
   return fixed as T;
+}
+
+/** Analyst SQL answers JSON by default and, by its `format`, CSV, Parquet or an Arrow IPC stream. */
+function documentDownloads(paths: Record<string, Record<string, Record<string, Json>>>): void {
+  const ok = (
+    paths["/api/analytics/sql"]?.post?.responses as Record<string, Record<string, Json>> | undefined
+  )?.["200"];
+  if (!ok) return;
+  const content = (ok.content ?? {}) as Record<string, Json>;
+  const binary = { type: "string", format: "binary" };
+  content["text/csv"] = { schema: { type: "string", examples: ["exchange,trades\nkraken,1812\n"] } };
+  content["application/vnd.apache.parquet"] = { schema: binary };
+  content["application/vnd.apache.arrow.stream"] = { schema: binary };
+  ok.content = content;
 }

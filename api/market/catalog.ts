@@ -40,6 +40,11 @@ export class InstrumentCatalog {
   }
 
   /** The instrument for a canonical symbol, or a 404 that names it. */
+  /** The instrument of a canonical symbol (any case), or undefined. */
+  bySymbol(symbol: string): Instrument | undefined {
+    return this.bySymbolMap.get(symbol.toUpperCase());
+  }
+
   require(symbol: string): Instrument {
     const found = this.bySymbolMap.get(symbol.toUpperCase());
     if (!found) throw new NotFoundError(`unknown instrument ${symbol}; see GET /api/market/instruments`);

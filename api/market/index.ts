@@ -41,7 +41,7 @@ export function marketController(service: MarketService, cache: ResponseCache, c
         response: { 200: M.trades, ...errorResponses },
         detail: doc(
           "Trades",
-          "Trades of one instrument on one exchange (or all), newest first by default, in [from, to). Page with nextCursor.",
+          "Trades of one instrument on one exchange (or all), newest first by default, in [from, to). Page with nextCursor. 404 for an unknown symbol or an exchange that does not list it; 422 when from is not before to, for a time outside 0001..9999 or not on the calendar, or a cursor this API did not issue.",
         ),
       },
     )
@@ -57,7 +57,7 @@ export function marketController(service: MarketService, cache: ResponseCache, c
         response: { 200: M.candles, ...errorResponses },
         detail: doc(
           "Candles (OHLCV)",
-          "Candles at any interval from 1s to 1d, epoch-aligned, from the trades table. Default: the last `limit` intervals.",
+          "Candles at any interval from 1s to 1d, epoch-aligned, from the trades table. Default: the last `limit` intervals. 404 for an unknown symbol or an exchange that does not list it; 422 when from is not before to, when [from, to) holds more than 5000 candles, or for a time outside 0001..9999 or not on the calendar.",
         ),
       },
     )
@@ -70,7 +70,7 @@ export function marketController(service: MarketService, cache: ResponseCache, c
         response: { 200: M.tops, ...errorResponses },
         detail: doc(
           "Book top per exchange",
-          "The latest best bid and ask, with sizes and age, on each exchange.",
+          "The latest best bid and ask, with sizes and age, on each exchange. 404 for an unknown symbol or an exchange that does not list it.",
         ),
       },
     )
@@ -81,7 +81,10 @@ export function marketController(service: MarketService, cache: ResponseCache, c
       {
         query: M.symbolQuery,
         response: { 200: M.bbo, ...errorResponses },
-        detail: doc("Best bid and offer", "Consolidated across exchanges, or for one exchange."),
+        detail: doc(
+          "Best bid and offer",
+          "Consolidated across exchanges, or for one exchange. 404 for an unknown symbol or an exchange that does not list it.",
+        ),
       },
     )
     .get("/spread", ({ query: q }) => cached(`spread:${q.symbol}`, ttl / 4, () => service.spread(q.symbol)), {
@@ -96,7 +99,7 @@ export function marketController(service: MarketService, cache: ResponseCache, c
       response: { 200: M.feeds, ...errorResponses },
       detail: doc(
         "Feed status",
-        "Per exchange: connection state, last trade and book top, loss events in the last hour.",
+        "Per exchange: state (connected, stale, disconnected; unknown before anything is stored) and since when, derived from the stored connect/disconnect events and message times; last message, trade and book top; events in the last hour.",
       ),
     })
     .get(
@@ -111,7 +114,7 @@ export function marketController(service: MarketService, cache: ResponseCache, c
         response: { 200: M.feedEvents, ...errorResponses },
         detail: doc(
           "Feed events",
-          "Gaps, resyncs, disconnects and other feed events, newest first. Page with nextCursor.",
+          "Gaps, resyncs, disconnects and other feed events, newest first. Page with nextCursor. 422 when from is not before to, for a time outside 0001..9999 or not on the calendar, or a cursor this API did not issue.",
         ),
       },
     );

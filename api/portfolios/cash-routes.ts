@@ -1,8 +1,10 @@
 // Cash routes: balances, deposits, withdrawals and the ledger of one portfolio.
+
 import { Elysia } from "elysia";
 import { BEARER, requireUser } from "../auth/guard.ts";
 import type { ApiConfig } from "../config.ts";
 import { errorResponses } from "../errors.ts";
+import { JSON_BODY } from "../http/json-body.ts";
 import { CashModel as C, type CashInputs } from "./cash-model.ts";
 import type { CashService } from "./cash-service.ts";
 import { PortfolioModel as M } from "./model.ts";
@@ -18,7 +20,7 @@ export function cashRoutes(
     ({
       params: M.params,
       body: inputs.move,
-      parse: "json",
+      parse: JSON_BODY,
       response: { 201: C.movement, ...errorResponses },
       detail: doc(summary, description),
     }) as const;

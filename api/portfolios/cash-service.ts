@@ -29,16 +29,14 @@ export class CashService {
     return [...new Set(this.catalog.all().map((i) => i.quote))].sort();
   }
 
-  /** Check opening cash (known currencies, each once), or the default when none was sent. */
+  /**
+   * Check opening cash (known currencies), or the default when none was sent. Each item is one opening
+   * ledger entry, so a currency named twice opens with the sum (JSON Schema cannot forbid the repeat).
+   */
   opening(cash: readonly CashAmount[] | undefined): CashAmount[] {
     const known = this.currencies();
     if (cash === undefined) return known.map((currency) => ({ currency, amount: DEFAULT_OPENING_CASH }));
-    const seen = new Set<string>();
-    for (const c of cash) {
-      this.requireCurrency(c.currency, known);
-      if (seen.has(c.currency)) throw new UnprocessableError(`cash names ${c.currency} more than once`);
-      seen.add(c.currency);
-    }
+    for (const c of cash) this.requireCurrency(c.currency, known);
     return [...cash];
   }
 

@@ -1,10 +1,12 @@
 // Portfolios controller: CRUD, paper orders, fills, positions and PnL. Every route needs a token and every
 // service call is scoped by the token's user id.
+
 import { Elysia } from "elysia";
 import { BEARER, requireUser } from "../auth/guard.ts";
 import type { ApiConfig } from "../config.ts";
 import type { Database } from "../db/client.ts";
 import { errorResponses, noContentResponses } from "../errors.ts";
+import { JSON_BODY } from "../http/json-body.ts";
 import type { InstrumentCatalog } from "../market/catalog.ts";
 import { cashInputs } from "./cash-model.ts";
 import { cashRoutes } from "./cash-routes.ts";
@@ -38,7 +40,7 @@ export function portfoliosController(
       },
       {
         body: createBody(cashIn),
-        parse: "json",
+        parse: JSON_BODY,
         response: { 201: M.portfolio, ...errorResponses },
         detail: doc(
           "Create a portfolio",
@@ -57,7 +59,7 @@ export function portfoliosController(
       {
         params: M.params,
         body: M.update,
-        parse: "json",
+        parse: JSON_BODY,
         response: { 200: M.portfolio, ...errorResponses },
         detail: doc("Rename, describe, or turn margin on or off"),
       },
@@ -85,7 +87,7 @@ export function portfoliosController(
       {
         params: M.params,
         body: M.placeOrder,
-        parse: "json",
+        parse: JSON_BODY,
         response: { 201: M.order, ...errorResponses },
         detail: doc(
           "Place a paper order",

@@ -108,3 +108,24 @@ test.each([
   const gone = await api.call("PATCH", `/api/portfolios/${created.body.id}`, { token, body });
   expect(gone.status).toBe(404);
 });
+
+test("an order for an unknown symbol is a 422 field error, not a 404 (the portfolio exists)", async () => {
+  const created = await api.call("POST", "/api/portfolios", { token, body: { name: "orders" } });
+  const res = await api.call("POST", `/api/portfolios/${created.body.id}/orders`, {
+    token,
+    body: { symbol: "NOPE-USD", exchange: "kraken", side: "buy", type: "market", quantity: "1" },
+  });
+  expect(res.status).toBe(422);
+  expect(res.body.message).toContain("unknown instrument NOPE-USD");
+});
+
+test("PATCH with an empty body is answered, not refused as bad JSON", async () => {
+  const created = await api.call("POST", "/api/portfolios", { token, body: { name: "empty-patch" } });
+  const res = await api.app.handle(
+    new Request(`http://localhost/api/portfolios/${created.body.id}`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${token}` },
+    }),
+  );
+  expect(res.status).toBe(200);
+});

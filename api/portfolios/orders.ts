@@ -91,7 +91,10 @@ export class OrderService {
 
   async place(userId: string, portfolioId: string, input: PlaceOrder) {
     await this.portfolios.requireOwned(userId, portfolioId); // 404 before any 422 about the order
-    const instrument = this.catalog.require(input.symbol);
+    // An unknown symbol in an order body is a field error (422), not a missing resource (404).
+    const instrument = this.catalog.bySymbol(input.symbol);
+    if (!instrument)
+      throw new UnprocessableError(`unknown instrument ${input.symbol}; see GET /api/market/instruments`);
     const exchange = this.catalog.requireListing(instrument, input.exchange);
     checkScale(input.quantity, instrument.sizeDecimals, "quantity", instrument.symbol);
     if (input.type === "limit") {

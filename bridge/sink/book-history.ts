@@ -42,6 +42,8 @@ export class BookHistoryError extends Error {
 }
 
 const T = `"book_changes"`;
+// ORDER BY names the table's columns (${T}.x): a bare name would sort by the ::text output alias of the same
+// name, and "10" sorts before "8".
 const col = (c: { name: string }) => `"${c.name}"`;
 
 /** Rebuild the book at `atNs`; null when no whole snapshot of it was stored at or before that time. */
@@ -70,7 +72,7 @@ async function lastSnapshot(
   const [row] = await sql.unsafe<{ recv_ns: string; seq: string }[]>(
     `SELECT ${col(t.recvNs)}::text AS recv_ns, ${col(t.seq)}::text AS seq FROM ${T}
      WHERE ${key} AND ${col(t.recvNs)} <= $3::bigint AND (flags & ${FLAG_BEGIN}) <> 0 ${earlier}
-     ORDER BY ${col(t.recvNs)} DESC, ${col(t.seq)} DESC LIMIT 1`,
+     ORDER BY ${T}.${col(t.recvNs)} DESC, ${T}.${col(t.seq)} DESC LIMIT 1`,
     before
       ? [q.exchange, q.instrumentId, q.atNs.toString(), before.recvNs, before.seq]
       : [q.exchange, q.instrumentId, q.atNs.toString()],
@@ -92,7 +94,7 @@ async function replayFrom(
             ${col(t.updateId)}::text AS update_id, ${col(t.seq)}::text AS seq, ${col(t.recvNs)}::text AS recv_ns
      FROM ${T}
      WHERE ${key} AND (${col(t.recvNs)}, ${col(t.seq)}) >= ($3::bigint, $4::bigint) AND ${col(t.recvNs)} <= $5::bigint
-     ORDER BY ${col(t.recvNs)}, ${col(t.seq)} LIMIT ${limit + 1}`,
+     ORDER BY ${T}.${col(t.recvNs)}, ${T}.${col(t.seq)} LIMIT ${limit + 1}`,
     [q.exchange, q.instrumentId, snapshot.recvNs, snapshot.seq, q.atNs.toString()],
   );
   if (rows.length > limit) {

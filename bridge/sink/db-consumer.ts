@@ -3,7 +3,8 @@
 // frame router: rows only, never a publish, with its own book and BBO state (book_tops samples come from it).
 //
 // Wiring (bridge/main.ts): const positions = await readRelayPositions(sql);
-//   connectRelayConsumer({ name: DB_CONSUMER, resume: true, ...resumeFrom(positions), onFrame: db.onFrame })
+//   connectRelayConsumer({ name: DB_CONSUMER, resume: true, startFrom: resumeFrom(positions), onFrame: db.onFrame })
+// (sink/resume.test.ts runs exactly this against a real relay and journal.)
 import type { Logger } from "../../lib/log.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
 import type { BridgeMetrics } from "../metrics.ts";

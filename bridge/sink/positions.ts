@@ -56,15 +56,17 @@ export async function readRelayPositions(
 /**
  * The resume fields of the database consumer's relay filter line (relay/README.md "Resume"): per exchange the
  * next seq after the last committed one, and for exchanges with no position yet the time of the latest commit,
- * so an exchange that first appeared while the bridge was down is not skipped. Nothing stored: live.
+ * so an exchange that first appeared while the bridge was down is not skipped. Nothing stored: the whole journal.
  */
 export function resumeFrom(positions: readonly RelayPosition[]): ResumePosition {
-  if (positions.length === 0) return {};
+  // Nothing stored yet: everything the relay's journal holds (a new database is filled from it, and frames
+  // the relay took before this consumer connected are not skipped).
+  if (positions.length === 0) return { fromTime: "0" };
   const from: Partial<Record<ExchangeName, number>> = {};
   let latest = positions[0]!.recvNs;
   for (const p of positions) {
     const name = EXCHANGE_NAMES[p.exchange];
-    if (name) from[name] = p.seq + 1;
+    if (name) from[name] = (p.seq + 1) % 4294967296; // the wire seq is a u32
     if (p.recvNs > latest) latest = p.recvNs;
   }
   return { from, fromTime: latest.toString() };

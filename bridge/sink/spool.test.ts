@@ -167,4 +167,5 @@ test("a one-table segment of the older format is still replayed (torn line cut)"
   );
   await spool.append(trades("new\n", 1));
   expect(readdirSync(d).filter((n) => n.endsWith(".batches"))).toEqual(["0000000000000008.batches"]);
+  await spool.close();
 });

@@ -12,6 +12,7 @@ import type { FeedContext, VenueAdapter } from "../core/types.ts";
 import { BookSync } from "./book.ts";
 import { type BinanceConfig, snapshotsPerMinute } from "./config.ts";
 import { DepthWriter } from "./depth.ts";
+import { BinanceHistory } from "./history.ts";
 import { BinanceMetrics } from "./metrics.ts";
 import { MessageParser } from "./parser.ts";
 import { BinanceRest } from "./rest.ts";
@@ -35,6 +36,7 @@ export class BinanceAdapter implements VenueAdapter {
   readonly maxConnectionMs: number;
   readonly idleTimeoutMs: number;
   readonly resyncsPerMinute: number;
+  readonly history = new BinanceHistory(() => this.restClient());
   private rest: BinanceRest | null = null;
   private keepaliveId = KEEPALIVE_ID_BASE;
   private ctx: FeedContext | null = null;

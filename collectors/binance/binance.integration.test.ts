@@ -1,8 +1,9 @@
 // The Binance collector loop against the simulator, asserting what reaches the relay socket.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { parseFixed } from "../../schema/decimal.ts";
 import {
   FLAG_ASK,
+  FLAG_BACKFILL,
   FLAG_BEGIN,
   FLAG_END,
   type FrameFields,
@@ -18,17 +19,10 @@ import {
   ConsumerBooks,
   ETH,
   findFrom,
-  type Harness,
   isStatus,
   startHarness,
   tradesOf,
 } from "./integration.testkit.ts";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.stop();
-  h = undefined;
-});
 
 const allSynced =
   (from = 0) =>
@@ -45,7 +39,7 @@ function expectTradeIdsIncreasing(frames: FrameFields[]): void {
 
 describe("binance collector against the simulator", () => {
   test("trades, books and BBO: rebuilt books equal the simulator's top at the same update id", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     const sim = h.sim;
     const simTops = new Map<string, BookTop>();
     const poll = setInterval(() => {
@@ -103,7 +97,7 @@ describe("binance collector against the simulator", () => {
   });
 
   test("disconnect → Disconnected, reconnect, Connected, every book resynced, no duplicate trades", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     await h.relay.waitFor(allSynced(), 5000);
     const mark = h.relay.frames.length;
     h.sim.faults.inject({ venue: "binance", fault: "disconnect" });
@@ -130,7 +124,7 @@ describe("binance collector against the simulator", () => {
   });
 
   test("a dropped depth diff → Gap and resync of that one symbol, BookSynced after; others untouched", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     await h.relay.waitFor(allSynced(), 5000);
     const mark = h.relay.frames.length;
     h.sim.faults.inject({ venue: "binance", fault: "drop", symbol: "ETHUSDT", channel: "depth@100ms" });
@@ -153,7 +147,7 @@ describe("binance collector against the simulator", () => {
   });
 
   test("a stalled symbol goes Stale, then Fresh when its messages come back", async () => {
-    h = await startHarness({ stale: { factor: 5, minMs: 300, maxMs: 600 } });
+    await using h = await startHarness({ stale: { factor: 5, minMs: 300, maxMs: 600 } });
     await h.relay.waitFor(allSynced(), 5000);
     const mark = h.relay.frames.length;
     h.sim.faults.inject({ venue: "binance", fault: "stall", symbol: "ETHUSDT", durationMs: 1200 });
@@ -168,15 +162,15 @@ describe("binance collector against the simulator", () => {
   });
 
   test("replayed trades are dropped as duplicates", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     await h.relay.waitFor((fr) => tradesOf(fr, BTC).length >= 5, 5000);
     h.sim.faults.inject({ venue: "binance", fault: "replay-trades", symbol: "BTCUSDT", count: 5 });
-    await h.relay.waitFor(() => h!.metric("collector_duplicate_trades_total") >= 5, 5000);
+    await h.relay.waitFor(() => h.metric("collector_duplicate_trades_total") >= 5, 5000);
     expectTradeIdsIncreasing(h.relay.frames);
   });
 
   test("a lost trade is reported as a TradeGap with the missing id", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     await h.relay.waitFor((fr) => tradesOf(fr, BTC).length >= 2, 5000);
     h.sim.faults.inject({ venue: "binance", fault: "drop", symbol: "BTCUSDT", channel: "trade" });
     await h.relay.waitFor((fr) => fr.some((f) => isStatus(f, Status.TradeGap, BTC)), 5000);
@@ -188,16 +182,22 @@ describe("binance collector against the simulator", () => {
       .at(-1)!;
     expect([frames[gap]!.id, frames[gap]!.price]).toEqual([before.id + 1, 1]);
     await h.relay.waitFor((fr) => tradesOf(fr, BTC).some((f) => f.id > before.id + 1), 5000);
+    // Then closed by data: the missing id comes from historicalTrades, flagged as backfilled.
+    await h.relay.waitFor((fr) => tradesOf(fr, BTC).some((f) => f.id === before.id + 1), 5000);
+    const filled = tradesOf(h.relay.frames, BTC).filter((f) => f.id === before.id + 1);
+    expect(filled.length).toBe(1);
+    expect(filled[0]!.flags & FLAG_BACKFILL).toBe(FLAG_BACKFILL);
+    expect(h.metric("collector_backfilled_trades_total")).toBe(1);
   });
 
   test("malformed messages are counted and skipped; the feed carries on", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     await h.relay.waitFor(allSynced(), 5000);
     h.sim.faults.inject({ venue: "binance", fault: "malformed", symbol: "BTCUSDT", count: 2 });
     await h.relay.waitFor(
       () =>
-        h!.metric("collector_parse_errors_total", 'reason="malformed_json"') === 1 &&
-        h!.metric("collector_parse_errors_total", 'reason="bad_number"') === 1,
+        h.metric("collector_parse_errors_total", 'reason="malformed_json"') === 1 &&
+        h.metric("collector_parse_errors_total", 'reason="bad_number"') === 1,
       5000,
     );
     const mark = h.relay.frames.length;
@@ -207,7 +207,7 @@ describe("binance collector against the simulator", () => {
   });
 
   test("429 on a snapshot: back off (Retry-After), then the snapshot succeeds", async () => {
-    h = await startHarness({
+    await using h = await startHarness({
       beforeStart: (sim) =>
         sim.faults.inject({ venue: "binance", fault: "rest-status", status: 429, symbol: "ETHUSDT" }),
     });
@@ -219,7 +219,7 @@ describe("binance collector against the simulator", () => {
 
   test("418 on a snapshot: back off longer (BINANCE_418_BACKOFF_MS), then the snapshot succeeds", async () => {
     const started = Date.now();
-    h = await startHarness({
+    await using h = await startHarness({
       env: { BINANCE_418_BACKOFF_MS: "1500" },
       beforeStart: (sim) =>
         sim.faults.inject({ venue: "binance", fault: "rest-status", status: 418, symbol: "SOLUSDT" }),
@@ -230,7 +230,7 @@ describe("binance collector against the simulator", () => {
   });
 
   test("serverShutdown → reconnect before the server closes", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     await h.relay.waitFor(allSynced(), 5000);
     h.sim.faults.inject({ venue: "binance", fault: "server-shutdown" });
     await h.relay.waitFor((fr) => fr.some((f) => isStatus(f, Status.Connected) && f.id === 2), 5000);
@@ -242,25 +242,28 @@ describe("binance collector against the simulator", () => {
   });
 
   test("a SUBSCRIBE error response is counted", async () => {
-    h = await startHarness();
+    await using h = await startHarness();
     await h.relay.waitFor((fr) => fr.some((f) => isStatus(f, Status.Connected)), 5000);
     h.collector.ctx.send('{"method":"SUBSCRIBE","params":["nosuchsymbol@nothing"],"id":7}');
     await h.relay.waitFor(
-      () => h!.metric("collector_parse_errors_total", 'reason="exchange_error"') === 1,
+      () => h.metric("collector_parse_errors_total", 'reason="exchange_error"') === 1,
       5000,
     );
   });
 
   test("server pings are answered and GET_PROPERTY keepalives come back: the connection stays up", async () => {
-    h = await startHarness({ sim: { binancePingIntervalMs: 100 }, env: { BINANCE_KEEPALIVE_MS: "250" } });
+    await using h = await startHarness({
+      sim: { binancePingIntervalMs: 100 },
+      env: { BINANCE_KEEPALIVE_MS: "250" },
+    });
     await h.relay.waitFor(allSynced(), 5000);
     // No pong within 3 ping intervals would close the connection (the simulator enforces it).
-    await h.relay.waitFor(() => h!.metric("collector_control_responses_total") >= 3, 5000);
+    await h.relay.waitFor(() => h.metric("collector_control_responses_total") >= 3, 5000);
     expect(h.sim.stats().binance.connectionsTotal).toBe(1);
   });
 
   test("the connection is renewed before its maximum age", async () => {
-    h = await startHarness({ env: { BINANCE_MAX_CONNECTION_MS: "1000" } });
+    await using h = await startHarness({ env: { BINANCE_MAX_CONNECTION_MS: "1000" } });
     await h.relay.waitFor((fr) => fr.some((f) => isStatus(f, Status.Connected) && f.id === 2), 5000);
     expect(h.sim.stats().binance.connectionsTotal).toBeGreaterThanOrEqual(2);
   });

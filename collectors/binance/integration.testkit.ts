@@ -17,7 +17,7 @@ export const SOL = 6;
 export const SHIB = 8;
 export const ALL = [BTC, ETH, SOL, SHIB];
 
-export interface Harness {
+export interface Harness extends AsyncDisposable {
   sim: Simulator;
   relay: FrameListener;
   collector: RunningCollector;
@@ -61,18 +61,13 @@ export async function startHarness(
     }
     return total;
   };
-  return {
-    sim,
-    relay,
-    collector,
-    metric,
-    async stop() {
-      await collector.stop();
-      relay.close();
-      await sim.stop();
-      rmSync(socketPath, { force: true });
-    },
+  const stop = async () => {
+    await collector.stop();
+    relay.close();
+    await sim.stop();
+    rmSync(socketPath, { force: true });
   };
+  return { sim, relay, collector, metric, stop, [Symbol.asyncDispose]: stop };
 }
 
 export const statusCode = (f: FrameFields): number => (f.kind === Kind.Status ? f.flags >> 4 : -1);

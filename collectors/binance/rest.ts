@@ -28,6 +28,7 @@ export interface RestDeps {
 }
 
 const MINUTE = 60_000;
+const HISTORICAL_TRADES_WEIGHT = 25;
 
 export class BinanceRest {
   /** Weight used in `weightMinute`, as the last response reported it, plus our own requests since. */
@@ -53,11 +54,22 @@ export class BinanceRest {
   }
 
   /** The snapshot body for one symbol (Binance's own name, e.g. "BTCUSDT"). Throws BinanceRestError. */
-  async depth(venueSymbol: string): Promise<string> {
-    const weight = depthWeight(this.config.depthLimit);
+  depth(venueSymbol: string): Promise<string> {
+    const query = `symbol=${encodeURIComponent(venueSymbol)}&limit=${this.config.depthLimit}`;
+    return this.get(`/api/v3/depth?${query}`, depthWeight(this.config.depthLimit), venueSymbol);
+  }
+
+  /** Individual trades from `fromId` on (the trade stream's `t`), for backfill: weight 25 (rest-api.md). */
+  historicalTrades(venueSymbol: string, fromId: number, limit = 1000): Promise<string> {
+    const query = `symbol=${encodeURIComponent(venueSymbol)}&fromId=${fromId}&limit=${limit}`;
+    return this.get(`/api/v3/historicalTrades?${query}`, HISTORICAL_TRADES_WEIGHT, venueSymbol);
+  }
+
+  /** GET within the weight budget; the body on 200, else BinanceRestError (429/418 block further requests). */
+  private async get(path: string, weight: number, venueSymbol: string): Promise<string> {
     await this.admit(weight);
     this.inFlightWeight += weight;
-    const url = `${this.config.restUrl}/api/v3/depth?symbol=${encodeURIComponent(venueSymbol)}&limit=${this.config.depthLimit}`;
+    const url = `${this.config.restUrl}${path}`;
     let response: Response;
     let body: string;
     try {
@@ -88,7 +100,7 @@ export class BinanceRest {
         code,
       });
     } else {
-      this.deps.log.limited("warn", `rest_${response.status}`, "binance REST snapshot failed", {
+      this.deps.log.limited("warn", `rest_${response.status}`, "binance REST request failed", {
         symbol: venueSymbol,
         status: response.status,
         body: body.slice(0, 200),

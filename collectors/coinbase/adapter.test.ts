@@ -1,12 +1,13 @@
 import { describe, expect, test } from "bun:test";
 import { ConfigError } from "../../lib/config.ts";
+import { waitFor } from "../../lib/testing.ts";
 import { FLAG_ASK, FLAG_END, Kind } from "../../schema/frame.ts";
 import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../../schema/instruments.ts";
 import { createTestContext } from "../core/testing.testkit.ts";
 import { readCoinbaseConfig } from "./config.ts";
 import { coinbaseVenue } from "./index.ts";
 import { SendPacer } from "./pacer.ts";
-import { envelope, harness, TS_NS, ticker, until } from "./venue.testkit.ts";
+import { envelope, harness, TS_NS, ticker } from "./venue.testkit.ts";
 
 const registry = new InstrumentRegistry(DEFAULT_INSTRUMENTS);
 
@@ -93,7 +94,7 @@ describe("coinbase adapter", () => {
     const started = Date.now();
     for (let i = 0; i < 30; i++) pacer.send(t.ctx, `m${i}`);
     expect(t.sent.length).toBe(20);
-    await until(() => t.sent.length === 25);
+    await waitFor(() => t.sent.length === 25);
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
     pacer.clear();
     expect(pacer.queued).toBe(0);

@@ -7,6 +7,7 @@ import { BookState } from "../core/book.ts";
 import type { FeedContext, VenueAdapter } from "../core/types.ts";
 import { CoinbaseBooks } from "./book-state.ts";
 import type { CoinbaseConfig } from "./config.ts";
+import { CoinbaseHistory } from "./history.ts";
 import { SendPacer } from "./pacer.ts";
 import { CoinbaseParser } from "./parser.ts";
 import { ProductTable } from "./symbols.ts";
@@ -18,6 +19,7 @@ export class CoinbaseAdapter implements VenueAdapter {
   readonly resyncsPerMinute = 60;
   readonly products: ProductTable;
   readonly books: CoinbaseBooks;
+  readonly history: CoinbaseHistory;
   private readonly pacer: SendPacer;
   private readonly parser: CoinbaseParser;
 
@@ -26,6 +28,11 @@ export class CoinbaseAdapter implements VenueAdapter {
     registry: InstrumentRegistry,
   ) {
     this.idleTimeoutMs = this.config.idleTimeoutMs;
+    this.history = new CoinbaseHistory(
+      config.restUrl.replace(/\/+$/, ""),
+      config.tradeSide,
+      config.restPerSecond,
+    );
     this.products = new ProductTable(registry);
     this.books = new CoinbaseBooks(this.products.instruments.map((i) => i.id));
     this.pacer = new SendPacer(this.config.sendsPerSecond);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { waitFor } from "../../lib/testing.ts";
 import {
   FLAG_ASK,
   FLAG_BEGIN,
@@ -9,7 +10,7 @@ import {
   Status,
 } from "../../schema/frame.ts";
 import { BookState } from "../core/book.ts";
-import { harness, l2, until } from "./venue.testkit.ts";
+import { harness, l2 } from "./venue.testkit.ts";
 
 const bookFrames = (h: ReturnType<typeof harness>) => h.frames().filter((f) => f.kind === Kind.BookLevel);
 const sentLevel2 = (h: ReturnType<typeof harness>) => h.t.sent.map((m) => JSON.parse(m));
@@ -76,7 +77,7 @@ describe("level2", () => {
     expect(h.statuses()).toEqual([
       { code: Status.BookResync, instrument: 1, detail: ResyncReason.CrossedBook, count: 0 },
     ]);
-    await until(() => h.t.sent.length === 2);
+    await waitFor(() => h.t.sent.length === 2);
     expect(sentLevel2(h)).toEqual([
       { type: "unsubscribe", product_ids: ["BTC-USD"], channel: "level2" },
       { type: "subscribe", product_ids: ["BTC-USD"], channel: "level2" },
@@ -103,7 +104,7 @@ describe("level2", () => {
     );
     expect(h.t.ctx.metrics.gaps.value).toBe(1);
     const products = h.adapter.products.productIds.length;
-    await until(() => h.t.sent.length === products * 2);
+    await waitFor(() => h.t.sent.length === products * 2);
     // The update that revealed the gap belongs to a book we no longer trust.
     expect(bookFrames(h).length).toBe(4);
   });
@@ -112,7 +113,7 @@ describe("level2", () => {
     const h = harness({ COINBASE_SNAPSHOT_TIMEOUT_MS: "20" });
     synced(h);
     h.feed(l2(h.seq(), "update", "BTC-USD", [["offer", "99", "1"]]));
-    await until(() => h.t.sent.length >= 4, 5000);
+    await waitFor(() => h.t.sent.length >= 4, { timeoutMs: 5000 });
     expect(sentLevel2(h).map((m) => m.type)).toEqual([
       "unsubscribe",
       "subscribe",

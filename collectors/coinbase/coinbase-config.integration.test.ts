@@ -1,7 +1,7 @@
 // Settings that change what the Coinbase collector does on the wire, end to end against the simulator:
 // the two meanings of market_trades `side` decode to the same aggressor, and a silent connection
 // (no heartbeats) is dropped and reopened.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,13 +14,9 @@ import { Consumer } from "./consumer.testkit.ts";
 import { coinbaseVenue } from "./index.ts";
 
 const registry = new InstrumentRegistry(DEFAULT_INSTRUMENTS.filter((i) => i.symbol === "BTC-USD"));
-const cleanups: Array<() => Promise<void> | void> = [];
+let serial = 0;
 
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-interface Rig {
+interface Rig extends AsyncDisposable {
   sim: Simulator;
   listener: FrameListener;
   collector: RunningCollector;
@@ -42,14 +38,12 @@ async function rig(
     heartbeatIntervalMs: 200,
     coinbaseTradeSide: simSide,
   });
-  cleanups.push(() => sim.stop());
-  const socket = join(tmpdir(), `tapewire-coinbase-cfg-${process.pid}-${Date.now()}-${cleanups.length}.sock`);
+  const socket = join(tmpdir(), `tapewire-coinbase-cfg-${process.pid}-${Date.now()}-${serial++}.sock`);
   const listener = listenForFrames(socket);
-  cleanups.push(() => listener.close());
   const collector = await startCollector({
     exchange: "coinbase",
     factory: coinbaseVenue,
-    env: { COINBASE_WS_URL: sim.urls.coinbase, ...env },
+    env: { COINBASE_WS_URL: sim.urls.coinbase, COINBASE_REST_URL: sim.urls.coinbaseRest, ...env },
     registry,
     relayPath: socket,
     recordPath,
@@ -59,14 +53,25 @@ async function rig(
     stopped ??= collector.stop();
     return stopped;
   };
-  cleanups.push(stop);
-  return { sim, listener, collector, seen: new Consumer(listener.frames), stop };
+  const dispose = async () => {
+    await stop();
+    listener.close();
+    await sim.stop();
+  };
+  return {
+    sim,
+    listener,
+    collector,
+    seen: new Consumer(listener.frames),
+    stop,
+    [Symbol.asyncDispose]: dispose,
+  };
 }
 
 describe("coinbase collector settings", () => {
   test("COINBASE_TRADE_SIDE: a maker-side feed read as maker equals a taker-side feed read as taker", async () => {
-    const maker = await rig("maker", { COINBASE_TRADE_SIDE: "maker" });
-    const taker = await rig("taker", {});
+    await using maker = await rig("maker", { COINBASE_TRADE_SIDE: "maker" });
+    await using taker = await rig("taker", {});
     const enough = (r: Rig) => (r.seen.update().trades.get(1)?.length ?? 0) >= 40;
     await maker.listener.waitFor(() => enough(maker), 8000);
     await taker.listener.waitFor(() => enough(taker), 8000);
@@ -80,14 +85,13 @@ describe("coinbase collector settings", () => {
 
   test("a --record recording replays to the same trade, book and BBO frames", async () => {
     const recording = join(tmpdir(), `tapewire-coinbase-rec-${process.pid}-${Date.now()}.jsonl`);
-    cleanups.push(() => rmSync(recording, { force: true }));
-    const live = await rig("taker", {}, recording);
+    using _recording = { [Symbol.dispose]: () => rmSync(recording, { force: true }) };
+    await using live = await rig("taker", {}, recording);
     await live.listener.waitFor(() => (live.seen.update().trades.get(1)?.length ?? 0) >= 60, 8000);
     await live.stop();
     const socket = join(tmpdir(), `tapewire-coinbase-replay-${process.pid}-${Date.now()}.sock`);
-    const listener = listenForFrames(socket);
-    cleanups.push(() => listener.close());
-    const replay = await startCollector({
+    using listener = listenForFrames(socket);
+    await using replay = await startCollector({
       exchange: "coinbase",
       factory: coinbaseVenue,
       env: {},
@@ -95,7 +99,6 @@ describe("coinbase collector settings", () => {
       relayPath: socket,
       replayPath: recording,
     });
-    cleanups.push(() => replay.stop());
     await replay.replayed;
     const data = (frames: FrameFields[]) =>
       frames
@@ -115,7 +118,7 @@ describe("coinbase collector settings", () => {
   });
 
   test("no message at all for COINBASE_IDLE_TIMEOUT_MS closes the connection and reconnects", async () => {
-    const r = await rig("taker", { COINBASE_IDLE_TIMEOUT_MS: "600" });
+    await using r = await rig("taker", { COINBASE_IDLE_TIMEOUT_MS: "600" });
     await r.listener.waitFor(() => r.seen.update().statuses.some((s) => s.code === Status.Connected), 5000);
     const from = r.listener.frames.length;
     // A stall on every channel holds the data and suppresses heartbeats.

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ResyncReason, Status } from "../../schema/frame.ts";
+import { FLAG_BACKFILL, Kind, ResyncReason, Status } from "../../schema/frame.ts";
 import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../../schema/instruments.ts";
 import { type Simulator, startSimulator } from "../../sim/index.ts";
 import { type RunningCollector, startCollector } from "../core/collector.ts";
@@ -61,6 +61,7 @@ beforeAll(async () => {
     },
     env: {
       COINBASE_WS_URL: sim.urls.coinbase,
+      COINBASE_REST_URL: sim.urls.coinbaseRest,
       COINBASE_IDLE_TIMEOUT_MS: "4000",
       COINBASE_SNAPSHOT_TIMEOUT_MS: "3000",
     },
@@ -171,6 +172,7 @@ describe("coinbase collector against the simulator", () => {
 
   test("a lost trades message is reported as a trade-id gap", async () => {
     const from = listener.frames.length;
+    const filledBefore = metric("backfilled_trades_total");
     sim.faults.inject({ venue: "coinbase", fault: "drop", channel: "market_trades", symbol: "BTC-USD" });
     await waitFor(() => seen.statusesSince(from, Status.TradeGap, BTC.id).length > 0);
     const gap = seen.statusesSince(from, Status.TradeGap, BTC.id)[0]!;
@@ -181,6 +183,15 @@ describe("coinbase collector against the simulator", () => {
     expect(gap.detail).toBe(before.id + 1);
     expect(gap.count).toBeGreaterThan(0);
     expect(seen.statusesSince(from, Status.Gap).length).toBe(1);
+    // Then closed by data: the missing ids come from the public market-trades history, flagged backfilled.
+    const missing = Array.from({ length: gap.count }, (_, i) => gap.detail + i);
+    const filled = () =>
+      listener.frames.filter(
+        (f) => f.kind === Kind.Trade && f.instrument === BTC.id && missing.includes(f.id),
+      );
+    await waitFor(() => filled().length === missing.length);
+    expect(filled().every((f) => (f.flags & FLAG_BACKFILL) !== 0)).toBe(true);
+    expect(metric("backfilled_trades_total") - filledBefore).toBe(missing.length);
     await waitFor(allBooksMatch);
   });
 

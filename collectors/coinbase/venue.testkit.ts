@@ -131,10 +131,3 @@ export function ticker(
 }
 
 /** Resolve once `predicate` holds, polling; rejects after timeoutMs. */
-export async function until(predicate: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await Bun.sleep(2);
-  }
-}

@@ -3,6 +3,7 @@ import { createLogger } from "../../lib/log.ts";
 import { serveMetrics } from "../../lib/metrics.ts";
 import { type ExchangeName, Status } from "../../schema/frame.ts";
 import { type InstrumentRegistry, loadRegistry } from "../../schema/instruments.ts";
+import { Backfill, statePathFor } from "./backfill.ts";
 import { type CollectorContext, createCollectorContext } from "./context.ts";
 import { ExchangeFeed } from "./feed.ts";
 import { CollectorMetrics } from "./metrics.ts";
@@ -26,11 +27,16 @@ export interface CollectorOptions {
   replaySpeed?: number;
   stale?: StaleOptions;
   bufferFrames?: number;
+  /** Where the last trade id per symbol is kept across restarts (undefined: not kept). */
+  stateDir?: string;
+  /** Fill trade-id gaps from the exchange's REST history (default: when the venue has one). */
+  backfill?: boolean;
 }
 
-export interface RunningCollector {
+export interface RunningCollector extends AsyncDisposable {
   ctx: CollectorContext;
   metricsPort: number | undefined;
+  backfill: Backfill | undefined;
   /** Resolves when a replay has been played through (immediately for live feeds). */
   replayed: Promise<void>;
   stop(): Promise<void>;
@@ -58,6 +64,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   });
   // Sequence 0 of every run: the relay sees a restart, not a gap.
   ctx.emitter.status(Status.CollectorStart, 0, process.pid, Date.now());
+  const backfill =
+    adapter.history && opts.backfill !== false && !opts.replayPath
+      ? new Backfill(ctx, adapter.history, opts.stateDir && statePathFor(opts.stateDir, opts.exchange))
+      : undefined;
 
   metrics.registry.gauge(
     "collector_symbol_age_seconds",
@@ -89,21 +99,19 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     replay: opts.replayPath,
   });
 
-  let stopped = false;
-  return {
-    ctx,
-    metricsPort: server?.port,
-    replayed,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
       feed.stop();
+      backfill?.stop();
       ctx.resyncs.stop();
       recorder?.close();
       await sink.close();
       server?.stop(true);
-    },
+    })();
+    return stopped;
   };
+  return { ctx, metricsPort: server?.port, backfill, replayed, stop, [Symbol.asyncDispose]: stop };
 }
 
 async function replay(path: string, speed: number, feed: ExchangeFeed, ctx: CollectorContext): Promise<void> {

@@ -6,6 +6,8 @@ test("defaults, and a bad value fails fast naming the variable", () => {
   expect(readCollectorConfig("binance", {})).toEqual({
     relayIn: "run/relay-in.sock",
     bufferFrames: 262_144,
+    stateDir: undefined,
+    backfill: true,
     metricsPort: 9203,
   });
   expect(() => readCollectorConfig("kraken", { TAPEWIRE_COLLECTOR_BUFFER_FRAMES: "abc" })).toThrow(

@@ -1,6 +1,6 @@
 // The settings every collector process reads, whatever its venue (lib/config.ts: read once, frozen, a bad
 // value fails fast naming the variable). The venue's own settings are in <venue>/config.ts.
-import { defineConfig, type Env, int, port, string } from "../../lib/config.ts";
+import { bool, defineConfig, type Env, int, port, string } from "../../lib/config.ts";
 import type { ExchangeName } from "../../schema/frame.ts";
 
 const METRICS_PORTS: Record<ExchangeName, number> = { kraken: 9201, coinbase: 9202, binance: 9203 };
@@ -13,6 +13,16 @@ export const collectorVars = (exchange: ExchangeName) =>
       min: 1,
       max: 64 * 1024 * 1024,
       meaning: "frames kept while the relay is away (beyond: dropped, counted, seen as a gap)",
+    }),
+    stateDir: string("TAPEWIRE_COLLECTOR_STATE_DIR", {
+      default: undefined,
+      defaultText: "unset (not kept)",
+      meaning:
+        "where the last trade id per symbol is kept across restarts, so the backfill fills what was missed",
+    }),
+    backfill: bool("TAPEWIRE_COLLECTOR_BACKFILL", {
+      default: true,
+      meaning: "fill trade-id gaps from the exchange's public REST trade history",
     }),
     metricsPort: port(`COLLECTOR_${exchange.toUpperCase()}_METRICS_PORT`, {
       default: METRICS_PORTS[exchange],

@@ -1,16 +1,12 @@
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import { createLogger } from "../../lib/log.ts";
+import { waitFor } from "../../lib/testing.ts";
 import { Kind, Status, writeId, writePrice, writeSize } from "../../schema/frame.ts";
 import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../../schema/instruments.ts";
 import { createCollectorContext } from "./context.ts";
 import { ExchangeFeed } from "./feed.ts";
 import type { VenueAdapter } from "./types.ts";
-
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
 
 function startExchange() {
   const received: string[] = [];
@@ -27,8 +23,13 @@ function startExchange() {
       },
     },
   });
-  cleanups.push(() => server.stop(true));
-  return { server, received, sockets, url: `ws://127.0.0.1:${server.port}/` };
+  return {
+    server,
+    received,
+    sockets,
+    url: `ws://127.0.0.1:${server.port}/`,
+    [Symbol.dispose]: () => server.stop(true),
+  };
 }
 
 function adapterFor(url: string, idleTimeoutMs = 60_000): VenueAdapter {
@@ -65,55 +66,46 @@ function harness(url: string, idleTimeoutMs?: number) {
     },
   });
   const feed = new ExchangeFeed(adapterFor(url, idleTimeoutMs), ctx, { backoffMinMs: 10, backoffMaxMs: 50 });
-  cleanups.push(() => feed.stop());
   feed.start();
-  return { frames, ctx, feed };
-}
-
-async function until(cond: () => boolean, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(5);
-  }
+  return { frames, ctx, feed, [Symbol.dispose]: () => feed.stop() };
 }
 
 test("subscribes on open, reconnects and resubscribes after the exchange drops it, status frames tell", async () => {
-  const ex = startExchange();
-  const h = harness(ex.url);
-  await until(() => h.frames.some((f) => f.kind === Kind.Trade));
+  using ex = startExchange();
+  using h = harness(ex.url);
+  await waitFor(() => h.frames.some((f) => f.kind === Kind.Trade));
   for (const ws of ex.sockets) ws.close(1001, "going away");
-  await until(() => ex.received.filter((m) => m === "subscribe").length === 2);
-  await until(() => h.frames.filter((f) => f.kind === Kind.Trade).length === 2);
+  await waitFor(() => ex.received.filter((m) => m === "subscribe").length === 2);
+  await waitFor(() => h.frames.filter((f) => f.kind === Kind.Trade).length === 2);
   const statuses = h.frames.filter((f) => f.kind === Kind.Status).map((f) => f.code);
   expect(statuses).toEqual([Status.Connected, Status.Disconnected, Status.Connected]);
   expect(h.ctx.metrics.reconnects.value).toBe(1);
 });
 
 test("keeps retrying with backoff while the exchange is unreachable", async () => {
-  const ex = startExchange();
+  using ex = startExchange();
   const url = ex.url;
   ex.server.stop(true);
-  const h = harness(url);
-  await until(() => h.ctx.metrics.reconnects.value >= 3);
+  using h = harness(url);
+  await waitFor(() => h.ctx.metrics.reconnects.value >= 3);
   expect(h.frames.filter((f) => f.kind === Kind.Status)).toEqual([]);
 });
 
 test("an exception in the adapter is counted, the feed keeps going", async () => {
-  const ex = startExchange();
-  const h = harness(ex.url);
-  await until(() => ex.sockets.size === 1);
+  using ex = startExchange();
+  using h = harness(ex.url);
+  await waitFor(() => ex.sockets.size === 1);
   for (const ws of ex.sockets) {
     ws.send("boom");
     ws.send("trade 2");
   }
-  await until(() => h.frames.filter((f) => f.kind === Kind.Trade).length === 2);
+  await waitFor(() => h.frames.filter((f) => f.kind === Kind.Trade).length === 2);
   expect(h.ctx.metrics.registry.render()).toContain('reason="handler_exception"} 1');
 });
 
 test("an idle connection is replaced", async () => {
-  const ex = startExchange();
-  const h = harness(ex.url, 300);
-  await until(() => ex.received.filter((m) => m === "subscribe").length >= 2, 5000);
+  using ex = startExchange();
+  using h = harness(ex.url, 300);
+  await waitFor(() => ex.received.filter((m) => m === "subscribe").length >= 2, { timeoutMs: 5000 });
   expect(h.frames.some((f) => f.kind === Kind.Status && f.code === Status.Disconnected)).toBe(true);
 });

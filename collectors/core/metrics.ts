@@ -16,6 +16,9 @@ export class CollectorMetrics {
   readonly tradeGaps: CounterChild;
   readonly duplicateTrades: CounterChild;
   readonly rejectedTrades: CounterChild;
+  readonly backfilledTrades: CounterChild;
+  readonly backfillMissing: CounterChild;
+  readonly backfillErrors: CounterChild;
   readonly unrepresentable: CounterChild;
   readonly framesDropped: CounterChild;
   readonly sendsDropped: CounterChild;
@@ -52,6 +55,21 @@ export class CollectorMetrics {
     this.tradeGaps = registry.counter("collector_trade_gaps_total", "Trade id gaps detected").labels(ex);
     this.duplicateTrades = registry
       .counter("collector_duplicate_trades_total", "Trades dropped as already seen (reconnect replays)")
+      .labels(ex);
+    this.backfilledTrades = registry
+      .counter(
+        "collector_backfilled_trades_total",
+        "Trades fetched from the exchange's REST history to close gaps",
+      )
+      .labels(ex);
+    this.backfillMissing = registry
+      .counter(
+        "collector_backfill_missing_total",
+        "Trades of a gap the exchange's history no longer had (they stay a gap)",
+      )
+      .labels(ex);
+    this.backfillErrors = registry
+      .counter("collector_backfill_errors_total", "Failed REST trade-history requests (retried with backoff)")
       .labels(ex);
     this.rejectedTrades = registry
       .counter(

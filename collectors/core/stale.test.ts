@@ -71,3 +71,17 @@ test("trade ids: a locally rejected trade consumes its id; only exchange loss is
   expect(t.ctx.metrics.duplicateTrades.value).toBe(1);
   expect(ids.lastId(1)).toBe(16);
 });
+
+test("trade ids: a restart's seed reveals the gap; a seed from another tape is dropped, not a repeat filter", () => {
+  const t = createTestContext("binance");
+  const ids = new TradeIdTracker(t.ctx.emitter, t.ctx.metrics);
+  ids.seed(1, 500, 0);
+  expect(ids.accept(1, 510, true)).toBe(true); // 501..509 happened while the collector was down
+  ids.seed(2, 5_000_000, 0);
+  expect(ids.accept(2, 7, true)).toBe(true); // ids restarted far below: start fresh
+  expect(ids.accept(2, 8, true)).toBe(true);
+  const statuses = t.frames().filter((f) => f.kind === Kind.Status);
+  expect(statuses.map((f) => [f.flags >> 4, f.instrument, f.id, f.price])).toEqual([
+    [Status.TradeGap, 1, 501, 9],
+  ]);
+});

@@ -1,5 +1,9 @@
 // Test support: a FeedContext whose frames are collected in memory and decoded, and whose sends are recorded.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLogger } from "../../lib/log.ts";
+import { waitFor } from "../../lib/testing.ts";
 import {
   decodeFrame,
   type ExchangeName,
@@ -57,7 +61,7 @@ export function createTestContext(
   return { ctx, frames: () => frames, exchangeTimes: () => times, sent, reconnects };
 }
 
-export interface FrameListener {
+export interface FrameListener extends Disposable {
   frames: FrameFields[];
   /** Resolves once `predicate(frames)` holds; rejects after timeoutMs with what was seen. */
   waitFor(predicate: (frames: FrameFields[]) => boolean, timeoutMs?: number): Promise<void>;
@@ -77,15 +81,15 @@ export function listenForFrames(socketPath: string): FrameListener {
   return {
     frames,
     async waitFor(predicate, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (!predicate(frames)) {
-        if (Date.now() > deadline)
-          throw new Error(`condition not met within ${timeoutMs} ms (${frames.length} frames seen)`);
-        await Bun.sleep(10);
-      }
+      await waitFor(() => predicate(frames), { timeoutMs, what: `frames (${frames.length} seen so far)` });
     },
-    close() {
-      server.stop(true);
-    },
+    close: () => server.stop(true),
+    [Symbol.dispose]: () => server.stop(true),
   };
+}
+
+/** A temporary directory removed at the end of the test (`using dir = tempDir()`). */
+export function tempDir(prefix = "tw-test-"): { path: string } & Disposable {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, [Symbol.dispose]: () => rmSync(path, { recursive: true, force: true }) };
 }

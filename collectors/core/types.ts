@@ -3,6 +3,7 @@
 import type { Logger } from "../../lib/log.ts";
 import type { ExchangeName, Kind, ResyncReason, Status } from "../../schema/frame.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
+import type { TradeHistory } from "./backfill.ts";
 import type { CollectorMetrics } from "./metrics.ts";
 
 /**
@@ -21,6 +22,8 @@ export interface FrameEmitter {
   /** Stamp the host clock as the receive time of what is parsed next (the feed does it per message;
    * an adapter calls it for data that arrives another way, e.g. a REST snapshot). */
   markReceived(): void;
+  /** Receive time of the message being parsed, ms since the epoch. */
+  readonly receivedMs: number;
   /** Pending frames since the last commit. */
   readonly pending: number;
   /** Emit one status frame now (commits whatever is pending first). */
@@ -83,6 +86,8 @@ export interface VenueAdapter {
   readonly idleTimeoutMs: number;
   /** Books rebuilt per minute at most (REST weight budget, resubscribe limits). */
   readonly resyncsPerMinute: number;
+  /** The exchange's public REST trade history, for backfilling trade-id gaps (core/backfill.ts). */
+  readonly history?: TradeHistory;
 }
 
 export type VenueFactory = (options: {

@@ -11,6 +11,7 @@ import { parseTicker } from "./bbo.ts";
 import { KrakenBookParser } from "./book.ts";
 import type { KrakenConfig } from "./config.ts";
 import { KrakenControl } from "./control.ts";
+import { KrakenHistory } from "./history.ts";
 import { BookResyncer } from "./resync.ts";
 import { KrakenSymbol, SymbolTable } from "./symbols.ts";
 import { parseTrades } from "./trades.ts";
@@ -36,6 +37,7 @@ export class KrakenAdapter implements VenueAdapter {
   readonly resyncsPerMinute: number;
   readonly symbols = new SymbolTable();
   readonly control: KrakenControl;
+  readonly history: KrakenHistory;
   private readonly scanner = new JsonScanner();
   private readonly books: KrakenBookParser;
   private readonly resyncer: BookResyncer;
@@ -58,6 +60,7 @@ export class KrakenAdapter implements VenueAdapter {
         );
     }
     this.control = new KrakenControl(this.symbols);
+    this.history = new KrakenHistory(config.restUrl.replace(/\/+$/, ""));
     this.resyncer = new BookResyncer(config.bookDepth, config.resyncTimeoutMs);
     this.books = new KrakenBookParser(this.symbols, config.bookDepth, this.resyncer);
   }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { waitFor } from "../../lib/testing.ts";
 import {
   FLAG_ASK,
   FLAG_BEGIN,
@@ -22,14 +23,6 @@ import {
 
 const statusFrames = (h: ReturnType<typeof harness>, code: number) =>
   h.frames().filter((f) => f.kind === Kind.Status && f.flags >> 4 === code);
-
-async function until(cond: () => boolean, ms = 2000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met");
-    await Bun.sleep(2);
-  }
-}
 
 describe("Kraken book integrity", () => {
   test("documented checksums pass with frame decimals finer than Kraken's precision", () => {
@@ -191,7 +184,7 @@ describe("Kraken book integrity", () => {
     // Updates meanwhile are ignored, not applied.
     h.send(fixture("v2_docs_book_update_MATICUSD.json"));
     expect(h.frames().length).toBe(before + 1);
-    await until(() => h.sent.length >= 2);
+    await waitFor(() => h.sent.length >= 2);
     expect(h.sent.map((s) => JSON.parse(s))).toEqual([
       { method: "unsubscribe", params: { channel: "book", symbol: ["MATIC/USD"], depth: 10 }, req_id: 1001 },
       {

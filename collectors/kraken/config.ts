@@ -14,6 +14,11 @@ const vars = defineConfig(
       protocols: ["ws:", "wss:"],
       meaning: "Kraken WebSocket v2",
     }),
+    restUrl: url("KRAKEN_REST_URL", {
+      default: "https://api.kraken.com",
+      protocols: ["http:", "https:"],
+      meaning: "Kraken public REST (trade backfill)",
+    }),
     bookDepth: int("KRAKEN_BOOK_DEPTH", {
       default: 10,
       min: 1,

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { parseFixed } from "../../schema/decimal.ts";
 import { FLAG_ASK, FLAG_BEGIN, FLAG_END, type FrameFields, Kind } from "../../schema/frame.ts";
 import { DEFAULT_INSTRUMENTS, InstrumentRegistry } from "../../schema/instruments.ts";
-import type { Simulator } from "../../sim/index.ts";
+import type { SimOptions, Simulator } from "../../sim/index.ts";
 import { startSimulator } from "../../sim/index.ts";
 import { type RunningCollector, startCollector } from "../core/collector.ts";
 import { type FrameListener, listenForFrames } from "../core/testing.testkit.ts";
@@ -16,7 +16,7 @@ export const ETH = 2;
 export const DEPTH = 10;
 const registry = new InstrumentRegistry(DEFAULT_INSTRUMENTS);
 
-export interface Rig {
+export interface Rig extends AsyncDisposable {
   sim: Simulator;
   collector: RunningCollector;
   relay: FrameListener;
@@ -25,8 +25,27 @@ export interface Rig {
 
 let serial = 0;
 
-export async function startRig(env: Record<string, string> = {}, eventsPerSecond = 20): Promise<Rig> {
-  const sim = await startSimulator({ port: 0, seed: 7, eventsPerSecond, heartbeatIntervalMs: 200 });
+export async function startRig(
+  env: Record<string, string> = {},
+  eventsPerSecond = 20,
+  sim: Partial<SimOptions> = {},
+): Promise<Rig> {
+  const started = await startSimulator({
+    port: 0,
+    seed: 7,
+    eventsPerSecond,
+    heartbeatIntervalMs: 200,
+    ...sim,
+  });
+  return attachRig(started, env);
+}
+
+/** A collector (and relay stand-in) on a running simulator; `stateDir` keeps trade ids across restarts. */
+export async function attachRig(
+  sim: Simulator,
+  env: Record<string, string> = {},
+  stateDir?: string,
+): Promise<Rig> {
   const relayPath = `${tmpdir()}/tw-kraken-${process.pid}-${serial++}.sock`;
   const relay = listenForFrames(relayPath);
   const collector = await startCollector({
@@ -36,23 +55,21 @@ export async function startRig(env: Record<string, string> = {}, eventsPerSecond
     relayPath,
     env: {
       KRAKEN_WS_URL: sim.urls.kraken,
+      KRAKEN_REST_URL: sim.urls.krakenRest,
       KRAKEN_SYMBOLS: "BTC-USD,ETH-USD",
       KRAKEN_IDLE_TIMEOUT_MS: "3000",
       KRAKEN_RESYNC_TIMEOUT_MS: "2000",
       ...env,
     },
     stale: { factor: 20, minMs: 600, maxMs: 3000 },
+    stateDir,
   });
-  return {
-    sim,
-    collector,
-    relay,
-    async stop() {
-      await collector.stop();
-      relay.close();
-      await sim.stop();
-    },
+  const stop = async () => {
+    await collector.stop();
+    relay.close();
+    await sim.stop();
   };
+  return { sim, collector, relay, stop, [Symbol.asyncDispose]: stop };
 }
 
 export const statusOf = (f: FrameFields) => (f.kind === Kind.Status ? f.flags >> 4 : -1);

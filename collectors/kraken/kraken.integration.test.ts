@@ -1,8 +1,21 @@
 // The Kraken collector against the exchange simulator: what comes out of the relay socket on the happy path
 // and on every recovery path. Short timeouts, small rates, waits on conditions.
-import { afterEach, describe, expect, test } from "bun:test";
-import { FLAG_BEGIN, type FrameFields, Kind, ResyncReason, Status } from "../../schema/frame.ts";
+import { describe, expect, test } from "bun:test";
+import { waitFor } from "../../lib/testing.ts";
+import { parseFixed } from "../../schema/decimal.ts";
 import {
+  FLAG_BACKFILL,
+  FLAG_BEGIN,
+  type FrameFields,
+  Kind,
+  ResyncReason,
+  Status,
+} from "../../schema/frame.ts";
+import { DEFAULT_INSTRUMENTS } from "../../schema/instruments.ts";
+import { startSimulator } from "../../sim/index.ts";
+import { tempDir } from "../core/testing.testkit.ts";
+import {
+  attachRig,
   BTC,
   bboMatches,
   ETH,
@@ -15,12 +28,6 @@ import {
   topMatches,
   tradeIds,
 } from "./integration.testkit.ts";
-
-let rig: Rig | undefined;
-afterEach(async () => {
-  await rig?.stop();
-  rig = undefined;
-});
 
 const begins = (frames: FrameFields[], instrument: number, from = 0) =>
   frames
@@ -43,8 +50,7 @@ async function ready(r: Rig): Promise<void> {
 
 describe("kraken collector ↔ simulator", () => {
   test("trades, books and BBO agree with the exchange; no checksum failures; pings answered", async () => {
-    rig = await startRig({ KRAKEN_PING_INTERVAL_MS: "150" });
-    const r = rig;
+    await using r = await startRig({ KRAKEN_PING_INTERVAL_MS: "150" });
     await ready(r);
     expect(r.relay.frames[0]).toMatchObject({ kind: Kind.Status, flags: Status.CollectorStart << 4 });
     expect(indexWhere(r.relay.frames, (f) => isStatus(f, Status.Connected))).toBeGreaterThan(0);
@@ -68,8 +74,7 @@ describe("kraken collector ↔ simulator", () => {
   });
 
   test("disconnect: Disconnected then Connected, resubscribed, replayed trades dropped, books rebuilt", async () => {
-    rig = await startRig();
-    const r = rig;
+    await using r = await startRig();
     await ready(r);
     const dupsBefore = metrics(r).duplicateTrades.value;
     r.sim.faults.inject({ venue: "kraken", fault: "disconnect" });
@@ -90,8 +95,7 @@ describe("kraken collector ↔ simulator", () => {
   });
 
   test("server shutdown (status maintenance, then close) reconnects the same way", async () => {
-    rig = await startRig();
-    const r = rig;
+    await using r = await startRig();
     await ready(r);
     r.sim.faults.inject({ venue: "kraken", fault: "server-shutdown" });
     await r.relay.waitFor((fs) => fs.filter((f) => isStatus(f, Status.Connected)).length === 2, 5000);
@@ -99,8 +103,7 @@ describe("kraken collector ↔ simulator", () => {
   });
 
   test("corrupt checksum on BTC/USD: BTC resyncs alone (BookResync checksum, BookSynced), ETH untouched", async () => {
-    rig = await startRig();
-    const r = rig;
+    await using r = await startRig();
     await ready(r);
     const at = r.relay.frames.length;
     r.sim.faults.inject({ venue: "kraken", fault: "corrupt-checksum", symbol: "BTC/USD" });
@@ -118,8 +121,7 @@ describe("kraken collector ↔ simulator", () => {
   });
 
   test("a dropped book update makes the next checksum fail: that symbol resyncs", async () => {
-    rig = await startRig();
-    const r = rig;
+    await using r = await startRig();
     await ready(r);
     const at = r.relay.frames.length;
     r.sim.faults.inject({ venue: "kraken", fault: "drop", channel: "book", symbol: "ETH/USD", count: 1 });
@@ -131,8 +133,7 @@ describe("kraken collector ↔ simulator", () => {
   });
 
   test("a crossed book resyncs with reason crossed_book", async () => {
-    rig = await startRig();
-    const r = rig;
+    await using r = await startRig();
     await ready(r);
     const at = r.relay.frames.length;
     r.sim.faults.inject({ venue: "kraken", fault: "cross-book", symbol: "BTC/USD" });
@@ -143,8 +144,7 @@ describe("kraken collector ↔ simulator", () => {
   });
 
   test("a stalled symbol goes Stale, then Fresh when it flows again; the other stays fresh", async () => {
-    rig = await startRig();
-    const r = rig;
+    await using r = await startRig();
     await ready(r);
     r.sim.faults.inject({ venue: "kraken", fault: "stall", symbol: "ETH/USD", durationMs: 1500 });
     await r.relay.waitFor((fs) => indexWhere(fs, (f) => isStatus(f, Status.Stale, ETH)) >= 0, 3000);
@@ -154,8 +154,7 @@ describe("kraken collector ↔ simulator", () => {
   });
 
   test("replayed trades are dropped as duplicates", async () => {
-    rig = await startRig();
-    const r = rig;
+    await using r = await startRig();
     await ready(r);
     const before = metrics(r).duplicateTrades.value;
     r.sim.faults.inject({ venue: "kraken", fault: "replay-trades", symbol: "BTC/USD", count: 5 });
@@ -163,25 +162,88 @@ describe("kraken collector ↔ simulator", () => {
     expect(tradeIds(r.relay.frames, BTC).repeats).toBe(0);
   });
 
-  test("a lost trade message is reported as a trade-id gap with the first missing id", async () => {
-    rig = await startRig();
-    const r = rig;
+  test("a lost trade message is reported as a trade-id gap, then closed by REST backfill", async () => {
+    await using r = await startRig();
     await ready(r);
     const lastBefore = r.sim.stats().kraken.lastTradeId["BTC/USD"]!;
     r.sim.faults.inject({ venue: "kraken", fault: "drop", channel: "trade", symbol: "BTC/USD", count: 1 });
     await r.relay.waitFor((fs) => indexWhere(fs, (f) => isStatus(f, Status.TradeGap, BTC)) >= 0, 5000);
-    const gap = r.relay.frames.find((f) => isStatus(f, Status.TradeGap, BTC))!;
+    const at = indexWhere(r.relay.frames, (f) => isStatus(f, Status.TradeGap, BTC));
+    const gap = r.relay.frames[at]!;
     expect(gap.id).toBeGreaterThan(lastBefore);
     expect(gap.price).toBeGreaterThan(0); // how many ids are missing
-    const ids = tradeIds(r.relay.frames, BTC).ids;
-    expect(ids).not.toContain(gap.id);
-    expect(ids).toContain(gap.id + gap.price); // the trade that revealed it
+    const missing = Array.from({ length: gap.price }, (_, i) => gap.id + i);
+    // The trade that revealed the gap comes live; the missing ones follow from Kraken's Trades history.
+    await r.relay.waitFor(
+      (fs) => missing.every((id) => fs.some((f) => f.kind === Kind.Trade && f.id === id)),
+      5000,
+    );
+    const filled = r.relay.frames.filter((f) => f.kind === Kind.Trade && missing.includes(f.id));
+    expect(filled.every((f) => (f.flags & FLAG_BACKFILL) !== 0)).toBe(true);
+    expect(r.relay.frames.indexOf(filled[0]!)).toBeGreaterThan(at);
+    expect(tradeIds(r.relay.frames, BTC).repeats).toBe(0);
+    // Exactly the exchange's trades: the ledger has the same ids, prices and sizes.
+    const ledger = (await fetch(`${r.sim.urls.ledger}?venue=kraken&symbol=BTC/USD&trades=1`).then((x) =>
+      x.json(),
+    )) as {
+      kraken: Record<string, { trades: Array<{ id: number; price: string; qty: string }> }>;
+    };
+    const inst = DEFAULT_INSTRUMENTS.find((i) => i.id === BTC)!;
+    for (const f of filled) {
+      const t = ledger.kraken["BTC/USD"]!.trades.find((x) => x.id === f.id)!;
+      expect([f.price, f.size]).toEqual([
+        parseFixed(t.price, inst.priceDecimals),
+        parseFixed(t.qty, inst.sizeDecimals),
+      ]);
+    }
     expect(metrics(r).tradeGaps.value).toBe(1);
+    expect(metrics(r).backfilledTrades.value).toBe(gap.price);
   });
 
+  test("a gap the exchange's history no longer holds stays a trade_gap", async () => {
+    // The REST history keeps only the newest trade: by the time the gap is seen, the lost one is gone.
+    await using r = await startRig({}, 20, { historyLimit: 1 });
+    await ready(r);
+    r.sim.faults.inject({ venue: "kraken", fault: "drop", channel: "trade", symbol: "BTC/USD", count: 2 });
+    await r.relay.waitFor((fs) => indexWhere(fs, (f) => isStatus(f, Status.TradeGap, BTC)) >= 0, 5000);
+    const gap = r.relay.frames.find((f) => isStatus(f, Status.TradeGap, BTC))!;
+    await waitFor(() => metrics(r).backfillMissing.value >= gap.price, { timeoutMs: 5000 });
+    const ids = tradeIds(r.relay.frames, BTC).ids;
+    expect(ids).not.toContain(gap.id);
+    expect(metrics(r).backfilledTrades.value).toBe(0);
+  });
+
+  test("a restart fills what the collector missed while it was down, from the state file", async () => {
+    await using sim = await startSimulator({
+      port: 0,
+      seed: 9,
+      eventsPerSecond: 100,
+      heartbeatIntervalMs: 200,
+    });
+    using state = tempDir();
+    const first = await attachRig(sim, {}, state.path);
+    await ready(first);
+    await first.collector.stop();
+    first.relay.close();
+    const lastSeen = Math.max(...tradeIds(first.relay.frames, BTC).ids);
+    // The exchange trades on while no collector listens: more than the 50 its reconnect snapshot replays.
+    await waitFor(() => sim.stats().kraken.lastTradeId["BTC/USD"]! > lastSeen + 60, { timeoutMs: 20_000 });
+    await using second = await attachRig(sim, {}, state.path);
+    await second.relay.waitFor((fs) => fs.some((f) => isStatus(f, Status.TradeGap, BTC)), 8000);
+    const gap = second.relay.frames.find((f) => isStatus(f, Status.TradeGap, BTC))!;
+    expect(gap.id).toBe(lastSeen + 1);
+    const missing = Array.from({ length: gap.price }, (_, i) => gap.id + i);
+    await second.relay.waitFor(
+      (fs) =>
+        missing.every((id) =>
+          fs.some((f) => f.kind === Kind.Trade && f.id === id && f.flags & FLAG_BACKFILL),
+        ),
+      8000,
+    );
+  }, 45_000);
+
   test("malformed messages are counted and skipped; the feed goes on", async () => {
-    rig = await startRig();
-    const r = rig;
+    await using r = await startRig();
     await ready(r);
     r.sim.faults.inject({ venue: "kraken", fault: "malformed", symbol: "BTC/USD", count: 2 });
     await r.relay.waitFor(

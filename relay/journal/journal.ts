@@ -1,12 +1,12 @@
 // The relay journal: every accepted frame, as sent to consumers, appended to segment files of raw 48-byte frames.
 // append() only copies into a pending buffer (the fan-out path never waits on the disk); a timer every
-// TAPEWIRE_RELAY_ACK_MS writes the pending frames and then one commit record (record.ts), fsyncs at most every
+// TAPEWIRE_RELAY_ACK_MS hands them to the thread pool to write, then appends one commit record (record.ts), fsyncs at most every
 // TAPEWIRE_JOURNAL_FSYNC_MS, rotates by size or age, and tells the ingest side what is journaled (acks).
 // Layout and recovery rules: relay/README.md ("Journal").
-import { closeSync, fsync, fsyncSync, openSync, readFileSync, readSync, writeSync } from "node:fs";
+import { closeSync, fsync, fsyncSync, openSync, readFileSync, readSync, write, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../lib/log.ts";
-import { FRAME_SIZE, frameTsRecv } from "../../schema/frame.ts";
+import { byteTsRecv, FRAME_SIZE } from "../../schema/frame.ts";
 import {
   type CommitRecord,
   copyState,
@@ -52,8 +52,13 @@ export class Journal {
   /** Global position after every frame written to disk with its commit record. */
   committed: number;
   readonly segments: Segment[];
-  private pending = new Uint8Array(1 << 20);
+  private pending: Uint8Array = new Uint8Array(1 << 20);
   private pendingLength = 0;
+  /** The buffer being written on the thread pool (frames [committed, committed + its frames)), or null. */
+  private inflight: Uint8Array | null = null;
+  private inflightLength = 0;
+  private spare: Uint8Array = new Uint8Array(1 << 20);
+  private closed = false;
   private maxTsRecv: number;
   private current: Segment;
   private writeFd: number;
@@ -134,36 +139,67 @@ export class Journal {
     this.pendingLength = need;
     this.head += length / FRAME_SIZE;
     // The last frame's receive stamp stands for the batch: an index hint only (lookups scan exactly after).
-    const ts = frameTsRecv(
-      new DataView(src.buffer, src.byteOffset + start + length - FRAME_SIZE, FRAME_SIZE),
-      0,
-    );
+    const ts = byteTsRecv(src, start + length - FRAME_SIZE);
     if (ts > this.maxTsRecv) this.maxTsRecv = ts;
   }
 
-  /** Write pending frames and a commit record; fsync when due; rotate when the segment is full or old. */
-  flush(): void {
-    if (this.pendingLength === 0) return;
+  /**
+   * Hand the pending frames to the thread pool for writing (double-buffered: appends go on into the other
+   * buffer), then commit: one commit record, fsync when due, rotation when the segment is full or old, acks.
+   * One write in flight at a time; `sync` (shutdown) writes on this thread instead, if none is in flight.
+   */
+  flush(sync = false): void {
+    if (this.pendingLength === 0 || this.inflight !== null) return;
     const seg = this.current;
-    const bytes = this.pendingLength;
-    let written = 0;
-    while (written < bytes) {
-      written += writeSync(this.writeFd, this.pending, written, bytes - written, seg.bytes + written);
-    }
-    seg.bytes += bytes;
-    seg.endPos = this.head;
-    this.pendingLength = 0;
+    const buf = this.pending;
+    const length = this.pendingLength;
+    const position = seg.bytes;
+    const endPos = this.head;
     copyState(this.state, this.recordState);
+    this.inflight = buf;
+    this.inflightLength = length;
+    this.pending = this.spare.byteLength >= length ? this.spare : new Uint8Array(buf.byteLength);
+    this.pendingLength = 0;
+    seg.bytes += length;
+    if (sync) {
+      let done = 0;
+      while (done < length) done += writeSync(this.writeFd, buf, done, length - done, position + done);
+      this.commit(seg, endPos);
+      return;
+    }
+    const writeFrom = (done: number): void => {
+      write(this.writeFd, buf, done, length - done, position + done, (error, n) => {
+        if (error) {
+          // Nothing is committed or acknowledged until it is written: try again shortly (a full disk).
+          if (this.closed) return;
+          this.log.limited("error", "journal-write", "journal write failed; retrying", { error });
+          setTimeout(() => writeFrom(done), this.opts.flushMs);
+          return;
+        }
+        if (done + n < length) writeFrom(done + n);
+        else this.commit(seg, endPos);
+      });
+    };
+    writeFrom(0);
+  }
+
+  /** The in-flight frames are written: their commit record, then fsync/rotation/acks. */
+  private commit(seg: Segment, endPos: number): void {
+    if (this.closed) return; // shut down meanwhile: these frames were never acknowledged
     const record: CommitRecord = {
-      endPos: this.head,
+      endPos,
       maxTsRecv: this.maxTsRecv,
       committedAt: Date.now(),
       state: this.recordState,
     };
     writeRecord(this.recordBuf, 0, record);
     writeSync(this.indexFd, new Uint8Array(this.recordBuf.buffer));
+    seg.endPos = endPos;
     seg.lastRecord = { ...record, state: newSeqStateFrom(this.recordState) };
-    this.committed = this.head;
+    this.committed = endPos;
+    this.spare = this.inflight!;
+    this.inflight = null;
+    this.inflightLength = 0;
     this.stats.flushes++;
     this.fsyncIfDue();
     if (seg.bytes >= this.opts.segmentBytes || Date.now() - seg.createdAt >= this.opts.segmentMs)
@@ -176,7 +212,14 @@ export class Journal {
   read(pos: number, dst: Uint8Array, maxFrames: number): number {
     if (pos >= this.head || pos < this.oldestPos) return 0;
     if (pos >= this.committed) {
-      const from = (pos - this.committed) * FRAME_SIZE;
+      const inflightFrames = this.inflightLength / FRAME_SIZE;
+      const rel = pos - this.committed;
+      if (rel < inflightFrames) {
+        const n = Math.min(maxFrames, inflightFrames - rel);
+        dst.set(this.inflight!.subarray(rel * FRAME_SIZE, (rel + n) * FRAME_SIZE));
+        return n;
+      }
+      const from = (rel - inflightFrames) * FRAME_SIZE;
       const n = Math.min(maxFrames, this.head - pos);
       dst.set(this.pending.subarray(from, from + n * FRAME_SIZE));
       return n;
@@ -224,7 +267,9 @@ export class Journal {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    this.flush();
+    // A write still in flight is not waited for: its frames were never acknowledged (collectors resend).
+    this.flush(true);
+    this.closed = true;
     fsyncSync(this.writeFd);
     fsyncSync(this.indexFd);
     closeSync(this.writeFd);

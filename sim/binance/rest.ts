@@ -3,6 +3,7 @@
 // X-MBX-USED-WEIGHT-1M; over the budget answers 429 with Retry-After.
 import type { VenueCounters } from "../counters.ts";
 import type { Faults } from "../faults.ts";
+import { binanceTrades } from "../history.ts";
 import type { Market } from "../market.ts";
 import { dec, levelsText, topLevels } from "./streams.ts";
 
@@ -24,6 +25,10 @@ export class BinanceRest {
     switch (path) {
       case "/api/v3/depth":
         return this.depth(url);
+      case "/api/v3/historicalTrades":
+        return this.trades(url, false);
+      case "/api/v3/aggTrades":
+        return this.trades(url, true);
       case "/api/v3/exchangeInfo":
         return this.exchangeInfo();
       case "/api/v3/ping":
@@ -125,6 +130,36 @@ export class BinanceRest {
         exchangeFilters: [],
         symbols,
       },
+      0,
+    );
+  }
+
+  /** Trade history from the same tape the streams published: historicalTrades (weight 25), aggTrades (4). */
+  private trades(url: URL, agg: boolean): Response {
+    const weight = agg ? 4 : 25;
+    const symbol = url.searchParams.get("symbol");
+    const fault = this.faults.take(
+      "binance",
+      "rest-status",
+      agg ? "aggTrades" : "historicalTrades",
+      symbol ?? undefined,
+    );
+    if (fault)
+      return this.json(fault.status ?? 429, { code: -1003, msg: "Too many requests." }, 0, {
+        "Retry-After": "1",
+      });
+    if (!this.charge(weight))
+      return this.json(429, { code: -1003, msg: "Too much request weight used." }, 0, { "Retry-After": "1" });
+    const book = symbol ? this.market.book("binance", symbol) : undefined;
+    if (!book) return this.json(400, { code: -1121, msg: "Invalid symbol." }, 0);
+    const limitText = url.searchParams.get("limit") ?? "500";
+    const fromText = url.searchParams.get("fromId");
+    if (!/^[0-9]+$/.test(limitText) || (fromText !== null && !/^[0-9]+$/.test(fromText)))
+      return this.json(400, { code: -1100, msg: "Illegal characters found in a parameter." }, 0);
+    const limit = Math.min(1000, Math.max(1, Number(limitText)));
+    return this.json(
+      200,
+      binanceTrades(book, fromText === null ? undefined : Number(fromText), limit, agg),
       0,
     );
   }

@@ -107,9 +107,12 @@ def run_backtest(frames: bytes, settings: TraderSettings, registry: list[dict[st
         if statuses:
             engine.add_data(statuses, client_id=TAPEWIRE_CLIENT_ID)
         engine.add_strategy(make_strategy(settings, ids))
-        engine.run()
+        # Streaming: results are read at the end of the data, before the strategy's on_stop flattens it.
+        engine.run(streaming=True)
+        fills = filled_orders(engine.cache)
         accounts = {str(a.id): sorted(str(b.total) for b in a.balances().values()) for a in engine.cache.accounts()}
-        return BacktestResult(fills=filled_orders(engine.cache), balances=accounts, frames=len(frames) // 48)
+        engine.end()
+        return BacktestResult(fills=fills, balances=accounts, frames=len(frames) // 48)
     finally:
         engine.dispose()
 

@@ -9,6 +9,7 @@ and translate N trade frames in socket-sized batches; prints frames/s.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import threading
@@ -65,7 +66,10 @@ class LatencyActor(Actor):
 
 
 def latency(relay_out: str, seconds: float) -> dict:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     node = TradingNode(
+        loop=loop,
         config=TradingNodeConfig(
             trader_id="BENCH-001",
             logging=LoggingConfig(log_level="ERROR"),

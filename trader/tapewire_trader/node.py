@@ -6,6 +6,7 @@ the environment, TRADER_MODE=live), with the RiskEngine limits from TraderSettin
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from nautilus_trader.adapters.sandbox.config import SandboxExecutionClientConfig
@@ -143,9 +144,16 @@ def node_config(settings: TraderSettings, ids: list[InstrumentId]) -> TradingNod
     )
 
 
-def build_node(settings: TraderSettings, registry: list[dict[str, Any]]) -> tuple[TradingNode, Strategy]:
+def build_node(
+    settings: TraderSettings,
+    registry: list[dict[str, Any]],
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> tuple[TradingNode, Strategy]:
+    """The node on ``loop``, or on a new event loop (a disposed node closes its loop: never share one)."""
     ids = traded_instruments(settings, registry)
-    node = TradingNode(config=node_config(settings, ids))
+    loop = loop or asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    node = TradingNode(config=node_config(settings, ids), loop=loop)
     node.add_data_client_factory(TAPEWIRE, TapewireLiveDataClientFactory)
     _, factories = exec_clients(settings, ids)
     for name, factory in factories.items():

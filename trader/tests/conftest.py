@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from tapewire_trader.core import REPO_ROOT
 from tapewire_trader.providers import TapewireInstrumentProvider
@@ -32,7 +33,8 @@ from tapewire_trader.wire import Kind
 from tapewire_trader.wire import Status
 from tapewire_trader.wire import encode_frame
 
-# No example database in the work tree (.hypothesis/): every run draws afresh.
+# Nothing of hypothesis' in the work tree (.hypothesis/): its home in the temp dir, no example database.
+set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "tapewire-hypothesis"))
 hypothesis_settings.register_profile("tapewire", database=None)
 hypothesis_settings.load_profile("tapewire")
 

@@ -116,8 +116,4 @@ def test_paper_and_backtest_fill_alike_on_the_same_frames(paper, relay, producer
 
     frames = b"".join(FRAME.pack(*t) for t in captured)
     result = run_backtest(frames, load_settings(ENV), registry)
-    if result.fills != live:
-        import pickle
-        open("/tmp/gtr/frames.bin", "wb").write(frames)
-        print("LIVE", [(o.side_string(), o.order_type, str(o.price) if o.has_price else "-", str(o.avg_px), o.status) for o in sorted(cache.orders(), key=lambda o: o.ts_init)])
     assert result.fills == live

@@ -5,6 +5,7 @@ the engine's book, a resync clears it and the status reaches the actor, a new sn
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from decimal import Decimal
@@ -66,7 +67,9 @@ def node_and_watcher(relay):
         timeout_post_stop=0.5,
         timeout_disconnection=1.0,
     )
-    node = TradingNode(config=config)
+    loop = asyncio.new_event_loop()  # a disposed node closes its loop: each node gets its own
+    asyncio.set_event_loop(loop)
+    node = TradingNode(config=config, loop=loop)
     node.add_data_client_factory(TAPEWIRE, TapewireLiveDataClientFactory)
     watcher = Watcher()
     node.trader.add_actor(watcher)

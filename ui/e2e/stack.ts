@@ -143,6 +143,7 @@ export async function startUiStack(opts: UiStackOptions = {}): Promise<UiStack> 
     procs.relay = new Proc("relay", ["relay/main.ts"], {
       TAPEWIRE_RELAY_IN: inPath,
       TAPEWIRE_RELAY_OUT: outPath,
+      TAPEWIRE_JOURNAL_DIR: join(dir, "journal"),
       RELAY_METRICS_PORT: "0",
     });
     const sim = await procs.sim.waitLog("simulator listening");

@@ -1,0 +1,277 @@
+// Export: a relay consumer that packs the relay's 48-byte frames, unchanged, into JetStream messages (one
+// subject per exchange, link/README.md). Bounded: at most maxInFlight publishes wait for their JetStream ack
+// and as many batches wait behind them; beyond that the relay feed is closed and reopened later from the
+// position reached, so the relay's journal holds the backlog, not this process. A failed publish stops the
+// feed, waits for every publish in flight to settle, reads the stored position back from the stream and
+// resumes there: what JetStream holds is the truth, and message ids make a re-send a no-op.
+import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
+import { createLogger } from "../lib/log.ts";
+import { connectRelayConsumer, type RelayConsumer } from "../relay/client.ts";
+import { nowNs } from "../schema/clock.ts";
+import {
+  EXCHANGE_NAMES,
+  EXCHANGES,
+  type ExchangeName,
+  FRAME_SIZE,
+  frameExchange,
+  frameKind,
+  frameSeq,
+  frameStatus,
+  Kind,
+  Status,
+} from "../schema/frame.ts";
+import type { LinkConfig } from "./config.ts";
+import { connectOptions, ensureStream, messageId, storedPosition, subjectFor } from "./stream.ts";
+
+const log = createLogger({ service: "link-export" });
+
+interface Pending {
+  exchange: ExchangeName;
+  data: Uint8Array;
+  firstSeq: number;
+}
+
+export interface Exporter {
+  /** Frames handed to JetStream and acknowledged by it (duplicates included). */
+  readonly framesStored: number;
+  readonly messagesStored: number;
+  /** Publishes JetStream reported as duplicates (a re-send inside the dedupe window). */
+  readonly duplicates: number;
+  readonly inFlight: number;
+  /** Feed restarts after a failed publish. */
+  readonly recoveries: number;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** One open batch per exchange code: a preallocated buffer, filled in place. */
+class Batch {
+  readonly buf: Uint8Array;
+  frames = 0;
+  firstSeq = 0;
+  constructor(maxFrames: number) {
+    this.buf = new Uint8Array(maxFrames * FRAME_SIZE);
+  }
+}
+
+class LinkExporter implements Exporter {
+  framesStored = 0;
+  messagesStored = 0;
+  duplicates = 0;
+  inFlight = 0;
+  recoveries = 0;
+  private readonly waiting: Pending[] = [];
+  private readonly batches: Batch[] = [];
+  /** Next seq per exchange code of the frames taken so far (-1 = none yet): where a reopened feed starts. */
+  private readonly next = new Float64Array(16).fill(-1);
+  private feed: RelayConsumer | null = null;
+  private generation = 0;
+  private flushScheduled = false;
+  private failed = false;
+  private closed = false;
+  private readonly startNs = String(BigInt(Math.floor(nowNs())));
+  private settleWaiters: Array<() => void> = [];
+  private srcBuffer: ArrayBufferLike | null = null;
+  private src: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    private readonly cfg: LinkConfig,
+    private readonly nc: NatsConnection,
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+  ) {
+    for (let ex = 0; ex < 16; ex++) this.batches.push(new Batch(cfg.batchFrames));
+  }
+
+  private get exchanges(): readonly ExchangeName[] {
+    return this.cfg.exchanges.length ? (this.cfg.exchanges as ExchangeName[]) : EXCHANGES;
+  }
+
+  /** Open the relay feed at the stream's stored position (exchanges with nothing stored: from start time). */
+  async start(): Promise<void> {
+    const from: Partial<Record<ExchangeName, number>> = {};
+    for (const ex of this.exchanges) {
+      const at = await storedPosition(this.jsm, this.cfg.stream, subjectFor(this.cfg.subjectPrefix, ex));
+      if (at !== undefined) from[ex] = at;
+      this.next[EXCHANGES.indexOf(ex) + 1] = at ?? -1;
+    }
+    log.info("export feed opening", { from, fromTime: this.startNs });
+    this.openFeed(from);
+  }
+
+  private openFeed(from: Partial<Record<ExchangeName, number>>): void {
+    if (this.closed) return;
+    const gen = ++this.generation;
+    this.feed = connectRelayConsumer({
+      path: this.cfg.relayOut,
+      name: `link-export-${this.cfg.stream}`,
+      filter: this.cfg.exchanges.length ? { exchanges: this.exchanges as ExchangeName[] } : {},
+      resume: true,
+      startFrom: { from, fromTime: this.startNs },
+      onFrame: (view, offset) => {
+        if (gen === this.generation) this.take(view, offset);
+      },
+      onDisconnect: (reason) => log.warn("relay feed lost; resuming", { reason }),
+    });
+  }
+
+  private closeFeed(): void {
+    this.generation++;
+    this.feed?.close();
+    this.feed = null;
+  }
+
+  /** The hot path: copy one frame into its exchange's batch; publish when full or at the end of this read. */
+  private take(view: DataView, offset: number): void {
+    const ex = frameExchange(view, offset);
+    const seq = frameSeq(view, offset);
+    if (frameKind(view, offset) === Kind.Status) {
+      const status = frameStatus(view, offset);
+      // SlowConsumer is about this feed's socket, not the tape (the feed resumes from the journal), and the
+      // resume gap frame sits outside the sequence: the importing relay reports that hole as a RelayGap with
+      // the exact count from the seq jump, so neither is exported.
+      if (status === Status.SlowConsumer) return;
+      if (status === Status.Gap && this.next[ex]! >= 0 && seq !== this.next[ex]) return;
+    }
+    const b = this.batches[ex]!;
+    if (b.frames === 0) b.firstSeq = seq;
+    if (view.buffer !== this.srcBuffer) {
+      // One byte view per buffer the decoder hands out (its own copy buffer, or a socket read), not per frame.
+      this.srcBuffer = view.buffer;
+      this.src = new Uint8Array(view.buffer);
+    }
+    const src = this.src;
+    const dst = b.buf;
+    const from = view.byteOffset + offset;
+    const to = b.frames * FRAME_SIZE;
+    for (let i = 0; i < FRAME_SIZE; i++) dst[to + i] = src[from + i]!;
+    b.frames++;
+    this.next[ex] = (seq + 1) % 4294967296;
+    if (b.frames * FRAME_SIZE === b.buf.byteLength) this.seal(ex);
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      if (this.cfg.batchMs > 0) setTimeout(this.flushAll, this.cfg.batchMs);
+      else queueMicrotask(this.flushAll); // after the rest of this socket read
+    }
+  }
+
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false;
+    for (let ex = 1; ex < 16; ex++) if (this.batches[ex]!.frames > 0) this.seal(ex);
+  };
+
+  /** Close a batch into a message and publish it, or queue it; pause the feed when the queue is full. */
+  private seal(ex: number): void {
+    const b = this.batches[ex]!;
+    const p: Pending = {
+      exchange: EXCHANGE_NAMES[ex]!,
+      data: b.buf.slice(0, b.frames * FRAME_SIZE),
+      firstSeq: b.firstSeq,
+    };
+    b.frames = 0;
+    if (this.failed) return;
+    if (this.inFlight < this.cfg.maxInFlight) this.publish(p);
+    else {
+      this.waiting.push(p);
+      if (this.waiting.length >= this.cfg.maxInFlight && this.feed) {
+        log.info("publishes behind; pausing the relay feed", { inFlight: this.inFlight });
+        this.flushAll();
+        this.closeFeed();
+      }
+    }
+  }
+
+  private publish(p: Pending): void {
+    this.inFlight++;
+    const frames = p.data.byteLength / FRAME_SIZE;
+    this.js
+      .publish(subjectFor(this.cfg.subjectPrefix, p.exchange), p.data, {
+        msgID: messageId(p.exchange, p.firstSeq),
+        timeout: 5_000,
+      })
+      .then(
+        (ack) => {
+          this.messagesStored++;
+          this.framesStored += frames;
+          if (ack.duplicate) this.duplicates++;
+        },
+        (error) => this.fail(error),
+      )
+      .finally(() => {
+        this.inFlight--;
+        this.afterSettle();
+      });
+  }
+
+  private afterSettle(): void {
+    while (!this.failed && this.inFlight < this.cfg.maxInFlight && this.waiting.length > 0)
+      this.publish(this.waiting.shift()!);
+    if (!this.failed && this.feed === null && !this.closed && this.waiting.length === 0) {
+      if (this.inFlight <= this.cfg.maxInFlight / 2) this.openFeed(this.position());
+    }
+    if (this.inFlight === 0) for (const w of this.settleWaiters.splice(0)) w();
+  }
+
+  private position(): Partial<Record<ExchangeName, number>> {
+    const from: Partial<Record<ExchangeName, number>> = {};
+    for (let ex = 1; ex < 16; ex++) {
+      const name = EXCHANGE_NAMES[ex];
+      if (name !== undefined && this.next[ex]! >= 0) from[name] = this.next[ex]!;
+    }
+    return from;
+  }
+
+  private fail(error: unknown): void {
+    if (this.failed || this.closed) return;
+    this.failed = true;
+    log.warn("publish failed; re-reading the stored position", { error: String(error) });
+    this.closeFeed();
+    this.waiting.length = 0;
+    for (const b of this.batches) b.frames = 0;
+    void this.recover();
+  }
+
+  /** Wait until nothing is in flight, then resume from what the stream holds (retrying while NATS is away). */
+  private async recover(): Promise<void> {
+    if (this.inFlight > 0) await new Promise<void>((r) => this.settleWaiters.push(r));
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        this.failed = false;
+        this.recoveries++;
+        await this.start();
+        return;
+      } catch (error) {
+        this.failed = true;
+        log.limited("warn", "recover", "stored position unreadable; retrying", { error: String(error) });
+        await Bun.sleep(Math.min(2000, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.flushAll();
+    this.closeFeed();
+    this.closed = true;
+    while (this.waiting.length > 0 && !this.failed) this.publish(this.waiting.shift()!);
+    if (this.inFlight > 0) await new Promise<void>((r) => this.settleWaiters.push(r));
+    await this.nc.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+}
+
+/** Connect to NATS, create the stream if missing, and start exporting from the stored position. */
+export async function startExporter(cfg: LinkConfig): Promise<Exporter> {
+  const nc = await connect(connectOptions(cfg.natsUrl, `tapewire-link-export-${process.pid}`));
+  const jsm = await nc.jetstreamManager();
+  await ensureStream(jsm, cfg);
+  const exporter = new LinkExporter(cfg, nc, nc.jetstream(), jsm);
+  await exporter.start();
+  return exporter;
+}

@@ -1,0 +1,164 @@
+// Import: a durable JetStream pull consumer (explicit ack) feeding the local relay's ingest socket, one
+// connection per exchange, so the local relay journals the frames and serves them to its consumers with its
+// own sequence, gap and status semantics. A message is acknowledged to JetStream only after the local relay
+// acknowledged its last frame (link/ingest-link.ts). After a restart the consumer is re-pointed at its ack
+// floor, so what was delivered but not acknowledged comes again at once (the relay drops what it already has).
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  connect,
+  DeliverPolicy,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+} from "nats";
+import { createLogger } from "../lib/log.ts";
+import { EXCHANGES, type ExchangeName, FRAME_SIZE } from "../schema/frame.ts";
+import type { LinkConfig } from "./config.ts";
+import { IngestLink, seqAtOrBefore } from "./ingest-link.ts";
+import { connectOptions, exchangeOfSubject, isNotFound, payloadSeq, subjectFor } from "./stream.ts";
+
+const log = createLogger({ service: "link-import" });
+const NS_PER_MS = 1_000_000;
+
+export interface Importer {
+  readonly messages: number;
+  /** Frames skipped because this process already passed them on (a redelivered message). */
+  readonly skipped: number;
+  readonly framesWritten: number;
+  /** Messages delivered but not yet acknowledged by the local relay. */
+  readonly unacknowledged: number;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Create the durable consumer, or re-point it at its ack floor when it has unacknowledged deliveries. */
+export async function prepareConsumer(jsm: JetStreamManager, cfg: LinkConfig): Promise<void> {
+  const exchanges = cfg.exchanges.length ? (cfg.exchanges as ExchangeName[]) : EXCHANGES;
+  const base = {
+    durable_name: cfg.durable,
+    ack_policy: AckPolicy.Explicit,
+    // One filter subject (servers before 2.10 take no list): the exchange's, or every exchange's; handle()
+    // acknowledges and skips exchanges this importer was not asked for.
+    filter_subject:
+      exchanges.length === 1 ? subjectFor(cfg.subjectPrefix, exchanges[0]!) : `${cfg.subjectPrefix}.*.all`,
+    max_ack_pending: cfg.maxAckPending,
+    ack_wait: 30_000 * NS_PER_MS,
+  };
+  try {
+    const info = await jsm.consumers.info(cfg.stream, cfg.durable);
+    if (info.num_ack_pending === 0) return;
+    const start = info.ack_floor.stream_seq + 1;
+    log.info("re-pointing the consumer at its ack floor", { durable: cfg.durable, start });
+    await jsm.consumers.delete(cfg.stream, cfg.durable);
+    await jsm.consumers.add(cfg.stream, {
+      ...base,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: start,
+    });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await jsm.consumers.add(cfg.stream, { ...base, deliver_policy: DeliverPolicy.All });
+  }
+}
+
+class LinkImporter implements Importer {
+  messages = 0;
+  skipped = 0;
+  private readonly links = new Map<ExchangeName, IngestLink>();
+  /** Next seq per exchange this process has passed on (redelivery filter; the relay dedupes as well). */
+  private readonly next = new Map<ExchangeName, number>();
+  private iter: ConsumerMessages | null = null;
+  private closed = false;
+  private done: Promise<void> = Promise.resolve();
+  private readonly wanted: readonly ExchangeName[];
+
+  constructor(
+    private readonly cfg: LinkConfig,
+    private readonly nc: NatsConnection,
+  ) {
+    this.wanted = cfg.exchanges.length ? (cfg.exchanges as ExchangeName[]) : EXCHANGES;
+  }
+
+  get framesWritten(): number {
+    let n = 0;
+    for (const l of this.links.values()) n += l.framesWritten;
+    return n;
+  }
+  get unacknowledged(): number {
+    let n = 0;
+    for (const l of this.links.values()) n += l.unacknowledged;
+    return n;
+  }
+
+  async start(): Promise<void> {
+    const consumer = await this.nc.jetstream().consumers.get(this.cfg.stream, this.cfg.durable);
+    this.iter = await consumer.consume({ max_messages: Math.min(this.cfg.maxAckPending, 256) });
+    this.done = this.loop(this.iter);
+  }
+
+  private async loop(iter: ConsumerMessages): Promise<void> {
+    for await (const m of iter) {
+      if (this.closed) break;
+      this.handle(m);
+    }
+  }
+
+  private link(ex: ExchangeName): IngestLink {
+    let l = this.links.get(ex);
+    if (l === undefined) {
+      l = new IngestLink(this.cfg.relayIn, ex);
+      this.links.set(ex, l);
+    }
+    return l;
+  }
+
+  private handle(m: JsMsg): void {
+    this.messages++;
+    const ex = exchangeOfSubject(this.cfg.subjectPrefix, m.subject);
+    const data = m.data;
+    if (ex !== undefined && !this.wanted.includes(ex)) {
+      m.ack();
+      return;
+    }
+    if (ex === undefined || data.byteLength % FRAME_SIZE !== 0 || data.byteLength === 0) {
+      log.limited("warn", "bad-message", "message that is not a frame batch skipped", {
+        subject: m.subject,
+        bytes: data.byteLength,
+      });
+      m.term();
+      return;
+    }
+    const frames = data.byteLength / FRAME_SIZE;
+    let first = 0;
+    const next = this.next.get(ex);
+    // Frames are in seq order within a message: skip the prefix this process already wrote.
+    if (next !== undefined)
+      while (first < frames && seqAtOrBefore(payloadSeq(data, first), (next - 1) >>> 0)) first++;
+    this.skipped += first;
+    const last = payloadSeq(data, frames - 1);
+    if (first < frames) this.next.set(ex, (last + 1) % 4294967296);
+    this.link(ex).send(data.subarray(first * FRAME_SIZE), first < frames ? last : undefined, () => m.ack());
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.iter?.stop();
+    await this.done.catch(() => {});
+    for (const l of this.links.values()) l.close();
+    await this.nc.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Connect to NATS, prepare the durable consumer, and start feeding the local relay. */
+export async function startImporter(cfg: LinkConfig): Promise<Importer> {
+  const nc = await connect(connectOptions(cfg.natsUrl, `tapewire-link-import-${process.pid}`));
+  await prepareConsumer(await nc.jetstreamManager(), cfg);
+  const importer = new LinkImporter(cfg, nc);
+  await importer.start();
+  return importer;
+}

@@ -1,0 +1,209 @@
+// Test helpers for the link: unique stream names on a shared NATS, a private nats-server on a free port with
+// its own store, `bun link/main.ts` as a child process, and a ledger-style frame source.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Subprocess, spawn } from "bun";
+import { connect } from "nats";
+import { readLines, waitFor } from "../relay/testing.ts";
+import { type Exchange, encodeFrame, FRAME_SIZE, Kind, Status } from "../schema/frame.ts";
+import { type LinkConfig, loadLinkConfig } from "./config.ts";
+
+const ROOT = join(import.meta.dir, "..");
+export const SHARED_NATS = process.env.TAPEWIRE_NATS_URL ?? "nats://127.0.0.1:4222";
+
+/** Env for one test's link: its own stream, subjects and durable, so tests never see each other's data. */
+export function linkEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const tag = `t${process.pid}${Math.floor(Math.random() * 1e9).toString(36)}`;
+  return {
+    TAPEWIRE_NATS_URL: SHARED_NATS,
+    TAPEWIRE_LINK_STREAM: `TW_${tag}`,
+    TAPEWIRE_LINK_SUBJECT: `tw.${tag}`,
+    TAPEWIRE_LINK_DURABLE: `imp_${tag}`,
+    TAPEWIRE_LINK_MAX_AGE: "10m",
+    ...extra,
+  };
+}
+export const linkConfigOf = (env: Record<string, string>): LinkConfig => loadLinkConfig(env);
+
+/** Delete a test's stream (its consumers go with it). */
+export async function dropStream(url: string, stream: string): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    await (await nc.jetstreamManager()).streams.delete(stream);
+  } catch {
+    // never created: nothing to drop
+  }
+  await nc.close();
+}
+
+export async function freePort(): Promise<number> {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
+export interface NatsServer extends AsyncDisposable {
+  readonly url: string;
+  readonly port: number;
+  readonly storeDir: string;
+  /** Stop (SIGTERM, wait for exit) and start again on the same port and store. */
+  restart(downMs?: number): Promise<void>;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** A private nats-server with JetStream (never the shared one on 4222). */
+export async function startNatsServer(
+  opts: {
+    port?: number;
+    host?: string;
+    /** Command prefix for the server, e.g. ["ip", "netns", "exec", ns]. */
+    wrap?: string[];
+    /** Where the readiness probe connects (default the server's own URL), and its command prefix. */
+    probeUrl?: string;
+    probeWrap?: string[];
+  } = {},
+): Promise<NatsServer> {
+  const port = opts.port ?? (await freePort());
+  const host = opts.host ?? "127.0.0.1";
+  const storeDir = mkdtempSync(join(tmpdir(), "tapewire-nats-"));
+  let proc: Subprocess | null = null;
+  const url = `nats://${host}:${port}`;
+  const server: NatsServer = {
+    url,
+    port,
+    storeDir,
+    async start() {
+      proc = spawn(
+        [
+          ...(opts.wrap ?? []),
+          "/usr/sbin/nats-server",
+          "-js",
+          "-a",
+          host,
+          "-p",
+          String(port),
+          "-sd",
+          storeDir,
+        ],
+        {
+          stdout: "ignore",
+          stderr: "ignore",
+        },
+      );
+      await waitFor(() => probe(opts.probeUrl ?? url, opts.probeWrap), `nats-server on ${url}`, 20_000);
+    },
+    async stop() {
+      const p = proc;
+      proc = null;
+      if (p === null) return;
+      p.kill("SIGTERM");
+      await p.exited;
+    },
+    async restart(downMs = 0) {
+      await server.stop();
+      if (downMs > 0) await Bun.sleep(downMs); // the outage itself is the point here, not a wait for a condition
+      await server.start();
+    },
+    async [Symbol.asyncDispose]() {
+      await server.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
+
+/** JetStream answers at `url` (from another namespace through `wrap`: a child process does the probe). */
+async function probe(url: string, wrap?: string[]): Promise<boolean> {
+  if (wrap) {
+    const p = spawn([...wrap, "bun", "-e", PROBE, url], { stdout: "ignore", stderr: "ignore", cwd: ROOT });
+    return (await p.exited) === 0;
+  }
+  try {
+    const nc = await connect({ servers: url, reconnect: false, timeout: 500 });
+    await (await nc.jetstreamManager()).getAccountInfo();
+    await nc.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+const PROBE = `const { connect } = require("nats"); const nc = await connect({ servers: process.argv.at(-1), reconnect: false, timeout: 500 }); await (await nc.jetstreamManager()).getAccountInfo(); await nc.close();`;
+
+export interface LinkProcess extends AsyncDisposable {
+  readonly proc: Subprocess<"ignore", "ignore", "pipe">;
+  readonly logs: string[];
+}
+
+/** `bun link/main.ts <role>` with env; resolves once it logs "link running". */
+export async function spawnLink(
+  role: "export" | "import",
+  env: Record<string, string>,
+  wrap: string[] = [],
+): Promise<LinkProcess> {
+  const proc = spawn([...wrap, "bun", "link/main.ts", role], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdin: "ignore",
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const logs: string[] = [];
+  let running = false;
+  void readLines(proc.stderr, (line) => {
+    logs.push(line);
+    if (line.includes('"link running"')) running = true;
+  });
+  await waitFor(() => running || proc.exitCode !== null, `link ${role} to start`, 20_000);
+  if (!running) throw new Error(`link ${role} exited: ${logs.join("\n")}`);
+  return {
+    proc,
+    logs,
+    async [Symbol.asyncDispose]() {
+      if (proc.exitCode === null) {
+        proc.kill("SIGTERM");
+        await proc.exited;
+      }
+    },
+  };
+}
+
+/**
+ * A collector-like frame source: CollectorStart (seq 0) then trades with ids 1, 2, … (the ledger: trade id =
+ * collector seq), `count` at a time from `next`.
+ */
+export class TradeSource {
+  private seq = 0;
+  constructor(
+    readonly exchange: Exchange,
+    private readonly pid = 4242,
+  ) {}
+  /** The next `count` frames (the first call starts with CollectorStart). */
+  next(count: number): Uint8Array {
+    const bytes = new Uint8Array(count * FRAME_SIZE);
+    const view = new DataView(bytes.buffer);
+    for (let i = 0; i < count; i++) {
+      const seq = this.seq++;
+      const start = seq === 0;
+      encodeFrame(view, i * FRAME_SIZE, {
+        kind: start ? Kind.Status : Kind.Trade,
+        flags: start ? Status.CollectorStart << 4 : 0x10,
+        exchange: this.exchange,
+        instrument: start ? 0 : 1,
+        seq,
+        id: start ? this.pid : seq,
+        price: start ? 1_700_000_000_000 : 100 + (seq % 7),
+        size: start ? 0 : 1 + (seq % 3),
+        tsExchange: 0,
+        tsRecv: Date.now() * 1_000_000,
+      });
+    }
+    return bytes;
+  }
+  get sent(): number {
+    return this.seq;
+  }
+}

@@ -1,0 +1,73 @@
+// The short soak (issue 14): `bun run soak` for SOAK_MINUTES=5 (override with SOAK_MINUTES), with the same
+// faults and the same checks as the hour-long run. Warm-up is the first minute (SOAK_WARMUP_S overrides): its
+// samples are left out of the RSS slope and the descriptor baseline. Outputs land in .data/soak-ci (soak.csv,
+// soak-rss.svg/.png, soak.json) for a look after a failure.
+import { beforeAll, expect, test } from "bun:test";
+import { join } from "node:path";
+import { runSoak, type SoakResult } from "../scripts/soak.ts";
+
+const MINUTES = Number(process.env.SOAK_MINUTES ?? 5);
+const WARMUP_S = Number(process.env.SOAK_WARMUP_S ?? 60);
+const OUT = join(import.meta.dir, "..", ".data", "soak-ci");
+const JOBS = [
+  "api",
+  "archiver",
+  "bridge",
+  "collector-binance",
+  "collector-coinbase",
+  "collector-kraken",
+  "relay",
+  "sim",
+];
+let r: SoakResult;
+
+beforeAll(
+  async () => {
+    r = await runSoak({ minutes: MINUTES, outDir: OUT, warmupS: WARMUP_S, say: () => {} });
+  },
+  (MINUTES * 60 + 120) * 1000,
+);
+
+test("every fault of the plan ran at a few thousand messages a second; the slow browser was cut", () => {
+  expect(r.faults.map((f) => f.replace(/^\d+s /, ""))).toEqual(
+    expect.arrayContaining([
+      "kraken disconnect",
+      "kraken corrupt-checksum BTC/USD",
+      "coinbase stall market_trades 5 s",
+      "binance disconnect",
+      "slow browser client",
+      "database cut",
+      "database restored",
+    ]),
+  );
+  expect(r.slowClientsClosed).toBeGreaterThanOrEqual(1);
+  expect(r.simMessagesPerS).toBeGreaterThan(1000);
+  expect(r.processes.map((p) => p.job).sort()).toEqual(JOBS);
+});
+
+test("0 trades lost or doubled: the database holds every relayed trade and every ledger id", () => {
+  expect(r.relayTrades).toBeGreaterThan(10_000);
+  expect({
+    lost: r.lost,
+    duplicates: r.duplicates,
+    stored: r.storedTrades,
+    ledgerMissing: r.ledgerMissing,
+  }).toEqual({
+    lost: 0,
+    duplicates: 0,
+    stored: r.relayTrades,
+    ledgerMissing: 0,
+  });
+});
+
+test("descriptors and sockets of every process are where they were after warm-up", () => {
+  const moved = r.processes.filter((p) => p.problems.some((x) => /^(descriptors|sockets) /.test(x)));
+  expect(moved.map((p) => [p.job, p.problems])).toEqual([]);
+});
+
+test(`every checked process's RSS grows < 1 MB per 10 min after the first ${WARMUP_S} s`, () => {
+  const growing = r.processes.filter((p) => p.problems.some((x) => x.startsWith("RSS ")));
+  expect(
+    growing.map((p) => `${p.job}: ${p.rssStartMb} → ${p.rssEndMb} MB, ${p.rssSlopeMbPer10Min} MB/10 min`),
+  ).toEqual([]);
+});
