@@ -29,7 +29,8 @@ beforeAll(async () => {
       data: (_s, d) => {
         filterLines += Buffer.from(d).toString();
         // Both consumers: the live WebSocket one and the database writer's (which resumes from relay_positions).
-        if (filterLines.includes('"name":"bridge"') && filterLines.includes('"name":"bridge-db"')) filterSeen();
+        if (filterLines.includes('"name":"bridge"') && filterLines.includes('"name":"bridge-db"'))
+          filterSeen();
       },
       close: (s) => void consumers.delete(s),
     },

@@ -24,6 +24,7 @@ export const CONFIG_MODULES = [
   "relay/config.ts",
   "schema/db/migrate.ts",
   "scripts/trader-env.ts",
+  "sim/config.ts",
 ];
 
 export async function renderConfigDoc(): Promise<string> {

@@ -111,6 +111,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       COINBASE_WS_URL: String(simReady.coinbase),
       BINANCE_WS_URL: String(simReady.binanceWs),
       BINANCE_REST_URL: String(simReady.binanceRest),
+      KRAKEN_REST_URL: String(simReady.krakenRest),
+      COINBASE_REST_URL: String(simReady.coinbaseRest),
     };
     const targets: ScrapeTarget[] = [];
     targets.push({ job: "relay", address: `127.0.0.1:${(await relay.log("relay listening")).metricsPort}` });

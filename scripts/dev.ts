@@ -25,6 +25,8 @@ export function simUrls(port: number): Record<string, string> {
     COINBASE_WS_URL: `ws://127.0.0.1:${port}/coinbase`,
     BINANCE_WS_URL: `ws://127.0.0.1:${port}/binance`,
     BINANCE_REST_URL: `http://127.0.0.1:${port}/binance`,
+    KRAKEN_REST_URL: `http://127.0.0.1:${port}/kraken`,
+    COINBASE_REST_URL: `http://127.0.0.1:${port}/coinbase`,
   };
 }
 

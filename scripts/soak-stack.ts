@@ -103,6 +103,8 @@ export async function startSoakStack(eventsPerSecond: number): Promise<SoakStack
       COINBASE_WS_URL: String(simReady.coinbase),
       BINANCE_WS_URL: String(simReady.binanceWs),
       BINANCE_REST_URL: String(simReady.binanceRest),
+      KRAKEN_REST_URL: String(simReady.krakenRest),
+      COINBASE_REST_URL: String(simReady.coinbaseRest),
     };
     const collectors = (["kraken", "coinbase", "binance"] as const).map((ex) =>
       start(`collector-${ex}`, ["collectors/main.ts", ex], {

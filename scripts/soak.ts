@@ -108,8 +108,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   // The CSV grows as the run goes, so an aborted hour still leaves its samples.
   const csv = join(opts.outDir, "soak.csv");
   writeFileSync(csv, `${CSV_HEADER}\n`);
+  let tradesAtLastSample = -1;
   const sampleAll = () => {
     const t = Math.round(now());
+    // A soak of a stack that moves nothing proves nothing: trades must reach the relay between samples.
+    if (t > 0 && stack.tally.trades === tradesAtLastSample)
+      throw new Error(
+        `no trade frame reached the relay in the last ${sampleS} s (${stack.tally.trades} in all)`,
+      );
+    tradesAtLastSample = stack.tally.trades;
     for (const p of stack.processes) {
       const s = sampleProcess(p.proc.pid);
       if (!s) throw new Error(`${p.job} is gone: ${JSON.stringify(p.logs.slice(-5))}`);
@@ -202,6 +209,8 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     csv,
     png,
   };
+  for (const p of stack.processes)
+    writeFileSync(join(opts.outDir, `${p.job}.log`), `${p.logs.map((l) => JSON.stringify(l)).join("\n")}\n`);
   writeFileSync(join(opts.outDir, "soak.json"), `${JSON.stringify(result, null, 2)}\n`);
   return result;
 }

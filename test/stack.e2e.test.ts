@@ -257,6 +257,8 @@ beforeAll(async () => {
     COINBASE_WS_URL: String(simReady.coinbase),
     BINANCE_WS_URL: String(simReady.binanceWs),
     BINANCE_REST_URL: String(simReady.binanceRest),
+    KRAKEN_REST_URL: String(simReady.krakenRest),
+    COINBASE_REST_URL: String(simReady.coinbaseRest),
   };
   relayMetricsPort = Number((await relay.waitLog("relay listening")).metricsPort);
 

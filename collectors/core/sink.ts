@@ -1,9 +1,22 @@
 // The collector's side of the relay ingest socket: one owner, a preallocated ring of frames, batched writes,
-// partial writes resumed on drain, reconnect by itself. While the relay is away the ring keeps up to its
-// capacity; beyond that new frames are dropped (counted, and visible downstream as a sequence gap).
+// partial writes resumed on drain, reconnect by itself, and acknowledged delivery (relay/README.md,
+// "Acknowledged ingest"): the relay writes Status Ack frames back with the highest seq it has journaled; the
+// ring keeps every frame from the oldest unacknowledged one, and after a reconnect sends again from there (the
+// relay drops what it already has by seq). When the ring is full, frames already written but not yet
+// acknowledged are evicted oldest-first (counted) to make room; frames never written are never evicted: new
+// frames are dropped instead (counted, and visible downstream as a sequence gap).
 import type { Socket } from "bun";
 import type { Logger } from "../../lib/log.ts";
-import { FRAME_SIZE } from "../../schema/frame.ts";
+import {
+  FRAME_SIZE,
+  FrameOffset,
+  frameKind,
+  frameSeq,
+  frameStatus,
+  Kind,
+  Status,
+} from "../../schema/frame.ts";
+import { FrameStreamDecoder } from "../../schema/stream.ts";
 import type { FrameOutput } from "./emitter.ts";
 
 export interface RelaySinkOptions {
@@ -15,10 +28,15 @@ export interface RelaySinkOptions {
   reconnectMaxMs?: number;
 }
 
+const HALF_RANGE = 2 ** 31;
+
 export class RelaySink implements FrameOutput {
   private readonly ring: Uint8Array;
+  private readonly ringView: DataView;
   private readonly capacity: number;
-  /** Byte positions, monotonically increasing; the ring index is pos % capacity. */
+  // Byte positions, monotonically increasing; the ring index is pos % capacity. acked ≤ head ≤ tail:
+  // [acked, head) written, waiting for an ack; [head, tail) not written yet.
+  private acked = 0;
   private head = 0;
   private tail = 0;
   private socket: Socket<undefined> | null = null;
@@ -26,11 +44,20 @@ export class RelaySink implements FrameOutput {
   private closed = false;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** One per connection: acks arrive as 48-byte frames, possibly split across reads. */
+  private decoder = this.newDecoder();
   bytesWritten = 0;
+  /** Ack frames received. */
+  acks = 0;
+  /** Written but unacknowledged frames evicted to make room (at risk only if the relay also crashed). */
+  evicted = 0;
+  /** Frames sent again after a reconnect. */
+  resent = 0;
 
   constructor(private readonly options: RelaySinkOptions) {
     this.capacity = options.capacityFrames * FRAME_SIZE;
     this.ring = new Uint8Array(this.capacity);
+    this.ringView = new DataView(this.ring.buffer);
     this.connect();
   }
 
@@ -43,8 +70,21 @@ export class RelaySink implements FrameOutput {
     return Math.floor((this.tail - this.head) / FRAME_SIZE);
   }
 
+  /** Frames written but not yet acknowledged by the relay. */
+  get unacknowledged(): number {
+    return Math.floor((this.head - this.acked) / FRAME_SIZE);
+  }
+
   accept(bytes: Uint8Array, length: number): boolean {
-    if (this.tail - this.head + length > this.capacity) return false;
+    const over = this.tail - this.acked + length - this.capacity;
+    if (over > 0) {
+      // Make room from the written-but-unacknowledged part first; never from what was not written yet.
+      const written = this.head - (this.head % FRAME_SIZE);
+      const free = Math.min(written - this.acked, Math.ceil(over / FRAME_SIZE) * FRAME_SIZE);
+      if (free < over) return false;
+      this.acked += free;
+      this.evicted += free / FRAME_SIZE;
+    }
     const at = this.tail % this.capacity;
     const first = Math.min(length, this.capacity - at);
     this.ring.set(bytes.subarray(0, first), at);
@@ -78,6 +118,24 @@ export class RelaySink implements FrameOutput {
     }
   }
 
+  private newDecoder(): FrameStreamDecoder {
+    return new FrameStreamDecoder((view, off) => {
+      if (frameKind(view, off) === Kind.Status && frameStatus(view, off) === Status.Ack)
+        this.ack(frameSeq(view, off));
+    });
+  }
+
+  /** Everything written up to collector seq `seq` is journaled: free it (modular u32 comparison). */
+  private ack(seq: number): void {
+    this.acks++;
+    const written = this.head - (this.head % FRAME_SIZE);
+    while (this.acked < written) {
+      const frameSeqAt = this.ringView.getUint32((this.acked % this.capacity) + FrameOffset.seq, true);
+      if ((seq - frameSeqAt) >>> 0 >= HALF_RANGE) break; // this frame is after the acknowledged one
+      this.acked += FRAME_SIZE;
+    }
+  }
+
   private connect(): void {
     if (this.closed) return;
     Bun.connect<undefined>({
@@ -86,12 +144,17 @@ export class RelaySink implements FrameOutput {
         open: (socket) => {
           this.socket = socket;
           this.attempt = 0;
-          this.options.log.info("relay connected", { path: this.options.path, buffered: this.buffered });
+          this.decoder = this.newDecoder();
+          this.options.log.info("relay connected", {
+            path: this.options.path,
+            buffered: this.buffered,
+            unacknowledged: this.unacknowledged,
+          });
           this.options.onConnected?.(true);
           this.flush();
         },
         drain: () => this.flush(),
-        data: () => {},
+        data: (_socket, data) => this.decoder.push(data),
         close: () => this.lost("closed"),
         error: (_socket, error) => this.lost(error.message),
       },
@@ -101,10 +164,16 @@ export class RelaySink implements FrameOutput {
   private lost(reason: string): void {
     if (!this.socket) return;
     this.socket = null;
-    // Bytes of a frame the old connection took only in part are sent again, whole, on the next one.
-    this.head -= this.head % FRAME_SIZE;
+    // Everything not acknowledged goes again, whole frames, on the next connection.
+    const again = Math.floor((this.head - this.acked) / FRAME_SIZE);
+    this.head = this.acked;
+    this.resent += again;
     this.options.onConnected?.(false);
-    this.options.log.warn("relay connection lost", { reason, buffered: this.buffered });
+    this.options.log.warn("relay connection lost", {
+      reason,
+      buffered: this.buffered,
+      resendFrames: again,
+    });
     this.retry(reason);
   }
 
@@ -126,9 +195,13 @@ export class RelaySink implements FrameOutput {
     }, delay);
   }
 
-  /** Try to deliver what is buffered, then close. */
+  /** Try to deliver what is buffered (and have it acknowledged), then close. */
   async close(timeoutMs = 1000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    while (this.socket && this.acked < this.tail && this.acks > 0 && Date.now() < deadline) {
+      this.flush();
+      await Bun.sleep(5);
+    }
     while (this.socket && this.head < this.tail && Date.now() < deadline) {
       this.flush();
       await Bun.sleep(5);

@@ -174,6 +174,8 @@ export async function startUiStack(opts: UiStackOptions = {}): Promise<UiStack> 
       COINBASE_WS_URL: String(sim.coinbase),
       BINANCE_WS_URL: String(sim.binanceWs),
       BINANCE_REST_URL: String(sim.binanceRest),
+      KRAKEN_REST_URL: String(sim.krakenRest),
+      COINBASE_REST_URL: String(sim.coinbaseRest),
     };
     for (const ex of EXCHANGES as readonly ExchangeName[]) {
       procs[`collector-${ex}`] = new Proc(`collector-${ex}`, ["collectors/main.ts", ex], {
