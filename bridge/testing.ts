@@ -1,8 +1,8 @@
 // Test helpers for the bridge: a fresh migrated database per test file, frame builders and a WebSocket client
 // that waits for conditions (no sleeps).
-import postgres from "postgres";
+import type postgres from "postgres";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { migrate } from "../schema/db/migrate.ts";
+import { freshDatabase as sharedFreshDatabase, waitFor } from "../lib/testing.ts";
 import { encodeFrame, FRAME_SIZE, type FrameFields, Kind } from "../schema/frame.ts";
 
 export const TEST_PG = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -21,26 +21,9 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** CREATE DATABASE tw_<random> on the test server, migrated; drop() removes it. */
+/** A fresh migrated database (lib/testing.ts freshDatabase, the one implementation); drop() removes it. */
 export async function freshDatabase(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const name = `tw_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
-  const admin = postgres(TEST_PG, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = withDatabase(TEST_PG, name);
-  if (opts.migrate !== false) await migrate(url, { log: memoryLogger() });
-  const sql = postgres(url, { max: 2, onnotice: () => {} });
-  return {
-    url,
-    name,
-    sql,
-    async drop() {
-      await sql.end({ timeout: 1 });
-      const a = postgres(TEST_PG, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+  return sharedFreshDatabase({ migrate: opts.migrate, prefix: "tw_bridge" });
 }
 
 export function withDatabase(url: string, name: string): string {
@@ -200,12 +183,14 @@ export async function eventually<T>(
   ok: (value: T) => boolean,
   timeoutMs = 15_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
-    await Bun.sleep(20); // a database has no change feed to wait on; poll it briefly
-  }
+  // A database has no change feed to wait on: poll it (lib/testing.ts waitFor, the one implementation).
+  let last: T | undefined;
+  const hit = await waitFor(
+    async () => {
+      last = await read();
+      return ok(last) ? { value: last } : undefined;
+    },
+    { timeoutMs, intervalMs: 20, what: `a value that passes (last ${JSON.stringify(last)})` },
+  );
+  return hit.value;
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
+import { waitFor as sharedWaitFor } from "../lib/testing.ts";
 import { decodeFrame, encodeFrame, FRAME_SIZE, type FrameFields, Kind } from "../schema/frame.ts";
 import { connectRelayConsumer } from "./client.ts";
 
@@ -127,16 +128,13 @@ export function frames(list: Partial<FrameFields>[]): Uint8Array {
 }
 
 /** Poll a condition every few ms (no fixed sleeps); throws with `what` after `timeoutMs`. */
+/** lib/testing.ts waitFor (the one implementation) with this kit's (cond, what, timeoutMs) signature. */
 export async function waitFor(
   cond: () => boolean | Promise<boolean>,
   what: string,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
+  await sharedWaitFor(cond, { what, timeoutMs });
 }
 
 /** A consumer in the test process that decodes every frame it gets. */

@@ -35,6 +35,14 @@ const Health = t.Object(
   },
 );
 
+const Ready = t.Object(
+  {
+    ready: t.Boolean(),
+    checks: t.Object({ postgres: t.Boolean(), redis: t.Boolean() }),
+  },
+  { examples: [{ ready: true, checks: { postgres: true, redis: true } }] },
+);
+
 async function postgresUp(db: Database, timeoutMs: number): Promise<boolean> {
   let timer: Timer | undefined;
   try {
@@ -102,6 +110,24 @@ export function healthRoutes(db: Database, store: Store, metrics: ApiMetrics, ac
       {
         response: { 200: Health, 503: Health },
         detail: { summary: "Health", description: "200 ok/degraded, 503 when Postgres is down." },
+      },
+    )
+    .get(
+      "/ready",
+      async ({ set }) => {
+        // Able to do its job: Postgres answers and Redis does (logins and refresh fail closed without it).
+        const [pg, rd] = await Promise.all([postgresUp(db, 1000), store.ping(500)]);
+        const redis = store.kind === "memory" || rd;
+        if (!pg || !redis) set.status = 503;
+        return { ready: pg && redis, checks: { postgres: pg, redis } };
+      },
+      {
+        response: { 200: Ready, 503: Ready },
+        detail: {
+          summary: "Readiness",
+          description:
+            "200 when Postgres and Redis answer (a load balancer's check), else 503; /health is liveness.",
+        },
       },
     )
     .get(

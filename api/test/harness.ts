@@ -32,6 +32,7 @@ export interface TestDatabase {
 
 /** A migrated database of its own (lib/testing.ts freshDatabase), checked to hold the API's tables. */
 export async function createTestDatabase(): Promise<TestDatabase> {
+  // lib/testing.ts freshDatabase is the one implementation; the API's tests also insist the migrations are whole.
   const db = await freshDatabase({ prefix: "tw_api", max: 2 });
   const present = await db.sql<
     { t: string }[]
