@@ -1,9 +1,12 @@
 // `bun run api`: the Elysia API on API_PORT (default 3000) with the paper matcher running in-process.
+
+import { applyAffinity } from "../lib/affinity.ts";
 import { createLogger } from "../lib/log.ts";
 import { BUN_MAX_BODY_BYTES } from "./http/limits.ts";
 import { createApp, createDeps, loadApiConfig } from "./index.ts";
 
 const log = createLogger({ svc: "api" });
+applyAffinity("api", log);
 const config = (() => {
   try {
     return loadApiConfig(process.env);

@@ -3,6 +3,7 @@
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres from "postgres";
+import { applyAffinity } from "../lib/affinity.ts";
 import { createLogger } from "../lib/log.ts";
 import { serveMetrics } from "../lib/metrics.ts";
 import { loadRegistry } from "../schema/instruments.ts";
@@ -15,6 +16,7 @@ import { applyRetention } from "./retention.ts";
 
 const config = archiverConfig.readOrExit();
 const log = createLogger({ process: "archiver" });
+applyAffinity("archiver", log);
 if (!config.databaseUrl) {
   log.error("DATABASE_URL is not set: the archiver needs the database the bridge writes");
   process.exit(78);

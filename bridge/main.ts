@@ -1,6 +1,7 @@
 // The bridge process (Procfile: `bun bridge/main.ts`): relay frames → browsers over WebSockets, and → Postgres.
 
 import postgres from "postgres";
+import { applyAffinity } from "../lib/affinity.ts";
 import { createLogger } from "../lib/log.ts";
 import { connectRelayConsumer } from "../relay/index.ts";
 import { loadRegistry } from "../schema/instruments.ts";
@@ -11,6 +12,7 @@ import { type RevocationWatch, watchRevocations } from "./revocations.ts";
 import { DB_CONSUMER, readRelayPositions, resumeFrom } from "./sink/positions.ts";
 
 const log = createLogger({ process: "bridge" });
+applyAffinity("bridge", log);
 
 async function main(): Promise<void> {
   const config = bridgeConfig.readOrExit();

@@ -1,5 +1,6 @@
 // bun collectors/main.ts <kraken|coinbase|binance> [--record FILE] [--replay FILE] [--replay-speed N]
 import { parseArgs } from "node:util";
+import { applyAffinity } from "../lib/affinity.ts";
 import { ConfigError } from "../lib/config.ts";
 import { createLogger } from "../lib/log.ts";
 import { isExchangeName } from "../schema/frame.ts";
@@ -20,6 +21,7 @@ if (!isExchangeName(exchange)) {
   });
   process.exit(2);
 }
+applyAffinity(`collector-${exchange}`, log);
 
 const env = process.env;
 // A bad value exits 78 (EX_CONFIG) with a message naming the variable, before anything starts.

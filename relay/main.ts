@@ -1,10 +1,13 @@
 // `bun relay/main.ts` (Procfile): start the relay from the environment, stop cleanly on SIGINT/SIGTERM.
+
+import { applyAffinity } from "../lib/affinity.ts";
 import { createLogger } from "../lib/log.ts";
 import { ConfigError, loadRelayConfig } from "./config.ts";
 import { type Relay, startRelay } from "./server.ts";
 import { RelayStartError } from "./sockets.ts";
 
 const log = createLogger({ service: "relay", pid: process.pid });
+applyAffinity("relay", log);
 let relay: Relay | null = null;
 let starting = true;
 let stopRequested = false;

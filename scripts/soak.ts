@@ -102,6 +102,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const durationS = opts.minutes * 60;
   mkdirSync(opts.outDir, { recursive: true });
   await using stack = await startSoakStack(opts.eventsPerSecond ?? 200);
+  // Ctrl-C or SIGTERM mid-run must not orphan the stack's processes.
+  const onSignal = () => {
+    for (const p of stack.processes) p.proc.kill("SIGKILL");
+    process.exit(130);
+  };
+  process.once("SIGINT", onSignal).once("SIGTERM", onSignal);
   const started = performance.now();
   const now = () => (performance.now() - started) / 1000;
   const samples: Sample[] = [];
@@ -209,6 +215,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     csv,
     png,
   };
+  process.off("SIGINT", onSignal).off("SIGTERM", onSignal);
   for (const p of stack.processes)
     writeFileSync(join(opts.outDir, `${p.job}.log`), `${p.logs.map((l) => JSON.stringify(l)).join("\n")}\n`);
   writeFileSync(join(opts.outDir, "soak.json"), `${JSON.stringify(result, null, 2)}\n`);

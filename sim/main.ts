@@ -1,10 +1,13 @@
 // CLI entry for the Procfile: `bun sim/main.ts`. Settings: README.md (SIM_PORT, SIM_SEED, ...).
+
+import { applyAffinity } from "../lib/affinity.ts";
 import { createLogger } from "../lib/log.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { simConfig } from "./config.ts";
 import { startSimulator } from "./index.ts";
 
 const log = createLogger({ service: "sim" });
+applyAffinity("sim", log);
 
 // Read once, frozen; a bad value exits 78 naming the variable (lib/config.ts).
 const config = simConfig.readOrExit();

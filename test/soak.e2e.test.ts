@@ -1,6 +1,6 @@
 // The short soak (issue 14): `bun run soak` for SOAK_MINUTES=5 (override with SOAK_MINUTES), with the same
-// faults and the same checks as the hour-long run. Warm-up is the first minute (SOAK_WARMUP_S overrides): its
-// samples are left out of the RSS slope and the descriptor baseline. Outputs land in .data/soak-ci (soak.csv,
+// faults and checks as the hour-long run, but a bounded RSS growth instead of its slope (below). Warm-up is the
+// first minute (SOAK_WARMUP_S overrides): its samples are left out of the RSS and the descriptor baselines. Outputs land in .data/soak-ci (soak.csv,
 // soak-rss.svg/.png, soak.json) for a look after a failure.
 import { beforeAll, expect, test } from "bun:test";
 import { join } from "node:path";
@@ -65,8 +65,13 @@ test("descriptors and sockets of every process are where they were after warm-up
   expect(moved.map((p) => [p.job, p.problems])).toEqual([]);
 });
 
-test(`every checked process's RSS grows < 1 MB per 10 min after the first ${WARMUP_S} s`, () => {
-  const growing = r.processes.filter((p) => p.problems.some((x) => x.startsWith("RSS ")));
+// Five minutes are too short for the hour-long run's slope bar (< 1 MB per 10 min): collectors' RSS settles only
+// after ~5 minutes and a 20 s database cut swings the bridge by tens of MB either way. The short run bounds the
+// growth instead, which still fails on a leak of a buffer per message or per client; `bun run soak` (an hour)
+// applies the slope. The simulator is not checked: it keeps up to SIM_HISTORY_LIMIT trades per book on purpose.
+const MAX_GROWTH_MB = 32;
+test(`every checked process's RSS grows < ${MAX_GROWTH_MB} MB after the first ${WARMUP_S} s`, () => {
+  const growing = r.processes.filter((p) => p.job !== "sim" && p.rssEndMb - p.rssStartMb >= MAX_GROWTH_MB);
   expect(
     growing.map((p) => `${p.job}: ${p.rssStartMb} → ${p.rssEndMb} MB, ${p.rssSlopeMbPer10Min} MB/10 min`),
   ).toEqual([]);
