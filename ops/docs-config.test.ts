@@ -4,11 +4,22 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { CONFIG_MODULES, DOC, ROOT, renderConfigDoc } from "./docs-config.ts";
+import { CONFIG_MODULES, DOC, ROOT } from "./docs-config.ts";
 
 test("docs/configuration.md is what bun run docs:config writes", async () => {
   const committed = readFileSync(DOC, "utf8");
-  const fresh = await renderConfigDoc();
+  // In a fresh process: under `bun test` every test file shares one module registry, and the configs that other
+  // test files declare (lib/config.test.ts's own processes) would land in the rendering.
+  const run = Bun.spawnSync(
+    [
+      "bun",
+      "-e",
+      `console.log(await (await import(${JSON.stringify(join(ROOT, "ops/docs-config.ts"))})).renderConfigDoc())`,
+    ],
+    { cwd: ROOT },
+  );
+  if (run.exitCode !== 0) throw new Error(run.stderr.toString());
+  const fresh = run.stdout.toString().replace(/\n$/, "");
   if (committed !== fresh) throw new Error("docs/configuration.md is stale: run `bun run docs:config`");
   expect(committed).toContain("## bridge");
   expect(committed).toContain("`BRIDGE_MAX_TOTAL_BUFFERED_BYTES`");
