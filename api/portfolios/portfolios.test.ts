@@ -323,8 +323,8 @@ describe("orders: validation and lifecycle", () => {
     expect(res.body).toEqual({ error: "validation", message });
   });
 
-  test("unknown symbol is 404, malformed JSON is 400, a wrong portfolio id is 422", async () => {
-    expect((await place({ symbol: "DOGE-USD" })).status).toBe(404);
+  test("unknown symbol is 422, malformed JSON is 400, a wrong portfolio id is 422", async () => {
+    expect((await place({ symbol: "DOGE-USD" })).status).toBe(422);
     const bad = await api.call("POST", `/api/portfolios/${pid}/orders`, {
       token: user.token,
       body: "{not json",
