@@ -63,87 +63,91 @@ const permitted = process.getuid?.() === 0 && buildHosts();
 afterAll(dropHosts);
 
 describe.skipIf(!permitted)("link across network namespaces", () => {
-  test("relay → export ⇢ NATS ⇢ import → relay, under faults: links down, NATS restart, importer kill -9", async () => {
-    const port = 4333;
-    await using nats = await startNatsServer({
-      port,
-      host: "0.0.0.0",
-      wrap: ["ip", "netns", "exec", NS.nats],
-      probeUrl: `nats://10.231.1.1:${port}`,
-      probeWrap: ["ip", "netns", "exec", NS.exp],
-    });
-    const env = linkEnv({ TAPEWIRE_LINK_BATCH_FRAMES: "100", TAPEWIRE_LINK_EXCHANGES: "binance" });
-    await using relayA = await startRelayProcess();
-    await using relayB = await startRelayProcess();
-    const ids: number[] = [];
-    const tapB = connectRelayConsumer({
-      path: relayB.outPath,
-      reconnectMinMs: 10,
-      onFrame(view, offset) {
-        if (frameKind(view, offset) === Kind.Trade) ids.push(frameId(view, offset));
-      },
-    });
-    await using _exp = await spawnLink(
-      "export",
-      { ...env, TAPEWIRE_NATS_URL: `nats://10.231.1.1:${port}`, TAPEWIRE_RELAY_OUT: relayA.outPath },
-      ["ip", "netns", "exec", NS.exp],
-    );
-    const importEnv = {
-      ...env,
-      TAPEWIRE_NATS_URL: `nats://10.231.2.1:${port}`,
-      TAPEWIRE_RELAY_IN: relayB.inPath,
-    };
-    let imp = await spawnLink("import", importEnv, ["ip", "netns", "exec", NS.imp]);
-    await using producer = await connectRelayProducer({ path: relayA.inPath });
-    const source = new TradeSource(Exchange.Binance);
-    let sending = true;
-    const pump = (async () => {
-      while (sending) {
-        producer.send(source.next(20)); // ~10k frames/s
-        await producer.drained();
-        await Bun.sleep(2);
-      }
-    })();
-    const windows: Array<{ fault: string; from: number; to: number }> = [];
-    const faults: Array<[string, () => Promise<void>]> = [
-      ["exporter host link down 4 s", () => linkDown(NS.exp)],
-      ["importer host link down 4 s", () => linkDown(NS.imp)],
-      ["NATS server restarted (1 s down)", () => nats.restart(1000)],
-      [
-        "importing link kill -9, restarted",
-        async () => {
-          imp.proc.kill("SIGKILL");
-          await imp.proc.exited;
-          imp = await spawnLink("import", importEnv, ["ip", "netns", "exec", NS.imp]);
+  test(
+    "relay → export ⇢ NATS ⇢ import → relay, under faults: links down, NATS restart, importer kill -9",
+    async () => {
+      const port = 4333;
+      await using nats = await startNatsServer({
+        port,
+        host: "0.0.0.0",
+        wrap: ["ip", "netns", "exec", NS.nats],
+        probeUrl: `nats://10.231.1.1:${port}`,
+        probeWrap: ["ip", "netns", "exec", NS.exp],
+      });
+      const env = linkEnv({ TAPEWIRE_LINK_BATCH_FRAMES: "100", TAPEWIRE_LINK_EXCHANGES: "binance" });
+      await using relayA = await startRelayProcess();
+      await using relayB = await startRelayProcess();
+      const ids: number[] = [];
+      const tapB = connectRelayConsumer({
+        path: relayB.outPath,
+        reconnectMinMs: 10,
+        onFrame(view, offset) {
+          if (frameKind(view, offset) === Kind.Trade) ids.push(frameId(view, offset));
         },
-      ],
-    ];
-    for (const [fault, run] of faults) {
-      await waitFor(() => ids.length > 1000 && ids.length > source.sent - 5000, "trades flowing", 30_000);
-      const from = source.sent;
-      await run();
-      const before = ids.length;
-      await waitFor(() => ids.length > before + 1000, `trades flowing after: ${fault}`, 40_000);
-      windows.push({ fault, from, to: source.sent });
-    }
-    sending = false;
-    await pump;
-    const total = source.sent - 1;
-    await waitFor(() => ids.length >= total, `${total} trades at the far relay`, 40_000);
-    const seen = new Uint8Array(source.sent);
-    for (const id of ids) seen[id] = Math.min(255, seen[id]! + 1);
-    const table = windows.map((w) => {
-      let lost = 0;
-      let duplicated = 0;
-      for (let id = Math.max(1, w.from); id < w.to; id++) {
-        if (seen[id] === 0) lost++;
-        if (seen[id]! > 1) duplicated += seen[id]! - 1;
+      });
+      await using _exp = await spawnLink(
+        "export",
+        { ...env, TAPEWIRE_NATS_URL: `nats://10.231.1.1:${port}`, TAPEWIRE_RELAY_OUT: relayA.outPath },
+        ["ip", "netns", "exec", NS.exp],
+      );
+      const importEnv = {
+        ...env,
+        TAPEWIRE_NATS_URL: `nats://10.231.2.1:${port}`,
+        TAPEWIRE_RELAY_IN: relayB.inPath,
+      };
+      let imp = await spawnLink("import", importEnv, ["ip", "netns", "exec", NS.imp]);
+      await using producer = await connectRelayProducer({ path: relayA.inPath });
+      const source = new TradeSource(Exchange.Binance);
+      let sending = true;
+      const pump = (async () => {
+        while (sending) {
+          producer.send(source.next(20)); // ~10k frames/s
+          await producer.drained();
+          await Bun.sleep(2);
+        }
+      })();
+      const windows: Array<{ fault: string; from: number; to: number }> = [];
+      const faults: Array<[string, () => Promise<void>]> = [
+        ["exporter host link down 4 s", () => linkDown(NS.exp)],
+        ["importer host link down 4 s", () => linkDown(NS.imp)],
+        ["NATS server restarted (1 s down)", () => nats.restart(1000)],
+        [
+          "importing link kill -9, restarted",
+          async () => {
+            imp.proc.kill("SIGKILL");
+            await imp.proc.exited;
+            imp = await spawnLink("import", importEnv, ["ip", "netns", "exec", NS.imp]);
+          },
+        ],
+      ];
+      for (const [fault, run] of faults) {
+        await waitFor(() => ids.length > 1000 && ids.length > source.sent - 5000, "trades flowing", 30_000);
+        const from = source.sent;
+        await run();
+        const before = ids.length;
+        await waitFor(() => ids.length > before + 1000, `trades flowing after: ${fault}`, 40_000);
+        windows.push({ fault, from, to: source.sent });
       }
-      return { fault: w.fault, trades: w.to - w.from, lost, duplicated };
-    });
-    console.log(JSON.stringify({ total, table }));
-    await imp[Symbol.asyncDispose]();
-    expect(ids).toEqual(Array.from({ length: total }, (_, i) => i + 1));
-    tapB.close();
-  }, 150_000);
+      sending = false;
+      await pump;
+      const total = source.sent - 1;
+      await waitFor(() => ids.length >= total, `${total} trades at the far relay`, 40_000);
+      const seen = new Uint8Array(source.sent);
+      for (const id of ids) seen[id] = Math.min(255, seen[id]! + 1);
+      const table = windows.map((w) => {
+        let lost = 0;
+        let duplicated = 0;
+        for (let id = Math.max(1, w.from); id < w.to; id++) {
+          if (seen[id] === 0) lost++;
+          if (seen[id]! > 1) duplicated += seen[id]! - 1;
+        }
+        return { fault: w.fault, trades: w.to - w.from, lost, duplicated };
+      });
+      console.log(JSON.stringify({ total, table }));
+      await imp[Symbol.asyncDispose]();
+      expect(ids).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      tapB.close();
+    },
+    { timeout: 150_000, retry: 1 },
+  ); // namespaces, a private NATS and five processes on 2 vCPUs: one retry
 });
