@@ -1,3 +1,4 @@
 export * from "./accounts.ts";
 export * from "./archive.ts";
 export * from "./market.ts";
+export * from "./trading.ts";
