@@ -15,12 +15,11 @@ import {
   frameExchange,
   frameId,
   framePrice,
-  isValidHead,
+  isAcceptable,
   Kind,
   Status,
   setByteSeq,
   validateFrame,
-  valuesOk,
 } from "../schema/frame.ts";
 import { hopLatencyNs } from "../schema/stamp.ts";
 import { FrameBatch } from "./batch.ts";
@@ -143,7 +142,7 @@ export class Ingest {
       const b0 = bytes[off + O_KIND]!;
       const b1 = bytes[off + O_VER_EX]!;
       const kind = b0 & 0x0f;
-      const ok = isValidHead(b0, b1) && valuesOk(bytes, off);
+      const ok = isAcceptable(bytes, off); // schema/frame.ts: the codec's own header and value rules
       const ex = b1 & 0x0f;
       if (!ok || (ex !== bound && bound !== 0)) {
         if (view === null) view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
