@@ -36,6 +36,17 @@ const instrumentColumns: ArchiveColumn[] = [
   { name: "instrument_id", type: "INTEGER", source: "t.instrument_id" },
   { name: "symbol", type: "VARCHAR", source: "coalesce(i.symbol, '')" },
 ];
+/** `<col>_mantissa` BIGINT columns of price or size columns (a name ending in "price" takes the price decimals). */
+const mantissaColumns = (cols: readonly string[]): ArchiveColumn[] =>
+  cols.map((c) => {
+    const decimals = c.endsWith("price") ? "price_decimals" : "size_decimals";
+    return {
+      name: `${c}_mantissa`,
+      type: "BIGINT",
+      source: mantissa(`t.${c}`, decimals),
+      mantissaOf: decimals,
+    };
+  });
 const decimalsColumns: ArchiveColumn[] = [
   { name: "price_decimals", type: "SMALLINT", source: "coalesce(i.price_decimals, 0)" },
   { name: "size_decimals", type: "SMALLINT", source: "coalesce(i.size_decimals, 0)" },
@@ -49,18 +60,7 @@ export const ARCHIVE_DATASETS: readonly ArchiveDataset[] = [
       { name: "time", type: "TIMESTAMPTZ", source: us("t.time") },
       ...instrumentColumns,
       { name: "trade_id", type: "UBIGINT", source: "t.trade_id" },
-      {
-        name: "price_mantissa",
-        type: "BIGINT",
-        source: mantissa("t.price", "price_decimals"),
-        mantissaOf: "price_decimals",
-      },
-      {
-        name: "size_mantissa",
-        type: "BIGINT",
-        source: mantissa("t.size", "size_decimals"),
-        mantissaOf: "size_decimals",
-      },
+      ...mantissaColumns(["price", "size"]),
       ...decimalsColumns,
       { name: "side", type: "VARCHAR", source: "t.side" },
       { name: "seq", type: "BIGINT", source: "t.seq" },
@@ -74,15 +74,7 @@ export const ARCHIVE_DATASETS: readonly ArchiveDataset[] = [
     columns: [
       { name: "time", type: "TIMESTAMPTZ", source: us("t.time") },
       ...instrumentColumns,
-      ...(["bid_price", "bid_size", "ask_price", "ask_size"] as const).map((c): ArchiveColumn => {
-        const decimals = c.endsWith("price") ? "price_decimals" : "size_decimals";
-        return {
-          name: `${c}_mantissa`,
-          type: "BIGINT",
-          source: mantissa(`t.${c}`, decimals),
-          mantissaOf: decimals,
-        };
-      }),
+      ...mantissaColumns(["bid_price", "bid_size", "ask_price", "ask_size"]),
       ...decimalsColumns,
     ],
     orderBy: "t.instrument_id, t.time",
@@ -110,18 +102,7 @@ export const ARCHIVE_DATASETS: readonly ArchiveDataset[] = [
       { name: "time", type: "TIMESTAMPTZ", source: us("t.time") },
       ...instrumentColumns,
       { name: "flags", type: "SMALLINT", source: "t.flags" },
-      {
-        name: "price_mantissa",
-        type: "BIGINT",
-        source: mantissa("t.price", "price_decimals"),
-        mantissaOf: "price_decimals",
-      },
-      {
-        name: "size_mantissa",
-        type: "BIGINT",
-        source: mantissa("t.size", "size_decimals"),
-        mantissaOf: "size_decimals",
-      },
+      ...mantissaColumns(["price", "size"]),
       ...decimalsColumns,
       { name: "update_id", type: "UBIGINT", source: "t.update_id" },
       { name: "seq", type: "BIGINT", source: "t.seq" },
