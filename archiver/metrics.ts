@@ -1,28 +1,29 @@
 // Archiver metrics: what was exported and verified, what failed, what retention deleted.
-import { MetricsRegistry } from "../lib/metrics.ts";
+import { type Counter, MetricsRegistry } from "../lib/metrics.ts";
+
+/** The per-dataset counters: name → help. */
+const COUNTERS = {
+  partitions: [
+    "archive_partitions_exported_total",
+    "Partitions exported to Parquet and verified against the database",
+  ],
+  rows: ["archive_rows_exported_total", "Rows written to verified Parquet files"],
+  bytes: ["archive_bytes_written_total", "Bytes of verified Parquet files"],
+  failures: [
+    "archive_export_failures_total",
+    "Partition exports that failed (write or verification); retried next cycle",
+  ],
+  deleted: [
+    "archive_retention_deleted_rows_total",
+    "Database rows deleted by retention after their partition was verified in the archive",
+  ],
+} as const;
 
 export class ArchiverMetrics {
   readonly registry = new MetricsRegistry();
-  private readonly partitions = this.registry.counter(
-    "archive_partitions_exported_total",
-    "Partitions exported to Parquet and verified against the database",
-  );
-  private readonly rows = this.registry.counter(
-    "archive_rows_exported_total",
-    "Rows written to verified Parquet files",
-  );
-  private readonly bytes = this.registry.counter(
-    "archive_bytes_written_total",
-    "Bytes of verified Parquet files",
-  );
-  private readonly failures = this.registry.counter(
-    "archive_export_failures_total",
-    "Partition exports that failed (write or verification); retried next cycle",
-  );
-  private readonly deleted = this.registry.counter(
-    "archive_retention_deleted_rows_total",
-    "Database rows deleted by retention after their partition was verified in the archive",
-  );
+  private readonly c = Object.fromEntries(
+    Object.entries(COUNTERS).map(([key, [name, help]]) => [key, this.registry.counter(name, help)]),
+  ) as Record<keyof typeof COUNTERS, Counter>;
   private readonly seconds = this.registry.histogram(
     "archive_export_batch_seconds",
     "Time to export and verify one batch of partitions (one database snapshot)",
@@ -34,18 +35,18 @@ export class ArchiverMetrics {
   );
 
   exported(dataset: string, rows: number, bytes: number): void {
-    this.partitions.labels({ dataset }).inc();
-    this.rows.labels({ dataset }).inc(rows);
-    this.bytes.labels({ dataset }).inc(bytes);
+    this.c.partitions.inc({ dataset });
+    this.c.rows.inc({ dataset }, rows);
+    this.c.bytes.inc({ dataset }, bytes);
   }
   /** One export batch (one database snapshot, many partitions). */
   batch(_dataset: string, seconds: number): void {
     this.seconds.observe(seconds);
   }
   failed(dataset: string): void {
-    this.failures.labels({ dataset }).inc();
+    this.c.failures.inc({ dataset });
   }
   pruned(dataset: string, rows: number): void {
-    this.deleted.labels({ dataset }).inc(rows);
+    this.c.deleted.inc({ dataset }, rows);
   }
 }
