@@ -12,6 +12,7 @@ import { type ArchiveDataset, fileMetadata, partitionPath } from "../schema/arch
 import { EXCHANGE_NAMES } from "../schema/frame.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
 import { copyToFile } from "./copy-out.ts";
+import { readSourceCsv } from "./duck.ts";
 
 export interface Partition {
   dataset: ArchiveDataset;
@@ -98,17 +99,6 @@ async function sourceFacts(tx: postgres.TransactionSql, p: Partition): Promise<S
     maxUs: toUs(row?.max_time),
     fingerprint: String(row?.fingerprint),
   };
-}
-
-/** DuckDB's SELECT over the CSV the source wrote: typed columns, timestamps from µs. */
-function duckSelect(d: ArchiveDataset, csvPath: string): string {
-  const columns = d.columns
-    .map((c) => `'${c.name}': '${c.type === "TIMESTAMPTZ" ? "BIGINT" : c.type}'`)
-    .join(", ");
-  const select = d.columns
-    .map((c) => (c.type === "TIMESTAMPTZ" ? `make_timestamp(${c.name})::TIMESTAMPTZ AS ${c.name}` : c.name))
-    .join(", ");
-  return `SELECT ${select} FROM read_csv('${csvPath}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${columns}})`;
 }
 
 /** The same fingerprint computed by DuckDB on the written file. */
@@ -211,12 +201,12 @@ export async function exportPartition(
       return f;
     });
     const order = p.dataset.orderBy.replaceAll("t.", "");
-    let select = `${duckSelect(p.dataset, csv)} ORDER BY ${order}`;
+    let select = `${readSourceCsv(p.dataset, csv)} ORDER BY ${order}`;
     let expected = facts;
     if (pruned) {
       const previous = join(root, pruned.path);
       expected = combineFacts(await fileFacts(duck, p.dataset, previous), facts);
-      select = `SELECT * FROM (SELECT * FROM read_parquet('${previous}', hive_partitioning = false) UNION ALL ${duckSelect(p.dataset, csv)}) ORDER BY ${order}`;
+      select = `SELECT * FROM (SELECT * FROM read_parquet('${previous}', hive_partitioning = false) UNION ALL ${readSourceCsv(p.dataset, csv)}) ORDER BY ${order}`;
     }
     const file = await writeVerified(duck, root, registry, p.dataset, path, select, expected, tmpParquet);
     return { source: facts, ...file };
@@ -276,14 +266,11 @@ export async function exportBatch(
       return out;
     });
     const table = `batch_${process.pid}_${startMs}`;
-    const columns = [`'exchange_id': 'SMALLINT'`, `'bucket_s': 'BIGINT'`]
-      .concat(d.columns.map((c) => `'${c.name}': '${c.type === "TIMESTAMPTZ" ? "BIGINT" : c.type}'`))
-      .join(", ");
-    const cols = d.columns
-      .map((c) => (c.type === "TIMESTAMPTZ" ? `make_timestamp(${c.name})::TIMESTAMPTZ AS ${c.name}` : c.name))
-      .join(", ");
     await duck.run(
-      `CREATE TEMP TABLE ${table} AS SELECT exchange_id, bucket_s, ${cols} FROM read_csv('${csv}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${columns}})`,
+      `CREATE TEMP TABLE ${table} AS ${readSourceCsv(d, csv, [
+        ["exchange_id", "SMALLINT"],
+        ["bucket_s", "BIGINT"],
+      ])}`,
     );
     rmSync(csv, { force: true });
     try {

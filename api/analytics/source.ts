@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type postgres from "postgres";
 import { copyToFile } from "../../archiver/copy-out.ts";
+import { readSourceCsv } from "../../archiver/duck.ts";
 import { selectSql } from "../../archiver/export.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
 
@@ -82,15 +83,7 @@ export async function loadRange(
     await copyToFile(tx, `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`, csv);
     return { files: files.map((r) => ({ path: String(r.path), exchange: Number(r.exchange) })) };
   });
-  const csvColumns = [`'exchange_id': 'SMALLINT'`]
-    .concat(d.columns.map((c) => `'${c.name}': '${c.type === "TIMESTAMPTZ" ? "BIGINT" : c.type}'`))
-    .join(", ");
-  const liveSelect = d.columns
-    .map((c) => (c.type === "TIMESTAMPTZ" ? `make_timestamp(${c.name})::TIMESTAMPTZ AS ${c.name}` : c.name))
-    .join(", ");
-  await duck.run(
-    `CREATE TEMP TABLE ${id}_live AS SELECT exchange_id, ${liveSelect} FROM read_csv('${csv}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${csvColumns}})`,
-  );
+  await duck.run(`CREATE TEMP TABLE ${id}_live AS ${readSourceCsv(d, csv, [["exchange_id", "SMALLINT"]])}`);
   rmSync(csv, { force: true });
   const [liveCount] = (await duck.runAndReadAll(`SELECT count(*)::BIGINT FROM ${id}_live`)).getRows();
   const parts = [`SELECT ${presentColumns(d, scales, "exchange_id")} FROM ${id}_live`];
