@@ -4,6 +4,7 @@ import net from "node:net";
 export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
+  private holdAfter: Buffer | null = null;
   port = 0;
 
   constructor(
@@ -21,6 +22,13 @@ export class TcpProxy {
           s.on("close", () => this.sockets.delete(s));
           s.on("error", () => {});
         }
+        client.on("data", (chunk: Buffer) => {
+          if (this.holdAfter && chunk.includes(this.holdAfter)) {
+            // The request goes through; its reply (and every later one) never comes back.
+            upstream.unpipe(client);
+            upstream.pause();
+          }
+        });
         client.pipe(upstream);
         upstream.pipe(client);
         client.on("close", () => upstream.destroy());
@@ -35,8 +43,17 @@ export class TcpProxy {
     });
   }
 
+  /**
+   * From the next client message that contains `text` (a statement: "COPY", "COMMIT"), the server's replies on
+   * that connection are held back: the request is in flight and stays there until stop() cuts it.
+   */
+  holdRepliesAfter(text: string): void {
+    this.holdAfter = Buffer.from(text);
+  }
+
   /** Refuse new connections and cut the open ones. */
   stop(): Promise<void> {
+    this.holdAfter = null;
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     const server = this.server;
