@@ -44,7 +44,27 @@ export const apiVars = defineConfig(
       defaultText: "set by bun run dev",
       meaning: "Postgres with the tapewire tables",
     }),
-    dbPoolSize: int("API_DB_POOL", { default: 10, min: 1, max: 200, meaning: "Postgres connections" }),
+    databaseReadUrl: string("DATABASE_READ_URL", {
+      default: undefined,
+      pattern: /^postgres(ql)?:\/\//,
+      expected: "a postgres:// URL",
+      meaning:
+        "a streaming replica of DATABASE_URL for market-data and analytics reads (docs/scaling.md); accounts, portfolios, orders and cash always use DATABASE_URL; unset = every read on DATABASE_URL",
+    }),
+    readMaxLagMs: duration("DATABASE_READ_MAX_LAG_MS", {
+      default: 2000,
+      unit: "ms",
+      min: 50,
+      max: 3_600_000,
+      meaning:
+        "a replica further behind the primary than this, or not answering, is left: its reads go to DATABASE_URL until it has caught up",
+    }),
+    dbPoolSize: int("API_DB_POOL", {
+      default: 10,
+      min: 1,
+      max: 200,
+      meaning: "Postgres connections (and as many again to DATABASE_READ_URL when set)",
+    }),
     redisUrl: string("REDIS_URL", {
       default: "redis://127.0.0.1:6379",
       pattern: /^(rediss?:\/\/.+|memory)$/,

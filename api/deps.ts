@@ -9,6 +9,7 @@ import { SessionRevocations } from "./auth/revocations.ts";
 import { AuthService } from "./auth/service.ts";
 import type { ApiConfig } from "./config.ts";
 import { connectDatabase, type Database, type Sql } from "./db/client.ts";
+import { ReadRouter } from "./db/read-router.ts";
 import { InstrumentCatalog } from "./market/catalog.ts";
 import { MarketService } from "./market/service.ts";
 import { detectCapabilities, type MarketCapabilities } from "./market/timescale.ts";
@@ -28,8 +29,14 @@ export interface ApiDeps {
   config: Readonly<ApiConfig>;
   log: Logger;
   metrics: ApiMetrics;
+  /** The primary (DATABASE_URL): every write, and every read of what a request may just have written. */
   db: Database;
   sql: Sql;
+  /** Market-data and analytics reads: the replica (DATABASE_READ_URL) while it keeps up, else the primary. */
+  readDb: Database;
+  readSql: Sql;
+  /** Replica routing and lag, when DATABASE_READ_URL is set (api/db/read-router.ts). */
+  reads: ReadRouter | null;
   /** Redis (or, with REDIS_URL=memory, this process's memory): cache, sessions, rate limits. */
   store: Store;
   /** The Redis connection behind `store`, when it is Redis. */
@@ -57,6 +64,19 @@ export async function createDeps(
 ): Promise<ApiDeps> {
   const metrics = createApiMetrics();
   const { sql, db } = connectDatabase(config.databaseUrl, config.dbPoolSize);
+  const reads = config.databaseReadUrl
+    ? new ReadRouter({
+        primary: { db, sql },
+        replicaUrl: config.databaseReadUrl,
+        poolSize: config.dbPoolSize,
+        maxLagMs: config.readMaxLagMs,
+        log: log.child({ part: "reads" }),
+        metrics,
+      })
+    : null;
+  await reads?.check();
+  const readDb = reads?.db ?? db;
+  const readSql = reads?.sql ?? sql;
   const redis =
     config.redisUrl === "memory" ? null : new RedisHandle(config.redisUrl, config.redisPrefix, log, metrics);
   const store: Store = redis ? new RedisStore(redis) : new MemoryStore();
@@ -66,8 +86,8 @@ export async function createDeps(
   const catalog = new InstrumentCatalog(loadRegistry(config.env));
   let caps: MarketCapabilities = { timescale: false, candles1m: false };
   try {
-    await catalog.refresh(db);
-    caps = await detectCapabilities(db);
+    await catalog.refresh(readDb);
+    caps = await detectCapabilities(readDb);
   } catch (error) {
     // Start anyway: /health reports Postgres down and the routes answer 500 until it is back.
     log.error("postgres not reachable at start; assuming plain Postgres", { error: error as Error });
@@ -84,7 +104,7 @@ export async function createDeps(
   });
   const portfolios = new PortfolioService(db);
   const matcher = new PaperMatcher(db, config, log.child({ part: "matcher" }), metrics);
-  const analytics = new AnalyticsService(sql, loadRegistry(config.env), analyticsConfig.read(config.env));
+  const analytics = new AnalyticsService(readSql, loadRegistry(config.env), analyticsConfig.read(config.env));
   let refreshTimer: Timer | undefined;
   return {
     config,
@@ -92,6 +112,9 @@ export async function createDeps(
     metrics,
     db,
     sql,
+    readDb,
+    readSql,
+    reads,
     store,
     redis,
     cache,
@@ -99,16 +122,17 @@ export async function createDeps(
     catalog,
     caps,
     auth: new AuthService(db, config, refresh, limiter, metrics),
-    market: new MarketService(db, catalog, caps, config.feedStaleMs),
+    market: new MarketService(readDb, catalog, caps, config.feedStaleMs),
     analytics,
     portfolios,
     orders: new OrderService(db, catalog, portfolios, config, metrics),
     matcher,
     start() {
       matcher.start();
+      reads?.start();
       refreshTimer = setInterval(() => {
         catalog
-          .refresh(db)
+          .refresh(readDb)
           .catch((error) => log.limited("warn", "catalog", "instrument refresh failed", { error }));
       }, CATALOG_REFRESH_MS);
     },
@@ -118,6 +142,7 @@ export async function createDeps(
       await revocations.close();
       await store.close();
       analytics.close();
+      await reads?.close();
       await sql.end({ timeout: 5 });
     },
   };

@@ -5,10 +5,10 @@ import { drizzle } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import * as schema from "../../schema/db/index.ts";
 
-export function connectDatabase(url: string, poolSize: number) {
+export function connectDatabase(url: string, poolSize: number, applicationName = "tapewire-api") {
   const sql = postgres(url, {
     max: poolSize,
-    connection: { TimeZone: "UTC", application_name: "tapewire-api", jit: "off" },
+    connection: { TimeZone: "UTC", application_name: applicationName, jit: "off" },
     onnotice: () => {},
   });
   return { sql, db: drizzle(sql, { schema }) };
