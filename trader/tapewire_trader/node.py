@@ -24,11 +24,15 @@ from tapewire_trader.config import TapewireDataClientConfig
 from tapewire_trader.core import TAPEWIRE
 from tapewire_trader.factories import TapewireLiveDataClientFactory
 from tapewire_trader.providers import build_specs
+from tapewire_trader.recording import ExecutionRecorder
+from tapewire_trader.recording import ExecutionRecorderConfig
 from tapewire_trader.settings import TraderSettings
 from tapewire_trader.strategies import CrossVenueSpread
 from tapewire_trader.strategies import CrossVenueSpreadConfig
 from tapewire_trader.strategies import InventoryMarketMaker
 from tapewire_trader.strategies import InventoryMarketMakerConfig
+from tapewire_trader.tap import TradeTap
+from tapewire_trader.tap import TradeTapConfig
 
 
 class NodeSetupError(ValueError):
@@ -164,6 +168,38 @@ def build_node(
             if spec.instrument.id in ids:
                 node.cache.add_instrument(spec.instrument)
     strategy = make_strategy(settings, ids)
-    node.trader.add_strategy(strategy)
+    node.trader.add_strategy(strategy)  # gives the strategy its id
+    # Actors start before strategies whatever the order added: the recorder sees the first order.
+    node.trader.add_actor(make_recorder(settings, ids, strategy))
+    if settings.tap_trades:
+        node.trader.add_actor(TradeTap(TradeTapConfig(path=settings.tap_trades, instrument_ids=_names(ids))))
     node.build()
     return node, strategy
+
+
+def _names(ids: list[InstrumentId]) -> tuple[str, ...]:
+    return tuple(iid.value for iid in ids)
+
+
+def make_recorder(settings: TraderSettings, ids: list[InstrumentId], strategy: Strategy) -> ExecutionRecorder:
+    """The actor that spools the engine's events for Postgres (trader/recorder/ writes them)."""
+    params = {
+        "trade_size": str(settings.trade_size),
+        "max_inventory": str(settings.max_inventory),
+        "venues": ",".join(settings.venues),
+        "instrument": settings.instrument,
+    }
+    if settings.strategy == "spread":
+        params["entry_bps"] = str(settings.entry_bps)
+    else:
+        params["half_spread_bps"] = str(settings.half_spread_bps)
+    return ExecutionRecorder(
+        ExecutionRecorderConfig(
+            spool_dir=settings.spool_dir,
+            strategy=settings.strategy,
+            strategy_id=strategy.id.value,
+            mode=settings.mode,
+            instruments=_names(ids),
+            strategy_config=params,
+        ),
+    )

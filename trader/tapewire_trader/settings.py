@@ -52,6 +52,10 @@ class TraderSettings:
     trader_id: str
     instruments_url: str | None
     log_level: str
+    # Where the recorder spools the engine's events for trader/recorder (Bun) to write to Postgres.
+    spool_dir: str = ".data/trader-spool"
+    # A file the trade ticks the strategy receives are copied to (the same-data test); unset: none.
+    tap_trades: str | None = None
 
 
 def load_settings(env: Mapping[str, str]) -> TraderSettings:  # noqa: C901 (one check per variable)
@@ -167,4 +171,6 @@ def load_settings(env: Mapping[str, str]) -> TraderSettings:  # noqa: C901 (one 
         trader_id=get("TRADER_ID", "TAPEWIRE-001") or "TAPEWIRE-001",
         instruments_url=get("TRADER_INSTRUMENTS_URL"),
         log_level=get("TRADER_LOG_LEVEL", "INFO") or "INFO",
+        spool_dir=get("TRADER_SPOOL_DIR", ".data/trader-spool") or ".data/trader-spool",
+        tap_trades=get("TRADER_TAP_TRADES"),
     )

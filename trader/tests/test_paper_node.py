@@ -5,9 +5,11 @@ the tapewire data client and the sandbox execution client, and the market maker 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from conftest import Producer
@@ -17,6 +19,7 @@ from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.identifiers import InstrumentId
 
 from tapewire_trader.node import build_node
+from tapewire_trader.recording import ExecutionRecorder
 from tapewire_trader.settings import load_settings
 from tapewire_trader.wire import FLAG_TAKER_SELL
 from tapewire_trader.wire import Exchange
@@ -27,7 +30,7 @@ BINANCE_BTC_USDT = (Exchange.BINANCE, 4)
 
 
 @pytest.fixture
-def paper_node(relay, registry, monkeypatch):
+def paper_node(relay, registry, monkeypatch, tmp_path):
     monkeypatch.setenv("TAPEWIRE_RELAY_OUT", relay.out_path)
     settings = load_settings(
         {
@@ -38,6 +41,8 @@ def paper_node(relay, registry, monkeypatch):
             "TRADER_MAX_INVENTORY": "0.001",
             "TRADER_HALF_SPREAD_BPS": "10",
             "TRADER_LOG_LEVEL": "WARNING",
+            "TRADER_SPOOL_DIR": str(tmp_path / "spool"),
+            "TRADER_TAP_TRADES": str(tmp_path / "tap.txt"),
         },
     )
     node, strategy = build_node(settings, registry)
@@ -85,6 +90,7 @@ def test_market_maker_quotes_fills_respects_inventory_and_halts_on_a_stale_feed(
     (filled,) = filled()
     assert filled.side == OrderSide.BUY and filled.avg_px == pytest.approx(41958.50)
     wait_for(lambda: node.portfolio.net_position(BTCUSDT) == Decimal("0.001"), what="the position")
+    check_spool(node, filled)
 
     # Inventory limit 0.001 reached: after a re-quote only the sell side rests.
     wait_for(
@@ -101,3 +107,40 @@ def test_market_maker_quotes_fills_respects_inventory_and_halts_on_a_stale_feed(
     wait_for(lambda: not strategy.guard.halted(str(BTCUSDT), "BINANCE", time.time_ns()), what="fresh")
     wait_for(lambda: quote(4400000, 4400100) or open_orders(), what="quotes back after fresh")
     assert all(o.status != OrderStatus.REJECTED for o in cache.orders(instrument_id=BTCUSDT))
+
+
+def spool_records(node) -> list[dict]:
+    (recorder,) = [a for a in node.trader.actors() if isinstance(a, ExecutionRecorder)]
+    return [json.loads(line) for line in recorder.spool.path.read_text().splitlines()]
+
+
+def check_spool(node, order) -> None:
+    """The recorder spooled the engine's own events, in order, with exact decimals and the rows they make."""
+    wait_for(lambda: any(r["kind"] == "position.PositionOpened" for r in spool_records(node)), what="spooled position")
+    records = spool_records(node)
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    assert records[0]["kind"] == "run.started" and records[0]["info"]["instruments"] == ["BTCUSDT.BINANCE"]
+    assert len({r["run"] for r in records}) == 1
+    assert records[0]["strategy"] == records[0]["info"]["strategy_id"] == "InventoryMarketMaker-000"
+    assert all(int(r["ts"]) > 2**53 and isinstance(r["ts"], str) for r in records)
+    kinds = [r["kind"] for r in records]
+    # The sandbox's account existed before the recorder started: its state is recorded first.
+    assert kinds[1] == "account.AccountState"
+    usdt = next(b for b in records[1]["balances"] if b["currency"] == "USDT")
+    assert Decimal(usdt["total"]) == Decimal(100000)
+    coid = order.client_order_id.value
+    mine = [r["kind"] for r in records if r.get("order", {}).get("client_order_id") == coid]
+    assert mine[:3] == ["order.OrderInitialized", "order.OrderSubmitted", "order.OrderAccepted"]
+    assert mine[-1] == "order.OrderFilled"
+    (fill,) = [r for r in records if r["kind"] == "order.OrderFilled"]
+    assert fill["fill"]["price"] == "41958.50" and fill["fill"]["quantity"] == "0.00100"
+    assert fill["fill"]["side"] == "BUY" and fill["fill"]["liquidity"] == "MAKER"
+    assert fill["order"]["status"] == "FILLED" and fill["order"]["avg_px"] == "41958.5"
+    assert fill["event"]["trade_id"] == fill["fill"]["trade_id"]
+    (opened,) = [r for r in records if r["kind"] == "position.PositionOpened"]
+    assert opened["position"]["signed_qty"] == "0.00100" and opened["position"]["side"] == "LONG"
+    assert opened["position"]["currency"] == "USDT"
+    commission = Decimal(fill["fill"]["commission"])
+    assert Decimal(opened["position"]["realized_pnl"]) == -commission
+    tap = [line.split() for line in (Path(node.trader.actors()[-1].config.path)).read_text().splitlines()]
+    assert ["BTCUSDT.BINANCE", "1001", "41950.00", "0.00100", "SELLER"] in [t[:5] for t in tap]
