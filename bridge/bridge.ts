@@ -17,7 +17,7 @@ import { startWsServer } from "./server.ts";
 import { createDbRouter } from "./sink/db-consumer.ts";
 import { PostgresSink } from "./sink/postgres.ts";
 import { Spool } from "./sink/spool.ts";
-import type { BatchSink } from "./sink/types.ts";
+import type { BatchSink, RelayPosition } from "./sink/types.ts";
 import { BatchWriter } from "./sink/writer.ts";
 import { TopicTable } from "./topics.ts";
 
@@ -51,6 +51,8 @@ export interface Bridge {
   readonly router: FrameRouter;
   /** With separateDbConsumer: the database writer's frames (its own relay consumer), else null. */
   readonly dbOnFrame: ((view: DataView, offset: number) => void) | null;
+  /** The database writer's stored relay positions, read on its own connection; null without a Postgres sink. */
+  readonly dbPositions: (() => Promise<RelayPosition[]>) | null;
   readonly writer: BatchWriter | null;
   /** Hand partly filled row batches to the writer now (normally done every batchMs). */
   sealRows(): void;
@@ -169,6 +171,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     hub,
     router,
     dbOnFrame: dbRouter ? dbRouter.onFrame : null,
+    dbPositions: sink instanceof PostgresSink ? () => sink.positions() : null,
     writer,
     sealRows: () => rows?.seal(),
     close: () => (closed ??= close()),

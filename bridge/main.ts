@@ -1,6 +1,5 @@
 // The bridge process (Procfile: `bun bridge/main.ts`): relay frames → browsers over WebSockets, and → Postgres.
 
-import postgres from "postgres";
 import { applyAffinity } from "../lib/affinity.ts";
 import { createLogger } from "../lib/log.ts";
 import { connectRelayConsumer } from "../relay/index.ts";
@@ -9,7 +8,8 @@ import { makeAuthorizer } from "./auth.ts";
 import { type Bridge, startBridge } from "./bridge.ts";
 import { bridgeConfig } from "./config.ts";
 import { type RevocationWatch, watchRevocations } from "./revocations.ts";
-import { DB_CONSUMER, readRelayPositions, resumeFrom } from "./sink/positions.ts";
+import { DB_CONSUMER, resumeFrom } from "./sink/positions.ts";
+import type { RelayPosition } from "./sink/types.ts";
 
 const log = createLogger({ process: "bridge" });
 applyAffinity("bridge", log);
@@ -41,8 +41,8 @@ async function main(): Promise<void> {
   // Not awaited: a database that is down at start must not hold up the live WebSocket stream.
   let stopping = false;
   let dbRelay: { close(): void } | null = null;
-  if (b.dbOnFrame && config.databaseUrl)
-    void connectDbConsumer(config.databaseUrl, b.dbOnFrame, () => stopping).then((c) => {
+  if (b.dbOnFrame && b.dbPositions)
+    void connectDbConsumer(config.relayPath, b.dbPositions, b.dbOnFrame, () => stopping).then((c) => {
       dbRelay = c;
       if (stopping) c?.close();
     });
@@ -77,25 +77,23 @@ async function main(): Promise<void> {
 }
 
 /**
- * The database writer's relay consumer, started from relay_positions. While the database cannot be read the
- * consumer waits (the relay journal keeps the frames), retrying with backoff.
+ * The database writer's relay consumer, started from relay_positions (read on the writer's own connection).
+ * While the database cannot be read the consumer waits (the relay journal keeps the frames), retrying with
+ * backoff.
  */
 async function connectDbConsumer(
-  url: string,
+  relayPath: string,
+  positions: () => Promise<RelayPosition[]>,
   onFrame: (view: DataView, offset: number) => void,
   stopped: () => boolean,
 ) {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
   let delay = 250;
   while (!stopped()) {
     try {
-      const positions = await readRelayPositions(sql);
-      await sql.end({ timeout: 2 });
-      const startFrom = resumeFrom(positions);
+      const startFrom = resumeFrom(await positions());
       log.info("database writer resumes", { startFrom });
-      const config = bridgeConfig.readOrExit();
       return connectRelayConsumer({
-        path: config.relayPath,
+        path: relayPath,
         name: DB_CONSUMER,
         resume: true,
         startFrom,
@@ -112,7 +110,6 @@ async function connectDbConsumer(
       delay = Math.min(delay * 2, 10_000);
     }
   }
-  await sql.end({ timeout: 1 }).catch(() => {});
   return null;
 }
 

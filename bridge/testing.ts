@@ -2,7 +2,7 @@
 // that waits for conditions (no sleeps).
 import type postgres from "postgres";
 import { createLogger, type Logger } from "../lib/log.ts";
-import { freshDatabase as sharedFreshDatabase, waitFor } from "../lib/testing.ts";
+import { freshDatabase as sharedFreshDatabase } from "../lib/testing.ts";
 import { encodeFrame, FRAME_SIZE, type FrameFields, Kind } from "../schema/frame.ts";
 
 export const TEST_PG = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -175,22 +175,4 @@ export class TestClient {
     this.ws.close();
     await this.waitFor(() => this.closed !== null, 5000).catch(() => {});
   }
-}
-
-/** Wait until `cond` holds, checking whenever `poll` resolves (e.g. a database query). */
-export async function eventually<T>(
-  read: () => Promise<T>,
-  ok: (value: T) => boolean,
-  timeoutMs = 15_000,
-): Promise<T> {
-  // A database has no change feed to wait on: poll it (lib/testing.ts waitFor, the one implementation).
-  let last: T | undefined;
-  const hit = await waitFor(
-    async () => {
-      last = await read();
-      return ok(last) ? { value: last } : undefined;
-    },
-    { timeoutMs, intervalMs: 20, what: `a value that passes (last ${JSON.stringify(last)})` },
-  );
-  return hit.value;
 }

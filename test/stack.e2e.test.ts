@@ -9,9 +9,10 @@ import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import postgres from "postgres";
 import { TcpProxy } from "../bridge/tcp-proxy-fixture.ts";
-import { eventually, type Msg, memoryLogger, TestClient, withDatabase } from "../bridge/testing.ts";
+import { type Msg, memoryLogger, TestClient, withDatabase } from "../bridge/testing.ts";
+import { waitFor } from "../lib/testing.ts";
 import { connectRelayConsumer, type RelayConsumer } from "../relay/index.ts";
-import { readLines, waitFor } from "../relay/testing.ts";
+import { readLines } from "../relay/testing.ts";
 import { migrate } from "../schema/db/migrate.ts";
 import {
   EXCHANGE_IDS,
@@ -68,8 +69,7 @@ class Proc {
         if (!hit && this.done) throw new Error(`${this.name} exited: ${this.tail()}`);
         return hit !== undefined;
       },
-      `${this.name} to log "${msg}"`,
-      timeoutMs,
+      { what: `${this.name} to log "${msg}"`, timeoutMs },
     );
     return hit!;
   }
@@ -275,11 +275,11 @@ beforeAll(async () => {
   await bridge.waitLog("relay connected");
   tally = startTally();
   // Both consumers must be on the relay before the first collector frame, or they would count different streams.
-  await waitFor(() => tally.consumer.connected, "the tally consumer to connect");
-  await waitFor(
-    () => relay.logs.filter((l) => l.msg === "consumer connected").length >= 2,
-    "the relay to accept the bridge and the tally",
-  );
+  await waitFor(() => tally.consumer.connected, { what: "the tally consumer to connect", timeoutMs: 10_000 });
+  await waitFor(() => relay.logs.filter((l) => l.msg === "consumer connected").length >= 2, {
+    what: "the relay to accept the bridge and the tally",
+    timeoutMs: 10_000,
+  });
 
   client = await TestClient.connect(`ws://127.0.0.1:${bridgePort}/ws`);
   const reply = await client.request({ op: "subscribe", kinds: ["trade", "status"] });
@@ -307,7 +307,13 @@ test("trades from all three exchanges reach a WebSocket client and are stored ex
   const seen = trades();
   const keys = seen.map(tradeKey);
   // The bridge seals row batches every 100 ms and writes them after: wait until every trade is there.
-  const stored = await eventually(storedTrades, (m) => keys.every((k) => m.has(k)), 15_000);
+  const stored = await waitFor(
+    async () => {
+      const m = await storedTrades();
+      return keys.every((k) => m.has(k)) && m;
+    },
+    { what: "every trade the client saw in the database", timeoutMs: 15_000, intervalMs: 20 },
+  );
   for (const [i, m] of seen.entries()) {
     const row = stored.get(keys[i]!)!;
     expect({
@@ -347,18 +353,27 @@ test("kill -9 of the coinbase collector: others keep flowing, the outage is repo
   const keys = trades(restartAt)
     .filter((m) => m.exchange === "coinbase")
     .map(tradeKey);
-  const stored = await eventually(storedTrades, (m) => keys.every((k) => m.has(k)), 15_000);
+  const stored = await waitFor(
+    async () => {
+      const m = await storedTrades();
+      return keys.every((k) => m.has(k)) && m;
+    },
+    { what: "every trade the client saw in the database", timeoutMs: 15_000, intervalMs: 20 },
+  );
   for (const k of keys) expect({ k, n: stored.get(k)?.n }).toEqual({ k, n: 1 });
   expect(await duplicates()).toEqual([]);
 }, 40_000);
 
 test("a SIGSTOPped relay consumer does not slow the WebSocket client or a healthy relay consumer", async () => {
   const stopped = new Proc("stopped-consumer", ["relay/consumer-fixture.ts", outPath, "e2e-stopped"], {});
-  await waitFor(() => stopped.out.some((l) => l.event === "connected"), "the consumer to connect");
-  await waitFor(
-    () => relay.logs.some((l) => l.msg === "consumer filter set" && l.name === "e2e-stopped"),
-    "the relay to name the consumer",
-  );
+  await waitFor(() => stopped.out.some((l) => l.event === "connected"), {
+    what: "the consumer to connect",
+    timeoutMs: 10_000,
+  });
+  await waitFor(() => relay.logs.some((l) => l.msg === "consumer filter set" && l.name === "e2e-stopped"), {
+    what: "the relay to name the consumer",
+    timeoutMs: 10_000,
+  });
   const queued = () =>
     metric(
       relayMetricsPort,
@@ -373,7 +388,7 @@ test("a SIGSTOPped relay consumer does not slow the WebSocket client or a health
     const f0 = tally.frames;
     const w0 = trades().length;
     tally.maxLagMs = 0;
-    await waitFor(() => tally.frames - f0 >= frames, `${frames} relay frames`, 20_000);
+    await waitFor(() => tally.frames - f0 >= frames, { what: `${frames} relay frames`, timeoutMs: 20_000 });
     const s = (performance.now() - t0) / 1000;
     return {
       framesPerS: (tally.frames - f0) / s,
@@ -385,7 +400,10 @@ test("a SIGSTOPped relay consumer does not slow the WebSocket client or a health
 
   stopped.proc.kill("SIGSTOP");
   // It reads nothing now: once the kernel buffer is full, the relay queues for it.
-  await waitFor(async () => (await queued()) > 0, "the relay to queue for the stopped consumer", 20_000);
+  await waitFor(async () => (await queued()) > 0, {
+    what: "the relay to queue for the stopped consumer",
+    timeoutMs: 20_000,
+  });
   const queuedAtStart = await queued();
   const during = await window(3000);
   expect(await queued()).toBeGreaterThan(queuedAtStart); // it stayed stopped and backlogged throughout
@@ -404,16 +422,14 @@ test("a SIGSTOPped relay consumer does not slow the WebSocket client or a health
 test("Postgres away for a while: the bridge spools, and after it is back every trade is stored exactly once", async () => {
   await proxy.stop();
   const markEx = [...tally.perExchange];
-  await waitFor(
-    async () => (await metric(bridgePort, "tapewire_bridge_spool_bytes")) > 0,
-    "the bridge to spool",
-    15_000,
-  );
+  await waitFor(async () => (await metric(bridgePort, "tapewire_bridge_spool_bytes")) > 0, {
+    what: "the bridge to spool",
+    timeoutMs: 15_000,
+  });
   expect(readdirSync(spoolDir).some((n) => n.endsWith(".batches"))).toBe(true);
   await waitFor(
     () => EXCHANGES.every((ex) => tally.perExchange[EXCHANGE_IDS[ex]]! - markEx[EXCHANGE_IDS[ex]]! >= 100),
-    "trades from every exchange during the outage",
-    15_000,
+    { what: "trades from every exchange during the outage", timeoutMs: 15_000 },
   );
   await proxy.start();
 
@@ -421,7 +437,10 @@ test("Postgres away for a while: the bridge spools, and after it is back every t
   const mark = client.messages.length;
   const seenDisconnects = tally.disconnected.length;
   await Promise.all(EXCHANGES.map((ex) => collectors[ex]!.stop()));
-  await waitFor(() => tally.disconnected.length >= seenDisconnects + 3, "the relay to report 3 disconnects");
+  await waitFor(() => tally.disconnected.length >= seenDisconnects + 3, {
+    what: "the relay to report 3 disconnects",
+    timeoutMs: 10_000,
+  });
   await client.waitFor(
     () =>
       client.messages.slice(mark).filter((m) => m.type === "status" && m.status === "disconnected").length >=
@@ -429,12 +448,15 @@ test("Postgres away for a while: the bridge spools, and after it is back every t
   );
 
   const count = async () => Number((await sql`SELECT count(*)::int AS n FROM trades`)[0]!.n);
-  await eventually(count, (n) => n >= tally.keys.size, 20_000);
-  await waitFor(
-    async () => (await metric(bridgePort, "tapewire_bridge_spool_bytes")) === 0,
-    "the spool to drain",
-    15_000,
-  );
+  await waitFor(async () => (await count()) >= tally.keys.size, {
+    what: "every relayed trade in the database",
+    timeoutMs: 20_000,
+    intervalMs: 20,
+  });
+  await waitFor(async () => (await metric(bridgePort, "tapewire_bridge_spool_bytes")) === 0, {
+    what: "the spool to drain",
+    timeoutMs: 15_000,
+  });
   const stored = await storedTrades();
   expect(await count()).toBe(tally.keys.size);
   expect([...tally.keys].filter((k) => !stored.has(k))).toEqual([]);

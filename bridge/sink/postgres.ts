@@ -4,12 +4,13 @@
 // NOTHING, so every row lands exactly once. Unique keys and columns are in schema/db/market.ts.
 import type { Writable } from "node:stream";
 import postgres from "postgres";
-import { DB_CONSUMER, writeRelayPositions } from "./positions.ts";
+import { DB_CONSUMER, readRelayPositions, writeRelayPositions } from "./positions.ts";
 import { copyColumnList, sqlTableName, TABLE_NAMES } from "./tables.ts";
 import {
   type Batch,
   type BatchSink,
   type Inserted,
+  type RelayPosition,
   SinkError,
   type TableName,
   type TableRows,
@@ -67,20 +68,37 @@ export class PostgresSink implements BatchSink {
   }
 
   async writeBatch(batch: Batch): Promise<Inserted> {
+    try {
+      return await this.deadline(this.write(batch));
+    } catch (error) {
+      throw classify(error);
+    }
+  }
+
+  /**
+   * The positions stored for this sink's consumer (relay_positions), read on the writer's own connection: the
+   * writer's relay consumer resumes from them (main.ts), so the bridge needs no other pool for it.
+   */
+  positions(): Promise<RelayPosition[]> {
+    return this.deadline(readRelayPositions(this.sql, this.opts.consumer ?? DB_CONSUMER));
+  }
+
+  /** `work`, or a retryable timeout after timeoutMs (then the connection is replaced: it may be hung). */
+  private async deadline<T>(work: Promise<T>): Promise<T> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new SinkError(`write timed out after ${this.timeoutMs} ms`, "retry", "timeout")),
+        () =>
+          reject(new SinkError(`the database did not answer in ${this.timeoutMs} ms`, "retry", "timeout")),
         this.timeoutMs,
       );
     });
-    const work = this.write(batch);
-    work.catch(() => {}); // a timed-out write settles later; its outcome no longer matters
+    work.catch(() => {}); // a timed-out call settles later; its outcome no longer matters
     try {
       return await Promise.race([work, timeout]);
     } catch (error) {
       if (error instanceof SinkError && error.code === "timeout") this.reset();
-      throw classify(error);
+      throw error;
     } finally {
       clearTimeout(timer);
     }
