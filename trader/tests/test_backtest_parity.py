@@ -1,26 +1,41 @@
 """
 A paper run on the real relay and a BacktestEngine run fed the very frames the paper run received agree on
-every fill (instrument, side, price, quantity) for the deterministic market maker.
+every fill (instrument, side, price, quantity) for the deterministic market maker; and so does a backtest of
+the same window read from the Parquet archive, after the relay's journal went through the bridge's database
+writer and the archiver.
+
+The archive holds no BBO frames (the exchanges' ticker channels are not archived): its backtest quotes come
+from the archived L2 book's top. So the scenario sends, with every BBO, the book update whose top it is (as an
+exchange's ticker reports its book's top). What must agree, and does: every fill. What differs by design:
+ts_event is kept to the µs in the archive (ts_init, the receive stamp, exactly), and heartbeats are not stored.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 
 import pytest
+from backtest_archive_kit import archive_relay
 from conftest import Producer
 from conftest import wait_for
 from nautilus_trader.model.identifiers import InstrumentId
 
 from tapewire_trader.backtest import filled_orders
+from tapewire_trader.backtest import run_archive_backtest
 from tapewire_trader.backtest import run_backtest
 from tapewire_trader.node import build_node
 from tapewire_trader.settings import load_settings
+from tapewire_trader.wire import FLAG_ASK
+from tapewire_trader.wire import FLAG_BEGIN
+from tapewire_trader.wire import FLAG_END
+from tapewire_trader.wire import FLAG_SNAPSHOT
 from tapewire_trader.wire import FLAG_TAKER_BUY
 from tapewire_trader.wire import FLAG_TAKER_SELL
 from tapewire_trader.wire import FRAME
 from tapewire_trader.wire import Exchange
+from tapewire_trader.wire import Kind
 from tapewire_trader.wire import Status
 
 BTCUSDT = InstrumentId.from_str("BTCUSDT.BINANCE")
@@ -58,8 +73,36 @@ def paper(relay, registry, monkeypatch):
         node.dispose()
 
 
-def test_paper_and_backtest_fill_alike_on_the_same_frames(paper, relay, producer: Producer, registry):
+class Book:
+    """Book frames whose top is each BBO sent: a snapshot first, then one update per quote."""
+
+    def __init__(self, producer: Producer) -> None:
+        self.p = producer
+        self.top: tuple[int, int] | None = None
+
+    def quote(self, bid: int, ask: int, ts: int) -> None:
+        f, b = self.p.frame, Exchange.BINANCE
+        if self.top is None:
+            frames = [
+                f(Kind.BOOK, FLAG_SNAPSHOT | FLAG_BEGIN, b, 4, 1, bid, 10**8, ts),
+                f(Kind.BOOK, FLAG_SNAPSHOT | FLAG_ASK | FLAG_END, b, 4, 1, ask, 10**8, ts),
+            ]
+        else:
+            frames = [
+                f(Kind.BOOK, 0, b, 4, 2, self.top[0], 0, ts),
+                f(Kind.BOOK, FLAG_ASK, b, 4, 2, self.top[1], 0, ts),
+                f(Kind.BOOK, 0, b, 4, 2, bid, 10**8, ts),
+                f(Kind.BOOK, FLAG_ASK | FLAG_END, b, 4, 2, ask, 10**8, ts),
+            ]
+        self.top = (bid, ask)
+        self.p.send(b, *frames)
+        self.p.bbo(b, 4, (bid, 10**8), (ask, 10**8), ts)
+
+
+def test_paper_and_backtest_fill_alike_on_the_same_frames(paper, relay, producer: Producer, registry, tmp_path):
     node, strategy, captured = paper
+    book = Book(producer)
+    window_start = time.time_ns() - 1_000_000_000
     cache = node.cache
     # Send only once the relay applies our filter with trades and quotes (its log says so).
     wait_for(
@@ -85,7 +128,7 @@ def test_paper_and_backtest_fill_alike_on_the_same_frames(paper, relay, producer
     wait_for(lambda: strategy.guard.events >= 1, what="the collector_start status")
     wait_for(lambda: not strategy.guard.halted(str(BTCUSDT), "BINANCE", time.time_ns()), what="the cooldown")
     sent = time.time_ns()
-    producer.bbo(Exchange.BINANCE, 4, (4200000, 10**8), (4200100, 10**8), sent)
+    book.quote(4200000, 4200100, sent)
     quotes, trades = 1, 0
     wait_for(lambda: settled(quotes, trades, sent), what="the first quotes resting")
     # The market moves; takers cross our quotes both ways. Each step waits until the node has acted on it.
@@ -102,7 +145,7 @@ def test_paper_and_backtest_fill_alike_on_the_same_frames(paper, relay, producer
     for n, (what, a, b) in enumerate(steps):
         sent = time.time_ns()
         if what == "quote":
-            producer.bbo(Exchange.BINANCE, 4, (a, 10**8), (b, 10**8), sent)
+            book.quote(a, b, sent)
             quotes += 1
         else:
             producer.trade(Exchange.BINANCE, 4, 9000 + n, a, 100_000, b, sent)
@@ -117,3 +160,17 @@ def test_paper_and_backtest_fill_alike_on_the_same_frames(paper, relay, producer
     frames = b"".join(FRAME.pack(*t) for t in captured)
     result = run_backtest(frames, load_settings(ENV), registry)
     assert result.fills == live
+
+    # The same window from the archive: relay journal -> bridge's database writer -> archiver -> Parquet.
+    root = tmp_path / "archive"
+    manifest = archive_relay(relay.out_path, {Exchange.BINANCE: producer.seqs[Exchange.BINANCE] - 1}, root)
+    files = [m["path"] for m in manifest]
+    archived = run_archive_backtest(str(root), load_settings(ENV), registry, window_start, time.time_ns(), files)
+    assert archived.report["data"]["quotes"] == quotes  # one quote per book top, as the BBO frames were
+    assert archived.report["data"]["trades"] == trades
+    assert archived.fills == live
+    # The stored report's fill rows (exact strings, in fill time order) are the same fills.
+    rows = sorted(
+        (f["instrument"], f["side"], Decimal(f["price"]), Decimal(f["quantity"])) for f in archived.report["fills"]
+    )
+    assert rows == sorted((f[0], f[1], Decimal(f[2]), Decimal(f[3])) for f in live)
