@@ -1,4 +1,5 @@
 export * from "./accounts.ts";
 export * from "./archive.ts";
+export * from "./backtests.ts";
 export * from "./market.ts";
 export * from "./trading.ts";
