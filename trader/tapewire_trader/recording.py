@@ -50,7 +50,8 @@ def split_money(text: str | None) -> tuple[str, str]:
 
 
 def _float_text(value: Any) -> str | None:
-    return None if value is None else repr(float(value))
+    """A double by its shortest round-trip digits, in plain notation (no exponent)."""
+    return None if value is None else format(Decimal(repr(float(value))), "f")
 
 
 class ExecutionRecorder(Actor):
