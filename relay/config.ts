@@ -92,6 +92,11 @@ export const relayConfig = defineConfig(
       default: true,
       meaning: "a segment is deleted only after the archiver wrote its `.archived` marker (relay/README.md)",
     }),
+    traceFile: string("TAPEWIRE_RELAY_TRACE", {
+      default: "",
+      meaning:
+        "benchmarks only: record per-read hop times and write them to this file at stop (relay/trace.ts); empty = off",
+    }),
     ackMs: duration("TAPEWIRE_RELAY_ACK_MS", {
       default: 5,
       unit: "ms",

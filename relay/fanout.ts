@@ -31,6 +31,7 @@ import type { RelayMetrics } from "./metrics.ts";
 import { ReplayCursor } from "./replay.ts";
 import { FrameRing } from "./ring.ts";
 import { setSendBuffer } from "./sockopt.ts";
+import type { HopTrace } from "./trace.ts";
 
 /**
  * A partial write of at least this many bytes means reads this large outrun the consumer socket's default
@@ -99,6 +100,8 @@ export class Fanout {
   journal: Journal | null = null;
   /** Consumers reading the journal (resume); each new batch lets them read on. */
   private replaying = 0;
+  /** TAPEWIRE_RELAY_TRACE's recorder (per-consumer write times), or null. */
+  trace: HopTrace | null = null;
 
   constructor(
     private readonly metrics: RelayMetrics,
@@ -148,6 +151,7 @@ export class Fanout {
         c.framesOut += length / FRAME_SIZE;
         if (c.ring.size === 0 && !c.waitingDrain && !c.holding) {
           this.writeDirect(c, batch);
+          if (this.trace !== null) this.trace.wrote(i);
           continue;
         }
         c.ring.push(batch.src, batch.srcStart, length);
@@ -156,6 +160,7 @@ export class Fanout {
         this.queueFiltered(c, batch);
       }
       if (!c.waitingDrain && !c.holding) this.flush(c);
+      if (this.trace !== null) this.trace.wrote(i);
     }
     if (this.replaying > 0) {
       for (let i = 0; i < consumers.length; i++) {

@@ -44,6 +44,7 @@ export class RelayMetrics {
   /** Indexed by the exchange the connection is bound to. */
   readonly foreignFrames: CounterChild[] = [];
   readonly hopLatencyUs: Histogram;
+  readonly fanoutUs: Histogram;
   readonly slowDisconnects: CounterChild;
   readonly droppedFrames: CounterChild;
   readonly filterErrors: CounterChild;
@@ -122,6 +123,11 @@ export class RelayMetrics {
       "relay_hop_latency_us",
       "Collector receive (tsRecv) to relay receive, sampled, in microseconds.",
       [5, 10, 20, 35, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000, 10_000, 50_000, 250_000, 1_000_000],
+    );
+    this.fanoutUs = r.histogram(
+      "relay_fanout_us",
+      "One collector read in the relay: validate, journal append, write to every consumer; sampled, in microseconds.",
+      [1, 2, 5, 10, 20, 35, 50, 100, 250, 500, 1000, 2500, 5000, 10_000],
     );
     this.slowDisconnects = r
       .counter("relay_slow_consumer_disconnects_total", "Consumers cut for exceeding their queue.")

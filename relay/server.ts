@@ -3,6 +3,7 @@
 import type { Server, Socket, SocketListener } from "bun";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { serveMetrics } from "../lib/metrics.ts";
+import { FRAME_SIZE } from "../schema/frame.ts";
 import { AckSender } from "./ack.ts";
 import type { RelayConfig } from "./config.ts";
 import { ConsumerConn, Fanout } from "./fanout.ts";
@@ -11,6 +12,7 @@ import { Journal } from "./journal/journal.ts";
 import { newSeqState } from "./journal/record.ts";
 import { RelayMetrics } from "./metrics.ts";
 import { claimSocketPath, ensurePrivateDir, removeSocketFile } from "./sockets.ts";
+import { HopTrace } from "./trace.ts";
 
 export interface Relay {
   readonly config: RelayConfig;
@@ -74,11 +76,18 @@ export async function startRelay(
   } else {
     ackTimer = setInterval(() => ack(Number.POSITIVE_INFINITY), config.ackMs);
   }
+  // TAPEWIRE_RELAY_TRACE: per-read hop times for bench/relay-bench-hops.ts (relay/trace.ts); off = null.
+  const trace = config.traceFile === "" ? null : new HopTrace(config.traceFile);
+  fanout.trace = trace;
   /** Journal first (a copy into its pending buffer), then fan-out: a resuming consumer's seam is exact. */
   const pass = (batch: ReturnType<Ingest["read"]>) => {
     journal?.append(batch.src, batch.srcStart, batch.length);
+    if (trace !== null) trace.journaled();
     fanout.distribute(batch);
   };
+  // relay_fanout_us: read → every consumer written, on 1 read in latencySampleEvery.
+  const sampleMask = config.latencySampleEvery - 1;
+  let reads = 0;
   let nextId = 1;
   let collectors = 0;
 
@@ -118,7 +127,18 @@ export async function startRelay(
       },
       data(socket, data) {
         const conn = socket.data!;
-        pass(ingest.read(conn, data));
+        if (trace !== null) {
+          const skip = (FRAME_SIZE - conn.carried) % FRAME_SIZE;
+          const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+          trace.read(view, skip, Math.max(0, Math.floor((data.byteLength - skip) / FRAME_SIZE)));
+        }
+        if ((++reads & sampleMask) === 0) {
+          const t0 = performance.now();
+          pass(ingest.read(conn, data));
+          metrics.fanoutUs.observe((performance.now() - t0) * 1000);
+        } else {
+          pass(ingest.read(conn, data));
+        }
         conn.ackSeq = conn.lastSeq;
         conn.ackPos = journal ? journal.head : 0;
       },
@@ -174,6 +194,7 @@ export async function startRelay(
       metricsServer?.stop(true);
       if (ackTimer) clearInterval(ackTimer);
       journal?.close();
+      trace?.save();
       for (const path of [config.inPath, config.outPath]) {
         const error = removeSocketFile(path);
         if (error) log.error("could not remove socket file", { path, error });
