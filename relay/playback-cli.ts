@@ -15,6 +15,9 @@ import { type PlaybackTarget, parseSpeed, play } from "./playback.ts";
 import { IngestReplay } from "./playback-ingest.ts";
 import { ReplayServer } from "./playback-serve.ts";
 
+/** Frames read from the journal per step (256 KiB): large writes, few event-loop turns per second. */
+const REPLAY_CHUNK_FRAMES = 5461;
+
 export class ReplayArgsError extends Error {}
 
 export interface ReplayArgs {
@@ -197,10 +200,14 @@ async function main(): Promise<number> {
     positions: [reader.startPos, reader.endPos],
     speed: Number.isFinite(args.speed) ? args.speed : "max",
   });
-  const result = await play(reader.frames(args.range, new Uint8Array(1365 * FRAME_SIZE)), target, {
-    speed: args.speed,
-    maxPauseMs: args.maxPauseMs,
-  });
+  const result = await play(
+    reader.frames(args.range, new Uint8Array(REPLAY_CHUNK_FRAMES * FRAME_SIZE)),
+    target,
+    {
+      speed: args.speed,
+      maxPauseMs: args.maxPauseMs,
+    },
+  );
   log.info("replay finished", {
     frames: result.frames,
     recordedSpanMs: (result.lastTsNs - result.firstTsNs) / 1e6,

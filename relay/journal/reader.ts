@@ -82,7 +82,9 @@ export class JournalReader {
     next.set(start.record.state.jseq.subarray(0, 16));
     const capacity = Math.floor(into.byteLength / FRAME_SIZE) * FRAME_SIZE;
     if (capacity === 0) throw new RangeError("replay buffer smaller than one frame");
-    const buf = new Uint8Array(capacity);
+    // Frames are read into `into` and the kept ones compacted in place: no copy when all are kept, no
+    // allocation per frame.
+    const buf = into;
     let maxTs = Number.NEGATIVE_INFINITY;
     for (let s = start.segment; s < this.segments.length; s++) {
       const seg = this.segments[s]!;
@@ -115,7 +117,7 @@ export class JournalReader {
               const inst = byteInstrument(buf, off);
               if (inst !== 0 && keepInst[inst] === 0) continue;
             }
-            into.set(buf.subarray(off, off + FRAME_SIZE), out);
+            if (out !== off) buf.copyWithin(out, off, off + FRAME_SIZE);
             out += FRAME_SIZE;
           }
           pos += frames;
