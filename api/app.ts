@@ -6,6 +6,7 @@ import { Elysia } from "elysia";
 import { analyticsController } from "./analytics/index.ts";
 import { sessionCheck } from "./auth/guard.ts";
 import { authController } from "./auth/index.ts";
+import { backtestsController } from "./backtests/index.ts";
 import type { ApiDeps } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { healthRoutes } from "./http/health.ts";
@@ -17,6 +18,7 @@ import { securityHeaders } from "./http/security-headers.ts";
 import { staticUi } from "./http/static-ui.ts";
 import { marketController } from "./market/index.ts";
 import { portfoliosController } from "./portfolios/index.ts";
+import { strategiesController } from "./strategies/index.ts";
 
 const DESCRIPTION = `Market data from Kraken, Coinbase and Binance as stored by the tapewire bridge, accounts, and paper
 trading portfolios. Prices, sizes and money are exact decimal strings; times are RFC 3339 UTC with microseconds.
@@ -36,7 +38,9 @@ export function createApp(deps: ApiDeps) {
     .use(authController(deps.auth, config))
     .use(marketController(deps.market, deps.cache, config))
     .use(portfoliosController(deps, config))
-    .use(analyticsController(deps.analytics, config));
+    .use(analyticsController(deps.analytics, config))
+    .use(backtestsController(deps, config))
+    .use(strategiesController(deps.db, config));
   // The error handler learns the route list once the app below exists (405 vs 404).
   const routes: { list: () => readonly { method: string; path: string }[] } = { list: () => [] };
   const app = new Elysia()
@@ -63,8 +67,17 @@ export function createApp(deps: ApiDeps) {
               description: "DuckDB over the Parquet archive and recent data; read-only SQL",
             },
             { name: "auth", description: "Accounts and sessions" },
+            {
+              name: "backtests",
+              description:
+                "NautilusTrader backtests over the Parquet archive: jobs, statistics, fills, equity",
+            },
             { name: "market data", description: "Trades, candles, books, spreads and feed health" },
             { name: "portfolios", description: "Paper portfolios, orders, fills, positions and PnL" },
+            {
+              name: "strategies",
+              description: "The NautilusTrader trader's runs: orders, fills, positions, engine events and PnL",
+            },
             { name: "operations", description: "Health" },
           ],
           components: {
