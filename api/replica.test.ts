@@ -3,6 +3,7 @@
 // inserting market rows on the primary as the bridge does (api/test/seed.ts). The replica's replay is paused
 // to make it lag on purpose: what a route returns then tells which server answered it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import postgres from "postgres";
 import { createLogger } from "../lib/log.ts";
 import { waitFor } from "../lib/testing.ts";
@@ -35,7 +36,11 @@ beforeAll(async () => {
     what: "the migration on the replica",
   });
   const shared: TestDatabase = { url: pair.primaryUrl, name: "tapewire", sql: primary, drop: async () => {} };
-  const env = { API_CACHE_TTL_MS: "0", DATABASE_READ_URL: pair.replicaUrl };
+  const env = {
+    API_CACHE_TTL_MS: "0",
+    DATABASE_READ_URL: pair.replicaUrl,
+    ARCHIVE_DIR: join(pair.dir, "archive"),
+  };
   onReplica = await startTestApi({ ...env, DATABASE_READ_MAX_LAG_MS: "1h" }, shared);
   bounded = await startTestApi({ ...env, DATABASE_READ_MAX_LAG_MS: "300ms" }, shared);
   onReplica.deps.reads!.start();
@@ -103,11 +108,25 @@ test("market reads come from the replica: a trade the bridge writes shows once t
     `/api/market/candles?symbol=BTC-USD&exchange=kraken&interval=1h&from=${from}`,
   );
   expect(candles.status).toBe(200);
+  // Analytics (DuckDB over archive + database rows, read in a repeatable-read transaction) too.
+  const analyticsRows = async () => {
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const r = await onReplica.call(
+      "GET",
+      `/api/analytics/ohlcv?symbol=BTC-USD&from=${from}&to=${to}&interval=1h`,
+    );
+    expect(r.status).toBe(200);
+    return r.body.sources.databaseRows as number;
+  };
+  const onPrimary = (await primary`SELECT count(*)::int AS n FROM trades WHERE time > ${from}`)[0]!
+    .n as number;
+  expect(await analyticsRows()).toBe(onPrimary - 1);
   await pair.resumeReplay();
   await waitFor(async () => (await tradeIds(onReplica)).includes(String(frozen)), {
     timeoutMs: 15_000,
     what: "the frozen trade once replay resumes",
   });
+  expect(await analyticsRows()).toBe(onPrimary);
   const metrics = await onReplica.call("GET", "/metrics", { headers: { "x-forwarded-for": "127.0.0.1" } });
   expect(metrics.text).toContain("tapewire_api_db_reads_on_replica 1");
   expect(metrics.text).toMatch(/tapewire_api_db_replica_lag_seconds \d/);
@@ -264,3 +283,17 @@ test("a replica that stops answering is left for the primary, and used again whe
     });
   expect(await tradeIds(onReplica)).toContain(String(id));
 }, 90_000);
+
+test("a DATABASE_READ_URL that is no replica (no replay position) is never used for reads; the log says why", async () => {
+  const api = await startTestApi(
+    { API_CACHE_TTL_MS: "0", DATABASE_READ_URL: pair.primaryUrl },
+    { url: pair.primaryUrl, name: "tapewire", sql: primary, drop: async () => {} },
+  );
+  try {
+    expect(api.deps.reads!.status()).toMatchObject({ target: "primary", up: false });
+    expect(api.logs.some((l) => l.includes("not a replica in recovery"))).toBe(true);
+    expect((await api.call("GET", "/api/market/trades?symbol=BTC-USD&exchange=kraken")).status).toBe(200);
+  } finally {
+    await api.close();
+  }
+});
