@@ -76,7 +76,8 @@ export function createApp(deps: ApiDeps) {
             { name: "portfolios", description: "Paper portfolios, orders, fills, positions and PnL" },
             {
               name: "strategies",
-              description: "The NautilusTrader trader's runs: orders, fills, positions, engine events and PnL",
+              description:
+                "The NautilusTrader trader's runs: orders, fills, positions, engine events and PnL",
             },
             { name: "operations", description: "Health" },
           ],

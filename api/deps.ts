@@ -7,6 +7,8 @@ import { LoginLimiter } from "./auth/rate-limit.ts";
 import { RefreshTokens } from "./auth/refresh.ts";
 import { SessionRevocations } from "./auth/revocations.ts";
 import { AuthService } from "./auth/service.ts";
+import { backtestRunnerFor } from "./backtests/deps.ts";
+import type { BacktestRunner, BacktestService } from "./backtests/index.ts";
 import type { ApiConfig } from "./config.ts";
 import { connectDatabase, type Database, type Sql } from "./db/client.ts";
 import { ReadRouter } from "./db/read-router.ts";
@@ -50,6 +52,10 @@ export interface ApiDeps {
   market: MarketService;
   /** DuckDB over the Parquet archive + recent rows (api/analytics). */
   analytics: AnalyticsService;
+  /** Backtests over the archive as jobs (api/backtests), and the trader venv's python they run in. */
+  backtests: BacktestService;
+  backtestRunner: BacktestRunner;
+  backtestPython: string;
   portfolios: PortfolioService;
   orders: OrderService;
   matcher: PaperMatcher;
@@ -105,6 +111,7 @@ export async function createDeps(
   const portfolios = new PortfolioService(db);
   const matcher = new PaperMatcher(db, config, log.child({ part: "matcher" }), metrics);
   const analytics = new AnalyticsService(readSql, loadRegistry(config.env), analyticsConfig.read(config.env));
+  const backtest = backtestRunnerFor(db, config.env, log.child({ part: "backtests" }));
   let refreshTimer: Timer | undefined;
   return {
     config,
@@ -124,11 +131,15 @@ export async function createDeps(
     auth: new AuthService(db, config, refresh, limiter, metrics),
     market: new MarketService(readDb, catalog, caps, config.feedStaleMs),
     analytics,
+    ...backtest,
     portfolios,
     orders: new OrderService(db, catalog, portfolios, config, metrics),
     matcher,
     start() {
       matcher.start();
+      backtest.backtestRunner
+        .start()
+        .catch((error) => log.error("backtest queue recovery failed", { error: error as Error }));
       reads?.start();
       refreshTimer = setInterval(() => {
         catalog
@@ -139,6 +150,7 @@ export async function createDeps(
     async close() {
       clearInterval(refreshTimer);
       await matcher.stop();
+      await backtest.backtestRunner.stop();
       await revocations.close();
       await store.close();
       analytics.close();

@@ -12,6 +12,7 @@ export const DOC = join(ROOT, "docs/configuration.md");
 /** Every module that calls defineConfig (paths from the repository root). */
 export const CONFIG_MODULES = [
   "api/analytics/service.ts",
+  "api/backtests/config.ts",
   "api/config.ts",
   "archiver/config.ts",
   "bridge/config.ts",

@@ -43,7 +43,10 @@ export interface ManifestRow {
 /** Store the relay's journal through the bridge's writer, then export it with the archiver. */
 export async function archiveFromRelay(opts: ArchiveFromRelayOptions): Promise<ManifestRow[]> {
   const registry = loadRegistry({});
-  const log = createLogger({ test: "backtest-archive" }, () => {});
+  const log = createLogger(
+    { test: "backtest-archive" },
+    process.env.DEBUG_BACKTEST_KIT ? console.error : () => {},
+  );
   const metrics = new BridgeMetrics();
   const spoolDir = mkdtempSync(join(tmpdir(), "tw-bt-spool-"));
   const writer = new BatchWriter(

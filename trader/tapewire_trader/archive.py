@@ -103,7 +103,12 @@ def list_partitions(root: Path, dataset: str, exchange: str, files: Iterable[str
 
 
 def _read(root: Path, path: str, columns: list[str], ids: list[int]) -> pa.Table:
-    table = pq.read_table(root / path, columns=columns)
+    try:
+        table = pq.read_table(root / path, columns=columns)
+    except FileNotFoundError as e:
+        raise ArchiveError(f"the archive's partition file {path} is missing under {root}") from e
+    except (OSError, pa.ArrowException) as e:
+        raise ArchiveError(f"the archive's partition file {path} cannot be read: {e}") from e
     table = table.filter(pc.is_in(table["instrument_id"], value_set=pa.array(ids, pa.int32())))
     return table.set_column(table.schema.get_field_index("time"), "time", table["time"].cast(pa.int64()))
 

@@ -1,7 +1,8 @@
 """
 A backtest's results as plain JSON-ready data: orders, fills, positions, the equity curve and summary
 statistics. Every price, quantity and amount is an exact decimal string computed from the fill events'
-Price/Quantity (Nautilus' own avg_px and PnL figures are floats); times are ns since the epoch.
+Price/Quantity (Nautilus' own avg_px and PnL figures are floats); times are ns since the epoch, as strings
+(past 2^53: a JSON reader's doubles would round them).
 
 Positions are netted per instrument at average cost (the venue's OMS is NETTING). Equity is marked to the last
 trade price or quote mid of each instrument, in the quote currency of the first traded instrument; a
@@ -162,15 +163,15 @@ def collect_results(  # noqa: C901 (one pass over orders, fills and marks)
             "returnPct": _d((end - start) / start * 100) if start else "0",
             "maxDrawdown": _d(drawdown),
             "maxDrawdownPct": _d(drawdown_pct),
-            "firstTs": market[0].ts_init if market else None,
-            "lastTs": market[-1].ts_init if market else None,
+            "firstTs": str(market[0].ts_init) if market else None,
+            "lastTs": str(market[-1].ts_init) if market else None,
         }
         return {
             "stats": stats,
             "orders": [_order_row(o, by_order.get(o.client_order_id.value, [])) for o in orders],
             "fills": fill_rows,
             "positions": [_position_row(iid, b, marks.get(iid)) for iid, b in books.items() if b.fills],
-            "equity": [{"ts": p["ts"], "equity": _d(p["equity"])} for p in curve],
+            "equity": [{"ts": str(p["ts"]), "equity": _d(p["equity"])} for p in curve],
         }
 
 
@@ -201,7 +202,7 @@ def _fill_row(e: OrderFilled) -> dict[str, Any]:
         "commission": _d(e.commission.as_decimal()),
         "commissionCurrency": e.commission.currency.code,
         "liquidity": liquidity_side_to_str(e.liquidity_side),
-        "ts": e.ts_event,
+        "ts": str(e.ts_event),
     }
 
 
@@ -219,8 +220,8 @@ def _order_row(o, fills: list[OrderFilled]) -> dict[str, Any]:
         "status": o.status_string(),
         "filledQty": str(o.filled_qty),
         "avgPx": _d(avg) if avg is not None else None,
-        "tsInit": o.ts_init,
-        "tsLast": o.ts_last,
+        "tsInit": str(o.ts_init),
+        "tsLast": str(o.ts_last),
     }
 
 
@@ -235,6 +236,6 @@ def _position_row(iid: InstrumentId, b: _Book, mark: Decimal | None) -> dict[str
         "realizedPnl": _d(b.realized),
         "unrealizedPnl": _d(unrealized),
         "fills": b.fills,
-        "openedTs": b.opened_ns,
+        "openedTs": str(b.opened_ns),
         "markPx": _d(mark) if mark is not None else None,
     }
