@@ -4,6 +4,7 @@
 import { createResource, createSignal, For, Show } from "solid-js";
 import { restoring, session, user } from "../app/auth.ts";
 import { api, call, errorText } from "../lib/api.ts";
+import { type Column, DataTable, sideClass } from "../lib/DataTable.tsx";
 import { AuthForm } from "./AuthForm.tsx";
 import { createPortfolio } from "./create-portfolio.ts";
 import { OrderTicket } from "./OrderTicket.tsx";
@@ -79,45 +80,83 @@ function Portfolios(props: { email: string }) {
   );
 }
 
+type Portfolio = ReturnType<typeof createPortfolio>;
+type Row<K extends "orders" | "fills"> = ReturnType<Portfolio[K]>[number];
+type Marked = ReturnType<Portfolio["marked"]>;
+
+const TOTALS: readonly Column<Marked["totals"][number]>[] = [
+  { header: "quote", cell: (t) => t.quote },
+  { header: "realized", cell: (t) => t.realized },
+  { header: "unrealized", cell: (t) => t.unrealized },
+  { header: "fees", cell: (t) => t.fees },
+  {
+    header: "net",
+    cell: (t) => (
+      <>
+        <strong>{t.net}</strong>
+        {t.unmarked ? ` (${t.unmarked} unmarked)` : ""}
+      </>
+    ),
+  },
+  { header: "cash", cell: (t) => t.cash ?? "–" },
+  { header: "equity", cell: (t) => t.equity ?? "–" },
+];
+
+const POSITIONS: readonly Column<Marked["positions"][number]>[] = [
+  { header: "symbol", cell: (x) => x.symbol },
+  { header: "exchange", cell: (x) => x.exchange },
+  { header: "quantity", cell: (x) => x.quantity },
+  { header: "cost basis", cell: (x) => x.costBasis },
+  {
+    header: "mark",
+    cell: (x) => (
+      <>
+        {x.mark ?? "–"}
+        {x.live ? <span class="badge">live</span> : ""}
+      </>
+    ),
+  },
+  { header: "unrealized", cell: (x) => x.unrealized ?? "–" },
+  { header: "realized", cell: (x) => x.realizedPnl },
+];
+
+const openOrderColumns = (cancel: (id: string) => void): readonly Column<Row<"orders">>[] => [
+  { header: "symbol", cell: (o) => o.symbol },
+  { header: "exchange", cell: (o) => o.exchange },
+  { header: "side", cell: (o) => o.side, class: (o) => sideClass(o.side) },
+  { header: "quantity", cell: (o) => o.quantity },
+  { header: "limit", cell: (o) => o.limitPrice ?? "market" },
+  {
+    header: <span class="sr-only">actions</span>,
+    cell: (o) => (
+      <button type="button" class="secondary" onClick={() => cancel(o.id)}>
+        Cancel<span class="sr-only"> order {o.id}</span>
+      </button>
+    ),
+  },
+];
+
+const FILLS: readonly Column<Row<"fills">>[] = [
+  { header: "time (UTC)", cell: (f) => f.time.slice(11, 23), class: () => "muted" },
+  { header: "symbol", cell: (f) => f.symbol },
+  { header: "exchange", cell: (f) => f.exchange },
+  { header: "side", cell: (f) => f.side, class: (f) => sideClass(f.side) },
+  { header: "quantity", cell: (f) => f.quantity },
+  { header: "price", cell: (f) => f.price },
+  { header: "fee", cell: (f) => f.fee },
+  { header: "liquidity", cell: (f) => f.liquidity },
+];
+
 function PortfolioView(props: { id: string }) {
   const p = createPortfolio(props.id);
+  const orderColumns = openOrderColumns((id) => void p.cancel(id));
   return (
     <div class="portfolio-grid">
       <OrderTicket portfolioId={props.id} onPlaced={() => void p.reload()} />
       <div class="stack">
         <section class="card" aria-labelledby="pnl-title">
           <h2 id="pnl-title">PnL (marked live)</h2>
-          <table data-testid="pnl">
-            <thead>
-              <tr>
-                <th scope="col">quote</th>
-                <th scope="col">realized</th>
-                <th scope="col">unrealized</th>
-                <th scope="col">fees</th>
-                <th scope="col">net</th>
-                <th scope="col">cash</th>
-                <th scope="col">equity</th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={p.marked().totals}>
-                {(t) => (
-                  <tr>
-                    <td>{t.quote}</td>
-                    <td>{t.realized}</td>
-                    <td>{t.unrealized}</td>
-                    <td>{t.fees}</td>
-                    <td>
-                      <strong>{t.net}</strong>
-                      {t.unmarked ? ` (${t.unmarked} unmarked)` : ""}
-                    </td>
-                    <td>{t.cash ?? "–"}</td>
-                    <td>{t.equity ?? "–"}</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
+          <DataTable testid="pnl" columns={TOTALS} rows={p.marked().totals} />
           <Show when={p.error()}>
             <p class="error" role="alert">
               {p.error()}
@@ -126,105 +165,15 @@ function PortfolioView(props: { id: string }) {
         </section>
         <section class="card scroll-x" aria-labelledby="positions-title">
           <h2 id="positions-title">Positions</h2>
-          <table data-testid="positions">
-            <thead>
-              <tr>
-                <th scope="col">symbol</th>
-                <th scope="col">exchange</th>
-                <th scope="col">quantity</th>
-                <th scope="col">cost basis</th>
-                <th scope="col">mark</th>
-                <th scope="col">unrealized</th>
-                <th scope="col">realized</th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={p.marked().positions}>
-                {(x) => (
-                  <tr>
-                    <td>{x.symbol}</td>
-                    <td>{x.exchange}</td>
-                    <td>{x.quantity}</td>
-                    <td>{x.costBasis}</td>
-                    <td>
-                      {x.mark ?? "–"}
-                      {x.live ? <span class="badge">live</span> : ""}
-                    </td>
-                    <td>{x.unrealized ?? "–"}</td>
-                    <td>{x.realizedPnl}</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
+          <DataTable testid="positions" columns={POSITIONS} rows={p.marked().positions} />
         </section>
         <section class="card scroll-x" aria-labelledby="orders-title">
           <h2 id="orders-title">Open orders</h2>
-          <table data-testid="open-orders">
-            <thead>
-              <tr>
-                <th scope="col">symbol</th>
-                <th scope="col">exchange</th>
-                <th scope="col">side</th>
-                <th scope="col">quantity</th>
-                <th scope="col">limit</th>
-                <th scope="col">
-                  <span class="sr-only">actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={p.orders()}>
-                {(o) => (
-                  <tr>
-                    <td>{o.symbol}</td>
-                    <td>{o.exchange}</td>
-                    <td class={o.side === "buy" ? "bid" : "ask"}>{o.side}</td>
-                    <td>{o.quantity}</td>
-                    <td>{o.limitPrice ?? "market"}</td>
-                    <td>
-                      <button type="button" class="secondary" onClick={() => void p.cancel(o.id)}>
-                        Cancel<span class="sr-only"> order {o.id}</span>
-                      </button>
-                    </td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
+          <DataTable testid="open-orders" columns={orderColumns} rows={p.orders()} />
         </section>
         <section class="card scroll-x" aria-labelledby="fills-title">
           <h2 id="fills-title">Fills</h2>
-          <table data-testid="fills">
-            <thead>
-              <tr>
-                <th scope="col">time (UTC)</th>
-                <th scope="col">symbol</th>
-                <th scope="col">exchange</th>
-                <th scope="col">side</th>
-                <th scope="col">quantity</th>
-                <th scope="col">price</th>
-                <th scope="col">fee</th>
-                <th scope="col">liquidity</th>
-              </tr>
-            </thead>
-            <tbody>
-              <For each={p.fills()}>
-                {(f) => (
-                  <tr>
-                    <td class="muted">{f.time.slice(11, 23)}</td>
-                    <td>{f.symbol}</td>
-                    <td>{f.exchange}</td>
-                    <td class={f.side === "buy" ? "bid" : "ask"}>{f.side}</td>
-                    <td>{f.quantity}</td>
-                    <td>{f.price}</td>
-                    <td>{f.fee}</td>
-                    <td>{f.liquidity}</td>
-                  </tr>
-                )}
-              </For>
-            </tbody>
-          </table>
+          <DataTable testid="fills" columns={FILLS} rows={p.fills()} />
         </section>
       </div>
     </div>
