@@ -6,11 +6,13 @@ import { startStream, streamError, streamStatus } from "./app/stream.ts";
 import { FeedsPage } from "./feeds/FeedsPage.tsx";
 import { MarketsPage } from "./markets/MarketsPage.tsx";
 import { PortfolioPage } from "./portfolio/PortfolioPage.tsx";
+import { StrategiesPage } from "./strategies/StrategiesPage.tsx";
 
 const PAGES = [
   { path: "/markets", label: "Markets" },
   { path: "/feeds", label: "Feeds" },
   { path: "/portfolio", label: "Portfolio" },
+  { path: "/strategies", label: "Strategies" },
 ] as const;
 
 const pageOf = (path: string) => PAGES.find((p) => path.startsWith(p.path))?.path ?? "/markets";
@@ -111,6 +113,9 @@ export function App() {
           </Match>
           <Match when={page() === "/portfolio"}>
             <PortfolioPage />
+          </Match>
+          <Match when={page() === "/strategies"}>
+            <StrategiesPage />
           </Match>
         </Switch>
       </div>
