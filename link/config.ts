@@ -30,7 +30,12 @@ export const linkConfig = defineConfig("link", {
   }),
   relayIn: string("TAPEWIRE_RELAY_IN", {
     default: "run/relay-in.sock",
-    meaning: "import: the local relay's ingest socket",
+    meaning: "import: the local relay's collector ingest socket (frames collectors published to JetStream)",
+  }),
+  relayPassthrough: string("TAPEWIRE_RELAY_PASSTHROUGH_IN", {
+    default: "run/relay-passthrough.sock",
+    meaning:
+      "import: the local relay's pass-through ingest socket (an exporting relay's frames keep their seq)",
   }),
   batchFrames: int("TAPEWIRE_LINK_BATCH_FRAMES", {
     default: 2048,

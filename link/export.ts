@@ -74,13 +74,32 @@ class LinkExporter implements Exporter {
   private srcBuffer: ArrayBufferLike | null = null;
   private src: Uint8Array = new Uint8Array(0);
 
+  private nc: NatsConnection;
+  private js: JetStreamClient;
+  private jsm: JetStreamManager;
+
   constructor(
     private readonly cfg: LinkConfig,
-    private readonly nc: NatsConnection,
-    private readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
+    nc: NatsConnection,
+    jsm: JetStreamManager,
   ) {
     for (let ex = 0; ex < 16; ex++) this.batches.push(new Batch(cfg.batchFrames));
+    this.nc = nc;
+    this.js = nc.jetstream();
+    this.jsm = jsm;
+    this.watch(nc);
+  }
+
+  /**
+   * The connection never reconnects by itself (connectOnce): a reconnecting client would send the publishes it
+   * buffered while away after ones the server lost with the old connection, leaving a hole in the stream. What
+   * a server took from one connection is a prefix of what was sent on it, so a fresh connection that resumes
+   * from the stored position keeps the stream gap-free.
+   */
+  private watch(nc: NatsConnection): void {
+    void nc.closed().then(() => {
+      if (this.nc === nc && !this.closed) this.fail(new Error("NATS connection closed"));
+    });
   }
 
   private get exchanges(): readonly ExchangeName[] {
@@ -231,17 +250,26 @@ class LinkExporter implements Exporter {
     void this.recover();
   }
 
-  /** Wait until nothing is in flight, then resume from what the stream holds (retrying while NATS is away). */
+  /**
+   * Drop the connection (with whatever it still buffers), wait until nothing is in flight, then reconnect and
+   * resume from what the stream holds, retrying while NATS is away.
+   */
   private async recover(): Promise<void> {
+    await this.nc.close().catch(() => {});
     if (this.inFlight > 0) await new Promise<void>((r) => this.settleWaiters.push(r));
     for (let attempt = 0; !this.closed; attempt++) {
       try {
-        this.failed = false;
+        const nc = await connectOnce(this.cfg.natsUrl);
+        this.nc = nc;
+        this.js = nc.jetstream();
+        this.jsm = await nc.jetstreamManager();
+        this.watch(nc);
         this.recoveries++;
-        await this.start();
+        await this.start(); // failed stays set meanwhile: a close now is this attempt's error, not a new recovery
+        this.failed = false;
         return;
       } catch (error) {
-        this.failed = true;
+        await this.nc.close().catch(() => {});
         log.limited("warn", "recover", "stored position unreadable; retrying", { error: String(error) });
         await Bun.sleep(Math.min(2000, 100 * 2 ** attempt));
       }
@@ -266,12 +294,20 @@ class LinkExporter implements Exporter {
   }
 }
 
+/** One connection that never reconnects by itself (see LinkExporter.watch). */
+const connectOnce = (url: string): Promise<NatsConnection> =>
+  connect({
+    ...connectOptions(url, `tapewire-link-export-${process.pid}`),
+    reconnect: false,
+    timeout: 2_000,
+  });
+
 /** Connect to NATS, create the stream if missing, and start exporting from the stored position. */
 export async function startExporter(cfg: LinkConfig): Promise<Exporter> {
-  const nc = await connect(connectOptions(cfg.natsUrl, `tapewire-link-export-${process.pid}`));
+  const nc = await connectOnce(cfg.natsUrl);
   const jsm = await nc.jetstreamManager();
   await ensureStream(jsm, cfg);
-  const exporter = new LinkExporter(cfg, nc, nc.jetstream(), jsm);
+  const exporter = new LinkExporter(cfg, nc, jsm);
   await exporter.start();
   return exporter;
 }

@@ -32,8 +32,11 @@ export interface Importer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Create the durable consumer, or re-point it at its ack floor when it has unacknowledged deliveries. */
-export async function prepareConsumer(jsm: JetStreamManager, cfg: LinkConfig): Promise<void> {
+/**
+ * Create the durable consumer, or re-point it at its ack floor when it has unacknowledged deliveries (always,
+ * with `force`).
+ */
+export async function prepareConsumer(jsm: JetStreamManager, cfg: LinkConfig, force = false): Promise<void> {
   const exchanges = cfg.exchanges.length ? (cfg.exchanges as ExchangeName[]) : EXCHANGES;
   const base = {
     durable_name: cfg.durable,
@@ -47,7 +50,7 @@ export async function prepareConsumer(jsm: JetStreamManager, cfg: LinkConfig): P
   };
   try {
     const info = await jsm.consumers.info(cfg.stream, cfg.durable);
-    if (info.num_ack_pending === 0) return;
+    if (info.num_ack_pending === 0 && !force) return;
     const start = info.ack_floor.stream_seq + 1;
     log.info("re-pointing the consumer at its ack floor", { durable: cfg.durable, start });
     await jsm.consumers.delete(cfg.stream, cfg.durable);
@@ -69,6 +72,11 @@ class LinkImporter implements Importer {
   /** Next seq per exchange this process has passed on (redelivery filter; the relay dedupes as well). */
   private readonly next = new Map<ExchangeName, number>();
   private iter: ConsumerMessages | null = null;
+  private repointing = false;
+  /** Stream seq of the last message that started past the expected seq (a hole seen twice there is real). */
+  private holeAt = -1;
+  /** Times the consumer was re-pointed at its ack floor after a hole. */
+  repoints = 0;
   private closed = false;
   private done: Promise<void> = Promise.resolve();
   private readonly wanted: readonly ExchangeName[];
@@ -92,22 +100,71 @@ class LinkImporter implements Importer {
   }
 
   async start(): Promise<void> {
-    const consumer = await this.nc.jetstream().consumers.get(this.cfg.stream, this.cfg.durable);
-    this.iter = await consumer.consume({ max_messages: Math.min(this.cfg.maxAckPending, 256) });
-    this.done = this.loop(this.iter);
+    await this.consume();
+    this.done = this.run();
   }
 
-  private async loop(iter: ConsumerMessages): Promise<void> {
-    for await (const m of iter) {
-      if (this.closed) break;
-      this.handle(m);
+  private async consume(): Promise<ConsumerMessages> {
+    const consumer = await this.nc.jetstream().consumers.get(this.cfg.stream, this.cfg.durable);
+    this.iter = await consumer.consume({ max_messages: Math.min(this.cfg.maxAckPending, 256) });
+    return this.iter;
+  }
+
+  /** Deliveries until closed; after a hole, the consumer is re-pointed at its ack floor and consumed again. */
+  private async run(): Promise<void> {
+    for (let iter = this.iter!; ; ) {
+      for await (const m of iter) {
+        if (this.closed || this.repointing) break;
+        this.handle(m);
+      }
+      if (this.closed) return;
+      this.repointing = false;
+      this.repoints++;
+      for (let attempt = 0; !this.closed; attempt++) {
+        try {
+          await prepareConsumer(await this.nc.jetstreamManager(), this.cfg, true);
+          iter = await this.consume();
+          break;
+        } catch (error) {
+          log.limited("warn", "repoint", "re-pointing the consumer failed; retrying", {
+            error: String(error),
+          });
+          await Bun.sleep(Math.min(2000, 100 * 2 ** attempt));
+        }
+      }
+      if (this.closed) return;
     }
+  }
+
+  /**
+   * A message that starts past the next seq expected: JetStream redelivers a message it lost on the way only
+   * after the ack wait, and meanwhile delivers newer ones. Passing those on would turn a late message into a
+   * gap, so the consumer is re-pointed at its ack floor and everything after it comes again in stream order.
+   * The same hole at the same stream message after that is real (the stream no longer holds the frames):
+   * it is passed on, and the relay reports it as a Gap frame with the exact count.
+   */
+  private isLate(m: JsMsg, data: Uint8Array, next: number | undefined): boolean {
+    if (next === undefined) return false;
+    const ahead = (payloadSeq(data, 0) - next) >>> 0;
+    if (ahead === 0 || ahead >= 2 ** 31) return false;
+    const at = m.info.streamSequence;
+    if (this.holeAt === at) return false;
+    log.warn("delivery ahead of the sequence; re-pointing the consumer at its ack floor", {
+      subject: m.subject,
+      expected: next,
+      got: payloadSeq(data, 0),
+      streamSeq: at,
+    });
+    this.holeAt = at;
+    this.repointing = true;
+    this.iter?.stop();
+    return true;
   }
 
   private link(ex: ExchangeName): IngestLink {
     let l = this.links.get(ex);
     if (l === undefined) {
-      l = new IngestLink(this.cfg.relayIn, ex);
+      l = new IngestLink(this.cfg.relayPassthrough, ex);
       this.links.set(ex, l);
     }
     return l;
@@ -132,6 +189,7 @@ class LinkImporter implements Importer {
     const frames = data.byteLength / FRAME_SIZE;
     let first = 0;
     const next = this.next.get(ex);
+    if (this.repointing || this.isLate(m, data, next)) return; // not acknowledged: it comes again
     // Frames are in seq order within a message: skip the prefix this process already wrote.
     if (next !== undefined)
       while (first < frames && seqAtOrBefore(payloadSeq(data, first), (next - 1) >>> 0)) first++;

@@ -17,6 +17,7 @@ import {
   linkEnv,
   SHARED_NATS,
   spawnLink,
+  startImportingRelay,
   startNatsServer,
   TradeSource,
 } from "./testing.ts";
@@ -69,11 +70,7 @@ async function storedFrames(env: Record<string, string>, exchange: "kraken"): Pr
   return out;
 }
 
-const withoutSeq = (c: Uint8Array): string => {
-  const copy = c.slice();
-  copy.fill(0, FrameOffset.seq, FrameOffset.seq + 4);
-  return Buffer.from(copy).toString("hex");
-};
+const hex = (c: Uint8Array): string => Buffer.from(c).toString("hex");
 
 const isContiguous = (seqs: number[]): boolean =>
   seqs.every((s, i) => i === 0 || s === (seqs[i - 1]! + 1) >>> 0);
@@ -93,12 +90,14 @@ describe("link over JetStream", () => {
   test("export → import: the stream holds relay A's frames byte for byte; relay B serves the same frames", async () => {
     const env = shared({ TAPEWIRE_LINK_BATCH_FRAMES: "100" });
     await using relayA = await startRelayProcess();
-    await using relayB = await startRelayProcess();
+    await using relayB = await startImportingRelay();
     const tapA = rawTap(relayA.outPath);
     const tapB = rawTap(relayB.outPath);
     await waitFor(() => tapA.consumer.connected && tapB.consumer.connected, "taps");
     await using exporter = await startExporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_OUT: relayA.outPath }));
-    await using importer = await startImporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_IN: relayB.inPath }));
+    await using importer = await startImporter(
+      linkConfigOf({ ...env, TAPEWIRE_RELAY_PASSTHROUGH_IN: relayB.passthroughPath }),
+    );
     await using producer = await connectRelayProducer({ path: relayA.inPath });
     const source = new TradeSource(Exchange.Kraken);
     for (let i = 0; i < 20; i++) {
@@ -112,14 +111,12 @@ describe("link over JetStream", () => {
     const sentA = tapA.chunks.slice(0, source.sent);
     const stored = await storedFrames(env, "kraken");
     expect(stored.length).toBe(source.sent);
-    expect(stored.map((c) => Buffer.from(c).toString("hex"))).toEqual(
-      sentA.map((c) => Buffer.from(c).toString("hex")),
-    );
+    expect(stored.map(hex)).toEqual(sentA.map(hex));
     // More than one frame per message: the export packs.
     expect(exporter.messagesStored).toBeLessThan(source.sent / 10);
-    // Relay B re-sequences with its own journal seq (contiguous); everything else is the same bytes.
+    // Relay B passes the frames through: the same bytes, relay A's seq included (contiguous per exchange).
     const gotB = tapB.chunks.slice(0, source.sent);
-    expect(gotB.map(withoutSeq)).toEqual(sentA.map(withoutSeq));
+    expect(gotB.map(hex)).toEqual(sentA.map(hex));
     expect(isContiguous(gotB.map((c) => payloadSeq(c, 0)))).toBe(true);
     tapA.consumer.close();
     tapB.consumer.close();
@@ -160,10 +157,10 @@ describe("link over JetStream", () => {
   test("importer kill -9 under load, then restart: relay B gets every trade once", async () => {
     const env = shared({ TAPEWIRE_LINK_BATCH_FRAMES: "50" });
     await using relayA = await startRelayProcess();
-    await using relayB = await startRelayProcess();
+    await using relayB = await startImportingRelay();
     const tapB = rawTap(relayB.outPath);
     await using _exporter = await startExporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_OUT: relayA.outPath }));
-    const importEnv = { ...env, TAPEWIRE_RELAY_IN: relayB.inPath };
+    const importEnv = { ...env, TAPEWIRE_RELAY_PASSTHROUGH_IN: relayB.passthroughPath };
     const importer = await spawnLink("import", importEnv);
     await using producer = await connectRelayProducer({ path: relayA.inPath });
     const source = new TradeSource(Exchange.Kraken);
@@ -196,10 +193,12 @@ describe("link over JetStream", () => {
     await using nats = await startNatsServer();
     const env = linkEnv({ TAPEWIRE_NATS_URL: nats.url, TAPEWIRE_LINK_BATCH_FRAMES: "50" });
     await using relayA = await startRelayProcess();
-    await using relayB = await startRelayProcess();
+    await using relayB = await startImportingRelay();
     const tapB = rawTap(relayB.outPath);
     await using exporter = await startExporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_OUT: relayA.outPath }));
-    await using _importer = await startImporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_IN: relayB.inPath }));
+    await using _importer = await startImporter(
+      linkConfigOf({ ...env, TAPEWIRE_RELAY_PASSTHROUGH_IN: relayB.passthroughPath }),
+    );
     await using producer = await connectRelayProducer({ path: relayA.inPath });
     const source = new TradeSource(Exchange.Kraken);
     let sending = true;
@@ -229,10 +228,12 @@ describe("link over JetStream", () => {
     const env = shared({ TAPEWIRE_LINK_BATCH_FRAMES: "50" });
     await using relayA = await startRelayProcess();
     const dirB = tempDir();
-    let relayB = await startRelayProcess({ dir: dirB });
+    let relayB = await startImportingRelay({ dir: dirB });
     const tapB = rawTap(relayB.outPath, true);
     await using _exporter = await startExporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_OUT: relayA.outPath }));
-    await using importer = await startImporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_IN: relayB.inPath }));
+    await using importer = await startImporter(
+      linkConfigOf({ ...env, TAPEWIRE_RELAY_PASSTHROUGH_IN: relayB.passthroughPath }),
+    );
     await using producer = await connectRelayProducer({ path: relayA.inPath });
     const source = new TradeSource(Exchange.Kraken);
     let sending = true;
@@ -246,7 +247,7 @@ describe("link over JetStream", () => {
     await waitFor(() => tapB.trades > 1000, "trades flowing", 20_000);
     relayB.proc.kill("SIGKILL");
     await relayB.proc.exited;
-    relayB = await startRelayProcess({ dir: dirB });
+    relayB = await startImportingRelay({ dir: dirB });
     const atRestart = tapB.trades;
     await waitFor(() => tapB.trades > atRestart + 1000, "trades flowing after the relay restart", 30_000);
     sending = false;
@@ -260,6 +261,9 @@ describe("link over JetStream", () => {
     const ids = tapB.tradeIds();
     expect(ids.length).toBe(total);
     expect(ids).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    // Relay A's seq survives relay B's crash: trade id i has relay A journal seq i (after CollectorStart 0).
+    const seqs = tapB.chunks.filter((c) => (c[0]! & 0x0f) === Kind.Trade).map((c) => payloadSeq(c, 0));
+    expect(seqs).toEqual(ids);
     tapB.consumer.close();
     await relayB[Symbol.asyncDispose]();
     rmSync(dirB, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { connect } from "nats";
-import { readLines, waitFor } from "../relay/testing.ts";
+import { type RelayProcess, readLines, startRelayProcess, tempDir, waitFor } from "../relay/testing.ts";
 import { type Exchange, encodeFrame, FRAME_SIZE, Kind, Status } from "../schema/frame.ts";
 import { type LinkConfig, loadLinkConfig } from "./config.ts";
 
@@ -25,6 +25,34 @@ export function linkEnv(extra: Record<string, string> = {}): Record<string, stri
   };
 }
 export const linkConfigOf = (env: Record<string, string>): LinkConfig => loadLinkConfig(env);
+
+export interface ImportingRelay extends RelayProcess {
+  /** Its pass-through ingest socket (TAPEWIRE_RELAY_PASSTHROUGH_IN), where the importing link writes. */
+  readonly passthroughPath: string;
+}
+
+/**
+ * A relay process with the pass-through ingest socket on (an importing relay). `dir` keeps its journal across a
+ * restart (the caller removes it then); without it, a fresh temp dir removed on dispose.
+ */
+export async function startImportingRelay(
+  opts: { dir?: string; env?: Record<string, string> } = {},
+): Promise<ImportingRelay> {
+  const dir = opts.dir ?? tempDir();
+  const passthroughPath = join(dir, "run", "passthrough.sock");
+  const relay = await startRelayProcess({
+    dir,
+    env: { TAPEWIRE_RELAY_PASSTHROUGH_IN: passthroughPath, ...opts.env },
+  });
+  const dispose = relay[Symbol.asyncDispose].bind(relay);
+  return Object.assign(relay, {
+    passthroughPath,
+    async [Symbol.asyncDispose]() {
+      await dispose();
+      if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
 
 /** Delete a test's stream (its consumers go with it). */
 export async function dropStream(url: string, stream: string): Promise<void> {

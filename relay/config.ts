@@ -23,6 +23,11 @@ export const relayConfig = defineConfig(
       default: "run/relay-out.sock",
       meaning: "consumers connect here",
     }),
+    passthroughPath: string("TAPEWIRE_RELAY_PASSTHROUGH_IN", {
+      default: "",
+      meaning:
+        "an importing relay's pass-through ingest socket: frames keep their seq (relay/passthrough.ts); empty = off",
+    }),
     consumerQueueBytes: bytes("TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES", {
       default: 8 << 20,
       min: 4096,

@@ -331,7 +331,8 @@ export class Fanout {
       const view = this.scratchView;
       for (let i = 0, off = 0; i < n; i++, off += FRAME_SIZE) {
         const ex = byteExchange(scratch, off);
-        if (!r.wants(ex, tsRecvHi(view, off), tsRecvLo(view, off), r.pos + i)) continue;
+        if (!r.wants(ex, byteSeq(scratch, off), tsRecvHi(view, off), tsRecvLo(view, off), r.pos + i))
+          continue;
         if (!passes(c.filter, scratch, off)) continue;
         ring.pushFrameWords(this.scratchWords, off >>> 2);
         delivered++;

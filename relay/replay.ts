@@ -71,8 +71,12 @@ export class ReplayCursor {
   }
 
   /** Called for each journal frame in order: should this consumer get it (before its filter)? */
-  wants(ex: number, tsHi: number, tsLo: number, pos: number): boolean {
-    const j = this.next[ex]!;
+  wants(ex: number, seqLo: number, tsHi: number, tsLo: number, pos: number): boolean {
+    // The frame's own seq (low 32 bits) places it: the same as counting in a collector-fed journal; an
+    // importing relay's journal may jump forward where the link lost frames (relay/passthrough.ts).
+    const counted = this.next[ex]!;
+    const ahead = (seqLo - counted) >>> 0;
+    const j = ahead < 2147483648 ? counted + ahead : counted;
     this.next[ex] = j + 1;
     const mode = this.mode[ex];
     if (mode === 0) return pos >= this.livePos; // live exchanges: what is new since the consumer asked

@@ -11,6 +11,7 @@ import { Ingest, IngestConnection } from "./ingest.ts";
 import { Journal } from "./journal/journal.ts";
 import { newSeqState } from "./journal/record.ts";
 import { RelayMetrics } from "./metrics.ts";
+import { listenPassthrough } from "./passthrough.ts";
 import { claimSocketPath, ensurePrivateDir, removeSocketFile } from "./sockets.ts";
 import { HopTrace } from "./trace.ts";
 
@@ -167,6 +168,19 @@ export async function startRelay(
     },
   });
 
+  // An importing relay (issue 13): frames from the link keep the exporting relay's seq (relay/passthrough.ts).
+  const passthrough = config.passthroughPath
+    ? await listenPassthrough(config.passthroughPath, {
+        metrics,
+        log,
+        state,
+        pass,
+        ackTargets: collectorSockets,
+        head: () => (journal ? journal.head : 0),
+        drain: (socket, conn) => acks.drain(socket, conn),
+      })
+    : null;
+
   let metricsServer: Server<undefined> | null = null;
   if (config.metricsPort >= 0) metricsServer = serveMetrics(metrics.registry, config.metricsPort);
   log.info("relay listening", {
@@ -191,6 +205,7 @@ export async function startRelay(
       stopped = true;
       inbound.stop(true);
       out.stop(true);
+      passthrough?.stop();
       metricsServer?.stop(true);
       if (ackTimer) clearInterval(ackTimer);
       journal?.close();
