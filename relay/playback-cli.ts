@@ -200,14 +200,18 @@ async function main(): Promise<number> {
     positions: [reader.startPos, reader.endPos],
     speed: Number.isFinite(args.speed) ? args.speed : "max",
   });
-  const result = await play(
-    reader.frames(args.range, new Uint8Array(REPLAY_CHUNK_FRAMES * FRAME_SIZE)),
-    target,
-    {
+  let result: Awaited<ReturnType<typeof play>>;
+  try {
+    result = await play(reader.frames(args.range, new Uint8Array(REPLAY_CHUNK_FRAMES * FRAME_SIZE)), target, {
       speed: args.speed,
       maxPauseMs: args.maxPauseMs,
-    },
-  );
+    });
+  } catch (error) {
+    // A segment deleted under the reader, or the relay behind --into gone: say so, exit non-zero.
+    log.error("replay failed", { error: error as Error });
+    server?.stop();
+    return 1;
+  }
   log.info("replay finished", {
     frames: result.frames,
     recordedSpanMs: (result.lastTsNs - result.firstTsNs) / 1e6,

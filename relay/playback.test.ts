@@ -290,6 +290,21 @@ test("--into: through a running relay's ingest, each exchange's frames in order,
   }
 }, 60_000);
 
+test("no relay behind --into: exit 1 with the reason logged; no journal: exit 2", async () => {
+  const gone = await replay(["--into", join(dir, "nobody", "in.sock"), "--speed", "max"]);
+  expect(gone.code).toBe(1);
+  expect(gone.logs.find((l) => l.msg === "replay failed")).toBeDefined();
+  const proc = spawn(
+    ["bun", "relay/playback-cli.ts", "--journal", join(dir, "none"), "--out", join(dir, "x.sock")],
+    {
+      cwd: ROOT,
+      stderr: "pipe",
+    },
+  );
+  expect(await proc.exited).toBe(2);
+  expect(await new Response(proc.stderr).text()).toContain("does not exist");
+}, 30_000);
+
 test("bad arguments are refused with a message naming them", () => {
   const bad = (argv: string[], message: string) =>
     expect(() => parseReplayArgs(argv, {})).toThrow(new RegExp(message));
