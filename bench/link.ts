@@ -4,7 +4,7 @@
 // consumer clock − tsRecv behind the far relay, minus the same behind the local relay).
 // BENCH_FRAMES (default 1,000,000), BENCH_LATENCY_S (default 5).
 import { connect } from "nats";
-import { linkEnv, spawnLink, startNatsServer, TradeSource } from "../link/testing.ts";
+import { linkEnv, spawnLink, startImportingRelay, startNatsServer, TradeSource } from "../link/testing.ts";
 import { connectRelayConsumer } from "../relay/client.ts";
 import { hopLatencyNs, stampRecv } from "../relay/hop.ts";
 import { connectRelayProducer, type RelayProducer } from "../relay/producer.ts";
@@ -53,11 +53,14 @@ async function main(): Promise<void> {
   await using nats = await startNatsServer();
   const env = linkEnv({ TAPEWIRE_NATS_URL: nats.url });
   await using relayA = await startRelayProcess();
-  await using relayB = await startRelayProcess();
+  await using relayB = await startImportingRelay();
   const local = counter(relayA.outPath);
   const far = counter(relayB.outPath);
   await using _exporter = await spawnLink("export", { ...env, TAPEWIRE_RELAY_OUT: relayA.outPath });
-  await using _importer = await spawnLink("import", { ...env, TAPEWIRE_RELAY_IN: relayB.inPath });
+  await using _importer = await spawnLink("import", {
+    ...env,
+    TAPEWIRE_RELAY_PASSTHROUGH_IN: relayB.passthroughPath,
+  });
   await waitFor(() => local.consumer.connected && far.consumer.connected, "bench consumers");
   await using producer = await connectRelayProducer({ path: relayA.inPath, bufferBytes: 8 << 20 });
   const source = new TradeSource(Exchange.Kraken);

@@ -44,10 +44,11 @@ export const linkConfig = defineConfig("link", {
     meaning: "export: frames packed into one JetStream message at most (48 B each)",
   }),
   batchMs: duration("TAPEWIRE_LINK_BATCH_AGE", {
-    default: 1,
+    default: 0,
     unit: "ms",
     max: 1000,
-    meaning: "export: a partly filled message is published after this long",
+    meaning:
+      "export: a partly filled message is published after this long (0 = at the end of each relay read)",
   }),
   maxInFlight: int("TAPEWIRE_LINK_MAX_IN_FLIGHT", {
     default: 256,

@@ -49,9 +49,20 @@ class Batch {
   readonly buf: Uint8Array;
   frames = 0;
   firstSeq = 0;
+  /** Frames taken but not copied yet: one run of adjacent frames in one source buffer, copied in one go. */
+  runSrc: Uint8Array | null = null;
+  runFrom = 0;
+  runEnd = 0;
+  runAt = 0;
   constructor(maxFrames: number) {
     this.buf = new Uint8Array(maxFrames * FRAME_SIZE);
   }
+}
+
+function copyRun(b: Batch): void {
+  if (b.runSrc === null) return;
+  b.buf.set(b.runSrc.subarray(b.runFrom, b.runEnd), b.runAt);
+  b.runSrc = null;
 }
 
 class LinkExporter implements Exporter {
@@ -67,6 +78,7 @@ class LinkExporter implements Exporter {
   private feed: RelayConsumer | null = null;
   private generation = 0;
   private flushScheduled = false;
+  private endScheduled = false;
   private failed = false;
   private closed = false;
   private readonly startNs = String(BigInt(Math.floor(nowNs())));
@@ -159,20 +171,36 @@ class LinkExporter implements Exporter {
       this.srcBuffer = view.buffer;
       this.src = new Uint8Array(view.buffer);
     }
-    const src = this.src;
-    const dst = b.buf;
     const from = view.byteOffset + offset;
-    const to = b.frames * FRAME_SIZE;
-    for (let i = 0; i < FRAME_SIZE; i++) dst[to + i] = src[from + i]!;
+    if (b.runSrc === this.src && from === b.runEnd) b.runEnd += FRAME_SIZE;
+    else {
+      copyRun(b);
+      b.runSrc = this.src;
+      b.runFrom = from;
+      b.runEnd = from + FRAME_SIZE;
+      b.runAt = b.frames * FRAME_SIZE;
+    }
     b.frames++;
     this.next[ex] = (seq + 1) % 4294967296;
+    // The decoder's carry buffer (a frame split across reads) is rewritten before this read ends: copy now.
+    if (view.buffer.byteLength === FRAME_SIZE) copyRun(b);
     if (b.frames * FRAME_SIZE === b.buf.byteLength) this.seal(ex);
-    else if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      if (this.cfg.batchMs > 0) setTimeout(this.flushAll, this.cfg.batchMs);
-      else queueMicrotask(this.flushAll); // after the rest of this socket read
+    else if (!this.endScheduled) {
+      this.endScheduled = true;
+      queueMicrotask(this.endOfRead); // after the rest of this socket read, before the next one
     }
   }
+
+  /** The read is over (its buffer may be reused): copy pending runs; publish now, or after batchMs. */
+  private readonly endOfRead = (): void => {
+    this.endScheduled = false;
+    for (let ex = 1; ex < 16; ex++) copyRun(this.batches[ex]!);
+    if (this.cfg.batchMs === 0) this.flushAll();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setTimeout(this.flushAll, this.cfg.batchMs);
+    }
+  };
 
   private readonly flushAll = (): void => {
     this.flushScheduled = false;
@@ -182,6 +210,7 @@ class LinkExporter implements Exporter {
   /** Close a batch into a message and publish it, or queue it; pause the feed when the queue is full. */
   private seal(ex: number): void {
     const b = this.batches[ex]!;
+    copyRun(b);
     const p: Pending = {
       exchange: EXCHANGE_NAMES[ex]!,
       data: b.buf.slice(0, b.frames * FRAME_SIZE),
@@ -246,7 +275,10 @@ class LinkExporter implements Exporter {
     log.warn("publish failed; re-reading the stored position", { error: String(error) });
     this.closeFeed();
     this.waiting.length = 0;
-    for (const b of this.batches) b.frames = 0;
+    for (const b of this.batches) {
+      b.frames = 0;
+      b.runSrc = null;
+    }
     void this.recover();
   }
 
