@@ -118,13 +118,18 @@ export function coinbaseTicker(
   });
 }
 
-/** Binance rows for /historicalTrades (individual trades) and /aggTrades (one trade per aggregate here). */
+/**
+ * Binance rows for /historicalTrades (individual trades) and /aggTrades (one trade per aggregate here); times in
+ * ms, or µs (`micro`: the X-MBX-TIME-UNIT: MICROSECOND header).
+ */
 export function binanceTrades(
   book: VenueBook,
   fromId: number | undefined,
   limit: number,
   agg: boolean,
+  micro = false,
 ): unknown[] {
+  const time = (us: number) => (micro ? us : Math.floor(us / 1000));
   const trades = fromId === undefined ? servedHistory(book).slice(-limit) : historyFrom(book, fromId, limit);
   const { pricePrecision: pp, qtyPrecision: qp } = book.listing;
   return trades.map((t) =>
@@ -135,7 +140,7 @@ export function binanceTrades(
           q: dec(book, t.qty, "q"),
           f: t.id,
           l: t.id,
-          T: Math.floor(t.timeUs / 1000),
+          T: time(t.timeUs),
           m: !t.takerBuy,
           M: true,
         }
@@ -144,7 +149,7 @@ export function binanceTrades(
           price: dec(book, t.price, "p"),
           qty: dec(book, t.qty, "q"),
           quoteQty: fixed(Math.round((t.price * t.qty) / 10 ** qp), pp),
-          time: Math.floor(t.timeUs / 1000),
+          time: time(t.timeUs),
           isBuyerMaker: !t.takerBuy,
           isBestMatch: true,
         },

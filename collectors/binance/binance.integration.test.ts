@@ -195,6 +195,13 @@ describe("binance collector against the simulator", () => {
     expect(filled.length).toBe(1);
     expect(filled[0]!.flags & FLAG_BACKFILL).toBe(FLAG_BACKFILL);
     expect(h.metric("collector_backfilled_trades_total")).toBe(1);
+    // The backfilled copy carries the trade's own time to the µs, as the live stream does (REST asked with
+    // X-MBX-TIME-UNIT: MICROSECOND): a trade both streamed and backfilled is then one row in the database.
+    const tape = (await fetch(`${h.sim.urls.ledger}?venue=binance&symbol=BTCUSDT&trades=1`).then((r) =>
+      r.json(),
+    )) as { binance: { BTCUSDT: { trades: { id: number; timeUs: number }[] } } };
+    const timeNs = (id: number) => tape.binance.BTCUSDT.trades.find((t) => t.id === id)!.timeUs * 1000;
+    expect([filled[0]!.tsExchange, before.tsExchange]).toEqual([timeNs(before.id + 1), timeNs(before.id)]);
   });
 
   test("malformed messages are counted and skipped; the feed carries on", async () => {

@@ -1,11 +1,12 @@
 // Binance public REST trade history for backfill: GET /api/v3/historicalTrades?symbol=&fromId=&limit=1000
 // (weight 25, spent from the same per-minute budget as the depth snapshots: rest.ts). Rows
-// {id, price, qty, quoteQty, time (ms), isBuyerMaker, isBestMatch}; id is the trade stream's `t`.
+// {id, price, qty, quoteQty, time (ms, or µs with X-MBX-TIME-UNIT: MICROSECOND), isBuyerMaker, isBestMatch}; id is the trade stream's `t`.
 // Docs: https://github.com/binance/binance-spot-api-docs/blob/master/rest-api.md#old-trade-lookup
 import { FLAG_TAKER_BUY, FLAG_TAKER_SELL } from "../../schema/frame.ts";
 import type { Instrument } from "../../schema/instruments.ts";
 import { type HistoricTrade, historicTrade, type TradeHistory } from "../core/backfill.ts";
 import type { FeedContext } from "../core/types.ts";
+import { epochUnit } from "./depth.ts";
 import type { BinanceRest } from "./rest.ts";
 
 export class BinanceHistory implements TradeHistory {
@@ -23,8 +24,11 @@ export class BinanceHistory implements TradeHistory {
     for (const r of rows as Array<Record<string, unknown>>) {
       // isBuyerMaker: the resting order bought, so the taker sold.
       const side = r.isBuyerMaker === true ? FLAG_TAKER_SELL : r.isBuyerMaker === false ? FLAG_TAKER_BUY : 0;
+      // µs with X-MBX-TIME-UNIT: MICROSECOND (rest.ts sends it), ms from a server that ignores the header.
       const time =
-        typeof r.time === "number" && Number.isSafeInteger(r.time) ? BigInt(r.time) * 1_000_000n : 0n;
+        typeof r.time === "number" && Number.isSafeInteger(r.time)
+          ? BigInt(r.time) * (epochUnit(r.time) === "us" ? 1000n : 1_000_000n)
+          : 0n;
       const t = historicTrade(ctx, inst, r.id, r.price, r.qty, side, time);
       if (t) out.push(t);
     }

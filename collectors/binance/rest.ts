@@ -73,7 +73,12 @@ export class BinanceRest {
     let response: Response;
     let body: string;
     try {
-      response = await this.fetch(url, { signal: AbortSignal.timeout(this.config.restTimeoutMs) });
+      response = await this.fetch(url, {
+        signal: AbortSignal.timeout(this.config.restTimeoutMs),
+        // Times in µs, as the streams send them (timeUnit=MICROSECOND): a backfilled trade then carries the very
+        // time its live copy had, so the database's unique key sees one trade, not two.
+        headers: { "X-MBX-TIME-UNIT": "MICROSECOND" },
+      });
       body = await response.text();
     } catch (error) {
       this.deps.metrics.restRequest("network_error");

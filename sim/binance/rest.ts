@@ -26,9 +26,9 @@ export class BinanceRest {
       case "/api/v3/depth":
         return this.depth(url);
       case "/api/v3/historicalTrades":
-        return this.trades(url, false);
+        return this.trades(req, url, false);
       case "/api/v3/aggTrades":
-        return this.trades(url, true);
+        return this.trades(req, url, true);
       case "/api/v3/exchangeInfo":
         return this.exchangeInfo();
       case "/api/v3/ping":
@@ -134,8 +134,11 @@ export class BinanceRest {
     );
   }
 
-  /** Trade history from the same tape the streams published: historicalTrades (weight 25), aggTrades (4). */
-  private trades(url: URL, agg: boolean): Response {
+  /**
+   * Trade history from the same tape the streams published: historicalTrades (weight 25), aggTrades (4); times
+   * in ms, or µs with the X-MBX-TIME-UNIT: MICROSECOND header.
+   */
+  private trades(req: Request, url: URL, agg: boolean): Response {
     const weight = agg ? 4 : 25;
     const symbol = url.searchParams.get("symbol");
     const fault = this.faults.take(
@@ -159,7 +162,14 @@ export class BinanceRest {
     const limit = Math.min(1000, Math.max(1, Number(limitText)));
     return this.json(
       200,
-      binanceTrades(book, fromText === null ? undefined : Number(fromText), limit, agg),
+      binanceTrades(
+        book,
+        fromText === null ? undefined : Number(fromText),
+        limit,
+        agg,
+        // Binance's X-MBX-TIME-UNIT header (MICROSECOND or microsecond): times in µs instead of ms.
+        req.headers.get("x-mbx-time-unit")?.toUpperCase() === "MICROSECOND",
+      ),
       0,
     );
   }
