@@ -7,9 +7,8 @@ import { loadRegistry } from "../schema/instruments.ts";
 import { makeAuthorizer } from "./auth.ts";
 import { type Bridge, startBridge } from "./bridge.ts";
 import { bridgeConfig } from "./config.ts";
+import { DbFeed } from "./db-feed.ts";
 import { type RevocationWatch, watchRevocations } from "./revocations.ts";
-import { DB_CONSUMER, resumeFrom } from "./sink/positions.ts";
-import type { RelayPosition } from "./sink/types.ts";
 
 const log = createLogger({ process: "bridge" });
 applyAffinity("bridge", log);
@@ -37,15 +36,17 @@ async function main(): Promise<void> {
     separateDbConsumer: true,
   });
   const b = bridge;
-  // The database writer resumes from the position committed with its rows; the WebSocket side is live.
-  // Not awaited: a database that is down at start must not hold up the live WebSocket stream.
+  // The database writer resumes from the position committed with its rows, and stops its feed while it can
+  // take no more (db-feed.ts); the WebSocket side is live.
   let stopping = false;
-  let dbRelay: { close(): void } | null = null;
-  if (b.dbOnFrame && b.dbPositions)
-    void connectDbConsumer(config.relayPath, b.dbPositions, b.dbOnFrame, () => stopping).then((c) => {
-      dbRelay = c;
-      if (stopping) c?.close();
-    });
+  const dbFeed =
+    b.dbOnFrame && b.dbPositions
+      ? new DbFeed({ relayPath: config.relayPath, positions: b.dbPositions, onFrame: b.dbOnFrame, log })
+      : null;
+  if (dbFeed) {
+    b.writer?.setPressureListener((full) => (full ? dbFeed.pause() : dbFeed.resume()));
+    void dbFeed.run();
+  }
 
   const relay = connectRelayConsumer({
     path: config.relayPath,
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info("stopping", { signal });
     relay.close();
-    dbRelay?.close();
+    dbFeed?.close();
     await b.close();
     await watch?.close();
     log.info("stopped");
@@ -74,43 +75,6 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
-}
-
-/**
- * The database writer's relay consumer, started from relay_positions (read on the writer's own connection).
- * While the database cannot be read the consumer waits (the relay journal keeps the frames), retrying with
- * backoff.
- */
-async function connectDbConsumer(
-  relayPath: string,
-  positions: () => Promise<RelayPosition[]>,
-  onFrame: (view: DataView, offset: number) => void,
-  stopped: () => boolean,
-) {
-  let delay = 250;
-  while (!stopped()) {
-    try {
-      const startFrom = resumeFrom(await positions());
-      log.info("database writer resumes", { startFrom });
-      return connectRelayConsumer({
-        path: relayPath,
-        name: DB_CONSUMER,
-        resume: true,
-        startFrom,
-        onFrame,
-        onDisconnect(reason) {
-          log.warn("database consumer: relay disconnected, resuming", { reason });
-        },
-      });
-    } catch (error) {
-      log.limited("warn", "db-positions", "cannot read relay_positions yet: the journal keeps the frames", {
-        error,
-      });
-      await Bun.sleep(delay);
-      delay = Math.min(delay * 2, 10_000);
-    }
-  }
-  return null;
 }
 
 main().catch((error) => {

@@ -38,6 +38,8 @@ export class BridgeMetrics {
   readonly queuedBytes: GaugeChild;
   readonly spoolBytes: GaugeChild;
   readonly spoolFiles: GaugeChild;
+  /** 1 while the database writer has stopped its feed (memory full and the spool failing). */
+  readonly writerFull: GaugeChild;
   readonly writeSeconds;
 
   constructor(registry = new MetricsRegistry()) {
@@ -121,6 +123,12 @@ export class BridgeMetrics {
       .labels();
     this.spoolBytes = r.gauge("bridge_spool_bytes", "Bytes in spool files waiting for the database").labels();
     this.spoolFiles = r.gauge("bridge_spool_files", "Spool files waiting for the database").labels();
+    this.writerFull = r
+      .gauge(
+        "bridge_db_feed_paused",
+        "1 while the database writer's relay feed is stopped: memory full and the spool failing (rows wait in the relay journal)",
+      )
+      .labels();
     this.writeSeconds = r.histogram(
       "bridge_db_write_seconds",
       "Time to write one batch to the database",

@@ -32,6 +32,8 @@ export class Spool {
   /** Bytes on disk waiting for the database. */
   bytes = 0;
   private rejectedCount = 0;
+  /** The error of the append that failed, while later appends are refused (see append). */
+  private failure: unknown = null;
 
   constructor(
     readonly dir: string,
@@ -74,17 +76,30 @@ export class Spool {
     }
   }
 
-  /** Append a batch durably; resolves once it is fsync'd. Appends keep their call order. */
+  /**
+   * Append a batch durably; resolves once it is fsync'd. Appends keep their call order, and after one fails
+   * (a full disk) every later one fails too, without trying, until clearFailure(): so the batches the caller
+   * keeps elsewhere instead are exactly the newest ones, never a hole in the middle of the spool.
+   */
   append(batch: Batch): Promise<void> {
     const size = batchBytes(batch);
     this.pendingBytes += size;
     return this.run(async () => {
       try {
+        if (this.failure) throw this.failure;
         await this.appendNow(encodeBatch(batch));
+      } catch (error) {
+        this.failure ??= error;
+        throw error;
       } finally {
         this.pendingBytes -= size;
       }
     });
+  }
+
+  /** Let appends try the disk again (after the caller stored what the spool refused). */
+  clearFailure(): void {
+    this.failure = null;
   }
 
   private async appendNow(buf: Uint8Array): Promise<void> {

@@ -2,6 +2,9 @@
 // Batches are written one at a time, in order (each one transaction with its relay position, so the stored
 // position never runs ahead of the stored rows). When the sink fails (database away) or falls behind (memory bound
 // reached), batches go to the spool on disk and are replayed in order when it is back; memory stays bounded.
+// When the spool cannot take them either (a full disk) batches stay in memory, and once memory is at its bound
+// the writer asks its feed to stop (onPressure): the bridge's database consumer then leaves the relay and
+// resumes from the relay's journal when there is room again, so a full disk delays rows and loses none.
 // Nothing here ever blocks the caller: enqueue() returns at once.
 import type { Logger } from "../../lib/log.ts";
 import type { BridgeMetrics } from "../metrics.ts";
@@ -14,6 +17,13 @@ export interface WriterOptions {
   retryMinMs?: number;
   retryMaxMs?: number;
 }
+
+/**
+ * Told when the writer can take no more (true: memory at its bound and the spool failing) and when it has room
+ * again (false: memory below half its bound). A feed that can stop and resume (a resuming relay consumer)
+ * stops on true; rows are then never dropped for want of room.
+ */
+export type PressureListener = (full: boolean) => void;
 
 export class BatchWriter {
   private queue: Batch[] = [];
@@ -28,6 +38,10 @@ export class BatchWriter {
   private progress: (() => void)[] = [];
   private loop: Promise<void> | null = null;
   private retryDelay: number;
+  /** The last spool append failed (a full disk): writes go back to memory until one succeeds. */
+  private spoolBroken = false;
+  private full = false;
+  private onPressure: PressureListener | null = null;
   private readonly retryMinMs: number;
   private readonly retryMaxMs: number;
 
@@ -57,6 +71,16 @@ export class BatchWriter {
     this.loop = this.run();
   }
 
+  /** Listen for "full" and "room again" (bridge/main.ts stops and resumes its database consumer). */
+  setPressureListener(listener: PressureListener | null): void {
+    this.onPressure = listener;
+  }
+
+  /** True while the writer has asked its feed to stop. */
+  get isFull(): boolean {
+    return this.full;
+  }
+
   /** True when nothing waits in memory or on disk. */
   get idle(): boolean {
     return this.queue.length === 0 && !this.spooling && this.spool.pendingBytes === 0;
@@ -65,7 +89,10 @@ export class BatchWriter {
   enqueue(batch: Batch): void {
     for (const part of batch.parts) this.metrics.rowsQueued[part.table].inc(part.rows);
     const bytes = batchBytes(batch);
-    if (this.spooling || this.queuedBytes + bytes > this.opts.maxQueuedBytes) {
+    if (this.spoolBroken) {
+      // Behind the batches the spool refused, in memory, in order, until the database has taken them all.
+      this.keep(batch, bytes, null);
+    } else if (this.spooling || this.queuedBytes + bytes > this.opts.maxQueuedBytes) {
       if (!this.spooling)
         this.log.warn("database is behind: spooling to disk", { queuedBytes: this.queuedBytes });
       this.spooling = true;
@@ -96,25 +123,35 @@ export class BatchWriter {
       },
       (error) => {
         this.metrics.spoolErrors.inc();
-        // Keep the rows in memory rather than lose them, while memory allows (twice the normal bound).
-        const bytes = batchBytes(batch);
-        if (this.queuedBytes + bytes <= this.opts.maxQueuedBytes * 2) {
-          this.log.limited("error", "spool-append", "spool append failed: keeping the batch in memory", {
-            error,
-          });
-          this.push(batch, bytes);
-        } else {
-          this.metrics.rowsLost.inc(batchRows(batch));
-          this.log.error("rows lost: the database, memory and the spool are all full", {
-            error,
-            tables: batch.parts.map((p) => p.table),
-            rows: batchRows(batch),
-          });
-        }
+        // The spool fails every append after this one too (in order), so memory holds them in order.
+        this.spoolBroken = true;
+        this.keep(batch, batchBytes(batch), error);
         this.gauges();
         this.kick();
       },
     );
+  }
+
+  /**
+   * Keep a batch the spool cannot take in memory rather than lose it. With a feed that stops when told
+   * (onPressure) memory stays bounded by that; without one, only while memory allows (twice the normal bound).
+   */
+  private keep(batch: Batch, bytes: number, error: unknown): void {
+    if (this.onPressure || this.queuedBytes + bytes <= this.opts.maxQueuedBytes * 2) {
+      if (error)
+        this.log.limited("error", "spool-append", "spool append failed: keeping the batch in memory", {
+          error,
+          queuedBytes: this.queuedBytes,
+        });
+      this.push(batch, bytes);
+    } else {
+      this.metrics.rowsLost.inc(batchRows(batch));
+      this.log.error("rows lost: the database, memory and the spool are all full", {
+        error,
+        tables: batch.parts.map((p) => p.table),
+        rows: batchRows(batch),
+      });
+    }
   }
 
   private kick(): void {
@@ -125,6 +162,8 @@ export class BatchWriter {
 
   private async run(): Promise<void> {
     for (;;) {
+      // Batches the spool took before it failed are older than those it refused (in memory): they go first.
+      if (this.spoolBroken && this.spool.files > 0 && !this.stopping && (await this.replayOne())) continue;
       if (this.queue.length > 0) {
         await this.writeHead();
         continue;
@@ -142,12 +181,21 @@ export class BatchWriter {
     try {
       await this.write(batch);
       if (this.queue[0] === batch) this.shift();
+      this.retryDelay = this.retryMinMs;
+      if (this.queue.length === 0 && this.spoolBroken) {
+        // Everything the spool refused is stored: try the disk again for what comes next.
+        this.spoolBroken = false;
+        this.spool.clearFailure();
+      }
     } catch (e) {
       const error = e as SinkError;
       if (this.queue[0] !== batch) return; // shutdown spooled it meanwhile
       if (error.action === "reject") {
         this.shift();
         await this.spool.rejectBatch(batch, error).catch((err) => this.spoolFailed(err));
+      } else if (this.spoolBroken) {
+        // Neither the database nor the disk takes rows: keep them in memory, in order, and retry the database.
+        await this.pause();
       } else {
         this.log.warn("database write failed: spooling until it is back", { error, code: error.code });
         this.spoolQueue();
@@ -250,6 +298,25 @@ export class BatchWriter {
     });
   }
 
+  /** Full: memory at its bound while the spool fails. Room again: memory below half of it. */
+  private pressure(): void {
+    if (!this.onPressure) return;
+    const held = this.queuedBytes + this.spool.pendingBytes;
+    if (!this.full && this.spoolBroken && held >= this.opts.maxQueuedBytes) {
+      this.full = true;
+      this.metrics.writerFull.set(1);
+      this.log.warn("database and spool both unavailable, memory full: pausing the database feed", {
+        queuedBytes: this.queuedBytes,
+      });
+      this.onPressure(true);
+    } else if (this.full && held < this.opts.maxQueuedBytes / 2) {
+      this.full = false;
+      this.metrics.writerFull.set(0);
+      this.log.info("room again: resuming the database feed", { queuedBytes: this.queuedBytes });
+      this.onPressure(false);
+    }
+  }
+
   private notifyProgress(): void {
     const waiters = this.progress;
     this.progress = [];
@@ -257,6 +324,7 @@ export class BatchWriter {
   }
 
   private gauges(): void {
+    this.pressure();
     this.metrics.queuedBytes.set(this.queuedBytes);
     this.metrics.spoolBytes.set(this.spool.bytes);
     this.metrics.spoolFiles.set(this.spool.files);
@@ -283,6 +351,7 @@ export class BatchWriter {
     }
     if (this.queue.length > 0) {
       this.log.warn("shutdown: spooling rows the database has not taken yet", { batches: this.queue.length });
+      this.spool.clearFailure();
       this.spoolQueue();
     }
     await this.spool.close();
