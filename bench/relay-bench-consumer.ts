@@ -23,18 +23,29 @@ let bad = 0;
 let expect = 0;
 let tFirst = 0;
 
+const spin = spinArg === "spin";
+let wall0 = 0;
+let cpu0: NodeJS.CpuUsage | undefined;
 function finish(): void {
   const tLast = nowNs();
+  const cpu = process.cpuUsage(cpu0);
+  // CPU share while connected (1 = one whole CPU): what spin mode costs.
+  const cpuShare = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
   if (latencies && outFile) writeFileSync(outFile, new Uint8Array(latencies.buffer));
   if (hops && outFile) writeFileSync(outFile, new Uint8Array(hops.buffer));
-  console.log(JSON.stringify({ name, count, bad, tFirst, tLast }));
+  console.log(JSON.stringify({ name, count, bad, tFirst, tLast, spin, cpuShare }));
   process.exit(0);
 }
 
 connectRelayConsumer({
   path,
   name,
-  onConnect: () => console.log(JSON.stringify({ ready: true })),
+  spin,
+  onConnect: () => {
+    wall0 = performance.now();
+    cpu0 = process.cpuUsage();
+    console.log(JSON.stringify({ ready: true }));
+  },
   onDisconnect: (reason) => {
     console.log(JSON.stringify({ name, count, bad, error: reason }));
     process.exit(1);

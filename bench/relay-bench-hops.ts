@@ -21,8 +21,8 @@ export const HOPS = [
   { key: "write", what: "collector write (committed → sink's write returned)" },
   { key: "relayRead", what: "relay read (collector write → relay's data callback)" },
   { key: "relayWork", what: "relay ingest + journal append" },
-  { key: "fanout", what: "relay fan-out write (→ this consumer's write returned)" },
-  { key: "consumerRead", what: "consumer read (relay write → consumer's onFrame)" },
+  { key: "fanout", what: "relay fan-out: writes to the consumers before this one" },
+  { key: "consumerRead", what: "consumer read (relay's write to it, wake-up, onFrame)" },
 ] as const;
 export type HopKey = (typeof HOPS)[number]["key"] | "total";
 
@@ -33,9 +33,18 @@ export interface Pcts {
   mean: number;
 }
 
+export interface ConsumerHops {
+  spin: boolean;
+  total: Pcts;
+  consumerRead: Pcts;
+  /** CPU used while connected, in CPUs (1 = one whole CPU). */
+  cpuShare: number;
+}
+
 export interface HopRunResult {
   rate: number;
   hops: Record<HopKey, Pcts>;
+  perConsumer: ConsumerHops[];
   c: { p50: number; p99: number; p999: number };
   bad: number;
   frames: number;
@@ -67,6 +76,8 @@ export async function hopRun(
     frames: number;
     warmup: number;
     journal: boolean;
+    /** The first `spin` consumers read in spin mode (relay/spin.ts). */
+    spin?: number;
     env?: Record<string, string>;
   },
 ): Promise<Omit<HopRunResult, "c">> {
@@ -85,12 +96,22 @@ export async function hopRun(
   });
   const cons = Array.from({ length: opts.consumers }, (_, i) =>
     spawnHelper(
-      ["bun", CONSUMER, "hop", relay.outPath, `hop-${i}`, String(total), join(dir, `cons-${i}.bin`)],
+      [
+        "bun",
+        CONSUMER,
+        "hop",
+        relay.outPath,
+        `hop-${i}`,
+        String(total),
+        join(dir, `cons-${i}.bin`),
+        i < (opts.spin ?? 0) ? "spin" : "event",
+      ],
       undefined,
       env,
     ),
   );
   let bad = 0;
+  let cpuShares: number[] = [];
   try {
     await Promise.all(cons.map((h) => h.line((l) => l.ready === true, "ready")));
     await waitForFilters(
@@ -107,6 +128,7 @@ export async function hopRun(
       const results = await Promise.all(
         cons.map((h) => h.line((l) => typeof l.tLast === "number", "consumer result", 120_000)),
       );
+      cpuShares = results.map((r) => r.cpuShare as number);
       bad = results.reduce((s, r) => s + (r.bad as number) + total - (r.count as number), 0);
     } finally {
       await producer.kill();
@@ -137,8 +159,10 @@ export async function hopRun(
   };
   let k = 0;
   let unjoined = 0;
+  const perConsumer: ConsumerHops[] = [];
   for (let ci = 0; ci < opts.consumers; ci++) {
     const rec = f64(join(dir, `cons-${ci}.bin`));
+    const from = k;
     for (let j = 0; j < total; j++) {
       const id = rec[j * 3]!;
       if (id <= opts.warmup) continue;
@@ -154,78 +178,132 @@ export async function hopRun(
       const t = r * TRACE_FIELDS;
       const read = trace[t + 2]!;
       const journaled = trace[t + 3]!;
-      const wrote = trace[t + 4 + ci]!;
+      const writing = trace[t + 4 + ci]!;
       cols.parse[k] = parsed - recv;
       cols.write[k] = flushed - parsed;
       cols.relayRead[k] = read - flushed;
       cols.relayWork[k] = journaled - read;
-      cols.fanout[k] = wrote - journaled;
-      cols.consumerRead[k] = arrive - wrote;
+      cols.fanout[k] = writing - journaled;
+      cols.consumerRead[k] = arrive - writing;
       cols.total[k] = arrive - recv;
       k++;
     }
+    perConsumer.push({
+      spin: ci < (opts.spin ?? 0),
+      total: pcts(cols.total.subarray(from, k)),
+      consumerRead: pcts(cols.consumerRead.subarray(from, k)),
+      cpuShare: cpuShares[ci] ?? Number.NaN,
+    });
   }
   rmSync(dir, { recursive: true, force: true });
   const hops = {} as Record<HopKey, Pcts>;
   for (const key of Object.keys(cols) as HopKey[]) hops[key] = pcts(cols[key].subarray(0, k));
-  return { rate: opts.rate, hops, bad: bad + unjoined, frames: k };
+  return { rate: opts.rate, hops, perConsumer, bad: bad + unjoined, frames: k };
+}
+
+/** One relay/consumer setup measured in every round (a fix against what came before it, spin on or off). */
+export interface HopVariant {
+  name: string;
+  journal?: boolean;
+  spin?: number;
+  /** Environment for every process of the run (e.g. TAPEWIRE_CPUS_RELAY). */
+  env?: Record<string, string>;
 }
 
 export interface HopBenchResult {
-  runs: HopRunResult[];
-  /** Medians over the rounds, per rate. */
-  medians: HopRunResult[];
+  runs: Array<HopRunResult & { variant: string }>;
+  /** Medians over the rounds, per rate and variant. */
+  medians: Array<HopRunResult & { variant: string; rounds: number }>;
+  failed: number;
   loadavg: [number, number];
   cpus: number;
 }
 
+const pctMedian = (xs: Pcts[]): Pcts => ({
+  p50: median(xs.map((x) => x.p50)),
+  p99: median(xs.map((x) => x.p99)),
+  p999: median(xs.map((x) => x.p999)),
+  mean: median(xs.map((x) => x.mean)),
+});
+
 export async function runHopBench(
-  opts: { rounds?: number; rates?: number[]; consumers?: number; log?: (l: string) => void } = {},
+  opts: {
+    rounds?: number;
+    rates?: number[];
+    consumers?: number;
+    variants?: HopVariant[];
+    log?: (l: string) => void;
+  } = {},
 ): Promise<HopBenchResult> {
   const rounds = opts.rounds ?? 3;
   const rates = opts.rates ?? [10_000, 100_000];
   const consumers = opts.consumers ?? 3;
+  const variants = opts.variants ?? [{ name: "journal on", journal: true }];
   const log = opts.log ?? ((l: string) => console.error(l));
   const work = mkdtempSync(join(tmpdir(), "tapewire-hops-"));
   const load0 = loadavg()[0]!;
+  let failed = 0;
   try {
     const uds = await c.build(work);
-    const runs: HopRunResult[] = [];
+    const runs: HopBenchResult["runs"] = [];
     for (let r = 0; r < rounds; r++) {
       for (const rate of rates) {
-        // 2 s of warm-up, 2 s measured (at 10k/s: 20k frames per consumer, like the latency bench).
-        const ours = await hopRun(work, {
-          consumers,
-          rate,
-          frames: rate * 2,
-          warmup: rate * 2,
-          journal: true,
-        });
         const cl = await uds.fanlat(consumers, rate, rate * 2);
-        const run = { ...ours, c: cl };
-        log(
-          `round ${r + 1}/${rounds} @${rate}/s: total p50 ${ours.hops.total.p50.toFixed(1)} p99 ${ours.hops.total.p99.toFixed(1)} µs; C ${cl.p50} / ${cl.p99} µs; bad ${ours.bad}`,
-        );
-        runs.push(run);
+        // Variants in a rotating order, so none always runs first after C.
+        for (let v = 0; v < variants.length; v++) {
+          const variant = variants[(v + r) % variants.length]!;
+          try {
+            // 2 s of warm-up, 2 s measured (at 10k/s: 20k frames per consumer, like the latency bench).
+            const ours = await hopRun(work, {
+              consumers,
+              rate,
+              frames: rate * 2,
+              warmup: rate * 2,
+              journal: variant.journal ?? true,
+              spin: variant.spin,
+              env: variant.env,
+            });
+            runs.push({ ...ours, c: cl, variant: variant.name });
+            log(
+              `round ${r + 1}/${rounds} @${rate}/s ${variant.name}: total p50 ${ours.hops.total.p50.toFixed(1)} p99 ${ours.hops.total.p99.toFixed(1)} µs; C ${cl.p50} / ${cl.p99} µs; bad ${ours.bad}`,
+            );
+          } catch (error) {
+            failed++;
+            log(
+              `round ${r + 1} @${rate}/s ${variant.name} failed: ${(error as Error).message.slice(0, 300)}`,
+            );
+          }
+        }
       }
     }
-    const medians = rates.map((rate) => {
-      const rs = runs.filter((x) => x.rate === rate);
-      const hops = {} as Record<HopKey, Pcts>;
-      for (const key of Object.keys(rs[0]!.hops) as HopKey[]) {
-        const m = (f: keyof Pcts) => median(rs.map((x) => x.hops[key][f]));
-        hops[key] = { p50: m("p50"), p99: m("p99"), p999: m("p999"), mean: m("mean") };
+    const medians: HopBenchResult["medians"] = [];
+    for (const rate of rates) {
+      for (const variant of variants) {
+        const rs = runs.filter((x) => x.rate === rate && x.variant === variant.name);
+        if (rs.length === 0) continue;
+        const hops = {} as Record<HopKey, Pcts>;
+        for (const key of Object.keys(rs[0]!.hops) as HopKey[])
+          hops[key] = pctMedian(rs.map((x) => x.hops[key]));
+        const perConsumer = rs[0]!.perConsumer.map((pc, i) => ({
+          spin: pc.spin,
+          total: pctMedian(rs.map((x) => x.perConsumer[i]!.total)),
+          consumerRead: pctMedian(rs.map((x) => x.perConsumer[i]!.consumerRead)),
+          cpuShare: median(rs.map((x) => x.perConsumer[i]!.cpuShare)),
+        }));
+        const cm = (f: "p50" | "p99" | "p999") => median(rs.map((x) => x.c[f]));
+        medians.push({
+          rate,
+          variant: variant.name,
+          rounds: rs.length,
+          hops,
+          perConsumer,
+          c: { p50: cm("p50"), p99: cm("p99"), p999: cm("p999") },
+          bad: rs.reduce((sum, x) => sum + x.bad, 0),
+          frames: rs[0]!.frames,
+        });
       }
-      const cm = (f: "p50" | "p99" | "p999") => median(rs.map((x) => x.c[f]));
-      return {
-        rate,
-        hops,
-        c: { p50: cm("p50"), p99: cm("p99"), p999: cm("p999") },
-        bad: rs.reduce((s, x) => s + x.bad, 0),
-        frames: rs[0]!.frames,
-      };
-    });
-    return { runs, medians, loadavg: [load0, loadavg()[0]!], cpus: cpus().length };
+    }
+    return { runs, medians, failed, loadavg: [load0, loadavg()[0]!], cpus: cpus().length };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -235,9 +313,9 @@ export function formatHopBench(h: HopBenchResult): string {
   const us = (v: number) => v.toFixed(1);
   const out: string[] = [];
   for (const m of h.medians) {
-    const meanSum = HOPS.reduce((s, hop) => s + m.hops[hop.key].mean, 0);
+    const meanSum = HOPS.reduce((sum, hop) => sum + m.hops[hop.key].mean, 0);
     out.push(
-      `| hop @${m.rate / 1000}k msg/s (µs) | p50 | p99 | p99.9 | mean | share of mean |`,
+      `| hop @${m.rate / 1000}k msg/s, ${m.variant} (µs) | p50 | p99 | p99.9 | mean | share of mean |`,
       "|---|---|---|---|---|---|",
     );
     for (const hop of HOPS) {
@@ -249,18 +327,32 @@ export function formatHopBench(h: HopBenchResult): string {
     const t = m.hops.total;
     out.push(
       `| **total, stamp → consumer** | **${us(t.p50)}** | **${us(t.p99)}** | ${us(t.p999)} | ${us(t.mean)} | |`,
-      `| C uds.c fanlat, same rate, same round | ${us(m.c.p50)} | ${us(m.c.p99)} | ${us(m.c.p999)} | | |`,
+      `| C uds.c fanlat, same rate, same rounds | ${us(m.c.p50)} | ${us(m.c.p99)} | ${us(m.c.p999)} | | |`,
       `| ratio to C | ${(t.p50 / m.c.p50).toFixed(2)}× | ${(t.p99 / m.c.p99).toFixed(2)}× | | | |`,
+    );
+    m.perConsumer.forEach((pc, i) => {
+      out.push(
+        `| consumer ${i}${pc.spin ? " (spin)" : ""}: total / its read hop; CPU ${(pc.cpuShare * 100).toFixed(0)}% | ${us(pc.total.p50)} / ${us(pc.consumerRead.p50)} | ${us(pc.total.p99)} / ${us(pc.consumerRead.p99)} | | | |`,
+      );
+    });
+    out.push(
+      "",
+      `(${m.rounds} rounds, ${m.frames} joined deliveries per run, lost/reordered/unjoined ${m.bad})`,
       "",
     );
   }
   out.push(
-    `Medians of ${h.runs.length / h.medians.length} interleaved rounds, ${h.medians[0]?.frames ?? 0} joined frame deliveries per run` +
-      ` (3 consumers × 2 s, after 2 s of warm-up); frames lost, reordered or not joined: ${h.medians.reduce((s, m) => s + m.bad, 0)};` +
-      ` load average ${h.loadavg[0].toFixed(1)} → ${h.loadavg[1].toFixed(1)} on ${h.cpus} CPUs. Percentiles of each hop are` +
-      " taken on their own, so they do not add up to the total's; the means do.",
+    "Medians of interleaved rounds (in each: C fanlat, then each variant in rotating order), 3 consumers × 2 s" +
+      ` after 2 s of warm-up; failed runs: ${h.failed}; load average ${h.loadavg[0].toFixed(1)} → ${h.loadavg[1].toFixed(1)}` +
+      ` on ${h.cpus} CPUs. Percentiles of each hop are taken on their own, so they do not add up to the total's; the means do.`,
   );
   return out.join("\n");
+}
+
+/** HOPS_VARIANTS: JSON list of HopVariant; default: the journal on, every consumer in the normal mode. */
+function variantsFromEnv(): HopVariant[] | undefined {
+  const raw = process.env.HOPS_VARIANTS;
+  return raw ? (JSON.parse(raw) as HopVariant[]) : undefined;
 }
 
 if (import.meta.main) {
@@ -268,6 +360,7 @@ if (import.meta.main) {
   const result = await runHopBench({
     rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
     rates: env.HOPS_RATES?.split(",").map(Number),
+    variants: variantsFromEnv(),
   });
   console.log(formatHopBench(result));
   if (env.HOPS_JSON) await Bun.write(env.HOPS_JSON, JSON.stringify(result, null, 2));

@@ -1,5 +1,5 @@
 // Our relay in the benchmark: `bun relay/main.ts`, Bun consumers on relay/client.ts, a Bun producer.
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { startRelayProcess, waitFor, waitForFilters } from "../relay/testing.ts";
 import { FRAME_SIZE } from "../schema/frame.ts";
@@ -15,10 +15,17 @@ async function withRelay<T>(
   consumers: number,
   consumerArgs: (i: number, path: string) => string[],
   body: (relayIn: string, cons: Helper[]) => Promise<T>,
+  relayEnv: Record<string, string> = {},
 ): Promise<T> {
+  // A fresh journal per run: each starts from seq 0 like the producer (the consumers check every seq).
+  const dir = mkdtempSync(join(work, "relay-"));
   const relay = await startRelayProcess({
-    dir: work,
-    env: { TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES: String(queueBytes), RELAY_METRICS_PORT: "-1" },
+    dir,
+    env: {
+      TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES: String(queueBytes),
+      RELAY_METRICS_PORT: "-1",
+      ...relayEnv,
+    },
   });
   const cons: Helper[] = [];
   try {
@@ -33,10 +40,17 @@ async function withRelay<T>(
   } finally {
     await Promise.all(cons.map((h) => h.kill()));
     await relay.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-export async function relayThroughput(work: string, consumers: number, frames: number, batch: number) {
+export async function relayThroughput(
+  work: string,
+  consumers: number,
+  frames: number,
+  batch: number,
+  relayEnv: Record<string, string> = {},
+) {
   // The relay never pushes back on a producer; a max-rate producer outruns the consumers, so the queues are
   // sized to hold a whole run and the figure is the rate every consumer sustained end to end (like uds.c's
   // fanout, whose relay blocks instead). No frame may be lost or reordered.
@@ -61,6 +75,7 @@ export async function relayThroughput(work: string, consumers: number, frames: n
         await producer.kill();
       }
     },
+    relayEnv,
   );
 }
 
@@ -79,6 +94,7 @@ export async function relayLatency(
   rate: number,
   frames: number,
   warmup = defaultWarmup(rate),
+  relayEnv: Record<string, string> = {},
 ) {
   return withRelay(
     work,
@@ -86,6 +102,7 @@ export async function relayLatency(
     consumers,
     (i, path) => ["lat", path, `bench-${i}`, String(warmup + frames), join(work, `lat-${i}.bin`)],
     (relayIn, cons) => pacedRun(work, relayIn, cons, rate, frames, warmup),
+    relayEnv,
   );
 }
 

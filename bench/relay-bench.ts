@@ -196,6 +196,113 @@ export function formatRelayBench(r: RelayBenchResult): string {
   ].join("\n");
 }
 
+export interface JournalAbResult {
+  rate: number;
+  /** Per setting: medians over the rounds. */
+  on: { thru: number; p50: number; p99: number; p999: number };
+  off: { thru: number; p50: number; p99: number; p999: number };
+  c: { thru: number; p50: number; p99: number; p999: number };
+  bad: number;
+  rounds: Array<Record<string, number>>;
+  loadavg: [number, number];
+}
+
+/**
+ * The journal's cost (issue 10): in each round our relay runs with TAPEWIRE_JOURNAL=true and =false (the order
+ * alternates per round), throughput and latency at `rate`, and the C reference beside them; medians.
+ */
+export async function runJournalAb(
+  opts: {
+    rounds?: number;
+    rate?: number;
+    frames?: number;
+    thruFrames?: number;
+    log?: (l: string) => void;
+  } = {},
+): Promise<JournalAbResult> {
+  const rounds = opts.rounds ?? 5;
+  const rate = opts.rate ?? 10_000;
+  const frames = opts.frames ?? 20_000;
+  const thruFrames = opts.thruFrames ?? 6_000_000;
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const load0 = loadavg()[0]!;
+  const work = mkdtempSync(join(tmpdir(), "tapewire-journal-ab-"));
+  try {
+    const uds = await c.build(work);
+    const rows: Array<Record<string, number>> = [];
+    let bad = 0;
+    for (let r = 0; r < rounds; r++) {
+      const row: Record<string, number> = {};
+      const order = r % 2 === 0 ? ["on", "off"] : ["off", "on"];
+      for (const setting of order) {
+        const env = { TAPEWIRE_JOURNAL: setting === "on" ? "true" : "false" };
+        const t = await relayThroughput(work, 3, thruFrames, 1024, env);
+        bad += t.bad;
+        row[`${setting}Thru`] = t.inRate;
+        const l = await relayLatency(work, 3, rate, frames, defaultWarmup(rate), env);
+        bad += l.bad;
+        Object.assign(row, {
+          [`${setting}P50`]: l.p50,
+          [`${setting}P99`]: l.p99,
+          [`${setting}P999`]: l.p999,
+        });
+      }
+      row.cThru = await uds.fanout(3, 1024, thruFrames * 3);
+      const cl = await uds.fanlat(3, rate, frames);
+      Object.assign(row, { cP50: cl.p50, cP99: cl.p99, cP999: cl.p999 });
+      log(`journal A/B round ${r + 1}/${rounds}: ${JSON.stringify(row)}`);
+      rows.push(row);
+    }
+    const m = (k: string) => median(rows.map((x) => x[k]!));
+    const pick = (p: string) => ({
+      thru: m(`${p}Thru`),
+      p50: m(`${p}P50`),
+      p99: m(`${p}P99`),
+      p999: m(`${p}P999`),
+    });
+    return {
+      rate,
+      on: pick("on"),
+      off: pick("off"),
+      c: pick("c"),
+      bad,
+      rounds: rows,
+      loadavg: [load0, loadavg()[0]!],
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function formatJournalAb(j: JournalAbResult): string {
+  const m = (v: number) => `${(v / 1e6).toFixed(2)} M/s`;
+  const us = (v: number) => `${v.toFixed(1)} µs`;
+  const at = `@${j.rate / 1000}k/s`;
+  const row = (name: string, v: JournalAbResult["on"]) =>
+    `| ${name} | ${m(v.thru)} | ${us(v.p50)} | ${us(v.p99)} | ${us(v.p999)} |`;
+  return [
+    `| relay, 1 producer → 3 consumers | throughput in, no loss | p50 ${at} | p99 ${at} | p99.9 ${at} |`,
+    "|---|---|---|---|---|",
+    row("journal on (default)", j.on),
+    row("journal off", j.off),
+    `| on ÷ off | ${(j.on.thru / j.off.thru).toFixed(2)}× | ${(j.on.p50 / j.off.p50).toFixed(2)}× | ${(j.on.p99 / j.off.p99).toFixed(2)}× | ${(j.on.p999 / j.off.p999).toFixed(2)}× |`,
+    row("C uds.c, same rounds", j.c),
+    `| journal on ÷ C | ${(j.on.thru / j.c.thru).toFixed(2)}× | ${(j.on.p50 / j.c.p50).toFixed(2)}× | ${(j.on.p99 / j.c.p99).toFixed(2)}× | ${(j.on.p999 / j.c.p999).toFixed(2)}× |`,
+    "",
+    `Medians of ${j.rounds.length} rounds; in each, on and off back to back (order alternating), then C.` +
+      ` Frames lost or out of order: ${j.bad}. Load average ${j.loadavg[0].toFixed(1)} → ${j.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
+  ].join("\n");
+}
+
+if (import.meta.main && process.env.BENCH_JOURNAL_AB === "1") {
+  // BENCH_JOURNAL_AB=1 bun bench/relay-bench.ts: the journal's cost, on and off in one run.
+  const env = process.env;
+  const result = await runJournalAb({ rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined });
+  console.log(formatJournalAb(result));
+  if (env.JOURNAL_AB_JSON) await Bun.write(env.JOURNAL_AB_JSON, JSON.stringify(result, null, 2));
+  process.exit(0);
+}
+
 if (import.meta.main) {
   const t0 = performance.now();
   // BENCH_ROUNDS=5 for more interleaved rounds; BENCH_BROKERS=0 skips Redis and NATS.

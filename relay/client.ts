@@ -1,6 +1,5 @@
 // The consumer side of the relay: connect to TAPEWIRE_RELAY_OUT, send a filter line, hand every 48-byte frame to
 // onFrame without copying, and reconnect by itself (exponential backoff with jitter) whenever the relay goes away.
-import type { Socket } from "bun";
 import { createLogger } from "../lib/log.ts";
 import { nowNs } from "../schema/clock.ts";
 import {
@@ -17,6 +16,7 @@ import {
 } from "../schema/frame.ts";
 import { FrameStreamDecoder } from "../schema/stream.ts";
 import { type ConsumerFilter, formatFilterLine, type KindName, type ResumePosition } from "./filter.ts";
+import { SpinSocket, type SpinStats } from "./spin.ts";
 
 export type { ConsumerFilter, ExchangeName, KindName };
 
@@ -39,6 +39,12 @@ export interface RelayConsumerOptions {
   resume?: boolean;
   /** Where the first connection starts (default live): e.g. positions a database writer stored. */
   startFrom?: ResumePosition;
+  /**
+   * Latency mode (relay/README.md, "Spin mode"; off by default): read the socket by busy-polling instead of
+   * sleeping in the event loop. Costs one whole CPU while connected; `true` spins in 1 ms slices with one
+   * event-loop turn between them, `{ sliceMs }` sets the slice. Linux only (elsewhere: a warning, normal mode).
+   */
+  spin?: boolean | { sliceMs?: number };
   /** First retry delay (default 50 ms); doubles per failed attempt up to reconnectMaxMs (default 2000 ms). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
@@ -54,6 +60,8 @@ export interface RelayConsumer {
   readonly connects: number;
   /** Next journal seq per exchange (the resume position), for exchanges seen so far. */
   readonly position: Partial<Record<ExchangeName, number>>;
+  /** Spin mode's counters (polls that found nothing, reads, yields), or null when not spinning. */
+  readonly spin: Readonly<SpinStats> | null;
   /** Replace the filter; sent at once if connected, else on the next connect. */
   setFilter(f: ConsumerFilter): void;
   /** Stop for good: close the socket and cancel any reconnect. */
@@ -65,8 +73,14 @@ export interface RelayConsumer {
 const encoder = new TextEncoder();
 const log = createLogger({ service: "relay-client" });
 
+/** What the consumer needs of its connection: a Bun socket, or a SpinSocket in spin mode. */
+interface Wire {
+  write(bytes: Uint8Array): number;
+  end(): void;
+}
+
 class Consumer implements RelayConsumer {
-  private socket: Socket<undefined> | null = null;
+  private socket: Wire | null = null;
   private filter: ConsumerFilter;
   private closed = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -84,6 +98,8 @@ class Consumer implements RelayConsumer {
   private readonly next = new Float64Array(16).fill(-1);
   private readonly handler: (view: DataView, offset: number) => void;
   private readonly createdNs = String(BigInt(Math.floor(nowNs())));
+  readonly spin: SpinStats | null;
+  private readonly sliceMs: number;
 
   constructor(private readonly opts: RelayConsumerOptions) {
     this.filter = opts.filter ?? {};
@@ -92,7 +108,20 @@ class Consumer implements RelayConsumer {
     this.delay = this.minMs;
     this.handler = opts.resume ? this.tracking : opts.onFrame;
     this.decoder = new FrameStreamDecoder(this.handler, this.onInvalid);
-    this.connect();
+    const spin = opts.spin ?? false;
+    this.sliceMs = typeof spin === "object" ? (spin.sliceMs ?? 1) : 1;
+    if (spin !== false && process.platform !== "linux") {
+      log.warn("spin mode needs Linux; reading in the normal (event loop) mode", {
+        platform: process.platform,
+      });
+      this.spin = null;
+    } else {
+      this.spin = spin === false ? null : { polls: 0, reads: 0, yields: 0 };
+    }
+    // A spin connect is synchronous: deferred so onConnect never runs before this constructor's caller has
+    // the consumer in hand (as with Bun.connect).
+    if (this.spin !== null) queueMicrotask(() => this.connect());
+    else this.connect();
   }
 
   /** onFrame, keeping the resume position: every frame but SlowConsumer moves its exchange to seq + 1. */
@@ -156,9 +185,57 @@ class Consumer implements RelayConsumer {
     this.close();
   }
 
+  private opened(socket: Wire): void {
+    this.socket = socket;
+    this.connects++;
+    this.delay = this.minMs;
+    this.framesBefore += this.decoder.frames;
+    this.invalidBefore += this.decoder.errors;
+    this.decoder = new FrameStreamDecoder(this.handler, this.onInvalid);
+    this.sendLine(socket, false);
+    this.opts.onConnect?.();
+  }
+
+  private lost(socket: Wire, error: Error | null | undefined): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    this.pendingOut = null;
+    this.opts.onDisconnect?.(error ? `error: ${error.message}` : "closed by relay");
+    this.scheduleReconnect();
+  }
+
+  /** Spin mode: a libc socket read by busy-polling (relay/spin.ts); a failed connect retries with backoff. */
+  private connectSpin(stats: SpinStats): void {
+    let socket: SpinSocket;
+    // One view over the spin socket's read buffer, made on its first read: frames are checked in place.
+    let view: DataView | null = null;
+    try {
+      socket = SpinSocket.connect(
+        this.opts.path,
+        {
+          data: (chunk, length) => {
+            if (view === null || view.buffer !== chunk.buffer) view = new DataView(chunk.buffer);
+            this.decoder.push(chunk, length, view);
+          },
+          drain: () => this.flush(socket),
+          close: (error) => this.lost(socket, error),
+        },
+        { sliceMs: this.sliceMs, stats },
+      );
+    } catch {
+      this.scheduleReconnect();
+      return;
+    }
+    this.opened(socket);
+  }
+
   private connect(): void {
     this.timer = null;
     if (this.closed) return;
+    if (this.spin !== null) {
+      this.connectSpin(this.spin);
+      return;
+    }
     let opened = false;
     Bun.connect({
       unix: this.opts.path,
@@ -169,24 +246,11 @@ class Consumer implements RelayConsumer {
             socket.end();
             return;
           }
-          this.socket = socket;
-          this.connects++;
-          this.delay = this.minMs;
-          this.framesBefore += this.decoder.frames;
-          this.invalidBefore += this.decoder.errors;
-          this.decoder = new FrameStreamDecoder(this.handler, this.onInvalid);
-          this.sendLine(socket, false);
-          this.opts.onConnect?.();
+          this.opened(socket);
         },
         data: (_socket, data) => this.decoder.push(data),
         drain: (socket) => this.flush(socket),
-        close: (socket, error) => {
-          if (this.socket !== socket) return;
-          this.socket = null;
-          this.pendingOut = null;
-          this.opts.onDisconnect?.(error ? `error: ${error.message}` : "closed by relay");
-          this.scheduleReconnect();
-        },
+        close: (socket, error) => this.lost(socket, error),
         error: (_socket, error) => {
           // Followed by close; onFrame throwing lands here too, so surface it.
           log.limited("error", "socket", "relay consumer socket error", { path: this.opts.path, error });
@@ -206,7 +270,7 @@ class Consumer implements RelayConsumer {
   }
 
   /** Send the filter line; on connect only when there is something to say (the relay's default is "all"). */
-  private sendLine(socket: Socket<undefined>, always: boolean): void {
+  private sendLine(socket: Wire, always: boolean): void {
     const f = this.filter;
     const hasFilter = Boolean(f.exchanges?.length || f.instruments?.length || f.kinds?.length);
     const resume = always ? undefined : this.resumeLine();
@@ -223,7 +287,7 @@ class Consumer implements RelayConsumer {
     this.flush(socket);
   }
 
-  private flush(socket: Socket<undefined>): void {
+  private flush(socket: Wire): void {
     const out = this.pendingOut;
     if (!out) return;
     const n = socket.write(out);

@@ -149,19 +149,20 @@ export class Fanout {
       if (c.passAll && length <= c.limit - c.ring.size) {
         fullCopies++;
         c.framesOut += length / FRAME_SIZE;
+        if (this.trace !== null) this.trace.writing(i);
         if (c.ring.size === 0 && !c.waitingDrain && !c.holding) {
           this.writeDirect(c, batch);
-          if (this.trace !== null) this.trace.wrote(i);
           continue;
         }
         c.ring.push(batch.src, batch.srcStart, length);
       } else {
+        if (this.trace !== null) this.trace.writing(i);
         batch.own(); // word access for the per-frame path
         this.queueFiltered(c, batch);
       }
       if (!c.waitingDrain && !c.holding) this.flush(c);
-      if (this.trace !== null) this.trace.wrote(i);
     }
+    if (this.trace !== null) this.trace.done();
     if (this.replaying > 0) {
       for (let i = 0; i < consumers.length; i++) {
         const c = consumers[i]!;

@@ -1,5 +1,6 @@
 // Hop-by-hop trace (TAPEWIRE_RELAY_TRACE=<file>, off by default): per ingest read, the id and count of its frames
-// and the host-clock times at which the read arrived, was journaled and was written to each consumer, in a
+// and the host-clock times at which the read arrived, was journaled, was about to be written to each consumer
+// (the write's own syscall, which wakes that consumer, belongs to the consumer's hop) and was done, in a
 // preallocated Float64Array written to <file> when the relay stops. bench/relay-bench-hops.ts joins it by frame
 // id with the producer's and consumers' own records (docs: BENCHMARKS.md, "Hop by hop"). Times are ns since
 // TRACE_BASE_S (TAPEWIRE_TRACE_BASE_S, whole seconds of CLOCK_REALTIME), exact in a double; every process of
@@ -37,9 +38,10 @@ export function traceTsRecv(view: DataView, offset: number): number {
   return (view.getInt32(at + 4, true) - BASE_HI) * TWO32 + (view.getUint32(at, true) - BASE_LO);
 }
 
-/** Fields per read record: first id, frames, tRead, tJournaled, then one write time per consumer slot. */
+/** Fields per read record: first id, frames, tRead, tJournaled, one time per consumer slot, tDone. */
 export const TRACE_CONSUMERS = 4;
-export const TRACE_FIELDS = 4 + TRACE_CONSUMERS;
+export const TRACE_FIELDS = 5 + TRACE_CONSUMERS;
+export const TRACE_DONE = 4 + TRACE_CONSUMERS;
 
 export class HopTrace {
   private readonly rec: Float64Array;
@@ -76,9 +78,14 @@ export class HopTrace {
     if (this.base >= 0) this.rec[this.base + 3] = traceNow();
   }
 
-  /** The read's frames were handed to consumer slot `i` (the kernel took them, or they were queued). */
-  wrote(i: number): void {
+  /** The read's frames are about to be written (or queued) to consumer slot `i`. */
+  writing(i: number): void {
     if (this.base >= 0 && i < TRACE_CONSUMERS) this.rec[this.base + 4 + i] = traceNow();
+  }
+
+  /** Every consumer had the read's frames. */
+  done(): void {
+    if (this.base >= 0) this.rec[this.base + TRACE_DONE] = traceNow();
   }
 
   save(): void {

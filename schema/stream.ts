@@ -32,9 +32,13 @@ export class FrameStreamDecoder {
     return this.carried;
   }
 
-  push(chunk: Uint8Array): void {
+  /**
+   * Decode bytes [0, length) of `chunk`. A caller that reads into a buffer of its own (relay/spin.ts) passes
+   * its fill as `length` and a DataView over the whole buffer as `view`: frames are then checked in place.
+   */
+  push(chunk: Uint8Array, length = chunk.byteLength, view?: DataView): void {
     let pos = 0;
-    const len = chunk.byteLength;
+    const len = length;
     if (this.carried > 0) {
       const take = Math.min(FRAME_SIZE - this.carried, len);
       this.carry.set(chunk.subarray(0, take), this.carried);
@@ -46,15 +50,17 @@ export class FrameStreamDecoder {
     }
     const whole = pos + Math.floor((len - pos) / FRAME_SIZE) * FRAME_SIZE;
     if (whole > pos) {
-      if (whole - pos <= SMALL_CHUNK) {
-        this.small.set(pos === 0 && whole === len ? chunk : chunk.subarray(pos, whole));
+      if (view !== undefined) {
+        this.run(view, chunk, pos, whole);
+      } else if (whole - pos <= SMALL_CHUNK) {
+        this.small.set(pos === 0 && whole === chunk.byteLength ? chunk : chunk.subarray(pos, whole));
         this.run(this.smallView, this.small, 0, whole - pos);
       } else {
         this.run(new DataView(chunk.buffer, chunk.byteOffset, len), chunk, pos, whole);
       }
     }
     if (whole < len) {
-      this.carry.set(chunk.subarray(whole), 0);
+      this.carry.set(chunk.subarray(whole, len), 0);
       this.carried = len - whole;
     }
   }
