@@ -17,6 +17,8 @@ import { BatchWriter } from "../../bridge/sink/writer.ts";
 import { createLogger } from "../../lib/log.ts";
 import { waitFor } from "../../lib/testing.ts";
 import { connectRelayConsumer } from "../../relay/index.ts";
+import { frames } from "../../relay/testing.ts";
+import { Exchange, FLAG_ASK, FLAG_BEGIN, FLAG_END, FLAG_SNAPSHOT, Kind, Status } from "../../schema/frame.ts";
 import { loadRegistry } from "../../schema/instruments.ts";
 
 export interface ArchiveFromRelayOptions {
@@ -43,10 +45,7 @@ export interface ManifestRow {
 /** Store the relay's journal through the bridge's writer, then export it with the archiver. */
 export async function archiveFromRelay(opts: ArchiveFromRelayOptions): Promise<ManifestRow[]> {
   const registry = loadRegistry({});
-  const log = createLogger(
-    { test: "backtest-archive" },
-    process.env.DEBUG_BACKTEST_KIT ? console.error : () => {},
-  );
+  const log = createLogger({ test: "backtest-archive" }, () => {});
   const metrics = new BridgeMetrics();
   const spoolDir = mkdtempSync(join(tmpdir(), "tw-bt-spool-"));
   const writer = new BatchWriter(
@@ -81,23 +80,63 @@ export async function archiveFromRelay(opts: ArchiveFromRelayOptions): Promise<M
     await writer.close(5_000);
     rmSync(spoolDir, { recursive: true, force: true });
   }
+  return archiveDatabase(opts.sql, opts.root, opts.now);
+}
+
+/** Export every partition closed at `now` from the database to `root` with the real archiver; the manifest. */
+export async function archiveDatabase(sql: postgres.Sql, root: string, now: Date): Promise<ManifestRow[]> {
+  const log = createLogger({ test: "backtest-archive" }, () => {});
   const { duck, close } = await openExportDuck();
   try {
-    const archiver = new Archiver(opts.sql, duck, {
-      root: opts.root,
+    const archiver = new Archiver(sql, duck, {
+      root,
       intervalS: 3600,
       recheckS: 7 * 86_400,
-      registry,
+      registry: loadRegistry({}),
       log,
-      now: () => opts.now,
+      now: () => now,
     });
     await archiver.runOnce();
     if (archiver.failures) throw new Error(`archiver: ${archiver.failures} partition exports failed`);
   } finally {
     close();
   }
-  const manifest = await opts.sql<ManifestRow[]>`
+  const manifest = await sql<ManifestRow[]>`
     SELECT dataset, exchange::int AS exchange, path, rows::int AS rows FROM archive_manifest
     ORDER BY dataset, exchange, partition_start`;
   return [...manifest];
+}
+
+/**
+ * Binance BTC-USDT (2 price, 8 size decimals; lot 0.00001) from t0 (ms): a collector start, then after FeedGuard's
+ * 2 s cooldown a book whose top moves from 42000.00/42001.00 to 42100.00/42101.00 and takers both ways. The
+ * market maker at 10 bps (trade size 0.001) bids 41958.50 (hit by the 41950 seller), offers 42042.50 (run
+ * through by the book's move), re-quotes and offers 42142.60 (lifted by the 42150 buyer).
+ */
+export function makerScenario(t0: number): { bytes: Uint8Array; lastSeq: number } {
+  let seq = 0;
+  const f = (kind: Kind, flags: number, id: number, price: number, size: number, atMs: number) => ({
+    kind,
+    flags,
+    exchange: Exchange.Binance,
+    instrument: 4,
+    seq: seq++,
+    id,
+    price,
+    size,
+    tsExchange: atMs * 1_000_000,
+    tsRecv: atMs * 1_000_000,
+  });
+  const bytes = frames([
+    { ...f(Kind.Status, Status.CollectorStart << 4, 1, 0, 0, t0), instrument: 0 },
+    f(Kind.BookLevel, FLAG_SNAPSHOT | FLAG_BEGIN, 1, 4200000, 10 ** 8, t0 + 3000),
+    f(Kind.BookLevel, FLAG_SNAPSHOT | FLAG_ASK | FLAG_END, 1, 4200100, 10 ** 8, t0 + 3000),
+    f(Kind.Trade, 0x20, 900, 4195000, 100_000, t0 + 3100),
+    f(Kind.BookLevel, 0, 2, 4200000, 0, t0 + 3200),
+    f(Kind.BookLevel, FLAG_ASK, 2, 4200100, 0, t0 + 3200),
+    f(Kind.BookLevel, 0, 2, 4210000, 10 ** 8, t0 + 3200),
+    f(Kind.BookLevel, FLAG_ASK | FLAG_END, 2, 4210100, 10 ** 8, t0 + 3200),
+    f(Kind.Trade, 0x10, 901, 4215000, 100_000, t0 + 3300),
+  ]);
+  return { bytes, lastSeq: seq - 1 };
 }

@@ -6,64 +6,33 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectRelayProducer } from "../../relay/index.ts";
-import { frames, startRelayProcess } from "../../relay/testing.ts";
-import { Exchange, FLAG_ASK, FLAG_BEGIN, FLAG_END, FLAG_SNAPSHOT, Kind, Status } from "../../schema/frame.ts";
+import { startRelayProcess } from "../../relay/testing.ts";
+import { Exchange } from "../../schema/frame.ts";
+import { traderEnvVars } from "../../scripts/trader-env.ts";
 import { newUser, startTestApi, type TestApi } from "../test/harness.ts";
-import { archiveFromRelay } from "./archive.testkit.ts";
+import { archiveFromRelay, makerScenario } from "./archive.testkit.ts";
 
-const haveVenv = existsSync(join(import.meta.dir, "../../.data/trader-venv/bin/python"));
-// Stamped a minute ago: the relay's journal replays recent frames to the database writer (not days-old ones).
+// Without the venv the job tests are skipped here; trader/pytest.test.ts fails CI for a missing venv.
+const haveVenv = existsSync(join(traderEnvVars.read(process.env).venv, "bin", "python"));
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
-const ns = (ms: number) => ms * 1_000_000;
-const B = Exchange.Binance;
 const root = mkdtempSync(join(tmpdir(), "tw-bt-api-"));
 let api: TestApi;
 let token: string;
 let relay: Awaited<ReturnType<typeof startRelayProcess>>;
 
-let seq = 0;
-const f = (kind: Kind, flags: number, id: number, price: number, size: number, atMs: number) => ({
-  kind,
-  flags,
-  exchange: B,
-  instrument: 4, // BTC-USDT (2 price, 8 size decimals; Binance lot 0.00001)
-  seq: seq++,
-  id,
-  price,
-  size,
-  tsExchange: ns(atMs),
-  tsRecv: ns(atMs),
-});
-
-/** A collector start, then (after FeedGuard's 2 s cooldown) a book whose top moves, and takers both ways. */
-function scenario() {
-  return frames([
-    { ...f(Kind.Status, Status.CollectorStart << 4, 1, 0, 0, T0), instrument: 0 },
-    f(Kind.BookLevel, FLAG_SNAPSHOT | FLAG_BEGIN, 1, 4200000, 10 ** 8, T0 + 3000),
-    f(Kind.BookLevel, FLAG_SNAPSHOT | FLAG_ASK | FLAG_END, 1, 4200100, 10 ** 8, T0 + 3000),
-    // mid 42000.50: the maker bids 41958.50 and offers 42042.50 (10 bps); a seller at 41950 hits the bid.
-    f(Kind.Trade, 0x20, 900, 4195000, 100_000, T0 + 3100),
-    f(Kind.BookLevel, 0, 2, 4200000, 0, T0 + 3200),
-    f(Kind.BookLevel, FLAG_ASK, 2, 4200100, 0, T0 + 3200),
-    f(Kind.BookLevel, 0, 2, 4210000, 10 ** 8, T0 + 3200),
-    f(Kind.BookLevel, FLAG_ASK | FLAG_END, 2, 4210100, 10 ** 8, T0 + 3200),
-    // mid 42100.50: offer 42142.60; a buyer at 42150 lifts it.
-    f(Kind.Trade, 0x10, 901, 4215000, 100_000, T0 + 3300),
-  ]);
-}
-
 beforeAll(async () => {
   relay = await startRelayProcess({ dir: join(root, "relay") });
   api = await startTestApi({ ARCHIVE_DIR: join(root, "archive"), BACKTEST_MAX_QUEUED: "2" });
   token = (await newUser(api, "backtester")).token;
+  const { bytes, lastSeq } = makerScenario(T0);
   const producer = await connectRelayProducer({ path: relay.inPath });
-  producer.send(scenario());
+  producer.send(bytes);
   await producer.drained();
   await archiveFromRelay({
     sql: api.db.sql,
     databaseUrl: api.db.url,
     relayOut: relay.outPath,
-    until: { [B]: seq - 1 },
+    until: { [Exchange.Binance]: lastSeq },
     root: join(root, "archive"),
     now: new Date(T0 + 3 * 3_600_000),
   });

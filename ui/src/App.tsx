@@ -3,6 +3,7 @@
 import { createSignal, Match, onCleanup, Show, Switch } from "solid-js";
 import { restoreSession, user } from "./app/auth.ts";
 import { startStream, streamError, streamStatus } from "./app/stream.ts";
+import { BacktestsPage } from "./backtests/BacktestsPage.tsx";
 import { FeedsPage } from "./feeds/FeedsPage.tsx";
 import { MarketsPage } from "./markets/MarketsPage.tsx";
 import { PortfolioPage } from "./portfolio/PortfolioPage.tsx";
@@ -13,6 +14,7 @@ const PAGES = [
   { path: "/feeds", label: "Feeds" },
   { path: "/portfolio", label: "Portfolio" },
   { path: "/strategies", label: "Strategies" },
+  { path: "/backtests", label: "Backtests" },
 ] as const;
 
 const pageOf = (path: string) => PAGES.find((p) => path.startsWith(p.path))?.path ?? "/markets";
@@ -116,6 +118,9 @@ export function App() {
           </Match>
           <Match when={page() === "/strategies"}>
             <StrategiesPage />
+          </Match>
+          <Match when={page() === "/backtests"}>
+            <BacktestsPage />
           </Match>
         </Switch>
       </div>
