@@ -182,7 +182,8 @@ export class StrategyService {
   }
 
   /**
-   * PnL per currency: realized (closed and open positions, commissions included as Nautilus books them),
+   * PnL per currency: realized (every closed position cycle and the open ones, commissions included as
+   * Nautilus books them),
    * unrealized (open positions at their last mark), commissions paid, and the latest balances with the
    * first ones for comparison, plus the balance curve (one point per account state).
    */
@@ -194,9 +195,17 @@ export class StrategyService {
       unrealized: string;
       commissions: string;
     }>(sql`
-      WITH p AS (
-        SELECT currency, sum(realized_pnl) AS realized, sum(unrealized_pnl) AS unrealized
-        FROM ${traderPositions} WHERE run_id = ${runId} GROUP BY currency
+      WITH cycles AS (
+        -- NETTING reuses a position id when it reopens: each closed cycle's realized PnL is on its
+        -- PositionClosed event ("0.084 USDT"), the open cycle's on its row.
+        SELECT split_part(payload->>'realized_pnl', ' ', 2) AS currency,
+               split_part(payload->>'realized_pnl', ' ', 1)::numeric AS realized, 0::numeric AS unrealized
+        FROM ${traderEvents} WHERE run_id = ${runId} AND kind = 'position.PositionClosed'
+        UNION ALL
+        SELECT currency, realized_pnl, unrealized_pnl
+        FROM ${traderPositions} WHERE run_id = ${runId} AND closed_at IS NULL
+      ), p AS (
+        SELECT currency, sum(realized) AS realized, sum(unrealized) AS unrealized FROM cycles GROUP BY currency
       ), c AS (
         SELECT commission_currency AS currency, sum(commission) AS commissions
         FROM ${traderFills} WHERE run_id = ${runId} GROUP BY commission_currency

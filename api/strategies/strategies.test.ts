@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { drizzle } from "drizzle-orm/postgres-js";
 import { applyRecords } from "../../trader/recorder/apply.ts";
-import { parseRecord } from "../../trader/recorder/records.ts";
+import { parseRecord, type SpoolRecord } from "../../trader/recorder/records.ts";
 import { newUser, startTestApi, type TestApi } from "../test/harness.ts";
 
 const FIXTURE = join(import.meta.dir, "..", "..", "trader", "recorder", "fixtures", "paper-run.jsonl");
@@ -22,6 +22,19 @@ beforeAll(async () => {
   token = (await newUser(api, "quant")).token;
   await applyRecords(drizzle(api.db.sql), RECORDS);
 });
+
+/** NETTING reopens the same position id: a PositionOpened after the close, with the new cycle's PnL. */
+function reopened(seq: number): SpoolRecord {
+  const opened = RECORDS.find((r) => r.kind === "position.PositionOpened")!;
+  const event = { ...(opened.event as Record<string, unknown>), realized_pnl: "-0.00100000 USDT" };
+  return {
+    ...opened,
+    seq,
+    ts: RECORDS.at(-1)!.ts + 1n,
+    event,
+    position: { ...opened.position!, side: "SHORT", signed_qty: "-0.00100", realized_pnl: "-0.00100000" },
+  };
+}
 afterAll(() => api?.close());
 
 describe("strategies", () => {
@@ -88,6 +101,23 @@ describe("strategies", () => {
     const states = new Set(RECORDS.filter((r) => r.balances).map((r) => r.seq)).size;
     const currencies = new Set(res.body.curve.map((p: Record<string, string>) => p.currency));
     expect(res.body.curve).toHaveLength(states * currencies.size);
+  });
+
+  test("PnL keeps a closed cycle's realized PnL when NETTING reopens the same position id", async () => {
+    const db = drizzle(api.db.sql);
+    await applyRecords(db, [reopened(RECORDS.length + 1)]);
+    try {
+      const res = await get(`/api/strategies/runs/${RUN}/pnl`);
+      // 0.084 from the closed cycle, -0.001 (its fee) from the open one.
+      expect(res.body.totals[0]).toMatchObject({ currency: "USDT", realized: "0.08300000" });
+      const positions = await get(`/api/strategies/runs/${RUN}/positions`);
+      expect(positions.body.items[0]).toMatchObject({ side: "SHORT", realizedPnl: "-0.00100000" });
+    } finally {
+      await api.db.sql`DELETE FROM trader_events WHERE run_id = ${RUN} AND seq > ${RECORDS.length}`;
+      await api.db.sql`UPDATE trader_runs SET last_seq = ${RECORDS.length} WHERE id = ${RUN}`;
+      await api.db.sql`DELETE FROM trader_positions WHERE run_id = ${RUN}`;
+      await applyRecords(db, RECORDS);
+    }
   });
 
   test("events page newest first and filter by kind prefix", async () => {

@@ -90,8 +90,12 @@ export interface UiStack {
   bridgePort: number;
   /** http://127.0.0.1:SIM/_sim */
   simUrl: string;
+  /** The relay's consumer socket (for more consumers, e.g. the trader). */
+  relayOut: string;
   procs: Record<string, Proc>;
   db: TestDatabase;
+  /** The API's ARCHIVE_DIR (empty until something archives into it; backtests read it). */
+  archiveDir: string;
   uiDir: string;
   /** Resolves once the bridge delivers a BBO from every exchange (the collectors are up and books built). */
   ready(timeoutMs?: number): Promise<void>;
@@ -164,6 +168,7 @@ export async function startUiStack(opts: UiStackOptions = {}): Promise<UiStack> 
       API_PORT: "0",
       DATABASE_URL: db.url,
       API_UI_DIR: uiDir,
+      ARCHIVE_DIR: join(dir, "archive"),
       API_REDIS_PREFIX: `tw-ui-${crypto.randomUUID().slice(0, 8)}:`,
       API_ARGON2_MEMORY_KIB: "8192",
       API_ARGON2_TIME_COST: "1",
@@ -191,8 +196,10 @@ export async function startUiStack(opts: UiStackOptions = {}): Promise<UiStack> 
       bridgeUrl,
       bridgePort,
       simUrl,
+      relayOut: outPath,
       procs,
       db,
+      archiveDir: join(dir, "archive"),
       uiDir,
       ready: (timeoutMs = 45_000) => bboFromEvery(bridgeUrl, timeoutMs),
       page: (path, query = {}) => `${apiUrl}${path}?${new URLSearchParams({ bridge: bridgeUrl, ...query })}`,
