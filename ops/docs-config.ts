@@ -26,6 +26,7 @@ export const CONFIG_MODULES = [
   "schema/db/migrate.ts",
   "scripts/trader-env.ts",
   "sim/config.ts",
+  "trader/recorder/config.ts",
 ];
 
 export async function renderConfigDoc(): Promise<string> {
