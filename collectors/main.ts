@@ -37,6 +37,7 @@ const collector = await startCollector({
   factory: VENUES[exchange],
   env,
   relayPath: config.relayIn,
+  natsUrl: config.natsUrl,
   metricsPort: config.metricsPort,
   recordPath: values.record,
   replayPath: values.replay,

@@ -56,6 +56,13 @@ export const linkConfig = defineConfig("link", {
     max: 65_536,
     meaning: "export: unacknowledged publishes at most; beyond it the exporter pauses its relay feed",
   }),
+  importFrom: string("TAPEWIRE_LINK_IMPORT_FROM", {
+    default: "relay",
+    pattern: /^(relay|collector)$/,
+    expected: "relay or collector",
+    meaning:
+      "import: relay = an exporting relay's subjects (<prefix>.<exchange>.all) into the pass-through socket; collector = collectors' own subjects (<prefix>.<exchange>.collector) into the collector ingest socket",
+  }),
   durable: string("TAPEWIRE_LINK_DURABLE", {
     default: "tapewire-import",
     pattern: /^[A-Za-z0-9_-]{1,64}$/,

@@ -13,10 +13,16 @@ import {
   type NatsConnection,
 } from "nats";
 import { createLogger } from "../lib/log.ts";
-import { EXCHANGES, type ExchangeName, FRAME_SIZE } from "../schema/frame.ts";
+import { EXCHANGES, type ExchangeName, FRAME_SIZE, FrameOffset, Kind, Status } from "../schema/frame.ts";
 import type { LinkConfig } from "./config.ts";
 import { IngestLink, seqAtOrBefore } from "./ingest-link.ts";
-import { connectOptions, exchangeOfSubject, isNotFound, payloadSeq, subjectFor } from "./stream.ts";
+import { connectOptions, exchangeOfSubject, isNotFound, payloadSeq } from "./stream.ts";
+
+/** The message starts a collector run: a Status CollectorStart frame with seq 0. */
+const isRunStart = (data: Uint8Array): boolean =>
+  (data[FrameOffset.kindFlags]! & 0x0f) === Kind.Status &&
+  data[FrameOffset.kindFlags]! >> 4 === Status.CollectorStart &&
+  payloadSeq(data, 0) === 0;
 
 const log = createLogger({ service: "link-import" });
 const NS_PER_MS = 1_000_000;
@@ -43,8 +49,9 @@ export async function prepareConsumer(jsm: JetStreamManager, cfg: LinkConfig, fo
     ack_policy: AckPolicy.Explicit,
     // One filter subject (servers before 2.10 take no list): the exchange's, or every exchange's; handle()
     // acknowledges and skips exchanges this importer was not asked for.
-    filter_subject:
-      exchanges.length === 1 ? subjectFor(cfg.subjectPrefix, exchanges[0]!) : `${cfg.subjectPrefix}.*.all`,
+    filter_subject: `${cfg.subjectPrefix}.${exchanges.length === 1 ? exchanges[0] : "*"}.${
+      cfg.importFrom === "collector" ? "collector" : "all"
+    }`,
     max_ack_pending: cfg.maxAckPending,
     ack_wait: 30_000 * NS_PER_MS,
   };
@@ -72,6 +79,8 @@ class LinkImporter implements Importer {
   /** Next seq per exchange this process has passed on (redelivery filter; the relay dedupes as well). */
   private readonly next = new Map<ExchangeName, number>();
   private iter: ConsumerMessages | null = null;
+  /** Per exchange, messages waiting behind a collector restart (see handle). */
+  private readonly held = new Map<ExchangeName, JsMsg[]>();
   private repointing = false;
   /** Stream seq of the last message that started past the expected seq (a hole seen twice there is real). */
   private holeAt = -1;
@@ -164,7 +173,11 @@ class LinkImporter implements Importer {
   private link(ex: ExchangeName): IngestLink {
     let l = this.links.get(ex);
     if (l === undefined) {
-      l = new IngestLink(this.cfg.relayPassthrough, ex);
+      // An exporting relay's frames keep its seq (pass-through); collectors' frames are ingested as from a collector.
+      l = new IngestLink(
+        this.cfg.importFrom === "collector" ? this.cfg.relayIn : this.cfg.relayPassthrough,
+        ex,
+      );
       this.links.set(ex, l);
     }
     return l;
@@ -186,8 +199,21 @@ class LinkImporter implements Importer {
       m.term();
       return;
     }
+    const held = this.held.get(ex);
+    if (held !== undefined) return void held.push(m); // behind a collector restart that waits
     const frames = data.byteLength / FRAME_SIZE;
     let first = 0;
+    if (isRunStart(data)) {
+      // A collector restarted (its seq starts again at 0): the previous run's frames must be acknowledged by
+      // the relay first (acks name one run's seqs), then the new run starts with a fresh skip position.
+      const link = this.link(ex);
+      if (link.unacknowledged > 0) {
+        this.held.set(ex, [m]);
+        link.whenIdle(() => this.release(ex));
+        return;
+      }
+      this.next.delete(ex);
+    }
     const next = this.next.get(ex);
     if (this.repointing || this.isLate(m, data, next)) return; // not acknowledged: it comes again
     // Frames are in seq order within a message: skip the prefix this process already wrote.
@@ -197,6 +223,28 @@ class LinkImporter implements Importer {
     const last = payloadSeq(data, frames - 1);
     if (first < frames) this.next.set(ex, (last + 1) % 4294967296);
     this.link(ex).send(data.subarray(first * FRAME_SIZE), first < frames ? last : undefined, () => m.ack());
+  }
+
+  /** The relay acknowledged the previous run: handle what waited, in order (it may wait again). */
+  private release(ex: ExchangeName): void {
+    const list = this.held.get(ex) ?? [];
+    this.held.delete(ex);
+    this.next.delete(ex);
+    for (let i = 0; i < list.length; i++) {
+      const again = this.held.get(ex);
+      if (again !== undefined) {
+        again.push(...list.slice(i));
+        return;
+      }
+      if (i === 0) this.handleRunStart(list[0]!);
+      else this.handle(list[i]!);
+    }
+  }
+
+  /** The held run start: its link is idle now, so it goes on as a fresh run. */
+  private handleRunStart(m: JsMsg): void {
+    this.messages--; // counted when it first came
+    this.handle(m);
   }
 
   async close(): Promise<void> {

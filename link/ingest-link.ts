@@ -30,6 +30,7 @@ export class IngestLink {
   private decoder = new FrameStreamDecoder(this.onRelayFrame.bind(this));
   private closed = false;
   private delay = 50;
+  private readonly idleWaiters: Array<() => void> = [];
   acked = -1;
   connects = 0;
   framesWritten = 0;
@@ -43,6 +44,12 @@ export class IngestLink {
 
   get unacknowledged(): number {
     return this.entries.length;
+  }
+
+  /** Run `then` once nothing is waiting for the relay's ack (at once if nothing is). */
+  whenIdle(then: () => void): void {
+    if (this.entries.length === 0) then();
+    else this.idleWaiters.push(then);
   }
 
   /** Send frames (whole 48-byte frames, maybe none) and run `settle` once the relay acknowledged them. */
@@ -94,6 +101,8 @@ export class IngestLink {
     this.acked = seq;
     while (this.entries.length > 0 && seqAtOrBefore(this.entries[0]!.lastSeq, seq))
       this.entries.shift()!.settle();
+    if (this.entries.length === 0 && this.idleWaiters.length > 0)
+      for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private connect(): void {

@@ -1,6 +1,7 @@
 // One collector process: a venue adapter on the shared feed, frames to the relay, metrics, record/replay.
 import { createLogger } from "../../lib/log.ts";
 import { serveMetrics } from "../../lib/metrics.ts";
+import { collectorJetStreamSink } from "../../link/collector-sink.ts";
 import { type ExchangeName, Status } from "../../schema/frame.ts";
 import { type InstrumentRegistry, loadRegistry } from "../../schema/instruments.ts";
 import { Backfill, statePathFor } from "./backfill.ts";
@@ -18,6 +19,8 @@ export interface CollectorOptions {
   env: Record<string, string | undefined>;
   registry?: InstrumentRegistry;
   relayPath: string;
+  /** Publish to NATS JetStream instead of the relay socket (link/collector-sink.ts). */
+  natsUrl?: string;
   /** Port for /metrics; 0 picks a free one; undefined serves none. */
   metricsPort?: number;
   recordPath?: string;
@@ -46,12 +49,14 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const log = createLogger({ process: `collector-${opts.exchange}` });
   const registry = opts.registry ?? loadRegistry(opts.env);
   const metrics = new CollectorMetrics(opts.exchange);
-  const sink = new RelaySink({
-    path: opts.relayPath,
+  const sinkOptions = {
     capacityFrames: opts.bufferFrames ?? 262_144,
     log,
-    onConnected: (up) => metrics.relayConnected.set({ exchange: opts.exchange }, up ? 1 : 0),
-  });
+    onConnected: (up: boolean) => metrics.relayConnected.set({ exchange: opts.exchange }, up ? 1 : 0),
+  };
+  const sink = opts.natsUrl
+    ? collectorJetStreamSink(opts.natsUrl, opts.env, sinkOptions)
+    : new RelaySink({ path: opts.relayPath, ...sinkOptions });
   const adapter = opts.factory({ registry, env: opts.env });
   const ctx = createCollectorContext({
     exchange: opts.exchange,
@@ -94,7 +99,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     replayed = replay(opts.replayPath, opts.replaySpeed ?? 0, feed, ctx);
   } else feed.start();
   log.info("collector started", {
-    relay: opts.relayPath,
+    relay: opts.natsUrl ?? opts.relayPath,
     metricsPort: server?.port,
     replay: opts.replayPath,
   });

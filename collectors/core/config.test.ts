@@ -5,6 +5,7 @@ import { readCollectorConfig } from "./config.ts";
 test("defaults, and a bad value fails fast naming the variable", () => {
   expect(readCollectorConfig("binance", {})).toEqual({
     relayIn: "run/relay-in.sock",
+    natsUrl: undefined,
     bufferFrames: 262_144,
     stateDir: undefined,
     backfill: true,

@@ -1,6 +1,6 @@
 // The settings every collector process reads, whatever its venue (lib/config.ts: read once, frozen, a bad
 // value fails fast naming the variable). The venue's own settings are in <venue>/config.ts.
-import { bool, defineConfig, type Env, int, port, string } from "../../lib/config.ts";
+import { bool, defineConfig, type Env, int, port, string, url } from "../../lib/config.ts";
 import type { ExchangeName } from "../../schema/frame.ts";
 
 const METRICS_PORTS: Record<ExchangeName, number> = { kraken: 9201, coinbase: 9202, binance: 9203 };
@@ -8,6 +8,13 @@ const METRICS_PORTS: Record<ExchangeName, number> = { kraken: 9201, coinbase: 92
 export const collectorVars = (exchange: ExchangeName) =>
   defineConfig(`collector-${exchange}`, {
     relayIn: string("TAPEWIRE_RELAY_IN", { default: "run/relay-in.sock", meaning: "relay ingest socket" }),
+    natsUrl: url("TAPEWIRE_COLLECTOR_NATS_URL", {
+      default: undefined,
+      defaultText: "unset (the relay socket)",
+      protocols: ["nats:", "tls:"],
+      meaning:
+        "publish frames straight to this NATS JetStream instead of the relay socket (link/README.md; stream and subjects from TAPEWIRE_LINK_*)",
+    }),
     bufferFrames: int("TAPEWIRE_COLLECTOR_BUFFER_FRAMES", {
       default: 262_144,
       min: 1,
