@@ -19,6 +19,7 @@ import { openExportDuck } from "./duck.ts";
 import { exportPartition } from "./export.ts";
 import { markArchivedSegments } from "./journal-marks.ts";
 import { applyRetention } from "./retention.ts";
+import { LocalStore } from "./store.ts";
 
 const registry = loadRegistry({});
 const log = createLogger({ test: "archiver" }, process.env.DEBUG_ARCHIVER ? console.error : () => {});
@@ -43,6 +44,7 @@ async function insertTrade(
 const archiver = (now: number) =>
   new Archiver(db.sql, duckCtx.duck, {
     root,
+    databaseUrl: db.url,
     intervalS: 3600,
     recheckS: 7 * 86_400,
     registry,
@@ -147,12 +149,14 @@ describe("archiver", () => {
     if (!dataset) throw new Error("no trades dataset");
     await insertTrade(2, 1, 55, base + 5 * H + 10, "91000.5", "0.25");
     // The crash: the file reached its final name but the manifest insert never ran.
-    const r = await exportPartition(db.sql, duckCtx.duck, root, registry, {
-      dataset,
-      exchange: 2,
-      start: new Date(base + 5 * H),
-      end: new Date(base + 6 * H),
-    });
+    const r = await exportPartition(
+      db.sql,
+      duckCtx.duck,
+      new LocalStore(root),
+      registry,
+      { dataset, exchange: 2, start: new Date(base + 5 * H), end: new Date(base + 6 * H) },
+      3600,
+    );
     expect(existsSync(join(root, r.path))).toBe(true);
     expect((await manifest()).some((m) => m.exchange === 2)).toBe(false);
     expect(await archiver(base + 7 * H).runOnce()).toBe(1);

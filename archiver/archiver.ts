@@ -6,18 +6,23 @@ import type { Logger } from "../lib/log.ts";
 import { ARCHIVE_DATASETS, type ArchiveDataset } from "../schema/archive.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
 import {
-  type ExportResult,
-  exportBatch,
-  exportPartition,
-  fingerprintSql,
-  type Partition,
-  selectSql,
-  timeRangeWhere,
-} from "./export.ts";
+  type BulkContext,
+  exportWanted,
+  type PartitionFacts,
+  type PlacedPartition,
+  readFacts,
+} from "./bulk.ts";
+import { type ExportResult, exportPartition, type Partition } from "./export.ts";
 import type { ArchiverMetrics } from "./metrics.ts";
+import { type ArchiveStore, LocalStore } from "./store.ts";
 
 export interface ArchiverOptions {
-  root: string;
+  /** Where the files go: a local folder or an S3 bucket with a local cache (default: LocalStore(root)). */
+  store?: ArchiveStore;
+  /** The archive folder when no store is given. */
+  root?: string;
+  /** The database's URL, for the archiver's own COPY connections (pg-copy.ts); without it COPY uses postgres.js. */
+  databaseUrl?: string;
   /** Partition length in seconds (divides a day). */
   intervalS: number;
   /** How far back each cycle looks for late rows in already archived partitions, seconds. */
@@ -28,21 +33,12 @@ export interface ArchiverOptions {
   now?: () => Date;
 }
 
-interface Candidate {
-  exchange: number;
-  start: Date;
-  rows: number;
-  fingerprint: string;
-}
-
 interface ManifestEntry {
   path: string;
+  sha256: string;
   sourceFingerprint: string;
   prunedAt: Date | null;
 }
-
-/** Rows read from the database per export batch (one snapshot, one COPY, many files). */
-const BATCH_ROWS = 1_000_000;
 
 /** Start of the interval that holds `t`. */
 export const intervalStart = (t: Date, intervalS: number): Date =>
@@ -56,35 +52,29 @@ export class Archiver {
     private readonly sql: postgres.Sql,
     private readonly duck: DuckDBConnection,
     private readonly opts: ArchiverOptions,
-  ) {}
+  ) {
+    if (!opts.store && !opts.root) throw new Error("Archiver: a store or a root folder is needed");
+    this.store = opts.store ?? new LocalStore(opts.root as string);
+  }
+
+  private readonly store: ArchiveStore;
 
   private now(): Date {
     return this.opts.now?.() ?? new Date();
   }
 
-  /** Partitions of closed intervals with their current fingerprint, grouped in one pass over the table. */
-  private async candidates(d: ArchiveDataset, since: Date | null, before: Date): Promise<Candidate[]> {
-    const s = this.opts.intervalS;
-    const where = since ? timeRangeWhere(since, before) : `t.time < '${before.toISOString()}'`;
-    const bucket = `t.exchange AS exchange_id, floor(extract(epoch from t.time) / ${s})::bigint * ${s} AS bucket_s, `;
-    const grouped = fingerprintSql(d, selectSql(d, where, bucket), ["bucket_s", "exchange_id"]);
-    const rows = await this.sql.unsafe(grouped);
-    return rows.map((r) => ({
-      exchange: Number(r.exchange_id),
-      start: new Date(Number(r.bucket_s) * 1000),
-      rows: Number(r.rows),
-      fingerprint: String(r.fingerprint),
-    }));
-  }
-
-  private async manifest(d: ArchiveDataset): Promise<Map<string, ManifestEntry>> {
-    const rows = await this.sql`
-      SELECT exchange, partition_start, path, source_fingerprint, pruned_at FROM archive_manifest
+  private async manifest(
+    d: ArchiveDataset,
+    tx: postgres.Sql | postgres.TransactionSql,
+  ): Promise<Map<string, ManifestEntry>> {
+    const rows = await tx`
+      SELECT exchange, partition_start, path, sha256, source_fingerprint, pruned_at FROM archive_manifest
       WHERE dataset = ${d.name}`;
     const out = new Map<string, ManifestEntry>();
     for (const r of rows)
       out.set(`${r.exchange}:${new Date(r.partition_start).getTime()}`, {
         path: r.path,
+        sha256: r.sha256,
         sourceFingerprint: r.source_fingerprint,
         prunedAt: r.pruned_at,
       });
@@ -106,67 +96,92 @@ export class Archiver {
     const since = this.fullScanDone ? new Date(before.getTime() - this.opts.recheckS * 1000) : null;
     let exported = 0;
     for (const d of ARCHIVE_DATASETS) {
-      const manifest = await this.manifest(d);
-      let batch: Candidate[] = [];
-      let batchRows = 0;
-      const flush = async () => {
-        exported += await this.exportMany(d, batch, manifest);
-        batch = [];
-        batchRows = 0;
-      };
-      for (const c of await this.candidates(d, since, before)) {
-        const entry = manifest.get(`${c.exchange}:${c.start.getTime()}`);
-        if (entry && entry.sourceFingerprint === c.fingerprint) continue;
-        // A pruned partition merges with its file; the rest go in batches of about BATCH_ROWS rows.
-        if (entry?.prunedAt) {
-          if (await this.exportOne(d, c, entry)) exported++;
-          continue;
-        }
-        if (batchRows + c.rows > BATCH_ROWS && batch.length > 0) await flush();
-        batch.push(c);
-        batchRows += c.rows;
+      const started = performance.now();
+      const merges: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
+      try {
+        // One snapshot: the facts decide what to export and are what each file is verified against.
+        await this.sql.begin("isolation level repeatable read read only", async (tx) => {
+          const manifest = await this.manifest(d, tx);
+          const wanted: PartitionFacts[] = [];
+          for (const f of await readFacts(tx, d, this.opts.intervalS, since, before)) {
+            const entry = manifest.get(`${f.exchange}:${f.startS * 1000}`);
+            if (entry && entry.sourceFingerprint === f.fingerprint) continue;
+            // A pruned partition merges with its file (one at a time, below); the rest go in bulk.
+            if (entry?.prunedAt) merges.push({ facts: f, entry });
+            else wanted.push(f);
+          }
+          exported += await exportWanted(
+            this.bulk,
+            tx,
+            d,
+            wanted,
+            (placed) => this.recordMany(d, placed, manifest),
+            (p, error) => this.fail(d, p.exchange, new Date(p.startS * 1000), error),
+          );
+        });
+      } catch (error) {
+        this.fail(d, 0, before, error);
       }
-      await flush();
+      this.opts.metrics?.batch(d.name, (performance.now() - started) / 1000);
+      for (const m of merges) if (await this.exportOne(d, m.facts, m.entry)) exported++;
     }
     this.fullScanDone = true;
     if (this.failures === failuresBefore) this.watermark = before;
     return exported;
   }
 
-  private async exportMany(
+  private get bulk(): BulkContext {
+    return {
+      sql: this.sql,
+      databaseUrl: this.opts.databaseUrl,
+      duck: this.duck,
+      store: this.store,
+      registry: this.opts.registry,
+      intervalS: this.opts.intervalS,
+    };
+  }
+
+  /** One manifest statement for a batch of verified, placed partitions. */
+  private async recordMany(
     d: ArchiveDataset,
-    batch: Candidate[],
+    placed: PlacedPartition[],
     manifest: Map<string, ManifestEntry>,
-  ): Promise<number> {
-    if (batch.length === 0) return 0;
-    let ok = 0;
-    const started = performance.now();
-    await exportBatch(
-      this.sql,
-      this.duck,
-      this.opts.root,
-      this.opts.registry,
-      d,
-      this.opts.intervalS,
-      batch,
-      async (p, r) => {
-        await this.record(d, p.exchange, p.start, r);
-        ok++;
-        this.opts.log.info("partition archived", {
-          dataset: d.name,
-          exchange: p.exchange,
-          start: p.start.toISOString(),
-          rows: r.file.rows,
-          bytes: r.bytes,
-          reexport: manifest.has(`${p.exchange}:${p.start.getTime()}`) ? true : undefined,
-        });
-      },
-      (p, error) => this.fail(d, p.exchange, p.start, error),
-    ).catch((error) => {
-      for (const c of batch) this.fail(d, c.exchange, c.start, error);
-    });
-    this.opts.metrics?.batch(d.name, (performance.now() - started) / 1000);
-    return ok;
+  ): Promise<void> {
+    const s = this.opts.intervalS;
+    const verifiedAt = new Date();
+    const rows = placed.map((p) => ({
+      dataset: d.name,
+      exchange: p.exchange,
+      partition_start: p.start,
+      partition_end: new Date(p.start.getTime() + s * 1000),
+      path: p.path,
+      rows: p.facts.rows,
+      bytes: p.bytes,
+      sha256: p.sha256,
+      source_rows: p.facts.rows,
+      source_min_us: p.facts.minUs,
+      source_max_us: p.facts.maxUs,
+      source_fingerprint: p.facts.fingerprint,
+      verified_at: verifiedAt,
+    }));
+    await this.sql`
+      INSERT INTO archive_manifest ${this.sql(rows)}
+      ON CONFLICT (dataset, exchange, partition_start) DO UPDATE SET
+        path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, sha256 = excluded.sha256,
+        source_rows = excluded.source_rows, source_min_us = excluded.source_min_us,
+        source_max_us = excluded.source_max_us, source_fingerprint = excluded.source_fingerprint,
+        verified_at = excluded.verified_at, exports = archive_manifest.exports + 1`;
+    for (const p of placed) {
+      this.opts.metrics?.exported(d.name, p.facts.rows, p.bytes);
+      this.opts.log.info("partition archived", {
+        dataset: d.name,
+        exchange: p.exchange,
+        start: p.start.toISOString(),
+        rows: p.facts.rows,
+        bytes: p.bytes,
+        reexport: manifest.has(`${p.exchange}:${p.start.getTime()}`) ? true : undefined,
+      });
+    }
   }
 
   private fail(d: ArchiveDataset, exchange: number, start: Date, error: unknown): void {
@@ -196,25 +211,26 @@ export class Archiver {
   }
 
   /** Export and record one partition; false (logged, counted, retried next cycle) when it failed. */
-  private async exportOne(
-    d: ArchiveDataset,
-    c: Candidate,
-    entry: ManifestEntry | undefined,
-  ): Promise<boolean> {
+  private async exportOne(d: ArchiveDataset, c: PartitionFacts, entry: ManifestEntry): Promise<boolean> {
+    const start = new Date(c.startS * 1000);
     const p: Partition = {
       dataset: d,
       exchange: c.exchange,
-      start: c.start,
-      end: new Date(c.start.getTime() + this.opts.intervalS * 1000),
+      start,
+      end: new Date(start.getTime() + this.opts.intervalS * 1000),
     };
     try {
       const r = await exportPartition(
         this.sql,
         this.duck,
-        this.opts.root,
+        this.store,
         this.opts.registry,
         p,
-        entry?.prunedAt ? { path: entry.path } : undefined,
+        this.opts.intervalS,
+        {
+          path: entry.path,
+          sha256: entry.sha256,
+        },
       );
       await this.record(d, c.exchange, p.start, r);
       this.opts.log.info("partition archived", {
@@ -223,8 +239,7 @@ export class Archiver {
         start: p.start.toISOString(),
         rows: r.file.rows,
         bytes: r.bytes,
-        merged: entry?.prunedAt ? true : undefined,
-        reexport: entry ? true : undefined,
+        merged: true,
       });
       return true;
     } catch (error) {

@@ -3,9 +3,8 @@
 // DuckDB, read back and compared, fsync'd, renamed into place, and only then recorded in archive_manifest.
 // A crash at any step leaves no manifest row, so readers (which only read manifest paths) never see the file
 // and the next run redoes it. The same rows give the same bytes: one DuckDB thread, a fixed sort order.
-import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type postgres from "postgres";
 import { type ArchiveDataset, fileMetadata, partitionPath } from "../schema/archive.ts";
@@ -13,6 +12,7 @@ import { EXCHANGE_NAMES } from "../schema/frame.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
 import { copyToFile } from "./copy-out.ts";
 import { readSourceCsv } from "./duck.ts";
+import type { ArchiveStore } from "./store.ts";
 
 export interface Partition {
   dataset: ArchiveDataset;
@@ -59,13 +59,13 @@ export class ArchiveVerifyError extends Error {
   override readonly name = "ArchiveVerifyError";
 }
 
-const integerColumns = (d: ArchiveDataset) =>
+export const integerColumns = (d: ArchiveDataset) =>
   d.columns.filter(
     (c) => c.type === "BIGINT" || c.type === "UBIGINT" || c.type === "INTEGER" || c.type === "SMALLINT",
   );
 
 /** The instruments with 10^decimals computed once each, so a row's mantissa is one multiplication. */
-const INSTRUMENT_FACTORS =
+export const INSTRUMENT_FACTORS =
   "(SELECT id, symbol, price_decimals, size_decimals, 10::numeric ^ price_decimals AS price_factor, 10::numeric ^ size_decimals AS size_factor FROM instruments)";
 
 /** SQL over a dataset's rows in Postgres (aliases t and i); `where` and `extra` are built here, never user text. */
@@ -116,30 +116,15 @@ async function fileFacts(duck: DuckDBConnection, d: ArchiveDataset, file: string
   };
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-async function sha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  hash.update(new Uint8Array(await Bun.file(path).arrayBuffer()));
-  return hash.digest("hex");
-}
-
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /**
- * Write `select` to a temporary Parquet file, read it back and compare with `expected`, fsync, rename into
- * place and fsync the folder. Throws ArchiveVerifyError (and leaves nothing at `path`'s final name) on a mismatch.
+ * Write `select` to a temporary Parquet file, read it back and compare with `expected`, then place it in the
+ * store. Throws ArchiveVerifyError (and places nothing) on a mismatch.
  */
 async function writeVerified(
   duck: DuckDBConnection,
-  root: string,
+  store: ArchiveStore,
   registry: InstrumentRegistry,
   d: ArchiveDataset,
   path: string,
@@ -147,7 +132,6 @@ async function writeVerified(
   expected: SourceFacts,
   tmpParquet: string,
 ): Promise<Omit<ExportResult, "source">> {
-  const final = join(root, path);
   const meta = Object.entries(fileMetadata(registry.all))
     .map(([k, v]) => `${k}: ${sqlString(v)}`)
     .join(", ");
@@ -162,11 +146,9 @@ async function writeVerified(
       );
     if (written.minUs !== expected.minUs || written.maxUs !== expected.maxUs)
       throw new ArchiveVerifyError(`${path}: time bounds differ from the source`);
-    fsyncPath(tmpParquet);
-    mkdirSync(dirname(final), { recursive: true });
-    renameSync(tmpParquet, final);
-    fsyncPath(dirname(final));
-    return { file: written, path, bytes: statSync(final).size, sha256: await sha256(final) };
+    const [placed] = await store.placeMany([{ local: tmpParquet, path }]);
+    if (!placed || "error" in placed) throw placed?.error ?? new Error(`${path}: not placed`);
+    return { file: written, path, bytes: placed.bytes, sha256: placed.sha256 };
   } finally {
     rmSync(tmpParquet, { force: true });
   }
@@ -179,16 +161,16 @@ async function writeVerified(
 export async function exportPartition(
   sql: postgres.Sql,
   duck: DuckDBConnection,
-  root: string,
+  store: ArchiveStore,
   registry: InstrumentRegistry,
   p: Partition,
-  pruned?: { path: string },
+  intervalS: number,
+  pruned?: { path: string; sha256?: string },
 ): Promise<ExportResult> {
   const exchangeName = EXCHANGE_NAMES[p.exchange];
   if (!exchangeName) throw new Error(`unknown exchange ${p.exchange}`);
-  const path = partitionPath(p.dataset.name, exchangeName, p.start);
-  const tmpDir = join(root, ".tmp");
-  mkdirSync(tmpDir, { recursive: true });
+  const path = partitionPath(p.dataset.name, exchangeName, p.start, intervalS);
+  const tmpDir = store.tmpDir();
   const stem = `${p.dataset.name}-${exchangeName}-${p.start.getTime()}-${process.pid}`;
   const csv = join(tmpDir, `${stem}.csv`);
   const tmpParquet = join(tmpDir, `${stem}.parquet`);
@@ -204,98 +186,14 @@ export async function exportPartition(
     let select = `${readSourceCsv(p.dataset, csv)} ORDER BY ${order}`;
     let expected = facts;
     if (pruned) {
-      const previous = join(root, pruned.path);
+      const previous = await store.localPath(pruned.path, pruned.sha256);
       expected = combineFacts(await fileFacts(duck, p.dataset, previous), facts);
       select = `SELECT * FROM (SELECT * FROM read_parquet('${previous}', hive_partitioning = false) UNION ALL ${readSourceCsv(p.dataset, csv)}) ORDER BY ${order}`;
     }
-    const file = await writeVerified(duck, root, registry, p.dataset, path, select, expected, tmpParquet);
+    const file = await writeVerified(duck, store, registry, p.dataset, path, select, expected, tmpParquet);
     return { source: facts, ...file };
   } finally {
     rmSync(csv, { force: true });
     rmSync(tmpParquet, { force: true });
-  }
-}
-
-export interface BatchPartition {
-  exchange: number;
-  start: Date;
-}
-
-/**
- * Export many partitions of one dataset in one pass over the database: one snapshot, one grouped fingerprint
- * query and one COPY for the whole range, then one verified file per partition from DuckDB. The per-partition
- * round trips are what limit a one-at-a-time export; the files and manifest rows are the same.
- * `onPartition` is called after each file is in place (the caller records it in the manifest).
- */
-export async function exportBatch(
-  sql: postgres.Sql,
-  duck: DuckDBConnection,
-  root: string,
-  registry: InstrumentRegistry,
-  d: ArchiveDataset,
-  intervalS: number,
-  partitions: readonly BatchPartition[],
-  onPartition: (p: BatchPartition, r: ExportResult) => Promise<void>,
-  onError: (p: BatchPartition, error: unknown) => void,
-): Promise<void> {
-  if (partitions.length === 0) return;
-  const startMs = Math.min(...partitions.map((p) => p.start.getTime()));
-  const endMs = Math.max(...partitions.map((p) => p.start.getTime())) + intervalS * 1000;
-  const exchanges = [...new Set(partitions.map((p) => p.exchange))];
-  const wanted = new Set(partitions.map((p) => `${p.exchange}:${p.start.getTime() / 1000}`));
-  const tmpDir = join(root, ".tmp");
-  mkdirSync(tmpDir, { recursive: true });
-  const stem = `${d.name}-batch-${startMs}-${process.pid}`;
-  const csv = join(tmpDir, `${stem}.csv`);
-  const where = `t.exchange IN (${exchanges.map(Number).join(", ")}) AND ${timeRangeWhere(new Date(startMs), new Date(endMs))}`;
-  const bucket = `t.exchange AS exchange_id, floor(extract(epoch from t.time) / ${intervalS})::bigint * ${intervalS} AS bucket_s, `;
-  const select = selectSql(d, where, bucket);
-  try {
-    const facts = await sql.begin("isolation level repeatable read read only", async (tx) => {
-      const grouped = await tx.unsafe(fingerprintSql(d, select, ["exchange_id", "bucket_s"]));
-      // Unordered: DuckDB sorts each partition as it writes it, which is cheaper than a sort in Postgres.
-      await copyToFile(tx, `COPY (${select}) TO STDOUT (FORMAT csv, NULL '\\N')`, csv);
-      const out = new Map<string, SourceFacts>();
-      for (const r of grouped)
-        out.set(`${r.exchange_id}:${r.bucket_s}`, {
-          rows: Number(r.rows),
-          minUs: toUs(r.min_time),
-          maxUs: toUs(r.max_time),
-          fingerprint: String(r.fingerprint),
-        });
-      return out;
-    });
-    const table = `batch_${process.pid}_${startMs}`;
-    await duck.run(
-      `CREATE TEMP TABLE ${table} AS ${readSourceCsv(d, csv, [
-        ["exchange_id", "SMALLINT"],
-        ["bucket_s", "BIGINT"],
-      ])}`,
-    );
-    rmSync(csv, { force: true });
-    try {
-      const order = d.orderBy.replaceAll("t.", "");
-      const names = d.columns.map((c) => c.name).join(", ");
-      for (const [key, expected] of facts) {
-        if (!wanted.has(key)) continue;
-        const [exchange, bucketS] = key.split(":").map(Number) as [number, number];
-        const p = { exchange, start: new Date(bucketS * 1000) };
-        try {
-          const exchangeName = EXCHANGE_NAMES[exchange];
-          if (!exchangeName) throw new Error(`unknown exchange ${exchange}`);
-          const path = partitionPath(d.name, exchangeName, p.start);
-          const q = `SELECT ${names} FROM ${table} WHERE exchange_id = ${exchange} AND bucket_s = ${bucketS} ORDER BY ${order}`;
-          const tmp = join(tmpDir, `${d.name}-${exchangeName}-${bucketS}-${process.pid}.parquet`);
-          const file = await writeVerified(duck, root, registry, d, path, q, expected, tmp);
-          await onPartition(p, { source: expected, ...file });
-        } catch (error) {
-          onError(p, error);
-        }
-      }
-    } finally {
-      await duck.run(`DROP TABLE IF EXISTS ${table}`);
-    }
-  } finally {
-    rmSync(csv, { force: true });
   }
 }

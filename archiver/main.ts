@@ -41,6 +41,7 @@ const server = serveMetrics(metrics.registry, config.metricsPort, {
 const [ts] = await sql`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'`;
 const archiver = new Archiver(sql, duck, {
   root,
+  databaseUrl: config.databaseUrl,
   intervalS: config.intervalS,
   recheckS: config.recheckS,
   registry: loadRegistry(),

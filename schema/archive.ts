@@ -16,6 +16,11 @@ export interface ArchiveColumn {
   source: string;
   /** A mantissa of this decimals column (instrument price or size decimals). */
   mantissaOf?: "price_decimals" | "size_decimals";
+  /**
+   * Where the archiver's bulk export takes the value from: a column of the table (for a mantissa, the NUMERIC
+   * column it is computed from), or an attribute of the row's instrument.
+   */
+  from: { column: string } | { instrument: "symbol" | "price_decimals" | "size_decimals" };
 }
 
 export interface ArchiveDataset {
@@ -33,8 +38,8 @@ const mantissa = (col: string, decimals: "price_decimals" | "size_decimals") =>
   `(${col} * i.${decimals === "price_decimals" ? "price_factor" : "size_factor"})::bigint`;
 
 const instrumentColumns: ArchiveColumn[] = [
-  { name: "instrument_id", type: "INTEGER", source: "t.instrument_id" },
-  { name: "symbol", type: "VARCHAR", source: "coalesce(i.symbol, '')" },
+  { name: "instrument_id", type: "INTEGER", source: "t.instrument_id", from: { column: "instrument_id" } },
+  { name: "symbol", type: "VARCHAR", source: "coalesce(i.symbol, '')", from: { instrument: "symbol" } },
 ];
 /** `<col>_mantissa` BIGINT columns of price or size columns (a name ending in "price" takes the price decimals). */
 const mantissaColumns = (cols: readonly string[]): ArchiveColumn[] =>
@@ -45,11 +50,22 @@ const mantissaColumns = (cols: readonly string[]): ArchiveColumn[] =>
       type: "BIGINT",
       source: mantissa(`t.${c}`, decimals),
       mantissaOf: decimals,
+      from: { column: c },
     };
   });
 const decimalsColumns: ArchiveColumn[] = [
-  { name: "price_decimals", type: "SMALLINT", source: "coalesce(i.price_decimals, 0)" },
-  { name: "size_decimals", type: "SMALLINT", source: "coalesce(i.size_decimals, 0)" },
+  {
+    name: "price_decimals",
+    type: "SMALLINT",
+    source: "coalesce(i.price_decimals, 0)",
+    from: { instrument: "price_decimals" },
+  },
+  {
+    name: "size_decimals",
+    type: "SMALLINT",
+    source: "coalesce(i.size_decimals, 0)",
+    from: { instrument: "size_decimals" },
+  },
 ];
 
 export const ARCHIVE_DATASETS: readonly ArchiveDataset[] = [
@@ -57,14 +73,14 @@ export const ARCHIVE_DATASETS: readonly ArchiveDataset[] = [
     name: "trades",
     table: "trades",
     columns: [
-      { name: "time", type: "TIMESTAMPTZ", source: us("t.time") },
+      { name: "time", type: "TIMESTAMPTZ", source: us("t.time"), from: { column: "time" } },
       ...instrumentColumns,
-      { name: "trade_id", type: "UBIGINT", source: "t.trade_id" },
+      { name: "trade_id", type: "UBIGINT", source: "t.trade_id", from: { column: "trade_id" } },
       ...mantissaColumns(["price", "size"]),
       ...decimalsColumns,
-      { name: "side", type: "VARCHAR", source: "t.side" },
-      { name: "seq", type: "BIGINT", source: "t.seq" },
-      { name: "recv_ns", type: "BIGINT", source: "t.recv_ns" },
+      { name: "side", type: "VARCHAR", source: "t.side", from: { column: "side" } },
+      { name: "seq", type: "BIGINT", source: "t.seq", from: { column: "seq" } },
+      { name: "recv_ns", type: "BIGINT", source: "t.recv_ns", from: { column: "recv_ns" } },
     ],
     orderBy: "t.instrument_id, t.time, t.trade_id",
   },
@@ -72,7 +88,7 @@ export const ARCHIVE_DATASETS: readonly ArchiveDataset[] = [
     name: "book_tops",
     table: "book_tops",
     columns: [
-      { name: "time", type: "TIMESTAMPTZ", source: us("t.time") },
+      { name: "time", type: "TIMESTAMPTZ", source: us("t.time"), from: { column: "time" } },
       ...instrumentColumns,
       ...mantissaColumns(["bid_price", "bid_size", "ask_price", "ask_size"]),
       ...decimalsColumns,
@@ -83,13 +99,18 @@ export const ARCHIVE_DATASETS: readonly ArchiveDataset[] = [
     name: "feed_events",
     table: "feed_events",
     columns: [
-      { name: "time", type: "TIMESTAMPTZ", source: us("t.time") },
-      { name: "instrument_id", type: "INTEGER", source: "t.instrument_id" },
-      { name: "symbol", type: "VARCHAR", source: "coalesce(i.symbol, '')" },
-      { name: "event", type: "VARCHAR", source: "t.event" },
-      { name: "detail", type: "BIGINT", source: "t.detail" },
-      { name: "count", type: "BIGINT", source: "t.count" },
-      { name: "seq", type: "BIGINT", source: "t.seq" },
+      { name: "time", type: "TIMESTAMPTZ", source: us("t.time"), from: { column: "time" } },
+      {
+        name: "instrument_id",
+        type: "INTEGER",
+        source: "t.instrument_id",
+        from: { column: "instrument_id" },
+      },
+      { name: "symbol", type: "VARCHAR", source: "coalesce(i.symbol, '')", from: { instrument: "symbol" } },
+      { name: "event", type: "VARCHAR", source: "t.event", from: { column: "event" } },
+      { name: "detail", type: "BIGINT", source: "t.detail", from: { column: "detail" } },
+      { name: "count", type: "BIGINT", source: "t.count", from: { column: "count" } },
+      { name: "seq", type: "BIGINT", source: "t.seq", from: { column: "seq" } },
     ],
     orderBy: "t.instrument_id, t.time, t.seq, t.event",
   },
@@ -99,14 +120,14 @@ export const ARCHIVE_DATASETS: readonly ArchiveDataset[] = [
     name: "book_changes",
     table: "book_changes",
     columns: [
-      { name: "time", type: "TIMESTAMPTZ", source: us("t.time") },
+      { name: "time", type: "TIMESTAMPTZ", source: us("t.time"), from: { column: "time" } },
       ...instrumentColumns,
-      { name: "flags", type: "SMALLINT", source: "t.flags" },
+      { name: "flags", type: "SMALLINT", source: "t.flags", from: { column: "flags" } },
       ...mantissaColumns(["price", "size"]),
       ...decimalsColumns,
-      { name: "update_id", type: "UBIGINT", source: "t.update_id" },
-      { name: "seq", type: "BIGINT", source: "t.seq" },
-      { name: "recv_ns", type: "BIGINT", source: "t.recv_ns" },
+      { name: "update_id", type: "UBIGINT", source: "t.update_id", from: { column: "update_id" } },
+      { name: "seq", type: "BIGINT", source: "t.seq", from: { column: "seq" } },
+      { name: "recv_ns", type: "BIGINT", source: "t.recv_ns", from: { column: "recv_ns" } },
     ],
     orderBy: "t.instrument_id, t.recv_ns, t.seq",
   },
@@ -117,11 +138,15 @@ export const datasetByName = (name: string): ArchiveDataset | undefined =>
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
-/** Hive-partitioned path of one partition, relative to the archive root. */
-export function partitionPath(dataset: string, exchange: string, start: Date): string {
+/**
+ * Hive-partitioned path of one partition, relative to the archive root. Partitions shorter than an hour
+ * (ARCHIVE_INTERVAL < 1h) carry the start minute in the file name: `part-2026-12-01T13-05.parquet`.
+ */
+export function partitionPath(dataset: string, exchange: string, start: Date, intervalS = 3600): string {
   const date = `${start.getUTCFullYear()}-${pad(start.getUTCMonth() + 1)}-${pad(start.getUTCDate())}`;
   const hour = pad(start.getUTCHours());
-  return `${dataset}/exchange=${exchange}/date=${date}/hour=${hour}/part-${date}T${hour}.parquet`;
+  const minute = intervalS < 3600 ? `-${pad(start.getUTCMinutes())}` : "";
+  return `${dataset}/exchange=${exchange}/date=${date}/hour=${hour}/part-${date}T${hour}${minute}.parquet`;
 }
 
 /** Key-value metadata every file carries: the formats and the instruments it holds, with their decimals. */

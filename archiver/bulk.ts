@@ -1,0 +1,329 @@
+// The archiver's bulk export: every changed or missing partition of one dataset in one database snapshot.
+// 1. One grouped query gives each partition's facts (rows, time bounds, exact sums of every integer column,
+//    with mantissa sums computed per instrument as sum(value) × 10^decimals), which are both the change
+//    detector (compared with archive_manifest) and what each file is verified against.
+// 2. The rows to export leave Postgres as plain table columns (no per-row expressions) through COPY on
+//    connections of our own (pg-copy.ts) that join the snapshot, two at a time, in batches of about BATCH_ROWS.
+// 3. DuckDB reads each batch, computes the mantissas from the NUMERIC text (exact string arithmetic), writes
+//    every partition of the batch in one partitioned COPY to a temporary folder, reads the files back and
+//    compares each with its facts; the verified ones are fsync'd, renamed into place (ArchiveStore) and
+//    recorded in the manifest in one statement. A partition that fails verification is reported, never placed.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type postgres from "postgres";
+import { type ArchiveColumn, type ArchiveDataset, fileMetadata, partitionPath } from "../schema/archive.ts";
+import { EXCHANGE_NAMES } from "../schema/frame.ts";
+import type { InstrumentRegistry } from "../schema/instruments.ts";
+import { copyToFile } from "./copy-out.ts";
+import { ArchiveVerifyError, INSTRUMENT_FACTORS, integerColumns, type SourceFacts } from "./export.ts";
+import { copyOutToFile, rawCopySupported } from "./pg-copy.ts";
+import type { ArchiveStore } from "./store.ts";
+
+/** Rows per COPY batch: what DuckDB holds at once. */
+export const BATCH_ROWS = 1_000_000;
+/** DuckDB threads for parsing a batch's CSV (writing uses one). */
+const PARSE_THREADS = 2;
+/** COPY connections at once. */
+const COPY_PARALLEL = 2;
+
+export interface PartitionFacts extends SourceFacts {
+  exchange: number;
+  startS: number;
+  /** The instrument ids with rows in the partition (the COPY selects them through the (instrument, exchange, time) index). */
+  instruments: number[];
+}
+
+export interface PlacedPartition {
+  exchange: number;
+  start: Date;
+  path: string;
+  bytes: number;
+  sha256: string;
+  facts: PartitionFacts;
+}
+
+const key = (exchange: number, startS: number) => `${exchange}_${startS}`;
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+/** Postgres: the facts of every partition of `d` with rows in [since, before), in one grouped pass. */
+export function factsSql(d: ArchiveDataset, intervalS: number, since: Date | null, before: Date): string {
+  const ints = integerColumns(d);
+  const inner: string[] = [];
+  const outer: string[] = [];
+  ints.forEach((c, k) => {
+    if ("instrument" in c.from) {
+      outer.push(`sum(g.n * coalesce(i.${c.from.instrument}, 0))`);
+    } else {
+      inner.push(`sum(t.${c.from.column}) AS s${k}`);
+      outer.push(
+        c.mantissaOf
+          ? `trim_scale(coalesce(sum(g.s${k} * i.${c.mantissaOf === "price_decimals" ? "price_factor" : "size_factor"}), 0))`
+          : `coalesce(sum(g.s${k}), 0)`,
+      );
+    }
+  });
+  const range = [since ? `t.time >= '${since.toISOString()}'` : "", `t.time < '${before.toISOString()}'`]
+    .filter(Boolean)
+    .join(" AND ");
+  return `WITH g AS (
+    SELECT t.exchange AS exchange_id, date_bin('${intervalS} seconds', t.time, timestamptz '1970-01-01 00:00:00+00') AS bucket,
+      t.instrument_id, count(*) AS n, min(t.time) AS lo, max(t.time) AS hi${inner.map((s) => `, ${s}`).join("")}
+    FROM ${d.table} t WHERE ${range} GROUP BY 1, 2, 3)
+  SELECT g.exchange_id, extract(epoch from g.bucket)::bigint AS bucket_s, sum(g.n)::bigint AS rows,
+    (extract(epoch from min(g.lo)) * 1000000)::bigint AS min_us, (extract(epoch from max(g.hi)) * 1000000)::bigint AS max_us,
+    concat_ws(':', sum(g.n)::text${outer.map((s) => `, ${s}::text`).join("")}) AS fingerprint,
+    string_agg(DISTINCT g.instrument_id::text, ',') AS instruments
+  FROM g LEFT JOIN ${INSTRUMENT_FACTORS} i ON i.id = g.instrument_id GROUP BY 1, 2 ORDER BY 2, 1`;
+}
+
+export async function readFacts(
+  tx: postgres.TransactionSql,
+  d: ArchiveDataset,
+  intervalS: number,
+  since: Date | null,
+  before: Date,
+): Promise<PartitionFacts[]> {
+  // JIT compilation costs more than it saves on this one pass. The planner cannot estimate the number of
+  // partitions (it assumes one per row), so it picks an external sort or a hash aggregate planned to spill;
+  // a hash aggregate with room is what fits the few groups there are (a real excess still spills at run time).
+  await tx`SET LOCAL jit = off`;
+  await tx`SET LOCAL work_mem = '256MB'`;
+  await tx`SET LOCAL enable_sort = off`;
+  const rows = await tx.unsafe(factsSql(d, intervalS, since, before));
+  await tx`SET LOCAL enable_sort = on`;
+  return rows.map((r) => ({
+    exchange: Number(r.exchange_id),
+    startS: Number(r.bucket_s),
+    rows: Number(r.rows),
+    minUs: r.min_us === null ? null : Number(r.min_us),
+    maxUs: r.max_us === null ? null : Number(r.max_us),
+    fingerprint: String(r.fingerprint),
+    instruments: String(r.instruments ?? "")
+      .split(",")
+      .filter(Boolean)
+      .map(Number),
+  }));
+}
+
+/** The table columns a dataset's export reads, in order, with the DuckDB type its CSV text is read as. */
+function rawColumns(d: ArchiveDataset): [string, string][] {
+  const out = new Map<string, string>();
+  out.set("exchange", "SMALLINT");
+  for (const c of d.columns)
+    if ("column" in c.from && !out.has(c.from.column))
+      out.set(c.from.column, c.mantissaOf ? "VARCHAR" : c.type);
+  return [...out];
+}
+
+/** NUMERIC text × 10^decimals as BIGINT, exactly (digits past the decimals give a wrong value, caught by the check). */
+const mantissaFromText = (v: string, decimals: string) =>
+  `(CAST(replace(${v}, '.', '') AS BIGINT) * CAST(10 ^ (${decimals} - CASE WHEN strpos(${v}, '.') = 0 THEN 0 ELSE length(${v}) - strpos(${v}, '.') END) AS BIGINT))`;
+
+function duckColumn(c: ArchiveColumn): string {
+  if ("instrument" in c.from)
+    return c.from.instrument === "symbol"
+      ? `coalesce(i.symbol, '') AS ${c.name}`
+      : `coalesce(i.${c.from.instrument}, 0)::SMALLINT AS ${c.name}`;
+  if (c.mantissaOf) return `${mantissaFromText(`r.${c.from.column}`, `i.${c.mantissaOf}`)} AS ${c.name}`;
+  return `r.${c.from.column} AS ${c.name}`;
+}
+
+/** DuckDB's fingerprint over files (per partition folder `p`), the same shape as factsSql's. */
+function fileFactsSql(d: ArchiveDataset, glob: string): string {
+  const sums = integerColumns(d).map((c) => `coalesce(sum(${c.name}::HUGEINT), 0)::VARCHAR`);
+  return `SELECT p, count(*)::BIGINT, epoch_us(min(time)), epoch_us(max(time)),
+    concat_ws(':', count(*)::VARCHAR, ${sums.join(", ")}), count(DISTINCT filename)::BIGINT, any_value(filename)
+    FROM read_parquet('${glob}', hive_partitioning = true, hive_types = {'p': VARCHAR}, filename = true) GROUP BY p`;
+}
+
+export interface BulkContext {
+  sql: postgres.Sql;
+  /** For our own COPY connections; without one (or with TLS) COPY goes through postgres.js. */
+  databaseUrl?: string;
+  duck: DuckDBConnection;
+  store: ArchiveStore;
+  registry: InstrumentRegistry;
+  intervalS: number;
+}
+
+/**
+ * Export `wanted` partitions of `d`, whose facts were read in the snapshot of `tx`. `onPlaced` records a batch
+ * of placed partitions; `onError` reports one that failed. Returns the number placed.
+ */
+export async function exportWanted(
+  ctx: BulkContext,
+  tx: postgres.TransactionSql,
+  d: ArchiveDataset,
+  wanted: readonly PartitionFacts[],
+  onPlaced: (placed: PlacedPartition[]) => Promise<void>,
+  onError: (p: PartitionFacts, error: unknown) => void,
+): Promise<number> {
+  if (wanted.length === 0) return 0;
+  const raw = ctx.databaseUrl && rawCopySupported(ctx.databaseUrl) ? ctx.databaseUrl : undefined;
+  const [snap] = raw ? await tx`SELECT pg_export_snapshot() AS id` : [];
+  const instruments = await tx`SELECT id, symbol, price_decimals, size_decimals FROM instruments`;
+  const tmp = ctx.store.tmpDir();
+  const stem = `${d.name}-${process.pid}-${Date.now()}`;
+  const instTable = `inst_${process.pid}`;
+  await ctx.duck.run(
+    `CREATE OR REPLACE TEMP TABLE ${instTable} (id INTEGER, symbol VARCHAR, price_decimals SMALLINT, size_decimals SMALLINT)`,
+  );
+  if (instruments.length)
+    await ctx.duck.run(
+      `INSERT INTO ${instTable} VALUES ${instruments.map((i) => `(${Number(i.id)}, ${sqlString(String(i.symbol))}, ${Number(i.price_decimals)}, ${Number(i.size_decimals)})`).join(", ")}`,
+    );
+
+  // Batches of whole partitions in time order, each one COPY of a time range over the exchanges it needs.
+  const sorted = [...wanted].sort((a, b) => a.startS - b.startS || a.exchange - b.exchange);
+  const batches: PartitionFacts[][] = [];
+  let rows = 0;
+  for (const p of sorted) {
+    if (batches.length === 0 || (rows + p.rows > BATCH_ROWS && (batches.at(-1)?.length ?? 0) > 0)) {
+      batches.push([]);
+      rows = 0;
+    }
+    batches.at(-1)?.push(p);
+    rows += p.rows;
+  }
+  const columns = rawColumns(d);
+  const copyOf = (batch: PartitionFacts[], n: number) => {
+    const lo = new Date(Math.min(...batch.map((p) => p.startS)) * 1000);
+    const hi = new Date((Math.max(...batch.map((p) => p.startS)) + ctx.intervalS) * 1000);
+    const exchanges = [...new Set(batch.map((p) => p.exchange))].join(", ");
+    const instruments = [...new Set(batch.flatMap((p) => p.instruments))].join(", ");
+    const statement = `COPY (SELECT ${columns.map(([c]) => c).join(", ")} FROM ${d.table} WHERE exchange IN (${exchanges}) AND instrument_id IN (${instruments || "NULL"}) AND time >= '${lo.toISOString()}' AND time < '${hi.toISOString()}') TO STDOUT (FORMAT csv, NULL '\\N')`;
+    const csv = join(tmp, `${stem}-${n}.csv`);
+    const done = raw
+      ? copyOutToFile(raw, statement, csv, { snapshot: String(snap?.id) })
+      : copyToFile(tx, statement, csv);
+    return done.then(() => csv);
+  };
+
+  let placed = 0;
+  let duckChain: Promise<void> = Promise.resolve();
+  const copies: Promise<void>[] = [];
+  // COPY_PARALLEL COPYs at a time (postgres.js: one, on the transaction); DuckDB takes each CSV as it lands.
+  const lanes = raw ? COPY_PARALLEL : 1;
+  let next = 0;
+  const lane = async () => {
+    while (next < batches.length) {
+      const n = next++;
+      const batch = batches[n] as PartitionFacts[];
+      let csv: string;
+      try {
+        csv = await copyOf(batch, n);
+      } catch (error) {
+        for (const p of batch) onError(p, error);
+        continue;
+      }
+      duckChain = duckChain.then(async () => {
+        try {
+          placed += await writeBatch(ctx, d, batch, csv, `${stem}-${n}`, instTable, onPlaced, onError);
+        } catch (error) {
+          for (const p of batch) onError(p, error);
+        } finally {
+          rmSync(csv, { force: true });
+        }
+      });
+    }
+  };
+  for (let l = 0; l < lanes; l++) copies.push(lane());
+  await Promise.all(copies);
+  await duckChain;
+  return placed;
+}
+
+async function writeBatch(
+  ctx: BulkContext,
+  d: ArchiveDataset,
+  batch: PartitionFacts[],
+  csv: string,
+  name: string,
+  instTable: string,
+  onPlaced: (placed: PlacedPartition[]) => Promise<void>,
+  onError: (p: PartitionFacts, error: unknown) => void,
+): Promise<number> {
+  const s = ctx.intervalS;
+  const columns = rawColumns(d);
+  const read = `read_csv('${csv.replaceAll("'", "''")}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${columns.map(([c, t]) => `'${c}': '${t}'`).join(", ")}})`;
+  const wantedKeys = batch.map((p) => sqlString(key(p.exchange, p.startS))).join(", ");
+  const order = d.orderBy.replaceAll("t.", "");
+  const meta = Object.entries(fileMetadata(ctx.registry.all))
+    .map(([k, v]) => `${k}: ${sqlString(v)}`)
+    .join(", ");
+  const out = join(ctx.store.tmpDir(), name);
+  rmSync(out, { recursive: true, force: true });
+  try {
+    // Parsing the CSV is most of DuckDB's work and needs no order: PARSE_THREADS threads. The sort and the
+    // write, which decide the bytes, run on one thread (the same rows give the same file).
+    const table = `${name.replaceAll("-", "_")}_rows`;
+    await ctx.duck.run(`SET threads = ${PARSE_THREADS}`);
+    try {
+      await ctx.duck.run(
+        `CREATE TEMP TABLE ${table} AS SELECT * FROM (SELECT r.exchange::VARCHAR || '_' || (epoch_us(r.time) // ${s * 1_000_000} * ${s})::VARCHAR AS p, ${d.columns.map(duckColumn).join(", ")}
+        FROM ${read} r LEFT JOIN ${instTable} i ON i.id = r.instrument_id) WHERE p IN (${wantedKeys})`,
+      );
+    } finally {
+      await ctx.duck.run("SET threads = 1");
+    }
+    try {
+      await ctx.duck.run(
+        `COPY (SELECT * FROM ${table} ORDER BY p, ${order})
+       TO '${out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, PARTITION_BY (p), KV_METADATA {${meta}})`,
+      );
+    } finally {
+      await ctx.duck.run(`DROP TABLE IF EXISTS ${table}`);
+    }
+    const back = await ctx.duck.runAndReadAll(fileFactsSql(d, `${out}/*/*.parquet`));
+    const files = new Map(
+      back.getRows().map((r) => [
+        String(r[0]),
+        {
+          facts: { rows: Number(r[1]), minUs: Number(r[2]), maxUs: Number(r[3]), fingerprint: String(r[4]) },
+          files: Number(r[5]),
+          file: String(r[6]),
+        },
+      ]),
+    );
+    const verified: { p: PartitionFacts; file: string; path: string }[] = [];
+    for (const p of batch) {
+      const exchangeName = EXCHANGE_NAMES[p.exchange];
+      const got = files.get(key(p.exchange, p.startS));
+      try {
+        if (!exchangeName) throw new Error(`unknown exchange ${p.exchange}`);
+        const path = partitionPath(d.name, exchangeName, new Date(p.startS * 1000), s);
+        if (!got) throw new ArchiveVerifyError(`${path}: no file was written (expected ${p.rows} rows)`);
+        if (got.files !== 1) throw new ArchiveVerifyError(`${path}: written as ${got.files} files`);
+        if (got.facts.rows !== p.rows || got.facts.fingerprint !== p.fingerprint)
+          throw new ArchiveVerifyError(
+            `${path}: read back ${got.facts.rows} rows (${got.facts.fingerprint}), expected ${p.rows} (${p.fingerprint})`,
+          );
+        if (got.facts.minUs !== p.minUs || got.facts.maxUs !== p.maxUs)
+          throw new ArchiveVerifyError(`${path}: time bounds differ from the source`);
+        verified.push({ p, file: got.file, path });
+      } catch (error) {
+        onError(p, error);
+      }
+    }
+    const results = await ctx.store.placeMany(verified.map((v) => ({ local: v.file, path: v.path })));
+    const placed: PlacedPartition[] = [];
+    results.forEach((r, k) => {
+      const v = verified[k] as (typeof verified)[number];
+      if ("error" in r) onError(v.p, r.error);
+      else
+        placed.push({
+          exchange: v.p.exchange,
+          start: new Date(v.p.startS * 1000),
+          path: v.path,
+          bytes: r.bytes,
+          sha256: r.sha256,
+          facts: v.p,
+        });
+    });
+    if (placed.length) await onPlaced(placed);
+    return placed.length;
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,94 @@
+// Where archive files live. A verified file is written locally first (DuckDB writes and reads local files);
+// `placeMany` then makes it durable under its archive path and says its size and sha256, and only after that
+// does the caller write the manifest row. `localPath` gives a readable local copy of a manifest path.
+// LocalStore: ARCHIVE_DIR on this host (fsync, rename, fsync the folder). S3Store (s3-store.ts): an
+// S3-compatible bucket, with a local read-through cache for DuckDB.
+import { createHash } from "node:crypto";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+export type PlaceResult = { bytes: number; sha256: string } | { error: unknown };
+
+export interface ArchiveStore {
+  /** A local scratch folder on the same file system as local copies (for atomic renames). */
+  tmpDir(): string;
+  /** Make each local file durable at its archive path (relative); the local file is consumed. */
+  placeMany(items: readonly { local: string; path: string }[]): Promise<PlaceResult[]>;
+  /** A local file holding the archive file at `path` (with this sha256 when given: a stale copy is refreshed). */
+  localPath(path: string, sha256?: string): Promise<string>;
+  /** Where the archive is, for logs and docs. */
+  readonly location: string;
+}
+
+export const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+/** fsync many files at once (the thread pool overlaps them; one journal commit serves several). */
+export async function fsyncAll(paths: readonly string[], parallel = 8): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < paths.length) {
+      const f = await open(paths[next++] as string, "r");
+      try {
+        await f.sync();
+      } finally {
+        await f.close();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, paths.length) }, lane));
+}
+
+export function fsyncDir(path: string): void {
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class LocalStore implements ArchiveStore {
+  constructor(readonly root: string) {}
+  get location(): string {
+    return this.root;
+  }
+  tmpDir(): string {
+    const dir = join(this.root, ".tmp");
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+  async placeMany(items: readonly { local: string; path: string }[]): Promise<PlaceResult[]> {
+    const results: PlaceResult[] = [];
+    try {
+      await fsyncAll(items.map((i) => i.local));
+    } catch (error) {
+      return items.map(() => ({ error }));
+    }
+    const dirs = new Set<string>();
+    for (const item of items) {
+      try {
+        const final = join(this.root, item.path);
+        const bytes = readFileSync(item.local);
+        mkdirSync(dirname(final), { recursive: true });
+        renameSync(item.local, final);
+        dirs.add(dirname(final));
+        results.push({ bytes: bytes.length, sha256: sha256Of(bytes) });
+      } catch (error) {
+        results.push({ error });
+      }
+    }
+    // The renames are durable once their folders are: an error here fails them all (none is recorded).
+    try {
+      for (const dir of dirs) fsyncDir(dir);
+    } catch (error) {
+      return items.map(() => ({ error }));
+    }
+    return results;
+  }
+  async localPath(path: string): Promise<string> {
+    const p = join(this.root, path);
+    statSync(p);
+    return p;
+  }
+}
