@@ -7,9 +7,9 @@
 // on an idle primary and would call a caught-up replica late): every check samples the primary's WAL
 // position, then the replica's replay position; the lag is the age of the oldest sample the replica has
 // not replayed yet (0 when it has replayed them all). Past DATABASE_READ_MAX_LAG_MS, or when the replica
-// does not answer, reads go to the primary; they come back only once the replica has replayed everything
-// the primary had at the start of a check, so a reader never sees the data go back by more than one
-// check's duration when they switch.
+// does not answer, reads go to the primary; they come back once it is within half the bound again (a
+// margin, so a replica hovering at the bound does not flip at every check; "exactly caught up" would never
+// come under a steady write load).
 import type { Logger } from "../../lib/log.ts";
 import type { ApiMetrics } from "../metrics.ts";
 import { connectDatabase, type Database, type Sql } from "./client.ts";
@@ -146,7 +146,7 @@ export class ReadRouter {
     this.lagMs = this.count === 0 ? 0 : now - this.sampleAt[this.tail()]!;
     if (this.target === "replica" && this.lagMs > this.opts.maxLagMs)
       this.leave("replica behind", { lagMs: this.lagMs, maxLagMs: this.opts.maxLagMs });
-    else if (this.target === "primary" && replayed >= primaryLsn) {
+    else if (this.target === "primary" && this.lagMs <= this.opts.maxLagMs / 2) {
       this.target = "replica";
       this.opts.log.info("read routing: market-data and analytics reads on the replica", {
         lagMs: this.lagMs,
