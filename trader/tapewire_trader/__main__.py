@@ -7,6 +7,7 @@ Exit code 78 (like every tapewire process) when the configuration is refused, wi
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from tapewire_trader.node import NodeSetupError
@@ -34,11 +35,33 @@ def main() -> int:
         return EXIT_CONFIG
     where = "sandbox execution (paper)" if settings.mode == "paper" else "LIVE execution on the exchanges"
     print(f"trader: {settings.strategy} ({strategy.id}) with {where}", file=sys.stderr)
+    stop_once_on_signals(node)
     try:
         node.run()
     finally:
         node.dispose()
     return 0
+
+
+def stop_once_on_signals(node) -> None:
+    """
+    Nautilus stops the node on SIGTERM/SIGINT, then restores SIGTERM's default action, so a second SIGTERM
+    kills it mid-shutdown (orders not canceled, the recorder's ``run.stopped`` never written). A terminal,
+    ``timeout`` or systemd signal the whole process group and ``trader/main.ts`` forwards the signal too:
+    the second is routine. Later signals are ignored; the parent's SIGKILL after its grace is the backstop.
+    """
+    loop = node.get_event_loop()
+    first = node.kernel._loop_sig_handler
+
+    def once(sig: signal.Signals) -> None:
+        for s in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(s, lambda: None)
+        first(sig)
+        for s in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(s, lambda: None)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, once, sig)
 
 
 if __name__ == "__main__":
