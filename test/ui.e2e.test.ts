@@ -25,6 +25,7 @@ let stack: UiStack;
 let context: BrowserContext;
 let page: Page;
 let profile: string;
+let stackStarted = 0;
 const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
@@ -51,6 +52,7 @@ const recent = async (exchange: string): Promise<Bucket[]> =>
 beforeAll(async () => {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+  stackStarted = Date.now();
   stack = await startUiStack();
   await stack.ready();
   profile = mkdtempSync(join(tmpdir(), "tw-chromium-"));
@@ -253,3 +255,71 @@ test(
   },
   { timeout: 60_000, retry: 1 },
 ); // a real browser on a loaded CI machine: one retry
+
+test(
+  "backtests: the stack's stored tape archived, a market-making backtest started from the page, stats, fills and equity shown",
+  async () => {
+    // What the bridge stored so far, exported by the real archiver into the API's ARCHIVE_DIR.
+    const t = Date.now();
+    const step = (what: string) => console.error(`[backtests e2e] ${what} at +${Date.now() - t} ms`);
+    const archived = Bun.spawn(
+      [
+        "bun",
+        "api/backtests/archive-db-fixture.ts",
+        JSON.stringify({
+          databaseUrl: stack.db.url,
+          root: stack.archiveDir,
+          now: new Date(Date.now() + 2 * 3_600_000).toISOString(),
+        }),
+      ],
+      { cwd: ROOT, env: { ...process.env, DEBUG_ARCHIVE_KIT: "1" }, stdout: "pipe", stderr: "pipe" },
+    );
+    const [code, out, err] = await Promise.all([
+      archived.exited,
+      new Response(archived.stdout).text(),
+      new Response(archived.stderr).text(),
+    ]);
+    if (code !== 0) throw new Error(`archiving the stack's database failed (${code}): ${err.slice(-3000)}`);
+    const manifest: { dataset: string; exchange: number }[] = JSON.parse(
+      out.trim().split("\n").at(-1)!,
+    ).manifest;
+    step(`archived ${manifest.length} partitions`);
+    expect(manifest.some((m) => m.dataset === "book_changes" && m.exchange === 3)).toBe(true);
+    const to = new Date().toISOString();
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await page.goto(stack.page("/backtests"));
+    await page.waitForSelector("input[name=from], input[name=email]", { timeout: 15_000 });
+    if (await page.$("input[name=email]")) {
+      await page.fill("input[name=email]", `bt-${crypto.randomUUID().slice(0, 8)}@example.com`);
+      await page.fill("input[name=password]", "correct horse battery staple");
+      await page.click("button:has-text('Register')");
+      await page.waitForSelector("input[name=from]", { timeout: 15_000 });
+    }
+    if ((await page.getAttribute("html", "data-theme")) === "dark") await page.click("button.theme");
+    await page.fill("input[name=from]", new Date(stackStarted - 60_000).toISOString());
+    await page.fill("input[name=to]", to);
+    await page.fill("input[name=bps]", "1");
+    await page.click("button:has-text('Run backtest')");
+    step("started");
+    await page.waitForSelector("[data-testid=backtest-status]", { timeout: 20_000 });
+    step(`status ${await page.getAttribute("[data-testid=backtest-status]", "data-status")}`);
+    await page.waitForSelector("[data-testid=backtest-status][data-status=done]", { timeout: 150_000 });
+    step("done");
+    const stats = (await page.textContent("[data-testid=backtest-stats]")) ?? "";
+    expect(stats).toMatch(/net PnL-?\d+(\.\d+)? USDT/);
+    const points = Number(await page.getAttribute("[data-testid=equity-chart]", "data-points"));
+    expect(points).toBeGreaterThan(0);
+    await page.waitForSelector("[data-testid=backtest-runs] tbody tr:has-text('done')");
+    await shot("backtests");
+
+    // A window the archive does not hold is refused as the API words it.
+    await page.fill("input[name=from]", "2020-01-01T00:00:00Z");
+    await page.fill("input[name=to]", "2020-01-02T00:00:00Z");
+    await page.click("button:has-text('Run backtest')");
+    expect(await (await page.waitForSelector("[data-testid=backtest-error]")).textContent()).toContain(
+      "archive holds no",
+    );
+    expect(pageErrors).toEqual([]);
+  },
+  { timeout: 200_000 },
+);

@@ -85,7 +85,9 @@ export async function archiveFromRelay(opts: ArchiveFromRelayOptions): Promise<M
 
 /** Export every partition closed at `now` from the database to `root` with the real archiver; the manifest. */
 export async function archiveDatabase(sql: postgres.Sql, root: string, now: Date): Promise<ManifestRow[]> {
-  const log = createLogger({ test: "backtest-archive" }, () => {});
+  const log = createLogger({ test: "backtest-archive" }, (line) => {
+    if (process.env.DEBUG_ARCHIVE_KIT) console.error(line);
+  });
   const { duck, close } = await openExportDuck();
   try {
     const archiver = new Archiver(sql, duck, {
@@ -96,8 +98,13 @@ export async function archiveDatabase(sql: postgres.Sql, root: string, now: Date
       log,
       now: () => now,
     });
-    await archiver.runOnce();
-    if (archiver.failures) throw new Error(`archiver: ${archiver.failures} partition exports failed`);
+    // A partition export that fails verification is redone on the next pass, as the archiver process does.
+    for (let pass = 0; ; pass++) {
+      const before = archiver.failures;
+      await archiver.runOnce();
+      if (archiver.failures === before) break;
+      if (pass === 4) throw new Error(`archiver: ${archiver.failures} partition exports failed in 5 passes`);
+    }
   } finally {
     close();
   }

@@ -6,7 +6,8 @@ Price/Quantity (Nautilus' own avg_px and PnL figures are floats); times are ns s
 
 Positions are netted per instrument at average cost (the venue's OMS is NETTING). Equity is marked to the last
 trade price or quote mid of each instrument, in the quote currency of the first traded instrument; a
-commission in another currency is counted in ``stats.commissionsOther`` and not in equity.
+commission in another currency is counted in ``stats.commissionsOther`` and not in equity. Percentages are
+rounded to 6 decimal places; everything else is exact.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ def _d(value: Decimal) -> str:
     """A decimal as a plain string (no exponent), trailing zeros trimmed."""
     text = f"{value.normalize():f}" if value else "0"
     return text
+
+
+def _pct(value: Decimal) -> str:
+    """A percentage (a ratio, not money): to 6 decimal places, half-even."""
+    return _d(value.quantize(Decimal("0.000001")))
 
 
 @dataclass(slots=True)
@@ -160,9 +166,9 @@ def collect_results(  # noqa: C901 (one pass over orders, fills and marks)
             "netPnl": _d(end - start),
             "startEquity": _d(start),
             "endEquity": _d(end),
-            "returnPct": _d((end - start) / start * 100) if start else "0",
+            "returnPct": _pct((end - start) / start * 100) if start else "0",
             "maxDrawdown": _d(drawdown),
-            "maxDrawdownPct": _d(drawdown_pct),
+            "maxDrawdownPct": _pct(drawdown_pct),
             "firstTs": str(market[0].ts_init) if market else None,
             "lastTs": str(market[-1].ts_init) if market else None,
         }
