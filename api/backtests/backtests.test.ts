@@ -166,3 +166,21 @@ describe.skipIf(!haveVenv)("a backtest job over the archive", () => {
     expect(got.stats).toBeNull();
   }, 180_000);
 });
+
+describe("without the trader's Python environment", () => {
+  test("a bad request is still a 422, a good one a 503 that says what to run, and nothing is queued", async () => {
+    const saved = api.deps.backtestPython;
+    (api.deps as { backtestPython: string }).backtestPython = join(root, "no-venv", "bin", "python");
+    try {
+      const bad = await api.call("POST", "/api/backtests", { token, body: body({ instrument: "DOGE-EUR" }) });
+      expect(bad.status).toBe(422);
+      const good = await api.call("POST", "/api/backtests", { token, body: body() });
+      expect(good.status).toBe(503);
+      expect(good.body.message).toContain("bun scripts/trader-env.ts");
+      const [row] = await api.db.sql`SELECT count(*)::int AS n FROM backtest_runs WHERE status = 'queued'`;
+      expect(row?.n).toBe(0);
+    } finally {
+      (api.deps as { backtestPython: string }).backtestPython = saved;
+    }
+  });
+});

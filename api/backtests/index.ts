@@ -29,11 +29,13 @@ export function backtestsController(
     .post(
       "",
       async ({ userId, body, set }) => {
-        if (!existsSync(deps.backtestPython))
-          throw new ServiceUnavailableError(
-            "backtests need the trader's Python environment: run `bun scripts/trader-env.ts`",
-          );
-        const run = await backtests.create(userId, body);
+        // A bad request is a 4xx whatever the machine has; a good one without the venv is a 503.
+        const run = await backtests.create(userId, body, () => {
+          if (!existsSync(deps.backtestPython))
+            throw new ServiceUnavailableError(
+              "backtests need the trader's Python environment: run `bun scripts/trader-env.ts`",
+            );
+        });
         runner.enqueue(run.id);
         set.status = 202;
         return backtests.run(userId, run.id);

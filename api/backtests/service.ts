@@ -34,8 +34,8 @@ export class BacktestService {
     private readonly config: BacktestConfig,
   ) {}
 
-  /** Check the request and queue it; the runner picks it up. */
-  async create(userId: string, input: CreateBacktest): Promise<RunRow> {
+  /** Check the request and queue it; the runner picks it up. `canRun` throws when no run could start now. */
+  async create(userId: string, input: CreateBacktest, canRun: () => void = () => {}): Promise<RunRow> {
     const from = parseTime("from", input.from);
     const to = parseTime("to", input.to);
     checkRange(from, to);
@@ -60,6 +60,7 @@ export class BacktestService {
       throw new UnprocessableError(
         `the archive holds no trades or book changes of ${venues.join(", ")} in [${from.text}, ${to.text})`,
       );
+    canRun();
     return this.db.transaction(async (tx) => {
       // One user's jobs are counted under a lock on the user, so two requests cannot both pass the limit.
       await tx.execute(dsql`SELECT pg_advisory_xact_lock(hashtext(${userId}))`);
