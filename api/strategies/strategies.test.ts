@@ -167,6 +167,18 @@ describe("strategies", () => {
         "/api/strategies/runs/{runId}/positions",
       ].sort(),
     );
-    for (const p of paths) expect(doc.paths[p].get.tags).toEqual(["strategies"]);
+    for (const p of paths) {
+      const op = doc.paths[p].get;
+      expect([p, op.tags, op.security, typeof op.summary]).toEqual([
+        p,
+        ["strategies"],
+        [{ bearerAuth: [] }],
+        "string",
+      ]);
+      expect([p, (op.responses["200"].content["application/json"].schema.examples ?? []).length > 0]).toEqual(
+        [p, true],
+      );
+      expect([p, "422" in op.responses, "401" in op.responses]).toEqual([p, true, true]);
+    }
   });
 });
