@@ -8,7 +8,6 @@ import postgres from "postgres";
 import { createLogger } from "../lib/log.ts";
 import { waitFor } from "../lib/testing.ts";
 import { migrate } from "../schema/db/migrate.ts";
-import { parseLsn } from "./db/read-router.ts";
 import { type ReplicaPair, startReplicaPair } from "./db/replica-fixture.ts";
 import { newUser, startTestApi, type TestApi, type TestDatabase } from "./test/harness.ts";
 import { insertTop, insertTrades } from "./test/seed.ts";
@@ -72,12 +71,6 @@ async function caughtUp(): Promise<void> {
   for (const api of [onReplica, bounded])
     await waitFor(() => target(api) === "replica", { timeoutMs: 30_000, what: "reads back on the replica" });
 }
-
-test("WAL positions parse as 64-bit numbers", () => {
-  expect(parseLsn("0/3000000")).toBe(0x3000000n);
-  expect(parseLsn("16/B374D848")).toBe((0x16n << 32n) | 0xb374d848n);
-  expect(() => parseLsn("nope")).toThrow("not a WAL position");
-});
 
 test("market reads come from the replica: a trade the bridge writes shows once the replica replays it", async () => {
   expect((await onReplica.call("GET", "/api/market/instruments")).body[0]).toMatchObject({

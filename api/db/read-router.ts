@@ -47,6 +47,45 @@ export function parseLsn(text: string): bigint {
   return (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`);
 }
 
+/**
+ * The primary's WAL positions over time against the replica's replay position: the lag is the age of the
+ * oldest sampled position not yet replayed (0 when all are).
+ */
+export class LagTracker {
+  /** Samples not yet known to be replayed, oldest first. */
+  private samples: { at: number; lsn: bigint }[] = [];
+  /** Least time between two samples: 0 until the list first fills, then its spacing (kept even). */
+  private minGapMs = 0;
+
+  get size(): number {
+    return this.samples.length;
+  }
+
+  sample(at: number, lsn: bigint): void {
+    // The same position again needs no sample: the oldest one with it is what the lag is measured from.
+    const last = this.samples.at(-1);
+    if (last && (last.lsn === lsn || at - last.at < this.minGapMs)) return;
+    // Full (a replica behind for a long time): keep every other one, the oldest included, and sample no
+    // closer than their spacing from then on: evenly spread over the whole span, so the lag is read at
+    // most one spacing (span / 128) short.
+    if (this.samples.length >= SAMPLES) {
+      this.samples = this.samples.filter((_, i) => i % 2 === 0);
+      const kept = this.samples;
+      this.minGapMs = (kept.at(-1)!.at - kept[0]!.at) / (kept.length - 1);
+    }
+    this.samples.push({ at, lsn });
+  }
+
+  /** The replica has replayed up to `lsn`: its lag at `now`, ms. */
+  replayed(lsn: bigint, now: number): number {
+    let done = 0;
+    while (done < this.samples.length && this.samples[done]!.lsn <= lsn) done++;
+    if (done > 0) this.samples.splice(0, done);
+    if (this.samples.length === 0) this.minGapMs = 0; // caught up: fine-grained again
+    return this.samples.length === 0 ? 0 : now - this.samples[0]!.at;
+  }
+}
+
 export class ReadRouter {
   /** Market data and analytics: Drizzle over the current target. */
   readonly db: Database;
@@ -57,11 +96,7 @@ export class ReadRouter {
   private up = false;
   private lagMs = -1;
   private checks = 0;
-  // Ring of (time, primary WAL position) samples not yet known to be replayed.
-  private readonly sampleAt = new Float64Array(SAMPLES);
-  private readonly sampleLsn: bigint[] = new Array(SAMPLES).fill(0n);
-  private head = 0;
-  private count = 0;
+  private readonly lag = new LagTracker();
   private timer: Timer | undefined;
   private running: Promise<void> | null = null;
   private readonly checkMs: number;
@@ -122,7 +157,7 @@ export class ReadRouter {
       });
       return;
     }
-    this.push(at, primaryLsn);
+    this.lag.sample(at, primaryLsn);
     let replayed: bigint;
     try {
       const [row] = await within(
@@ -141,9 +176,7 @@ export class ReadRouter {
     this.checks++;
     this.up = true;
     const now = Date.now();
-    // Drop every sample the replica has replayed; the oldest one left is how far behind it is.
-    while (this.count > 0 && this.sampleLsn[this.tail()]! <= replayed) this.count--;
-    this.lagMs = this.count === 0 ? 0 : now - this.sampleAt[this.tail()]!;
+    this.lagMs = this.lag.replayed(replayed, now);
     if (this.target === "replica" && this.lagMs > this.opts.maxLagMs)
       this.leave("replica behind", { lagMs: this.lagMs, maxLagMs: this.opts.maxLagMs });
     else if (this.target === "primary" && this.lagMs <= this.opts.maxLagMs / 2) {
@@ -160,19 +193,6 @@ export class ReadRouter {
     // Said once per switch (and at the first check), not at every check while it lasts.
     if (was === "replica" || this.checks === 1)
       this.opts.log.warn(`read routing: ${why}; reads on the primary`, fields);
-  }
-
-  /** Index of the oldest sample kept. */
-  private tail(): number {
-    return (this.head - this.count + SAMPLES) % SAMPLES;
-  }
-
-  private push(at: number, lsn: bigint): void {
-    // A full ring forgets its oldest sample: the lag reads as at least the ring's span, still over a bound.
-    this.sampleAt[this.head] = at;
-    this.sampleLsn[this.head] = lsn;
-    this.head = (this.head + 1) % SAMPLES;
-    if (this.count < SAMPLES) this.count++;
   }
 
   async close(): Promise<void> {
