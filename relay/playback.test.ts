@@ -133,7 +133,8 @@ interface Run {
 
 /** Run the CLI; `during` runs once it listens (--out) or at once (--into). */
 async function replay(args: string[], during?: () => Promise<void>): Promise<Run> {
-  const proc = spawn(["bun", "relay/playback-cli.ts", "--journal", journal, ...args], {
+  const withJournal = args.includes("--journal") ? args : ["--journal", journal, ...args];
+  const proc = spawn(["bun", "relay/playback-cli.ts", ...withJournal], {
     cwd: ROOT,
     stdout: "pipe",
     stderr: "pipe",
@@ -288,6 +289,29 @@ test("--into: through a running relay's ingest, each exchange's frames in order,
     // The second relay's own journal seqs: contiguous per exchange.
     expect(got.map((f) => f.seq)).toEqual(got.map((_, i) => got[0]!.seq + i));
   }
+}, 60_000);
+
+test("the journal of a running relay replays what it has committed, and the relay is untouched", async () => {
+  await using live = await startRelayProcess({ dir: join(dir, "live") });
+  const producer = await connectRelayProducer({ path: live.inPath });
+  producer.send(
+    frames(Array.from({ length: 300 }, (_, i) => ({ seq: i + 1, id: i + 1, tsRecv: firstTs + i }))),
+  );
+  const liveJournal = join(dir, "live", "journal");
+  // Committed (a commit record written), not only accepted: what a reader of the files may see.
+  await waitFor(() => new JournalReader(liveJournal).endPos >= 300, "committed on the live relay");
+  const out = join(dir, "live-out", "replay.sock");
+  const sink: ReturnType<typeof rawConsumer>[] = [];
+  const run = await replay(["--journal", liveJournal, "--out", out, "--speed", "max"], async () => {
+    sink.push(rawConsumer(out));
+  });
+  sink[0]!.consumer.close();
+  expect(run.code).toBe(0);
+  expect(sink[0]!.got.map(fields).map((f) => f.id)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  // The relay goes on journaling after the replay read its files.
+  producer.send(frames([{ seq: 301, id: 301, tsRecv: firstTs + 301 }]));
+  await waitFor(() => new JournalReader(liveJournal).endPos >= 301, "the live relay still journaling");
+  await producer.close();
 }, 60_000);
 
 test("no relay behind --into: exit 1 with the reason logged; no journal: exit 2", async () => {
