@@ -4,7 +4,16 @@
 import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { Exchange, type FrameFields, Kind, Status } from "../schema/frame.ts";
+import {
+  Exchange,
+  FRAME_SIZE,
+  type FrameFields,
+  frameKind,
+  frameSeq,
+  frameStatus,
+  Kind,
+  Status,
+} from "../schema/frame.ts";
 import { connectRelayProducer } from "./producer.ts";
 import { collect, frames, startRelayProcess, tempDir, waitFor } from "./testing.ts";
 
@@ -64,6 +73,51 @@ test("pass-through keeps seqs, drops resends, reports a jump as one Gap frame; t
     expect(seqs(after.frames)).toEqual(range(260, 270));
     await again.close();
     after.consumer.close();
+
+    // A resend of only what the journal has (nothing new to flush) is still acknowledged.
+    const acks: number[] = [];
+    const raw = await Bun.connect({
+      unix: passthrough,
+      socket: {
+        data(_s, chunk) {
+          const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+          for (let off = 0; off + FRAME_SIZE <= chunk.byteLength; off += FRAME_SIZE)
+            if (frameKind(v, off) === Kind.Status && frameStatus(v, off) === Status.Ack)
+              acks.push(frameSeq(v, off));
+        },
+      },
+    });
+    raw.write(frames(trades(262, 270)));
+    await waitFor(() => acks.includes(269), "an ack for a duplicates-only resend", 5_000);
+    raw.end();
+    // The same on the collector socket: a collector resending only what is journaled gets its ack.
+    const run = [
+      {
+        kind: Kind.Status,
+        flags: Status.CollectorStart << 4,
+        exchange: Exchange.Kraken,
+        seq: 0,
+        id: 9,
+        price: 5,
+      },
+      ...Array.from({ length: 9 }, (_, i) => ({ exchange: Exchange.Kraken, seq: i + 1, id: i + 1 })),
+    ];
+    for (const round of [0, 1]) {
+      const got: number[] = [];
+      const c = await Bun.connect({
+        unix: relay.inPath,
+        socket: {
+          data(_s, chunk) {
+            const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+            for (let off = 0; off + FRAME_SIZE <= chunk.byteLength; off += FRAME_SIZE)
+              if (frameStatus(v, off) === Status.Ack) got.push(frameSeq(v, off));
+          },
+        },
+      });
+      c.write(frames(round === 0 ? run : run.slice(5)));
+      await waitFor(() => got.includes(9), `collector ack, round ${round}`, 5_000);
+      c.end();
+    }
 
     // Resume from the journal, before the jump and inside it.
     const before = collect(relay.outPath, { name: "r1", resume: { from: { binance: 190 } } });

@@ -198,6 +198,11 @@ export interface PassthroughDeps {
   ackTargets: Map<Socket<IngestConnection | undefined>, IngestConnection>;
   /** The journal head after a read (0 without a journal): the ack waits until it is committed. */
   head(): number;
+  /**
+   * A read brought nothing new (duplicates only, e.g. a link resending after a restart): no journal flush will
+   * follow to carry its ack, so ack now if everything journaled is committed.
+   */
+  ackIdle(): void;
   /** The socket drained: finish a partly written ack (relay/ack.ts). */
   drain(socket: Socket<IngestConnection | undefined>, conn: IngestConnection): void;
 }
@@ -221,9 +226,11 @@ export async function listenPassthrough(
       },
       data(socket, data) {
         const conn = socket.data!;
-        deps.pass(ingest.read(conn, data));
+        const batch = ingest.read(conn, data);
+        deps.pass(batch);
         conn.ackSeq = conn.lastSeq;
         conn.ackPos = deps.head();
+        if (batch.length === 0) deps.ackIdle();
       },
       drain(socket) {
         if (socket.data) deps.drain(socket, socket.data);

@@ -89,6 +89,10 @@ export async function startRelay(
   // relay_fanout_us: read → every consumer written, on 1 read in latencySampleEvery.
   const sampleMask = config.latencySampleEvery - 1;
   let reads = 0;
+  /** A read added nothing to the journal: ack it now if everything journaled is committed. */
+  const ackIdle = () => {
+    if (journal !== null && journal.committed >= journal.head) ack(journal.committed);
+  };
   let nextId = 1;
   let collectors = 0;
 
@@ -142,6 +146,7 @@ export async function startRelay(
         }
         conn.ackSeq = conn.lastSeq;
         conn.ackPos = journal ? journal.head : 0;
+        if (ingest.batch.length === 0) ackIdle(); // duplicates only: no flush follows to carry the ack
       },
       drain(socket) {
         if (socket.data) acks.drain(socket, socket.data);
@@ -178,6 +183,7 @@ export async function startRelay(
         ackTargets: collectorSockets,
         head: () => (journal ? journal.head : 0),
         drain: (socket, conn) => acks.drain(socket, conn),
+        ackIdle,
       })
     : null;
 
