@@ -1,6 +1,26 @@
 // The archiver's environment, declared once (lib/config.ts): read at start, frozen, a bad value fails fast.
 import { defineConfig, duration, int, port, string } from "../lib/config.ts";
 
+/** How the archive on S3 is reached and cached (the archiver and the API's analytics read the same). */
+export const archiveStoreVars = {
+  cacheDir: string("ARCHIVE_CACHE_DIR", {
+    default: ".data/archive-cache",
+    meaning:
+      "with ARCHIVE_DIR=s3://…: local read-through cache of archive files (DuckDB reads local files) and export scratch",
+  }),
+  s3Endpoint: string("ARCHIVE_S3_ENDPOINT", {
+    default: undefined,
+    meaning:
+      "with ARCHIVE_DIR=s3://…: the S3-compatible endpoint URL (unset: Bun's S3_ENDPOINT, else AWS); credentials from S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY or AWS_*",
+    defaultText: "Bun's default",
+  }),
+  s3Region: string("ARCHIVE_S3_REGION", {
+    default: undefined,
+    meaning: "with ARCHIVE_DIR=s3://…: the bucket's region (unset: Bun's S3_REGION / AWS_REGION)",
+    defaultText: "Bun's default",
+  }),
+};
+
 export const archiverConfig = defineConfig(
   "archiver",
   {
@@ -12,8 +32,10 @@ export const archiverConfig = defineConfig(
     }),
     dir: string("ARCHIVE_DIR", {
       default: ".data/archive",
-      meaning: "root of the hive-partitioned Parquet archive",
+      meaning:
+        "root of the hive-partitioned Parquet archive: a local folder, or s3://bucket/prefix for S3-compatible object storage",
     }),
+    ...archiveStoreVars,
     intervalS: duration("ARCHIVE_INTERVAL", {
       unit: "s",
       default: 3600,

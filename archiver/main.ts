@@ -1,6 +1,5 @@
 // `bun archiver/main.ts`: every ARCHIVE_CHECK_INTERVAL, export closed partitions to the Parquet archive,
 // verify them, record them in archive_manifest, then apply retention (TAPEWIRE_RETENTION_DAYS).
-import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import postgres from "postgres";
 import { applyAffinity } from "../lib/affinity.ts";
@@ -13,6 +12,7 @@ import { openExportDuck } from "./duck.ts";
 import { markArchivedSegments } from "./journal-marks.ts";
 import { ArchiverMetrics } from "./metrics.ts";
 import { applyRetention } from "./retention.ts";
+import { openArchiveStore } from "./s3-store.ts";
 
 const config = archiverConfig.readOrExit();
 const log = createLogger({ process: "archiver" });
@@ -21,9 +21,13 @@ if (!config.databaseUrl) {
   log.error("DATABASE_URL is not set: the archiver needs the database the bridge writes");
   process.exit(78);
 }
-const root = resolve(config.dir);
+const store = openArchiveStore({
+  dir: config.dir.startsWith("s3://") ? config.dir : resolve(config.dir),
+  cacheDir: resolve(config.cacheDir),
+  endpoint: config.s3Endpoint,
+  region: config.s3Region,
+});
 const journalDir = resolve(config.journalDir);
-mkdirSync(root, { recursive: true });
 const sql = postgres(config.databaseUrl, { max: 2, onnotice: () => {}, connection: { TimeZone: "UTC" } });
 const { duck, close } = await openExportDuck();
 const metrics = new ArchiverMetrics();
@@ -40,7 +44,7 @@ const server = serveMetrics(metrics.registry, config.metricsPort, {
 });
 const [ts] = await sql`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'`;
 const archiver = new Archiver(sql, duck, {
-  root,
+  store,
   databaseUrl: config.databaseUrl,
   intervalS: config.intervalS,
   recheckS: config.recheckS,
@@ -49,7 +53,7 @@ const archiver = new Archiver(sql, duck, {
   metrics,
 });
 log.info("archiver started", {
-  root,
+  archive: store.location,
   intervalS: config.intervalS,
   retentionDays: config.retentionDays ?? null,
 });

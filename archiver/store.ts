@@ -19,6 +19,24 @@ export interface ArchiveStore {
   localPath(path: string, sha256?: string): Promise<string>;
   /** Where the archive is, for logs and docs. */
   readonly location: string;
+  /** The local folder that holds (or caches) files under their archive paths: what DuckDB reads. */
+  readonly readRoot: string;
+}
+
+/** Make sure every listed archive file is readable under store.readRoot (S3: fetched into the cache). */
+export async function ensureLocal(
+  store: ArchiveStore,
+  files: readonly { path: string; sha256?: string }[],
+  parallel = 4,
+): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < files.length) {
+      const f = files[next++] as { path: string; sha256?: string };
+      await store.localPath(f.path, f.sha256);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, files.length) }, lane));
 }
 
 export const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
@@ -51,6 +69,9 @@ export function fsyncDir(path: string): void {
 export class LocalStore implements ArchiveStore {
   constructor(readonly root: string) {}
   get location(): string {
+    return this.root;
+  }
+  get readRoot(): string {
     return this.root;
   }
   tmpDir(): string {

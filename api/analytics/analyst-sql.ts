@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { type DuckDBConnection, DuckDBInstance, StatementType } from "@duckdb/node-api";
 import { tableFromJSON, tableToIPC } from "apache-arrow";
 import type postgres from "postgres";
+import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { ARCHIVE_DATASETS, decimalExpr } from "../../schema/archive.ts";
 import { EXCHANGE_NAMES } from "../../schema/frame.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
@@ -79,7 +80,7 @@ async function createViews(
 
 export async function runAnalystSql(
   sql: postgres.Sql,
-  root: string,
+  store: ArchiveStore,
   registry: InstrumentRegistry,
   scales: Scales,
   limits: SqlLimits,
@@ -92,8 +93,16 @@ export async function runAnalystSql(
     throw new AnalystSqlError(`sql is longer than ${MAX_SQL_BYTES} bytes`, 413);
   if (text.includes("\u0000")) throw new AnalystSqlError("sql contains a NUL character");
   const files = (
-    await sql`SELECT dataset, exchange, path FROM archive_manifest ORDER BY dataset, exchange, partition_start`
-  ).map((r) => ({ dataset: String(r.dataset), exchange: Number(r.exchange), path: String(r.path) }));
+    await sql`SELECT dataset, exchange, path, sha256 FROM archive_manifest ORDER BY dataset, exchange, partition_start`
+  ).map((r) => ({
+    dataset: String(r.dataset),
+    exchange: Number(r.exchange),
+    path: String(r.path),
+    sha256: String(r.sha256),
+  }));
+  // S3: the files are read from the local cache (fetched here when missing or stale).
+  await ensureLocal(store, files);
+  const root = store.readRoot;
   const scratch = mkdtempSync(join(tmpdir(), "tapewire-sql-"));
   const instance = await DuckDBInstance.create(":memory:", {
     threads: "1",

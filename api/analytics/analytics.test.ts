@@ -119,7 +119,7 @@ describe("analytics across archive and database", () => {
 describe("analyst SQL", () => {
   const limits = { timeoutMs: 2000, maxRows: 1000, memoryMb: 128 };
   const run = (text: string, format: "json" | "csv" | "parquet" | "arrow" = "json", l = limits) =>
-    runAnalystSql(db.sql, root, registry, service.scales, l, text, format);
+    runAnalystSql(db.sql, service.store, registry, service.scales, l, text, format);
 
   test("reads the archive's views with exact decimals in every format", async () => {
     const json = await run(

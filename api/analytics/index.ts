@@ -159,7 +159,7 @@ export function analyticsController(service: AnalyticsService, config: Readonly<
           const format = (body.format ?? "json") as ResultFormat;
           const r = await runAnalystSql(
             service.sql,
-            service.archiveRoot,
+            service.store,
             service.registry,
             service.scales,
             {

@@ -4,6 +4,9 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type postgres from "postgres";
+import { archiveStoreVars } from "../../archiver/config.ts";
+import { openArchiveStore } from "../../archiver/s3-store.ts";
+import type { ArchiveStore } from "../../archiver/store.ts";
 import { defineConfig, duration, int, string } from "../../lib/config.ts";
 import { datasetByName } from "../../schema/archive.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
@@ -13,8 +16,9 @@ import { loadRange, type RangeFilter, type Scales } from "./source.ts";
 export const analyticsConfig = defineConfig("api", {
   archiveDir: string("ARCHIVE_DIR", {
     default: ".data/archive",
-    meaning: "the Parquet archive the analytics read",
+    meaning: "the Parquet archive the analytics read (a folder, or s3://bucket/prefix)",
   }),
+  ...archiveStoreVars,
   memoryMb: int("ANALYTICS_MEMORY_MB", {
     default: 512,
     min: 64,
@@ -41,17 +45,23 @@ export type AnalyticsConfig = ReturnType<typeof analyticsConfig.read>;
 
 export class AnalyticsService {
   private instance: DuckDBInstance | null = null;
-  private readonly root: string;
   private readonly tmp: string;
   readonly scales: Scales;
+  /** The archive: a local folder, or S3 with a local read-through cache (archiver/s3-store.ts). */
+  readonly store: ArchiveStore;
 
   constructor(
     readonly sql: postgres.Sql,
     readonly registry: InstrumentRegistry,
     readonly config: AnalyticsConfig,
   ) {
-    this.root = resolve(config.archiveDir);
-    this.tmp = join(this.root, ".tmp-analytics");
+    this.store = openArchiveStore({
+      dir: config.archiveDir.startsWith("s3://") ? config.archiveDir : resolve(config.archiveDir),
+      cacheDir: resolve(config.cacheDir),
+      endpoint: config.s3Endpoint,
+      region: config.s3Region,
+    });
+    this.tmp = join(this.store.readRoot, ".tmp-analytics");
     this.scales = {
       price: Math.max(0, ...registry.all.map((i) => i.priceDecimals)),
       size: Math.max(0, ...registry.all.map((i) => i.sizeDecimals)),
@@ -59,7 +69,7 @@ export class AnalyticsService {
   }
 
   get archiveRoot(): string {
-    return this.root;
+    return this.store.readRoot;
   }
 
   private async connect(): Promise<DuckDBConnection> {
@@ -86,7 +96,7 @@ export class AnalyticsService {
     if (!d) throw new Error(`unknown dataset ${dataset}`);
     const duck = await this.connect();
     try {
-      const range = await loadRange(this.sql, duck, this.tmp, this.root, d, f, this.scales);
+      const range = await loadRange(this.sql, duck, this.tmp, this.store, d, f, this.scales);
       try {
         const result = await fn(duck, range.view);
         return { result, sources: { archivedFiles: range.archivedFiles, databaseRows: range.liveRows } };

@@ -10,6 +10,7 @@ import type postgres from "postgres";
 import { copyToFile } from "../../archiver/copy-out.ts";
 import { readSourceCsv } from "../../archiver/duck.ts";
 import { selectSql } from "../../archiver/export.ts";
+import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
 
 export interface RangeFilter {
@@ -62,7 +63,7 @@ export async function loadRange(
   sql: postgres.Sql,
   duck: DuckDBConnection,
   tmpDir: string,
-  archiveRoot: string,
+  store: ArchiveStore,
   d: ArchiveDataset,
   f: RangeFilter,
   scales: Scales,
@@ -72,7 +73,7 @@ export async function loadRange(
   const { files } = await sql.begin("isolation level repeatable read read only", async (tx) => {
     const exFilter = f.exchanges.length ? `AND m.exchange IN (${ints(f.exchanges).join(", ")})` : "";
     const files = await tx.unsafe(
-      `SELECT m.path, m.exchange FROM archive_manifest m WHERE m.dataset = '${d.name}'
+      `SELECT m.path, m.exchange, m.sha256 FROM archive_manifest m WHERE m.dataset = '${d.name}'
        AND m.partition_end > '${f.from.toISOString()}' AND m.partition_start < '${f.to.toISOString()}' ${exFilter}
        ORDER BY m.partition_start, m.exchange`,
     );
@@ -81,8 +82,17 @@ export async function loadRange(
       SELECT 1 FROM archive_manifest m WHERE m.dataset = '${d.name}' AND m.exchange = t.exchange
       AND t.time >= m.partition_start AND t.time < m.partition_end)`;
     await copyToFile(tx, `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`, csv);
-    return { files: files.map((r) => ({ path: String(r.path), exchange: Number(r.exchange) })) };
+    return {
+      files: files.map((r) => ({
+        path: String(r.path),
+        exchange: Number(r.exchange),
+        sha256: String(r.sha256),
+      })),
+    };
   });
+  // S3: fetch what the cache lacks (or holds in an older version) before DuckDB reads it.
+  await ensureLocal(store, files);
+  const archiveRoot = store.readRoot;
   await duck.run(`CREATE TEMP TABLE ${id}_live AS ${readSourceCsv(d, csv, [["exchange_id", "SMALLINT"]])}`);
   rmSync(csv, { force: true });
   const [liveCount] = (await duck.runAndReadAll(`SELECT count(*)::BIGINT FROM ${id}_live`)).getRows();

@@ -1,0 +1,186 @@
+// The archive on S3-compatible object storage, against a real S3 server: moto's standalone server (moto[server]
+// 5.2.5, pinned with hashes in archiver/s3-server/requirements.txt, installed by .ci/run into .data/s3-venv)
+// on an ephemeral port, reached by Bun's own S3 client with path-style requests.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AnalyticsService, analyticsConfig } from "../api/analytics/service.ts";
+import { createLogger } from "../lib/log.ts";
+import { type FreshDatabase, freshDatabase, waitFor } from "../lib/testing.ts";
+import { loadRegistry } from "../schema/instruments.ts";
+import { Archiver } from "./archiver.ts";
+import { openExportDuck } from "./duck.ts";
+import { applyRetention } from "./retention.ts";
+import { S3Store } from "./s3-store.ts";
+import { sha256Of } from "./store.ts";
+
+const MOTO = join(import.meta.dir, "..", ".data", "s3-venv", "bin", "moto_server");
+const haveMoto = existsSync(MOTO);
+if (!haveMoto && process.env.CI)
+  throw new Error(
+    ".data/s3-venv is missing: .ci/run must create it from archiver/s3-server/requirements.txt",
+  );
+if (!haveMoto)
+  console.warn("SKIPPING S3 archive tests: .data/s3-venv/bin/moto_server is missing (see .ci/run)");
+
+const registry = loadRegistry({});
+const log = createLogger({ test: "s3" }, process.env.DEBUG_ARCHIVER ? console.error : () => {});
+const H = 3_600_000;
+const base = Date.UTC(2026, 10, 20, 0);
+const BUCKET = "tapewire-archive";
+const credentials = { accessKeyId: "test", secretAccessKey: "test", region: "us-east-1" };
+let db: FreshDatabase;
+let endpoint: string;
+let moto: ReturnType<typeof Bun.spawn> | undefined;
+const dirs: string[] = [];
+const tmp = (name: string) => {
+  const d = mkdtempSync(join(tmpdir(), name));
+  dirs.push(d);
+  return d;
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+const store = (cacheDir: string) =>
+  new S3Store({ bucket: BUCKET, prefix: "archive", cacheDir, endpoint, ...credentials });
+
+async function insertTrades(exchange: number, fromMs: number, n: number, firstId: number) {
+  const rows = Array.from({ length: n }, (_, k) => {
+    const t = fromMs + k * 60_000;
+    return `('${new Date(t).toISOString()}', ${exchange}, 1, ${firstId + k}, ${90000 + k}.${exchange}5, 0.00${(k % 9) + 1}, 'sell', ${firstId + k}, ${t}000000)`;
+  });
+  await db.sql.unsafe(
+    `INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns) VALUES ${rows.join(", ")}`,
+  );
+}
+
+async function runArchiver(s: S3Store, nowMs: number): Promise<number> {
+  const { duck, close } = await openExportDuck();
+  try {
+    const a = new Archiver(db.sql, duck, {
+      store: s,
+      databaseUrl: db.url,
+      intervalS: 3600,
+      recheckS: 30 * 86_400,
+      registry,
+      log,
+      now: () => new Date(nowMs),
+    });
+    const n = await a.runOnce();
+    expect(a.failures).toBe(0);
+    return n;
+  } finally {
+    close();
+  }
+}
+
+beforeAll(async () => {
+  if (!haveMoto) return;
+  const port = await freePort();
+  endpoint = `http://127.0.0.1:${port}`;
+  moto = Bun.spawn([MOTO, "-H", "127.0.0.1", "-p", String(port)], { stdout: "ignore", stderr: "ignore" });
+  await waitFor(
+    () =>
+      fetch(`${endpoint}/`)
+        .then((r) => r.ok)
+        .catch(() => false),
+    { timeoutMs: 60_000 },
+  );
+  const made = await fetch(`${endpoint}/${BUCKET}`, { method: "PUT" });
+  expect(made.ok).toBe(true);
+  db = await freshDatabase({ prefix: "tw_archive_s3" });
+  // Three hours on kraken and coinbase (60 trades an hour each).
+  for (const ex of [1, 2]) await insertTrades(ex, base, 180, ex * 10_000);
+}, 90_000);
+
+afterAll(async () => {
+  moto?.kill();
+  await db?.drop();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
+  test("partitions are uploaded, read back and verified before their manifest rows", async () => {
+    const s = store(tmp("tw-s3-cache-"));
+    expect(await runArchiver(s, base + 2 * H + 1)).toBe(4); // 2 closed hours × 2 exchanges
+    const manifest = await db.sql`SELECT path, bytes, sha256 FROM archive_manifest ORDER BY path`;
+    const objects = new Map((await s.list()).map((o) => [o.key, o.size]));
+    expect(manifest.length).toBe(4);
+    for (const m of manifest) {
+      expect(objects.get(`archive/${m.path}`)).toBe(Number(m.bytes));
+      // The object's bytes, fetched again by a client of our own, hash to the manifest's sha256.
+      const object = new Bun.S3Client({ bucket: BUCKET, endpoint, ...credentials }).file(`archive/${m.path}`);
+      expect(sha256Of(new Uint8Array(await object.arrayBuffer()))).toBe(String(m.sha256));
+    }
+    expect(await runArchiver(s, base + 2 * H + 1)).toBe(0); // nothing changed
+  }, 60_000);
+
+  test("analytics read archive (through an empty local cache) and database with every trade once", async () => {
+    Object.assign(process.env, {
+      S3_ACCESS_KEY_ID: credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
+    const cache = tmp("tw-s3-readcache-");
+    const service = new AnalyticsService(
+      db.sql,
+      registry,
+      analyticsConfig.read({
+        ARCHIVE_DIR: `s3://${BUCKET}/archive`,
+        ARCHIVE_CACHE_DIR: cache,
+        ARCHIVE_S3_ENDPOINT: endpoint,
+        ARCHIVE_S3_REGION: credentials.region,
+      }),
+    );
+    try {
+      const range = { from: new Date(base), to: new Date(base + 3 * H), exchanges: [], instruments: [] };
+      const r = await service.ohlcv(range, 3 * 3600);
+      expect(r.sources.archivedFiles).toBe(4);
+      expect(r.sources.databaseRows).toBe(120); // the open third hour, both exchanges
+      const [pg] = await db.sql`SELECT count(*)::int AS n, sum(size)::text AS v FROM trades`;
+      expect(r.result.reduce((a, c) => a + c.trades, 0)).toBe(pg?.n);
+      const path = "trades/exchange=kraken/date=2026-11-20/hour=00/part-2026-11-20T00.parquet";
+      expect(existsSync(join(cache, path))).toBe(true); // fetched into the cache, under the archive's path
+    } finally {
+      service.close();
+    }
+  }, 60_000);
+
+  test("retention prunes what S3 holds verified; a late row merges into the object; readers refetch it", async () => {
+    const farFuture = new Date(base + 3650 * 86_400_000);
+    const deleted = await applyRetention(db.sql, { days: 1, now: farFuture, log });
+    expect(deleted).toBe(240); // the 4 archived hours; the unarchived third hour stays
+    const [{ n } = { n: 0 }] = await db.sql`SELECT count(*)::int AS n FROM trades`;
+    expect(n).toBe(120);
+    // A late trade for kraken 00:00, exported by an archiver with a fresh cache: it must fetch the old file.
+    await insertTrades(1, base + 30_000, 1, 99_999);
+    const s = store(tmp("tw-s3-cache2-"));
+    const key = "trades/exchange=kraken/date=2026-11-20/hour=00/part-2026-11-20T00.parquet";
+    const [before] = await db.sql`SELECT sha256 FROM archive_manifest WHERE path = ${key}`;
+    expect(await runArchiver(s, base + 2 * H + 1)).toBe(1);
+    const [after] = await db.sql`SELECT rows, sha256 FROM archive_manifest WHERE path = ${key}`;
+    expect(Number(after?.rows)).toBe(61);
+    expect(after?.sha256).not.toBe(before?.sha256);
+    // A reader whose cache holds the old version notices the new sha256 and refetches.
+    const reader = store(tmp("tw-s3-cache3-"));
+    const old = await reader.localPath(key, String(before?.sha256)).catch((e) => e);
+    expect(String(old)).toContain("the manifest says"); // S3 has the new object, not the old one
+    const fresh = await reader.localPath(key, String(after?.sha256));
+    expect(sha256Of(readFileSync(fresh))).toBe(String(after?.sha256));
+    // A corrupted cache copy with a stale sidecar is replaced when the manifest's sha256 differs.
+    writeFileSync(`${fresh}.sha256`, "0".repeat(64));
+    writeFileSync(fresh, "not parquet");
+    const again = await reader.localPath(key, String(after?.sha256));
+    expect(sha256Of(readFileSync(again))).toBe(String(after?.sha256));
+  }, 90_000);
+});
