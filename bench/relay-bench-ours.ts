@@ -16,11 +16,13 @@ async function withRelay<T>(
   consumerArgs: (i: number, path: string) => string[],
   body: (relayIn: string, cons: Helper[]) => Promise<T>,
   relayEnv: Record<string, string> = {},
+  root?: string,
 ): Promise<T> {
   // A fresh journal per run: each starts from seq 0 like the producer (the consumers check every seq).
   const dir = mkdtempSync(join(work, "relay-"));
   const relay = await startRelayProcess({
     dir,
+    root,
     env: {
       TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES: String(queueBytes),
       RELAY_METRICS_PORT: "-1",
@@ -50,6 +52,7 @@ export async function relayThroughput(
   frames: number,
   batch: number,
   relayEnv: Record<string, string> = {},
+  root?: string,
 ) {
   // The relay never pushes back on a producer; a max-rate producer outruns the consumers, so the queues are
   // sized to hold a whole run and the figure is the rate every consumer sustained end to end (like uds.c's
@@ -76,6 +79,7 @@ export async function relayThroughput(
       }
     },
     relayEnv,
+    root,
   );
 }
 
@@ -95,6 +99,7 @@ export async function relayLatency(
   frames: number,
   warmup = defaultWarmup(rate),
   relayEnv: Record<string, string> = {},
+  root?: string,
 ) {
   return withRelay(
     work,
@@ -103,6 +108,7 @@ export async function relayLatency(
     (i, path) => ["lat", path, `bench-${i}`, String(warmup + frames), join(work, `lat-${i}.bin`)],
     (relayIn, cons) => pacedRun(work, relayIn, cons, rate, frames, warmup),
     relayEnv,
+    root,
   );
 }
 

@@ -201,6 +201,9 @@ export interface JournalAbResult {
   /** Per setting: medians over the rounds. */
   on: { thru: number; p50: number; p99: number; p999: number };
   off: { thru: number; p50: number; p99: number; p999: number };
+  /** The journal on, relay run from BENCH_BEFORE_ROOT (a checkout before a change), when given. */
+  before: { thru: number; p50: number; p99: number; p999: number } | null;
+  beforeRef: string | null;
   c: { thru: number; p50: number; p99: number; p999: number };
   bad: number;
   rounds: Array<Record<string, number>>;
@@ -217,6 +220,8 @@ export async function runJournalAb(
     rate?: number;
     frames?: number;
     thruFrames?: number;
+    beforeRoot?: string;
+    beforeRef?: string;
     log?: (l: string) => void;
   } = {},
 ): Promise<JournalAbResult> {
@@ -233,13 +238,16 @@ export async function runJournalAb(
     let bad = 0;
     for (let r = 0; r < rounds; r++) {
       const row: Record<string, number> = {};
-      const order = r % 2 === 0 ? ["on", "off"] : ["off", "on"];
+      const settings = opts.beforeRoot ? ["on", "off", "before"] : ["on", "off"];
+      // Rotating order, so no setting always runs first.
+      const order = settings.map((_, i) => settings[(i + r) % settings.length]!);
       for (const setting of order) {
-        const env = { TAPEWIRE_JOURNAL: setting === "on" ? "true" : "false" };
-        const t = await relayThroughput(work, 3, thruFrames, 1024, env);
+        const env = { TAPEWIRE_JOURNAL: setting === "off" ? "false" : "true" };
+        const root = setting === "before" ? opts.beforeRoot : undefined;
+        const t = await relayThroughput(work, 3, thruFrames, 1024, env, root);
         bad += t.bad;
         row[`${setting}Thru`] = t.inRate;
-        const l = await relayLatency(work, 3, rate, frames, defaultWarmup(rate), env);
+        const l = await relayLatency(work, 3, rate, frames, defaultWarmup(rate), env, root);
         bad += l.bad;
         Object.assign(row, {
           [`${setting}P50`]: l.p50,
@@ -264,6 +272,8 @@ export async function runJournalAb(
       rate,
       on: pick("on"),
       off: pick("off"),
+      before: opts.beforeRoot ? pick("before") : null,
+      beforeRef: opts.beforeRef ?? opts.beforeRoot ?? null,
       c: pick("c"),
       bad,
       rounds: rows,
@@ -285,7 +295,13 @@ export function formatJournalAb(j: JournalAbResult): string {
     "|---|---|---|---|---|",
     row("journal on (default)", j.on),
     row("journal off", j.off),
+    ...(j.before ? [row(`journal on, before (${j.beforeRef})`, j.before)] : []),
     `| on ÷ off | ${(j.on.thru / j.off.thru).toFixed(2)}× | ${(j.on.p50 / j.off.p50).toFixed(2)}× | ${(j.on.p99 / j.off.p99).toFixed(2)}× | ${(j.on.p999 / j.off.p999).toFixed(2)}× |`,
+    ...(j.before
+      ? [
+          `| before ÷ off | ${(j.before.thru / j.off.thru).toFixed(2)}× | ${(j.before.p50 / j.off.p50).toFixed(2)}× | ${(j.before.p99 / j.off.p99).toFixed(2)}× | ${(j.before.p999 / j.off.p999).toFixed(2)}× |`,
+        ]
+      : []),
     row("C uds.c, same rounds", j.c),
     `| journal on ÷ C | ${(j.on.thru / j.c.thru).toFixed(2)}× | ${(j.on.p50 / j.c.p50).toFixed(2)}× | ${(j.on.p99 / j.c.p99).toFixed(2)}× | ${(j.on.p999 / j.c.p999).toFixed(2)}× |`,
     "",
@@ -297,7 +313,12 @@ export function formatJournalAb(j: JournalAbResult): string {
 if (import.meta.main && process.env.BENCH_JOURNAL_AB === "1") {
   // BENCH_JOURNAL_AB=1 bun bench/relay-bench.ts: the journal's cost, on and off in one run.
   const env = process.env;
-  const result = await runJournalAb({ rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined });
+  // BENCH_BEFORE_ROOT=<checkout> (BENCH_BEFORE_REF names it) adds the journal on, run from that checkout.
+  const result = await runJournalAb({
+    rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
+    beforeRoot: env.BENCH_BEFORE_ROOT,
+    beforeRef: env.BENCH_BEFORE_REF,
+  });
   console.log(formatJournalAb(result));
   if (env.JOURNAL_AB_JSON) await Bun.write(env.JOURNAL_AB_JSON, JSON.stringify(result, null, 2));
   process.exit(0);

@@ -37,13 +37,19 @@ export function tempDir(prefix = "tapewire-relay-"): string {
 
 /** Start `bun relay/main.ts` and resolve once it logs "relay listening". */
 export async function startRelayProcess(
-  opts: { dir?: string; env?: Record<string, string>; expectFailure?: boolean } = {},
+  opts: {
+    dir?: string;
+    env?: Record<string, string>;
+    expectFailure?: boolean;
+    /** Another checkout to run relay/main.ts from (benchmarks: a commit before a change, same run). */
+    root?: string;
+  } = {},
 ): Promise<RelayProcess> {
   const dir = opts.dir ?? tempDir();
   const inPath = join(dir, "run", "in.sock");
   const outPath = join(dir, "run", "out.sock");
   const proc = spawn(["bun", "relay/main.ts"], {
-    cwd: ROOT,
+    cwd: opts.root ?? ROOT,
     env: {
       ...process.env,
       TAPEWIRE_RELAY_IN: inPath,

@@ -3,7 +3,17 @@
 // TAPEWIRE_RELAY_ACK_MS hands them to the thread pool to write, then appends one commit record (record.ts), fsyncs at most every
 // TAPEWIRE_JOURNAL_FSYNC_MS, rotates by size or age, and tells the ingest side what is journaled (acks).
 // Layout and recovery rules: relay/README.md ("Journal").
-import { closeSync, fsync, fsyncSync, openSync, readFileSync, readSync, write, writeSync } from "node:fs";
+import {
+  close,
+  closeSync,
+  fsync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  write,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../lib/log.ts";
 import { byteTsRecv, FRAME_SIZE } from "../../schema/frame.ts";
@@ -67,6 +77,10 @@ export class Journal {
   private readonly recordState = newSeqState();
   private lastFsync = 0;
   private fsyncing = false;
+  /** A segment change is under way on the thread pool (rotate()); flushes wait, appends go on. */
+  private rotating = false;
+  /** close() has begun: no rotation starts. */
+  private closing = false;
   private timer: ReturnType<typeof setInterval> | null = null;
   private retentionTimer: ReturnType<typeof setInterval> | null = null;
   readonly stats: JournalStats;
@@ -149,7 +163,7 @@ export class Journal {
    * One write in flight at a time; `sync` (shutdown) writes on this thread instead, if none is in flight.
    */
   flush(sync = false): void {
-    if (this.pendingLength === 0 || this.inflight !== null) return;
+    if (this.pendingLength === 0 || this.inflight !== null || this.rotating) return;
     const seg = this.current;
     const buf = this.pending;
     const length = this.pendingLength;
@@ -164,9 +178,10 @@ export class Journal {
     if (sync) {
       let done = 0;
       while (done < length) done += writeSync(this.writeFd, buf, done, length - done, position + done);
-      this.commit(seg, endPos);
+      this.commit(seg, endPos, true);
       return;
     }
+    const indexFd = this.indexFd;
     const writeFrom = (done: number): void => {
       write(this.writeFd, buf, done, length - done, position + done, (error, n) => {
         if (error) {
@@ -177,14 +192,17 @@ export class Journal {
           return;
         }
         if (done + n < length) writeFrom(done + n);
-        else this.commit(seg, endPos);
+        else this.commit(seg, endPos, false, indexFd);
       });
     };
     writeFrom(0);
   }
 
-  /** The in-flight frames are written: their commit record, then fsync/rotation/acks. */
-  private commit(seg: Segment, endPos: number): void {
+  /**
+   * The in-flight frames are written: their commit record (on the thread pool unless `sync`: a write on the
+   * event loop can wait behind the disk's writeback), then fsync/rotation/acks.
+   */
+  private commit(seg: Segment, endPos: number, sync: boolean, indexFd = this.indexFd): void {
     if (this.closed) return; // shut down meanwhile: these frames were never acknowledged
     const record: CommitRecord = {
       endPos,
@@ -193,7 +211,30 @@ export class Journal {
       state: this.recordState,
     };
     writeRecord(this.recordBuf, 0, record);
-    writeSync(this.indexFd, new Uint8Array(this.recordBuf.buffer));
+    const bytes = new Uint8Array(this.recordBuf.buffer);
+    if (sync) {
+      writeSync(indexFd, bytes);
+      this.committed_(seg, endPos, record);
+      return;
+    }
+    const writeRecordOnce = (): void => {
+      write(indexFd, bytes, 0, RECORD_SIZE, null, (error) => {
+        if (this.closed) return;
+        if (error) {
+          this.log.limited("error", "journal-write", "journal commit record write failed; retrying", {
+            error,
+          });
+          setTimeout(writeRecordOnce, this.opts.flushMs);
+          return;
+        }
+        this.committed_(seg, endPos, record);
+      });
+    };
+    writeRecordOnce();
+  }
+
+  /** The commit record is written: the frames count as journaled (reads, acks). */
+  private committed_(seg: Segment, endPos: number, record: CommitRecord): void {
     seg.endPos = endPos;
     seg.lastRecord = { ...record, state: newSeqStateFrom(this.recordState) };
     this.committed = endPos;
@@ -201,9 +242,10 @@ export class Journal {
     this.inflight = null;
     this.inflightLength = 0;
     this.stats.flushes++;
-    this.fsyncIfDue();
-    if (seg.bytes >= this.opts.segmentBytes || Date.now() - seg.createdAt >= this.opts.segmentMs)
-      this.rotate();
+    // A rotation fsyncs the segment it closes; shutdown (close) fsyncs and closes the files itself.
+    const full = seg.bytes >= this.opts.segmentBytes || Date.now() - seg.createdAt >= this.opts.segmentMs;
+    if (full && !this.closing) this.rotate();
+    else this.fsyncIfDue();
     this.updateStats();
     this.onCommit(this.committed);
   }
@@ -267,6 +309,14 @@ export class Journal {
   close(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.closing = true;
+    if (this.rotating) {
+      // The old segment's files are being synced and closed on the thread pool and no new one is open yet;
+      // the pending frames were never acknowledged (collectors resend).
+      this.closed = true;
+      for (const s of this.segments) if (s.readFd !== null) closeSync(s.readFd);
+      return;
+    }
     // A write still in flight is not waited for: its frames were never acknowledged (collectors resend).
     this.flush(true);
     this.closed = true;
@@ -301,33 +351,67 @@ export class Journal {
     });
   }
 
+  /**
+   * Close the current segment and begin the next, at the committed position (frames appended since are still
+   * pending: they are the new segment's first). The old files are fsynced and closed and the new index's first
+   * record fsynced on the thread pool, in that order, as before, but the event loop never waits for the disk
+   * (a rotation's fsync of up to a segment of dirty pages stalled fan-out for tens of ms); flushes wait.
+   */
   private rotate(): void {
     const old = this.current;
-    fsyncSync(this.writeFd);
-    fsyncSync(this.indexFd);
-    closeSync(this.writeFd);
-    closeSync(this.indexFd);
-    const created = this.createSegment(this.head);
-    this.current = created.segment;
-    this.writeFd = created.writeFd;
-    this.indexFd = created.indexFd;
-    this.log.info("journal segment closed", { startPos: old.startPos, endPos: old.endPos, bytes: old.bytes });
-    this.retain();
+    const oldFrames = this.writeFd;
+    const oldIndex = this.indexFd;
+    const startPos = this.committed;
+    const state = newSeqStateFrom(this.recordState); // the sequence state at `committed`
+    this.rotating = true;
+    const fail = (what: string, error: NodeJS.ErrnoException | null) => {
+      if (error) this.log.limited("error", "journal-rotate", `journal rotation: ${what} failed`, { error });
+    };
+    fsync(oldFrames, (e1) => {
+      fail("fsync of the closed segment", e1);
+      fsync(oldIndex, (e2) => {
+        fail("fsync of the closed index", e2);
+        close(oldFrames, () => {
+          close(oldIndex, () => {
+            if (this.closed) return;
+            const created = this.createSegment(startPos, state, false);
+            this.current = created.segment;
+            this.writeFd = created.writeFd;
+            this.indexFd = created.indexFd;
+            fsync(created.indexFd, (e3) => {
+              fail("fsync of the new index", e3);
+              this.rotating = false;
+              this.log.info("journal segment closed", {
+                startPos: old.startPos,
+                endPos: old.endPos,
+                bytes: old.bytes,
+              });
+              this.retain();
+              this.updateStats();
+            });
+          });
+        });
+      });
+    });
   }
 
   /** A new segment starting at `startPos`; its first record is the state there (lookups start from it). */
-  private createSegment(startPos: number): { segment: Segment; writeFd: number; indexFd: number } {
+  private createSegment(
+    startPos: number,
+    state: SeqState = this.state,
+    syncIndex = true,
+  ): { segment: Segment; writeFd: number; indexFd: number } {
     const writeFd = openSync(join(this.opts.dir, segmentName(startPos)), "w+");
     const indexFd = openSync(join(this.opts.dir, indexName(startPos)), "a");
     const record: CommitRecord = {
       endPos: startPos,
       maxTsRecv: this.maxTsRecv,
       committedAt: Date.now(),
-      state: newSeqStateFrom(this.state),
+      state: newSeqStateFrom(state),
     };
     writeRecord(this.recordBuf, 0, record);
     writeSync(indexFd, new Uint8Array(this.recordBuf.buffer));
-    fsyncSync(indexFd);
+    if (syncIndex) fsyncSync(indexFd);
     const segment: Segment = {
       startPos,
       endPos: startPos,
