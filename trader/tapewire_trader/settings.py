@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from decimal import InvalidOperation
 
+from tapewire_trader.core import REPO_ROOT
+
+# The recorder's default (trader/recorder/config.ts): under the repository, whatever the working directory.
+DEFAULT_SPOOL_DIR = str(REPO_ROOT / ".data" / "trader-spool")
 MODES = ("paper", "live")
 STRATEGIES = ("market_maker", "spread")
 # Venues NautilusTrader 1.231 has execution adapters for; COINBASE is data-only here.
@@ -53,7 +57,7 @@ class TraderSettings:
     instruments_url: str | None
     log_level: str
     # Where the recorder spools the engine's events for trader/recorder (Bun) to write to Postgres.
-    spool_dir: str = ".data/trader-spool"
+    spool_dir: str = ""
     # A file the trade ticks the strategy receives are copied to (the same-data test); unset: none.
     tap_trades: str | None = None
 
@@ -171,6 +175,6 @@ def load_settings(env: Mapping[str, str]) -> TraderSettings:  # noqa: C901 (one 
         trader_id=get("TRADER_ID", "TAPEWIRE-001") or "TAPEWIRE-001",
         instruments_url=get("TRADER_INSTRUMENTS_URL"),
         log_level=get("TRADER_LOG_LEVEL", "INFO") or "INFO",
-        spool_dir=get("TRADER_SPOOL_DIR", ".data/trader-spool") or ".data/trader-spool",
+        spool_dir=get("TRADER_SPOOL_DIR") or DEFAULT_SPOOL_DIR,
         tap_trades=get("TRADER_TAP_TRADES"),
     )

@@ -56,6 +56,14 @@ def wait_for(condition, timeout_s: float = 10.0, what: str = "a condition", inte
     )
 
 
+@pytest.fixture(autouse=True)
+def _spool_in_tmp(tmp_path_factory, monkeypatch) -> None:
+    """A node a test builds spools its events in a temp dir, never where `bun run dev` records from."""
+    import tapewire_trader.settings as settings
+
+    monkeypatch.setattr(settings, "DEFAULT_SPOOL_DIR", str(tmp_path_factory.mktemp("spool")))
+
+
 @pytest.fixture(scope="session")
 def export() -> dict[str, Any]:
     return schema_export(env={k: v for k, v in os.environ.items() if k != "TAPEWIRE_INSTRUMENTS"})

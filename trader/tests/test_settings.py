@@ -125,3 +125,12 @@ def test_the_trader_process_refuses_a_bad_limit():
     done = run_trader(LIVE_OK | {"TRADER_MAX_ORDER_RATE": "fast"})
     assert done.returncode == 78
     assert "TRADER_MAX_ORDER_RATE='fast'" in done.stderr
+
+
+def test_spool_dir_from_the_environment_or_the_default():
+    import tapewire_trader.settings as settings
+
+    assert load_settings({}).spool_dir == settings.DEFAULT_SPOOL_DIR
+    assert load_settings({"TRADER_SPOOL_DIR": "/srv/spool"}).spool_dir == "/srv/spool"
+    assert load_settings({"TRADER_TAP_TRADES": "/tmp/tap.txt"}).tap_trades == "/tmp/tap.txt"
+    assert load_settings({}).tap_trades is None
