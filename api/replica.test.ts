@@ -68,8 +68,17 @@ const target = (api: TestApi) => api.deps.reads!.status().target;
 /** Replay resumed and both routers back on the replica: each test starts from there. */
 async function caughtUp(): Promise<void> {
   await pair.resumeReplay();
-  for (const api of [onReplica, bounded])
+  for (const api of [onReplica, bounded]) {
     await waitFor(() => target(api) === "replica", { timeoutMs: 30_000, what: "reads back on the replica" });
+    // Back within half the bound is enough to read there again; start from fully replayed.
+    await waitFor(
+      async () => {
+        await api.deps.reads!.check();
+        return api.deps.reads!.status().lagMs === 0;
+      },
+      { timeoutMs: 30_000, what: "the replica fully replayed" },
+    );
+  }
 }
 
 test("market reads come from the replica: a trade the bridge writes shows once the replica replays it", async () => {
@@ -231,9 +240,11 @@ describe("read-your-writes routes use the primary while the replica is frozen", 
 test("a replica further behind than DATABASE_READ_MAX_LAG_MS is left, and rejoined once caught up", async () => {
   await caughtUp();
   await pair.pauseReplay();
-  // Paused but nothing new written: the replica is not behind, reads stay on it.
+  // Paused but nothing new written: the replica is not behind, reads stay on it. (Postgres may log a
+  // little WAL of its own, e.g. a standby snapshot, hence "under the bound" rather than 0.)
   await bounded.deps.reads!.check();
-  expect(bounded.deps.reads!.status()).toMatchObject({ target: "replica", lagMs: 0 });
+  expect(bounded.deps.reads!.status().target).toBe("replica");
+  expect(bounded.deps.reads!.status().lagMs).toBeLessThan(300);
   const fresh = ++tradeId;
   await trade(fresh);
   await waitFor(() => target(bounded) === "primary", {
