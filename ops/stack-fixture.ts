@@ -140,9 +140,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (opts.full) {
       // The archiver logs no port: give it a free one.
       const port = await freePort();
+      // The archiver writes and the API's analytics read the same archive.
+      const archiveDir = opts.env?.ARCHIVE_DIR ?? join(dir, "archive");
       const archiver = start("archiver", ["archiver/main.ts"], {
         DATABASE_URL: db.url,
-        ARCHIVE_DIR: join(dir, "archive"),
+        ARCHIVE_DIR: archiveDir,
         ARCHIVER_METRICS_PORT: String(port),
       });
       await archiver.log("archiver started");
@@ -151,6 +153,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         API_PORT: "0",
         API_HOST: "127.0.0.1",
         DATABASE_URL: db.url,
+        ARCHIVE_DIR: archiveDir,
         REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
         JWT_SECRET: "ops-test-secret-".repeat(3),
       });
