@@ -18,12 +18,15 @@ const T0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
 const root = mkdtempSync(join(tmpdir(), "tw-bt-api-"));
 let api: TestApi;
 let token: string;
+let userId: string;
 let relay: Awaited<ReturnType<typeof startRelayProcess>>;
 
 beforeAll(async () => {
   relay = await startRelayProcess({ dir: join(root, "relay") });
   api = await startTestApi({ ARCHIVE_DIR: join(root, "archive"), BACKTEST_MAX_QUEUED: "2" });
-  token = (await newUser(api, "backtester")).token;
+  const u = await newUser(api, "backtester");
+  token = u.token;
+  userId = u.id;
   const { bytes, lastSeq } = makerScenario(T0);
   const producer = await connectRelayProducer({ path: relay.inPath });
   producer.send(bytes);
@@ -153,6 +156,40 @@ describe.skipIf(!haveVenv)("a backtest job over the archive", () => {
     expect((await api.call("GET", `/api/backtests/${id}`, { token: other })).status).toBe(404);
     expect((await api.call("GET", "/api/backtests", { token: other })).body).toEqual([]);
   });
+
+  test("after an API restart: a run left running past the timeout is failed, a fresh one is left alone, a queued one runs", async () => {
+    const row = (status: string, startedAt: Date | null) => ({
+      user_id: userId,
+      status,
+      strategy: "market_maker",
+      instrument: "BTC-USDT",
+      venues: ["BINANCE"],
+      from_time: new Date(T0 - 60_000),
+      to_time: new Date(T0 + 60_000),
+      params: api.db.sql.json({ halfSpreadBps: 10 }),
+      started_at: startedAt,
+    });
+    await api.db.sql`DELETE FROM backtest_runs`;
+    const [stale, fresh, queued] = await api.db.sql`INSERT INTO backtest_runs ${api.db.sql([
+      row("running", new Date(Date.now() - 2 * 3_600_000)),
+      row("running", new Date()),
+      row("queued", null),
+    ])} RETURNING id`;
+    await api.deps.backtestRunner.start();
+    await api.deps.backtestRunner.idle();
+    const status = async (id: string) =>
+      (await api.call("GET", `/api/backtests/${id}`, { token })).body as {
+        status: string;
+        error: string | null;
+      };
+    expect(await status(stale!.id)).toMatchObject({
+      status: "failed",
+      error: "interrupted: the API stopped while it ran",
+    });
+    expect((await status(fresh!.id)).status).toBe("running"); // maybe another API process's: not touched
+    expect(await status(queued!.id)).toMatchObject({ status: "done", error: null });
+    await api.db.sql`DELETE FROM backtest_runs WHERE id = ${fresh!.id}`;
+  }, 180_000);
 
   test("a run whose archive files are gone fails with the reason, and stores nothing", async () => {
     rmSync(join(root, "archive", "trades"), { recursive: true, force: true });

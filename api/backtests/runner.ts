@@ -2,12 +2,13 @@
 // machine whose cores the live path needs): `python -m tapewire_trader.backtest --archive …` in the trader's
 // venv, the archive manifest's files for the window, the strategy's TRADER_* settings; its JSON report goes
 // to the backtest tables (results.ts). A run still going after BACKTEST_TIMEOUT is killed and marked failed;
-// at start, a run the previous API process left `running` is marked failed and `queued` ones run again.
+// at start, a run left `running` past the timeout (its API process stopped) is marked failed and `queued` ones
+// run again.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, lt } from "drizzle-orm";
 import type { Logger } from "../../lib/log.ts";
 import { backtestRuns } from "../../schema/db/backtests.ts";
 import type { Database } from "../db/client.ts";
@@ -59,11 +60,23 @@ export class BacktestRunner {
     private readonly opts: RunnerOptions,
   ) {}
 
-  async start(): Promise<void> {
-    await this.db
+  /**
+   * Runs `running` for longer than BACKTEST_TIMEOUT have no live runner (every runner kills its job at the
+   * timeout): an API process that stopped mid-run. Marked failed; safe with several API processes.
+   */
+  async failStale(): Promise<number> {
+    const cutoff = new Date(Date.now() - this.opts.timeoutMs - 60_000);
+    const rows = await this.db
       .update(backtestRuns)
       .set({ status: "failed", error: "interrupted: the API stopped while it ran", finishedAt: new Date() })
-      .where(eq(backtestRuns.status, "running"));
+      .where(and(eq(backtestRuns.status, "running"), lt(backtestRuns.startedAt, cutoff)))
+      .returning({ id: backtestRuns.id });
+    return rows.length;
+  }
+
+  /** At start: fail stale runs, and queue every queued run (a claim makes each run once across processes). */
+  async start(): Promise<void> {
+    await this.failStale();
     const queued = await this.db
       .select({ id: backtestRuns.id })
       .from(backtestRuns)
