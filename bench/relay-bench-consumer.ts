@@ -33,7 +33,9 @@ function finish(): void {
   const cpuShare = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
   if (latencies && outFile) writeFileSync(outFile, new Uint8Array(latencies.buffer));
   if (hops && outFile) writeFileSync(outFile, new Uint8Array(hops.buffer));
-  console.log(JSON.stringify({ name, count, bad, tFirst, tLast, spin, cpuShare }));
+  console.log(
+    JSON.stringify({ name, count, bad, tFirst, tLast, spin, cpuShare, cpuS: (cpu.user + cpu.system) / 1e6 }),
+  );
   process.exit(0);
 }
 

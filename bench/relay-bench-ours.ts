@@ -14,7 +14,7 @@ async function withRelay<T>(
   queueBytes: number,
   consumers: number,
   consumerArgs: (i: number, path: string) => string[],
-  body: (relayIn: string, cons: Helper[]) => Promise<T>,
+  body: (relayIn: string, cons: Helper[], relayPid: number) => Promise<T>,
   relayEnv: Record<string, string> = {},
   root?: string,
 ): Promise<T> {
@@ -38,7 +38,7 @@ async function withRelay<T>(
       relay,
       cons.map((_, i) => `bench-${i}`),
     );
-    return await body(relay.inPath, cons);
+    return await body(relay.inPath, cons, relay.proc.pid);
   } finally {
     await Promise.all(cons.map((h) => h.kill()));
     await relay.stop();
@@ -63,17 +63,26 @@ export async function relayThroughput(
     queueBytes,
     consumers,
     (i, path) => ["thru", path, `bench-${i}`, String(frames)],
-    async (relayIn, cons) => {
+    async (relayIn, cons, relayPid) => {
+      const relayCpu0 = cpuSeconds(relayPid);
+      const wall0 = performance.now();
       const producer = spawnHelper(["bun", PRODUCER, "max", relayIn, String(frames), String(batch)]);
       try {
         const p = await producer.line((l) => typeof l.t0 === "number", "producer result");
         const results = await Promise.all(
           cons.map((h) => h.line((l) => typeof l.tLast === "number", "consumer result")),
         );
+        const wall = (performance.now() - wall0) / 1000;
+        // Where the two CPUs went during the run (CPU-seconds per wall second; 1 = one whole CPU).
+        const cpu = {
+          relay: (cpuSeconds(relayPid) - relayCpu0) / wall,
+          producer: (p.cpuS as number) / wall,
+          consumers: results.map((r) => (r.cpuS as number) / wall),
+        };
         const tLast = Math.max(...results.map((r) => r.tLast as number));
         const delivered = results.reduce((s, r) => s + (r.count as number), 0);
         const bad = results.reduce((s, r) => s + (r.bad as number), 0) + (frames * consumers - delivered);
-        return { inRate: (frames / (tLast - (p.t0 as number))) * 1e9, bad };
+        return { inRate: (frames / (tLast - (p.t0 as number))) * 1e9, bad, cpu };
       } finally {
         await producer.kill();
       }
@@ -81,6 +90,17 @@ export async function relayThroughput(
     relayEnv,
     root,
   );
+}
+
+/** utime + stime of a live process from /proc (Linux), in seconds; NaN elsewhere. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /**

@@ -54,7 +54,8 @@ if (mode === "max") {
   pump(socket);
   await finished;
   socket.end();
-  console.log(JSON.stringify({ t0, t1: nowNs() }));
+  const cpu = process.cpuUsage();
+  console.log(JSON.stringify({ t0, t1: nowNs(), cpuS: (cpu.user + cpu.system) / 1e6 }));
 } else if (mode === "paced") {
   const rate = Number(third);
   const libc = dlopen("libc.so.6", {

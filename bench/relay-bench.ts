@@ -247,6 +247,9 @@ export async function runJournalAb(
         const t = await relayThroughput(work, 3, thruFrames, 1024, env, root);
         bad += t.bad;
         row[`${setting}Thru`] = t.inRate;
+        row[`${setting}CpuRelay`] = t.cpu.relay;
+        row[`${setting}CpuProducer`] = t.cpu.producer;
+        row[`${setting}CpuConsumers`] = t.cpu.consumers.reduce((a, b) => a + b, 0);
         const l = await relayLatency(work, 3, rate, frames, defaultWarmup(rate), env, root);
         bad += l.bad;
         Object.assign(row, {
