@@ -207,6 +207,69 @@ describe("archiver", () => {
   });
 });
 
+describe("bulk export", () => {
+  const day = Date.UTC(2026, 10, 10);
+  test("rows inserted in any order are stored sorted by instrument, time and trade id in every file", async () => {
+    // 3 hours × 2 instruments on coinbase, inserted in a shuffled order (a fixed permutation).
+    const rows = Array.from({ length: 240 }, (_, k) => k)
+      .map((k) => ({ k, key: (k * 7919) % 240 }))
+      .sort((a, b) => a.key - b.key);
+    for (const { k } of rows)
+      await insertTrade(2, 1 + (k % 2), 700_000 + k, day + (k % 3) * H + (k % 40) * 60_000, `9${k}.5`, "0.1");
+    const a = new Archiver(db.sql, duckCtx.duck, {
+      root,
+      databaseUrl: db.url,
+      intervalS: 3600,
+      recheckS: 0,
+      registry,
+      log,
+      now: () => new Date(day + 3 * H),
+    });
+    await a.runOnce();
+    expect(a.failures).toBe(0);
+    const files = await db.sql`SELECT path, rows FROM archive_manifest
+      WHERE dataset = 'trades' AND exchange = 2 AND partition_start >= ${new Date(day)} AND partition_start < ${new Date(day + 3 * H)}
+      ORDER BY partition_start`;
+    expect(files.map((f) => Number(f.rows))).toEqual([80, 80, 80]);
+    for (const f of files) {
+      const got = (
+        await duckCtx.duck.runAndReadAll(
+          `SELECT instrument_id, epoch_us(time), trade_id FROM read_parquet('${join(root, String(f.path))}')`,
+        )
+      )
+        .getRows()
+        .map((r) => r.map(Number));
+      const sorted = [...got].sort((x, y) => x[0]! - y[0]! || x[1]! - y[1]! || x[2]! - y[2]!);
+      expect(got).toEqual(sorted);
+    }
+  });
+
+  test("a value the archive cannot hold exactly fails verification: no file, no manifest row, a failure", async () => {
+    // BTC-USD has 2 price decimals on coinbase; a database row with 12 would be rounded by a careless export.
+    const t = day + 5 * H;
+    await insertTrade(2, 1, 800_001, t, "90000.123456789012", "0.1");
+    await insertTrade(2, 1, 800_002, t + 1000, "90000.5", "0.1");
+    const a = new Archiver(db.sql, duckCtx.duck, {
+      root,
+      databaseUrl: db.url,
+      intervalS: 3600,
+      recheckS: 0,
+      registry,
+      log,
+      now: () => new Date(t + H),
+    });
+    await a.runOnce();
+    expect(a.failures).toBe(1);
+    const rows =
+      await db.sql`SELECT 1 FROM archive_manifest WHERE exchange = 2 AND partition_start = ${new Date(t)}`;
+    expect(rows.length).toBe(0);
+    expect(
+      existsSync(join(root, "trades/exchange=coinbase/date=2026-11-10/hour=05/part-2026-11-10T05.parquet")),
+    ).toBe(false);
+    await db.sql`DELETE FROM trades WHERE trade_id IN (800001, 800002)`; // later tests export all history
+  });
+});
+
 describe("a large partition", () => {
   // postgres.js under Bun stalled the export transaction after a COPY large enough to hit stream backpressure.
   test("exports 60k rows in one partition and commits", async () => {

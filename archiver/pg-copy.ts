@@ -121,7 +121,7 @@ const FLUSH = 4 << 20;
  * Run `setup` statements, then `copy` (a `COPY … TO STDOUT`), writing its data to `path` (fsync'd).
  * `snapshot` (from pg_export_snapshot()) makes the COPY see exactly that snapshot. Returns the rows copied.
  */
-export function copyOutToFile(
+export async function copyOutToFile(
   url: string,
   copy: string,
   path: string,
