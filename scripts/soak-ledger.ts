@@ -4,7 +4,7 @@ import type postgres from "postgres";
 import { EXCHANGE_IDS, EXCHANGES, type ExchangeName } from "../schema/frame.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 
-type Ledger = Record<string, Record<string, { first: number; last: number }>>;
+export type Ledger = Record<string, Record<string, { first: number; last: number }>>;
 
 export async function fetchLedger(simOrigin: string): Promise<Ledger> {
   const res = await fetch(`${simOrigin}/_sim/ledger`);
@@ -57,4 +57,64 @@ export async function ledgerGaps(sql: postgres.Sql, ledger: Ledger): Promise<Led
     }
   }
   return gaps;
+}
+
+export interface WindowCount {
+  venue: ExchangeName;
+  symbol: string;
+  /** Ledger ids in the window: after `from`'s last, up to `to`'s last. */
+  expected: number;
+  /** Of them, ids the database lacks. */
+  missing: number;
+  /** Rows beyond one per id (a trade stored twice). */
+  duplicates: number;
+  /** Missing ids no stored trade_gap event covers (a loss nobody was told about). */
+  unreported: number;
+}
+
+/**
+ * Per venue symbol, the ledger's trades published after `from` was read up to `to`'s last: how many the database
+ * lacks and how many it holds more than once. `from` null: from each symbol's first stored id (a collector
+ * joins mid-tape). Missing ids are checked against the stored trade_gap events (detail = first missing id,
+ * count) only when there are any, so the common answer is one query per symbol.
+ */
+export async function compareWindow(
+  sql: postgres.Sql,
+  from: Ledger | null,
+  to: Ledger,
+): Promise<WindowCount[]> {
+  const registry = loadRegistry();
+  const out: WindowCount[] = [];
+  for (const venue of EXCHANGES) {
+    for (const [symbol, entry] of Object.entries(to[venue] ?? {})) {
+      const inst = registry.byVenueSymbol(venue, symbol);
+      if (!inst) continue;
+      const ex = EXCHANGE_IDS[venue];
+      let lo = from?.[venue]?.[symbol]?.last;
+      if (lo === undefined) {
+        const [first] = await sql<{ id: string | null }[]>`
+          SELECT min(trade_id)::text AS id FROM trades WHERE exchange = ${ex} AND instrument_id = ${inst.id}`;
+        lo = first?.id ? Number(first.id) - 1 : entry.first - 1;
+      }
+      const hi = entry.last;
+      if (hi <= lo) continue;
+      const [row] = await sql<{ n: number; rows: number }[]>`
+        SELECT count(DISTINCT trade_id)::int AS n, count(*)::int AS rows FROM trades
+        WHERE exchange = ${ex} AND instrument_id = ${inst.id} AND trade_id > ${lo} AND trade_id <= ${hi}`;
+      const expected = hi - lo;
+      const missing = expected - row!.n;
+      let unreported = 0;
+      if (missing > 0) {
+        const [u] = await sql<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM generate_series(${lo + 1}::bigint, ${hi}::bigint) AS g(id)
+          WHERE NOT EXISTS (SELECT 1 FROM trades t WHERE t.exchange = ${ex} AND t.instrument_id = ${inst.id}
+                              AND t.trade_id = g.id)
+            AND NOT EXISTS (SELECT 1 FROM feed_events e WHERE e.exchange = ${ex} AND e.instrument_id = ${inst.id}
+                              AND e.event = 'trade_gap' AND g.id >= e.detail AND g.id < e.detail + e.count)`;
+        unreported = u!.n;
+      }
+      out.push({ venue, symbol, expected, missing, duplicates: row!.rows - row!.n, unreported });
+    }
+  }
+  return out;
 }

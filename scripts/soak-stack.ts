@@ -1,16 +1,109 @@
-// The soak's stack: every Procfile process as `bun run dev` runs it (sim, three collectors, relay, bridge, api,
-// archiver), each started like the tests start them (ops/stack-fixture.ts's StackProcess, listeners on port 0)
-// on a fresh database. The bridge reaches Postgres through a TCP proxy the soak cuts and restores; a relay
-// consumer attached before the first collector counts every trade frame (the ground truth for "0 lost").
-import { mkdtempSync } from "node:fs";
+// The soak's and the fault runs' stack: the Procfile processes as `bun run dev` runs them (sim, three collectors,
+// relay, bridge, and for the soak also api and archiver), listeners on port 0, on a fresh database. The bridge
+// reaches Postgres through a TCP proxy the runs cut and restore; a relay consumer attached before the first
+// collector counts every trade frame (the soak's ground truth for "0 lost" beside the simulator's ledger).
+// Any process can be killed and started again with the same settings (restart), and `root` runs the stack's
+// processes from another checkout (the fault schedule measured against older code), with the simulator and
+// its ledger always from this one.
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
 import { TcpProxy } from "../bridge/tcp-proxy-fixture.ts";
 import { type FreshDatabase, freshDatabase, waitFor } from "../lib/testing.ts";
-import { freePort, StackProcess } from "../ops/stack-fixture.ts";
+import { freePort } from "../ops/stack-fixture.ts";
 import { connectRelayConsumer, type RelayConsumer } from "../relay/index.ts";
-import { frameExchange, frameId, frameInstrument, frameKind, Kind } from "../schema/frame.ts";
+import { readLines } from "../relay/testing.ts";
+import {
+  type ExchangeName,
+  frameExchange,
+  frameId,
+  frameInstrument,
+  frameKind,
+  Kind,
+} from "../schema/frame.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+const VENUES: readonly ExchangeName[] = ["kraken", "coinbase", "binance"];
+type Log = Record<string, unknown>;
+
+export type Job =
+  | "sim"
+  | "relay"
+  | "bridge"
+  | "api"
+  | "archiver"
+  | "collector-kraken"
+  | "collector-coinbase"
+  | "collector-binance";
+
+/** The log line each job writes once it is up (what restart waits for). */
+const READY: Record<Job, string> = {
+  sim: "simulator listening",
+  relay: "relay listening",
+  bridge: "bridge listening",
+  api: "api listening",
+  archiver: "archiver started",
+  "collector-kraken": "collector started",
+  "collector-coinbase": "collector started",
+  "collector-binance": "collector started",
+};
+
+/** One child process; its stderr JSON log lines are kept for waiting and for diagnosis. */
+export class SoakProcess {
+  readonly logs: Log[] = [];
+  readonly proc: Subprocess<"ignore", "ignore", "pipe">;
+  exited = false;
+
+  constructor(
+    readonly job: Job,
+    readonly args: string[],
+    readonly env: Record<string, string>,
+    readonly root: string,
+  ) {
+    this.proc = Bun.spawn(["bun", ...args], {
+      cwd: root,
+      env: { ...process.env, NODE_ENV: "test", ...env },
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    void this.proc.exited.then(() => {
+      this.exited = true;
+    });
+    void readLines(this.proc.stderr, (line) => {
+      try {
+        this.logs.push(JSON.parse(line) as Log);
+      } catch {
+        this.logs.push({ msg: line });
+      }
+    });
+  }
+
+  /** The first log line with this msg (waits up to timeoutMs). */
+  log(msg: string, timeoutMs = 30_000): Promise<Log> {
+    return waitFor(
+      () => {
+        const hit = this.logs.find((l) => l.msg === msg);
+        if (!hit && this.exited)
+          throw new Error(`${this.job} exited: ${JSON.stringify(this.logs.slice(-5))}`);
+        return hit;
+      },
+      { timeoutMs, intervalMs: 10, what: `${this.job} to log "${msg}"` },
+    );
+  }
+
+  /** SIGTERM (SIGCONT first: a stopped process cannot act on it), SIGKILL after 5 s. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    this.proc.kill("SIGCONT");
+    this.proc.kill("SIGTERM");
+    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
+    await this.proc.exited;
+    clearTimeout(timer);
+  }
+}
 
 export interface TradeTally {
   consumer: RelayConsumer;
@@ -19,35 +112,63 @@ export interface TradeTally {
   keys: Set<string>;
 }
 
+export interface SoakStackOptions {
+  /** Simulator market events per second per instrument (18 instruments). */
+  eventsPerSecond: number;
+  /** Also the API and the archiver (the soak runs every Procfile process; default true). */
+  full?: boolean;
+  /** Checkout whose collectors, relay and bridge run (default this one). */
+  root?: string;
+  /** The bridge's spool directory (default one in the stack's temp dir). */
+  spoolDir?: string;
+  /** Extra environment per job. */
+  env?: Partial<Record<Job, Record<string, string>>>;
+  /** A relay consumer that counts every trade frame (default true; it sees nothing while the relay is down). */
+  tally?: boolean;
+}
+
 export interface SoakStack extends AsyncDisposable {
-  readonly processes: StackProcess[];
+  /** The processes running now (a restarted one replaces the one it follows). */
+  readonly processes: SoakProcess[];
   readonly simOrigin: string;
   readonly bridgePort: number;
   readonly db: FreshDatabase;
   readonly proxy: TcpProxy;
   readonly tally: TradeTally;
-  readonly collectors: StackProcess[];
+  readonly collectors: SoakProcess[];
+  readonly dir: string;
+  get(job: Job): SoakProcess;
+  /** Start a job again with the settings it had, once its previous process is gone; resolves when it is up. */
+  restart(job: Job): Promise<SoakProcess>;
+  /** Every process's log lines (restarted ones too) as <job>.log files in `dir`, for a look after a run. */
+  writeLogs(dir: string): void;
 }
 
-export async function startSoakStack(eventsPerSecond: number): Promise<SoakStack> {
+export async function startSoakStack(options: SoakStackOptions | number): Promise<SoakStack> {
+  const opts = typeof options === "number" ? { eventsPerSecond: options } : options;
+  const root = opts.root ?? ROOT;
+  const full = opts.full ?? true;
   const dir = mkdtempSync(join(tmpdir(), "tw-soak-"));
-  const db = await freshDatabase({ prefix: "tw_soak" });
+  const db = await freshDatabase({ prefix: "tw_soak", migrate: root === ROOT });
+  if (root !== ROOT) await migrateWith(root, db.url);
   const pg = new URL(db.url);
   const proxy = new TcpProxy(pg.hostname, Number(pg.port || 5432));
   await proxy.start();
   const viaProxy = new URL(db.url);
   viaProxy.hostname = "127.0.0.1";
   viaProxy.port = String(proxy.port);
-  const processes: StackProcess[] = [];
-  const start = (job: string, args: string[], env: Record<string, string>) => {
-    const p = new StackProcess(job, args, env);
-    processes.push(p);
+  const running = new Map<Job, SoakProcess>();
+  const history: SoakProcess[] = [];
+  const start = (job: Job, args: string[], env: Record<string, string>) => {
+    const p = new SoakProcess(job, args, { ...env, ...opts.env?.[job] }, job === "sim" ? ROOT : root);
+    running.set(job, p);
+    history.push(p);
     return p;
   };
   let tally: TradeTally | undefined;
   const stop = async () => {
     tally?.consumer.close();
-    await Promise.all(processes.map((p) => p.stop()));
+    await Promise.all([...running.values()].map((p) => p.stop()));
     await proxy.stop();
     await db[Symbol.asyncDispose]();
     await rm(dir, { recursive: true, force: true });
@@ -58,7 +179,7 @@ export async function startSoakStack(eventsPerSecond: number): Promise<SoakStack
     const sim = start("sim", ["sim/main.ts"], {
       SIM_PORT: "0",
       SIM_SEED: "7",
-      SIM_EVENTS_PER_SECOND: String(eventsPerSecond),
+      SIM_EVENTS_PER_SECOND: String(opts.eventsPerSecond),
     });
     const relay = start("relay", ["relay/main.ts"], {
       TAPEWIRE_RELAY_IN: inPath,
@@ -74,30 +195,36 @@ export async function startSoakStack(eventsPerSecond: number): Promise<SoakStack
       BRIDGE_HOST: "127.0.0.1",
       BRIDGE_METRICS_PORT: "-1",
       DATABASE_URL: viaProxy.toString(),
-      BRIDGE_SPOOL_DIR: join(dir, "spool"),
+      BRIDGE_SPOOL_DIR: opts.spoolDir ?? join(dir, "spool"),
       BRIDGE_DB_RETRY_MAX_MS: "1000",
     });
     const bridgePort = Number((await bridge.log("bridge listening")).port);
     await bridge.log("relay connected");
-    tally = startTally(outPath);
+    tally = startTally(outPath, opts.tally !== false);
     const t = tally;
-    await waitFor(() => t.consumer.connected, { timeoutMs: 10_000, what: "the tally consumer" });
-    await waitFor(() => relay.logs.filter((l) => l.msg === "consumer connected").length >= 2, {
-      timeoutMs: 10_000,
-      what: "the relay to accept the bridge and the tally",
-    });
-    const archiver = start("archiver", ["archiver/main.ts"], {
-      DATABASE_URL: db.url,
-      ARCHIVE_DIR: join(dir, "archive"),
-      ARCHIVER_METRICS_PORT: String(await freePort()),
-    });
-    const api = start("api", ["api/main.ts"], {
-      API_PORT: "0",
-      API_HOST: "127.0.0.1",
-      DATABASE_URL: db.url,
-      REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
-      JWT_SECRET: "soak-test-secret-".repeat(3),
-    });
+    if (opts.tally !== false) {
+      await waitFor(() => t.consumer.connected, { timeoutMs: 10_000, what: "the tally consumer" });
+      await waitFor(() => relay.logs.filter((l) => l.msg === "consumer connected").length >= 2, {
+        timeoutMs: 10_000,
+        what: "the relay to accept the bridge and the tally",
+      });
+    }
+    const waits: Promise<unknown>[] = [];
+    if (full) {
+      const archiver = start("archiver", ["archiver/main.ts"], {
+        DATABASE_URL: db.url,
+        ARCHIVE_DIR: join(dir, "archive"),
+        ARCHIVER_METRICS_PORT: String(await freePort()),
+      });
+      const api = start("api", ["api/main.ts"], {
+        API_PORT: "0",
+        API_HOST: "127.0.0.1",
+        DATABASE_URL: db.url,
+        REDIS_URL: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379",
+        JWT_SECRET: "soak-test-secret-".repeat(3),
+      });
+      waits.push(archiver.log("archiver started"), api.log("api listening"));
+    }
     const simEnv = {
       KRAKEN_WS_URL: String(simReady.kraken),
       COINBASE_WS_URL: String(simReady.coinbase),
@@ -106,23 +233,56 @@ export async function startSoakStack(eventsPerSecond: number): Promise<SoakStack
       KRAKEN_REST_URL: String(simReady.krakenRest),
       COINBASE_REST_URL: String(simReady.coinbaseRest),
     };
-    const collectors = (["kraken", "coinbase", "binance"] as const).map((ex) =>
+    for (const ex of VENUES) {
       start(`collector-${ex}`, ["collectors/main.ts", ex], {
         ...simEnv,
         TAPEWIRE_RELAY_IN: inPath,
+        // Where each collector keeps its last trade id per symbol, so a restart backfills what it missed.
+        TAPEWIRE_COLLECTOR_STATE_DIR: join(dir, "collector-state"),
         [`COLLECTOR_${ex.toUpperCase()}_METRICS_PORT`]: "0",
-      }),
-    );
-    await Promise.all([archiver.log("archiver started"), api.log("api listening")]);
-    for (const c of collectors) await c.log("collector started");
+      });
+    }
+    await Promise.all(waits);
+    for (const ex of VENUES) await running.get(`collector-${ex}`)!.log("collector started");
+    const get = (job: Job) => {
+      const p = running.get(job);
+      if (!p) throw new Error(`no ${job} in this stack`);
+      return p;
+    };
     return {
-      processes,
+      get processes() {
+        return [...running.values()];
+      },
+      get collectors() {
+        return VENUES.map((ex) => get(`collector-${ex}`));
+      },
       simOrigin: new URL(String(simReady.faults)).origin,
-      bridgePort,
+      // A restarted bridge listens on a port of its own choosing (port 0): the latest one's.
+      get bridgePort() {
+        const up = get("bridge").logs.find((l) => l.msg === "bridge listening");
+        return up ? Number(up.port) : bridgePort;
+      },
       db,
       proxy,
       tally: t,
-      collectors,
+      dir,
+      get,
+      async restart(job: Job) {
+        const old = get(job);
+        if (!old.exited) await old.proc.exited;
+        const p = start(job, old.args, old.env);
+        await p.log(READY[job]);
+        return p;
+      },
+      writeLogs(out: string) {
+        mkdirSync(out, { recursive: true });
+        for (const job of new Set(history.map((p) => p.job))) {
+          const lines = history
+            .filter((p) => p.job === job)
+            .flatMap((p) => p.logs.map((l) => JSON.stringify(l)));
+          writeFileSync(join(out, `${job}.log`), `${lines.join("\n")}\n`);
+        }
+      },
       [Symbol.asyncDispose]: stop,
     };
   } catch (error) {
@@ -131,8 +291,24 @@ export async function startSoakStack(eventsPerSecond: number): Promise<SoakStack
   }
 }
 
-function startTally(outPath: string): TradeTally {
+/** Migrate with the other checkout's own migrations (its schema is what its bridge writes). */
+async function migrateWith(root: string, url: string): Promise<void> {
+  const p = Bun.spawn(["bun", "scripts/db-migrate.ts"], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: url },
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  const err = await new Response(p.stderr).text();
+  if ((await p.exited) !== 0) throw new Error(`migrating with ${root}: ${err.slice(-2000)}`);
+}
+
+function startTally(outPath: string, on: boolean): TradeTally {
   const t = { trades: 0, keys: new Set<string>() } as TradeTally;
+  if (!on) {
+    t.consumer = { close() {} } as RelayConsumer;
+    return t;
+  }
   t.consumer = connectRelayConsumer({
     path: outPath,
     name: "soak-tally",

@@ -19,11 +19,10 @@ const JOBS = [
   "relay",
   "sim",
 ];
-// Off in the README's test command until the bridge crash it found is fixed: during a database cut the bridge
-// died with "TypeError: null is not an object (evaluating 'socket.write')" inside postgres.js (connection.js
-// nextWrite). Run it with TAPEWIRE_SOAK_TEST=1.
-const enabled = process.env.TAPEWIRE_SOAK_TEST === "1";
-if (!enabled) console.warn("SKIPPING test/soak.e2e.test.ts: set TAPEWIRE_SOAK_TEST=1 (the 5-minute soak)");
+// On in the README's test command (issue 14: "the 5-minute soak runs in .ci/run"). TAPEWIRE_SOAK_TEST=0 skips it
+// for a quick local run. (It once caught the bridge dying in a database cut: bridge/sink/postgres-cut.test.ts.)
+const enabled = process.env.TAPEWIRE_SOAK_TEST !== "0";
+if (!enabled) console.warn("SKIPPING test/soak.e2e.test.ts: TAPEWIRE_SOAK_TEST=0 (the 5-minute soak)");
 let r: SoakResult;
 
 beforeAll(
