@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { treaty } from "@elysiajs/eden";
+import { Exchange, FLAG_ASK, FLAG_BEGIN, FLAG_END, FLAG_SNAPSHOT } from "../schema/frame.ts";
 import { startTestApi, type TestApi, waitFor } from "./test/harness.ts";
 import { insertTop, insertTrades } from "./test/seed.ts";
 
@@ -170,5 +171,26 @@ describe("operations and the UI", () => {
     );
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "bad_request", message: "request body is not valid JSON" });
+  });
+});
+
+describe("book history", () => {
+  test("GET /api/market/book-history rebuilds a stored book through the app", async () => {
+    const t0 = 1_764_630_000_000_000_000n;
+    for (const [flags, price, size, seq] of [
+      [FLAG_SNAPSHOT | FLAG_BEGIN, "100.5", "1", 1],
+      [FLAG_SNAPSHOT | FLAG_ASK | FLAG_END, "101", "2", 2],
+    ] as const) {
+      await api.db
+        .sql`INSERT INTO book_changes (time, exchange, instrument_id, flags, price, size, update_id, seq, recv_ns)
+                       VALUES (now(), ${Exchange.Coinbase}, 1, ${flags}, ${price}, ${size}, 1, ${seq}, ${t0.toString()})`;
+    }
+    const book = await api.call(
+      "GET",
+      `/api/market/book-history?symbol=BTC-USD&exchange=coinbase&at=${t0 + 1n}`,
+    );
+    expect(book).toMatchObject({ status: 200, body: { bids: [["100.5", "1"]], asks: [["101", "2"]] } });
+    const none = await api.call("GET", "/api/market/book-history?symbol=ETH-USD&exchange=coinbase&at=1");
+    expect(none).toMatchObject({ status: 404, body: { error: "not_found" } });
   });
 });

@@ -16,6 +16,7 @@ import { fixOpenApi } from "./http/openapi-fix.ts";
 import { requestMetrics } from "./http/request-metrics.ts";
 import { securityHeaders } from "./http/security-headers.ts";
 import { staticUi } from "./http/static-ui.ts";
+import { bookHistoryRoutes } from "./market/book-history.ts";
 import { marketController } from "./market/index.ts";
 import { portfoliosController } from "./portfolios/index.ts";
 import { strategiesController } from "./strategies/index.ts";
@@ -37,6 +38,14 @@ export function createApp(deps: ApiDeps) {
   const api = new Elysia({ prefix: "/api" })
     .use(authController(deps.auth, config))
     .use(marketController(deps.market, deps.cache, config))
+    .use(
+      bookHistoryRoutes({
+        sql: deps.readSql,
+        registry: deps.catalog.registry,
+        krakenDepth: config.krakenBookDepth,
+        otherDepth: config.bookDepth,
+      }),
+    )
     .use(portfoliosController(deps, config))
     .use(analyticsController(deps.analytics, config))
     .use(backtestsController(deps, config))

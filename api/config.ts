@@ -2,6 +2,7 @@
 // The JWT settings (JWT_SECRET, JWT_SECRET_FILE, JWT_ACCESS_TTL_S) are resolved by lib/jwt.ts from the
 // same env object, so the bridge and the API read them identically; they are checked here too.
 import { join } from "node:path";
+import { bookDepthVars } from "../bridge/book-depth.ts";
 import {
   bool,
   ConfigError,
@@ -185,6 +186,8 @@ export const apiVars = defineConfig(
     }),
     argon2TimeCost: int("API_ARGON2_TIME_COST", { default: 2, min: 1, max: 20, meaning: "argon2id passes" }),
     nodeEnv: string("NODE_ENV", { default: "development", meaning: "production refuses REDIS_URL=memory" }),
+    // GET /api/market/book-history rebuilds stored books cut as the bridge cut them.
+    ...bookDepthVars,
   },
   (c) =>
     c.redisUrl === "memory" && c.nodeEnv === "production"

@@ -14,6 +14,7 @@ import {
   string,
   url,
 } from "../lib/config.ts";
+import { bookDepthVars } from "./book-depth.ts";
 
 const ORIGIN = /^https?:\/\/[^/\s]+$/;
 const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
@@ -148,18 +149,7 @@ export const bridgeConfig = defineConfig(
       max: 1 << 30,
       meaning: "spool segment size before a new file is started",
     }),
-    bookDepth: int("BRIDGE_BOOK_DEPTH", {
-      default: 1000,
-      min: 1,
-      max: 100_000,
-      meaning: "levels per side kept per book for new subscribers' snapshots",
-    }),
-    krakenBookDepth: int("KRAKEN_BOOK_DEPTH", {
-      default: 10,
-      min: 1,
-      max: 1000,
-      meaning: "Kraken's subscribed book depth (shared with the Kraken collector)",
-    }),
+    ...bookDepthVars,
     retryMaxMs: duration("BRIDGE_DB_RETRY_MAX_MS", {
       default: 5000,
       unit: "ms",

@@ -34,18 +34,36 @@ export function parseAtNs(text: string): bigint {
 }
 
 const Level = t.Tuple([t.String(), t.String()]);
-const BookAt = t.Object({
-  exchange: t.String(),
-  symbol: t.String(),
-  at: t.String({ description: "the receive time asked for, ns since the epoch" }),
-  bids: t.Array(Level, { description: "[price, size], best first, exact decimal text" }),
-  asks: t.Array(Level),
-  snapshotRecvNs: t.String({ description: "receive time of the snapshot the book was rebuilt from" }),
-  changes: t.Integer({ description: "book changes applied (snapshot levels included)" }),
-  seq: t.Integer(),
-  updateId: t.String(),
-  recvNs: t.String({ description: "receive time of the last update applied" }),
-});
+const BookAt = t.Object(
+  {
+    exchange: t.String(),
+    symbol: t.String(),
+    at: t.String({ description: "the receive time asked for, ns since the epoch" }),
+    bids: t.Array(Level, { description: "[price, size], best first, exact decimal text" }),
+    asks: t.Array(Level),
+    snapshotRecvNs: t.String({ description: "receive time of the snapshot the book was rebuilt from" }),
+    changes: t.Integer({ description: "book changes applied (snapshot levels included)" }),
+    seq: t.Integer(),
+    updateId: t.String(),
+    recvNs: t.String({ description: "receive time of the last update applied" }),
+  },
+  {
+    examples: [
+      {
+        exchange: "coinbase",
+        symbol: "BTC-USD",
+        at: "1764630000000000500",
+        bids: [["100.5", "1"]],
+        asks: [["101", "2"]],
+        snapshotRecvNs: "1764630000000000000",
+        changes: 2,
+        seq: 2,
+        updateId: "1",
+        recvNs: "1764630000000000000",
+      },
+    ],
+  },
+);
 
 export function bookHistoryRoutes(opts: BookHistoryOptions) {
   return new Elysia({ prefix: "/market", detail: { tags: ["market data"] } }).get(

@@ -11,7 +11,7 @@ export class InstrumentCatalog {
   private bySymbolMap = new Map<string, Instrument>();
   private byIdMap = new Map<number, Instrument>();
 
-  constructor(private readonly registry: InstrumentRegistry) {
+  constructor(readonly registry: InstrumentRegistry) {
     this.index(registry.all);
   }
 
