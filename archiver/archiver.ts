@@ -98,6 +98,8 @@ export class Archiver {
     for (const d of ARCHIVE_DATASETS) {
       const started = performance.now();
       const merges: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
+      // DuckDB's part runs on after the snapshot's transaction ends (every COPY has its rows by then).
+      let written: { done: Promise<number> } = { done: Promise.resolve(0) };
       try {
         // One snapshot: the facts decide what to export and are what each file is verified against.
         await this.sql.begin("isolation level repeatable read read only", async (tx) => {
@@ -110,7 +112,7 @@ export class Archiver {
             if (entry?.prunedAt) merges.push({ facts: f, entry });
             else wanted.push(f);
           }
-          exported += await exportWanted(
+          written = await exportWanted(
             this.bulk,
             tx,
             d,
@@ -122,6 +124,7 @@ export class Archiver {
       } catch (error) {
         this.fail(d, 0, before, error);
       }
+      exported += await written.done; // also after a failed commit: DuckDB's work never overlaps the next
       this.opts.metrics?.batch(d.name, (performance.now() - started) / 1000);
       for (const m of merges) if (await this.exportOne(d, m.facts, m.entry)) exported++;
     }

@@ -149,7 +149,8 @@ export interface BulkContext {
 
 /**
  * Export `wanted` partitions of `d`, whose facts were read in the snapshot of `tx`. `onPlaced` records a batch
- * of placed partitions; `onError` reports one that failed. Returns the number placed.
+ * of placed partitions; `onError` reports one that failed. Resolves once every COPY is done (the caller may then
+ * end the snapshot's transaction) with `done`, which resolves with the number placed once DuckDB has written them.
  */
 export async function exportWanted(
   ctx: BulkContext,
@@ -158,8 +159,8 @@ export async function exportWanted(
   wanted: readonly PartitionFacts[],
   onPlaced: (placed: PlacedPartition[]) => Promise<void>,
   onError: (p: PartitionFacts, error: unknown) => void,
-): Promise<number> {
-  if (wanted.length === 0) return 0;
+): Promise<{ done: Promise<number> }> {
+  if (wanted.length === 0) return { done: Promise.resolve(0) };
   const raw = ctx.databaseUrl && rawCopySupported(ctx.databaseUrl) ? ctx.databaseUrl : undefined;
   const [snap] = raw ? await tx`SELECT pg_export_snapshot() AS id` : [];
   const instruments = await tx`SELECT id, symbol, price_decimals, size_decimals FROM instruments`;
@@ -230,8 +231,7 @@ export async function exportWanted(
   };
   for (let l = 0; l < lanes; l++) copies.push(lane());
   await Promise.all(copies);
-  await duckChain;
-  return placed;
+  return { done: duckChain.then(() => placed) };
 }
 
 async function writeBatch(
