@@ -16,7 +16,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn, spawnSync } from "bun";
 import { freshDatabase } from "../lib/testing.ts";
-import { linkEnv, spawnLink, startImportingRelay, startNatsServer } from "../link/testing.ts";
+import {
+  type LinkProcess,
+  linkEnv,
+  spawnLink,
+  startImportingRelay,
+  startNatsServer,
+} from "../link/testing.ts";
 import { connectRelayConsumer } from "../relay/client.ts";
 import { readLines, startRelayProcess, waitFor } from "../relay/testing.ts";
 import {
@@ -154,6 +160,13 @@ describe.skipIf(!permitted)("the tape across hosts (network namespaces)", () => 
       let relayB = await startImportingRelay({ dir: dirB });
       const spool = mkdtempSync(join(tmpdir(), "twh5-spool-"));
       const procs: Proc[] = [];
+      /** Every link process started, stopped in `finally` whatever happened (they outlive their namespace). */
+      const links: LinkProcess[] = [];
+      const link = async (...args: Parameters<typeof spawnLink>) => {
+        const l = await spawnLink(...args);
+        links.push(l);
+        return l;
+      };
       try {
         // Relay B's consumers: the bridge (stores trades) and a tap that counts every trade and every gap frame.
         const bridge = new Proc(["bridge/main.ts"], {
@@ -205,7 +218,7 @@ describe.skipIf(!permitted)("the tape across hosts (network namespaces)", () => 
         procs.push(sim);
         const urls = await sim.waitLog("simulator listening");
         const ledgerUrl = String(urls.ledger);
-        const exp = await spawnLink(
+        const exp = await link(
           "export",
           { ...env, TAPEWIRE_NATS_URL: `nats://10.235.1.1:${port}`, TAPEWIRE_RELAY_OUT: relayA.outPath },
           wrap(NS.a),
@@ -215,7 +228,7 @@ describe.skipIf(!permitted)("the tape across hosts (network namespaces)", () => 
           TAPEWIRE_NATS_URL: `nats://10.235.2.1:${port}`,
           TAPEWIRE_RELAY_PASSTHROUGH_IN: relayB.passthroughPath,
         };
-        let imp = await spawnLink("import", importEnv, wrap(NS.b));
+        let imp = await link("import", importEnv, wrap(NS.b));
         // The second importer takes the collector's own subjects into relay B's collector ingest socket.
         const directEnv = {
           ...importEnv,
@@ -223,7 +236,7 @@ describe.skipIf(!permitted)("the tape across hosts (network namespaces)", () => 
           TAPEWIRE_LINK_DURABLE: `${env.TAPEWIRE_LINK_DURABLE}_c`,
           TAPEWIRE_RELAY_IN: relayB.inPath,
         };
-        let direct = await spawnLink("import", directEnv, wrap(NS.b));
+        let direct = await link("import", directEnv, wrap(NS.b));
         const importLogs: string[][] = [imp.logs, direct.logs];
         const collectors = VENUES.map(
           (v) =>
@@ -274,8 +287,8 @@ describe.skipIf(!permitted)("the tape across hosts (network namespaces)", () => 
               imp.proc.kill("SIGKILL");
               direct.proc.kill("SIGKILL");
               await Promise.all([imp.proc.exited, direct.proc.exited]);
-              imp = await spawnLink("import", importEnv, wrap(NS.b));
-              direct = await spawnLink("import", directEnv, wrap(NS.b));
+              imp = await link("import", importEnv, wrap(NS.b));
+              direct = await link("import", directEnv, wrap(NS.b));
               importLogs.push(imp.logs, direct.logs);
             },
           ],
@@ -420,6 +433,7 @@ describe.skipIf(!permitted)("the tape across hosts (network namespaces)", () => 
           });
         expect(table.every((r) => r.trades > 0)).toBe(true);
       } finally {
+        for (const l of links) await l[Symbol.asyncDispose]();
         for (const p of procs.reverse()) await p.stop();
         await relayB[Symbol.asyncDispose]();
         rmSync(dirB, { recursive: true, force: true });
