@@ -52,9 +52,12 @@ beforeAll(async () => {
 afterAll(async () => {
   // Every process's log, for a look after a failure.
   stack?.writeLogs(join(import.meta.dir, "..", ".data", "faults"));
-  await stack?.[Symbol.asyncDispose]();
-  disk?.unmount();
-  rmSync(base, { recursive: true, force: true });
+  try {
+    await stack?.[Symbol.asyncDispose]();
+  } finally {
+    disk?.unmount();
+    rmSync(base, { recursive: true, force: true });
+  }
 }, 60_000);
 
 const show = (r: FaultResult | undefined) =>

@@ -25,11 +25,11 @@ let db: FreshDatabase;
 
 beforeAll(async () => {
   db = await freshDatabase({ prefix: "tw_bridge_full" });
-});
+}, 30_000);
 afterAll(async () => {
-  await db?.drop();
   disk?.unmount();
   rmSync(base, { recursive: true, force: true });
+  await db?.drop();
 });
 
 /** 200 trades of Binance instrument 4 per batch (about 17 KB of COPY text), with the position they reach. */

@@ -19,7 +19,7 @@ beforeAll(async () => {
   db = await freshDatabase({ prefix: "tw_bridge_cut" });
   process.on("uncaughtException", onUncaught);
   process.on("unhandledRejection", onUncaught);
-});
+}, 30_000);
 afterAll(async () => {
   process.off("uncaughtException", onUncaught);
   process.off("unhandledRejection", onUncaught);
