@@ -5,6 +5,7 @@
 // once the database has caught up (or CATCH_UP_MS has passed): per venue symbol, ids missing and ids stored
 // twice. test/faults.e2e.test.ts asserts on the result; `bun scripts/soak-faults.ts [root]` prints it, also
 // for an older checkout (the "before" figures in the README).
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { Tmpfs } from "../bridge/tmpfs-fixture.ts";
 import { waitFor } from "../lib/testing.ts";
@@ -232,5 +233,6 @@ if (import.meta.main) {
     console.log(JSON.stringify(results, null, 2));
   } finally {
     disk?.unmount();
+    rmSync(base, { recursive: true, force: true });
   }
 }
