@@ -21,6 +21,8 @@ function counter(path: string) {
   const consumer = connectRelayConsumer({
     path,
     name: "bench",
+    // A consumer cut as slow (the bench process also produces) resumes from the journal instead of losing frames.
+    resume: true,
     onFrame(view, offset) {
       if (frameKind(view, offset) !== Kind.Trade) return;
       state.trades++;
