@@ -53,7 +53,9 @@ test("the book at a time: the snapshot, then the snapshot plus the delta", async
 test("bad input is a JSON 4xx naming the problem; no snapshot is a 404", async () => {
   expect((await get("symbol=DOGE-USD&exchange=coinbase&at=1")).body.message).toContain("unknown symbol");
   expect((await get("symbol=SHIB-USDT&exchange=kraken&at=1")).body.message).toContain("not listed on kraken");
-  expect(await get("symbol=BTC-USD&exchange=coinbase&at=yesterday")).toMatchObject({ status: 400 });
+  expect(await get("symbol=BTC-USD&exchange=coinbase&at=yesterday")).toMatchObject({ status: 422 });
+  expect(await get("symbol=BTC-USD&exchange=coinbase&at=")).toMatchObject({ status: 422 });
+  expect((await get("symbol=DOGE-USD&exchange=coinbase&at=1")).status).toBe(404);
   expect((await get("symbol=BTC-USD&exchange=ftx&at=1")).status).toBe(422);
   expect(await get("symbol=BTC-USD&exchange=coinbase&at=1")).toMatchObject({
     status: 404,

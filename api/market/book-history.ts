@@ -7,7 +7,7 @@ import type postgres from "postgres";
 import { BookHistoryError, rebuildBook } from "../../bridge/sink/book-history.ts";
 import { EXCHANGE_IDS, EXCHANGES } from "../../schema/frame.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
-import { BadRequestError, errorResponses, NotFoundError, UnprocessableError } from "../errors.ts";
+import { errorResponses, NotFoundError, UnprocessableError } from "../errors.ts";
 
 export interface BookHistoryOptions {
   readonly sql: postgres.Sql;
@@ -26,14 +26,15 @@ export function parseAtNs(text: string): bigint {
   const m = ISO.exec(text);
   const seconds = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN;
   if (!m || Number.isNaN(seconds)) {
-    throw new BadRequestError(
+    throw new UnprocessableError(
       `at must be ns since the epoch or an ISO time like 2026-12-01T23:00:00.5Z, got ${JSON.stringify(text)}`,
     );
   }
   return BigInt(seconds) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
 }
 
-const Level = t.Tuple([t.String(), t.String()]);
+// [price, size]; an array of two strings, not t.Tuple (its `items: [...]` is not valid OpenAPI 3.1).
+const Level = t.Array(t.String(), { minItems: 2, maxItems: 2 });
 const BookAt = t.Object(
   {
     exchange: t.String(),
@@ -70,9 +71,9 @@ export function bookHistoryRoutes(opts: BookHistoryOptions) {
     "/book-history",
     async ({ query }) => {
       const inst = opts.registry.bySymbol(query.symbol);
-      if (!inst) throw new BadRequestError(`unknown symbol ${JSON.stringify(query.symbol)}`);
+      if (!inst) throw new NotFoundError(`unknown symbol ${JSON.stringify(query.symbol)}`);
       const exchange = query.exchange;
-      if (!inst.venues[exchange]) throw new BadRequestError(`${inst.symbol} is not listed on ${exchange}`);
+      if (!inst.venues[exchange]) throw new NotFoundError(`${inst.symbol} is not listed on ${exchange}`);
       const atNs = parseAtNs(query.at);
       const kraken = exchange === "kraken";
       try {
