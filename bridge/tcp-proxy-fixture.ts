@@ -5,6 +5,9 @@ export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private holdAfter: Buffer | null = null;
+  private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  /** Blackholed: bytes go nowhere and nothing closes (a silent network drop); see blackhole(). */
+  private dark = false;
   port = 0;
 
   constructor(
@@ -16,7 +19,18 @@ export class TcpProxy {
   start(): Promise<number> {
     return new Promise((resolve, reject) => {
       const server = net.createServer((client) => {
+        if (this.dark) {
+          // Accepted (the SYN went somewhere) and never answered: the client's connect hangs.
+          this.sockets.add(client);
+          client.on("close", () => this.sockets.delete(client));
+          client.on("error", () => {});
+          client.pause();
+          return;
+        }
         const upstream = net.connect(this.targetPort, this.targetHost);
+        const pair = { client, upstream };
+        this.pairs.add(pair);
+        client.on("close", () => this.pairs.delete(pair));
         for (const s of [client, upstream]) {
           this.sockets.add(s);
           s.on("close", () => this.sockets.delete(s));
@@ -51,9 +65,32 @@ export class TcpProxy {
     this.holdAfter = Buffer.from(text);
   }
 
+  /**
+   * A blackhole, as a dead link or a dropped route makes one: open connections stop carrying bytes either way,
+   * with no FIN and no RST, and new connections are accepted but never answered. lift() lets new connections
+   * through again; the blackholed ones stay dead (their peers never hear of it), as after a real outage.
+   */
+  blackhole(): void {
+    this.dark = true;
+    this.holdAfter = null;
+    for (const { client, upstream } of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+    this.pairs.clear();
+  }
+
+  lift(): void {
+    this.dark = false;
+  }
+
   /** Refuse new connections and cut the open ones. */
   stop(): Promise<void> {
     this.holdAfter = null;
+    this.dark = false;
+    this.pairs.clear();
     for (const s of this.sockets) s.destroy();
     this.sockets.clear();
     const server = this.server;

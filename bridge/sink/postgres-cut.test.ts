@@ -100,3 +100,76 @@ for (const [step, marker] of Object.entries(STEPS)) {
     }
   }, 30_000);
 }
+
+// A client wedged by a cut: postgres.js left in a state where every query fails at once and it never reconnects
+// (here forced by ending it underneath the sink). The database sees no connection and logs nothing; before the
+// sink replaced its client after such a failure, the writer retried into the same dead client forever (the
+// faults e2e run that wrote nothing for over 3 minutes after the Postgres cut ended looked exactly like this).
+test("a client that fails without the server answering is replaced: the next write goes through", async () => {
+  const sink = new PostgresSink(db.url, { timeoutMs: 10_000, connectTimeoutS: 2 });
+  try {
+    expect(await sink.writeBatch(batch(1, 100))).toEqual({ trades: 100 });
+    await (sink as unknown as { sql: { end(o: { timeout: number }): Promise<void> } }).sql.end({
+      timeout: 0,
+    });
+    const error = await sink.writeBatch(batch(101, 200)).then(
+      () => null,
+      (e: unknown) => e as { action?: string },
+    );
+    expect(error?.action).toBe("retry");
+    expect(await sink.writeBatch(batch(101, 200))).toEqual({ trades: 100 });
+    expect(await stored()).toEqual({ n: 200, distinct: 200 });
+  } finally {
+    await sink.close().catch(() => {});
+  }
+}, 30_000);
+
+// A blackhole (no FIN, no RST, connects that hang) with a batch in flight at each step: the write is abandoned
+// within the sink's deadline, and once the network is back a retry lands every row once, in bounded time.
+// Before the sink ended its abandoned sessions (endOrphans), the COPY-data and position-upsert steps failed
+// here: the orphaned session, still open at the server, held the relay_positions row lock (or uncommitted keys)
+// and every retry timed out waiting on it, with nothing in the server's log.
+for (const [step, marker] of Object.entries(STEPS)) {
+  test(`a blackhole while ${step} is in flight: abandoned within the deadline, written once when it lifts`, async () => {
+    const proxy = new TcpProxy("127.0.0.1", Number(new URL(db.url).port || 5432));
+    await proxy.start();
+    const url = new URL(db.url);
+    url.port = String(proxy.port);
+    const sink = new PostgresSink(url.toString(), { timeoutMs: 2_000, connectTimeoutS: 1 });
+    try {
+      proxy.holdRepliesAfter(marker);
+      const cut = sink.writeBatch(batch(1, 1000));
+      cut.catch(() => {});
+      await Bun.sleep(200);
+      proxy.blackhole();
+      const started = performance.now();
+      const error = await cut.then(
+        () => null,
+        (e: unknown) => e as { action?: string },
+      );
+      expect(error?.action).toBe("retry");
+      expect(performance.now() - started).toBeLessThan(5_000);
+      // Still dark: a retry is refused within the deadline too (a connect that is never answered).
+      const dark = await sink.writeBatch(batch(1, 1000)).then(
+        () => null,
+        (e: unknown) => e as { action?: string },
+      );
+      expect(dark?.action).toBe("retry");
+      proxy.lift();
+      const lifted = performance.now();
+      let written: number | undefined;
+      while (written === undefined && performance.now() - lifted < 10_000) {
+        written = await sink.writeBatch(batch(1, 1000)).then(
+          (r) => r.trades ?? 0,
+          () => undefined,
+        );
+      }
+      expect([0, 1000]).toContain(written!);
+      expect(await sink.writeBatch(batch(1001, 1200))).toEqual({ trades: 200 });
+      expect(await stored()).toEqual({ n: 1200, distinct: 1200 });
+    } finally {
+      await sink.close().catch(() => {});
+      await proxy.stop();
+    }
+  }, 30_000);
+}

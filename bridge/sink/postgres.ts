@@ -47,6 +47,10 @@ export class PostgresSink implements BatchSink {
     number
   >;
   private readonly timeoutMs: number;
+  /** This sink's own application_name: its abandoned sessions can be found on the server and ended. */
+  private readonly appName = `tapewire-bridge:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
+  /** A client was abandoned: its session may live on at the server (see endOrphans) until it is ended. */
+  private orphans = false;
 
   constructor(
     private readonly url: string,
@@ -63,7 +67,11 @@ export class PostgresSink implements BatchSink {
       connect_timeout: this.opts.connectTimeoutS ?? 5,
       idle_timeout: 0,
       max_lifetime: null,
-      connection: { application_name: "tapewire-bridge" },
+      connection: {
+        application_name: this.appName,
+        // A session the client lost while idle in a transaction ends by itself too (endOrphans is the fast way).
+        idle_in_transaction_session_timeout: Math.max(1000, this.timeoutMs * 2),
+      },
     });
   }
 
@@ -71,7 +79,14 @@ export class PostgresSink implements BatchSink {
     try {
       return await this.deadline(this.write(batch));
     } catch (error) {
-      throw classify(error);
+      const e = classify(error);
+      // A failure that is not the server's answer (a cut, a refused connect, a closed socket) leaves the
+      // client's connection state in doubt; postgres.js can then fail every later query at once without ever
+      // reconnecting (the database sees nothing, the writer retries forever). The next write gets a new client,
+      // so whatever state the cut left behind cannot outlive one retry. (A timeout has replaced it already.)
+      if (e.action === "retry" && e.code !== "timeout" && !(error instanceof postgres.PostgresError))
+        this.reset();
+      throw e;
     }
   }
 
@@ -106,12 +121,27 @@ export class PostgresSink implements BatchSink {
 
   /** A hung connection is abandoned for a new one; rows it may still commit are deduplicated on replay. */
   private reset(): void {
+    this.orphans = true;
     const old = this.sql;
     this.sql = this.connect();
     old.end({ timeout: 0 }).catch(() => {});
   }
 
-  private write(b: Batch): Promise<Inserted> {
+  /**
+   * End this sink's sessions other than the current one. A client abandoned in a blackhole (no FIN, no RST reached
+   * the server) leaves its session open at the server for as long as TCP lets it (hours): mid-COPY or after the
+   * position upsert it holds the relay_positions row lock and uncommitted unique keys, so every later batch
+   * waits on it, times out, and is retried into the same wait, forever, with nothing in the server's log.
+   */
+  private async endOrphans(): Promise<void> {
+    await this.sql`
+      SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE application_name = ${this.appName} AND pid <> pg_backend_pid()`;
+    this.orphans = false;
+  }
+
+  private async write(b: Batch): Promise<Inserted> {
+    if (this.orphans) await this.endOrphans();
     return this.sql.begin(async (tx) => {
       const inserted: Inserted = {};
       for (const part of b.parts)
