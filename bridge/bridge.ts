@@ -76,7 +76,7 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
 
   let writer: BatchWriter | null = null;
   let rows: RowEncoder | null = null;
-  const sink = deps.sink ?? (config.databaseUrl ? new PostgresSink(config.databaseUrl) : null);
+  const sink = deps.sink ?? (config.databaseUrl ? new PostgresSink(config.databaseUrl, { log }) : null);
   if (sink) {
     const spool = new Spool(config.spoolDir, config.spoolSegmentBytes);
     writer = new BatchWriter(

@@ -5,6 +5,7 @@
 // failed query was written to the closed socket from a setImmediate: an uncaught TypeError ("null is not an
 // object (evaluating 'socket.write')") that took the bridge down in the soak's database cut.
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "bun:test";
+import { createLogger } from "../../lib/log.ts";
 import { type FreshDatabase, freshDatabase } from "../../lib/testing.ts";
 import { TcpProxy } from "../tcp-proxy-fixture.ts";
 import { readRelayPositions } from "./positions.ts";
@@ -135,7 +136,9 @@ for (const [step, marker] of Object.entries(STEPS)) {
     await proxy.start();
     const url = new URL(db.url);
     url.port = String(proxy.port);
-    const sink = new PostgresSink(url.toString(), { timeoutMs: 2_000, connectTimeoutS: 1 });
+    const lines: string[] = [];
+    const log = createLogger({}, (line) => lines.push(line));
+    const sink = new PostgresSink(url.toString(), { timeoutMs: 2_000, connectTimeoutS: 1, log });
     try {
       proxy.holdRepliesAfter(marker);
       const cut = sink.writeBatch(batch(1, 1000));
@@ -167,6 +170,8 @@ for (const [step, marker] of Object.entries(STEPS)) {
       expect([0, 1000]).toContain(written!);
       expect(await sink.writeBatch(batch(1001, 1200))).toEqual({ trades: 200 });
       expect(await stored()).toEqual({ n: 1200, distinct: 1200 });
+      // The blackholed session was still open at the server (the proxy never closed it) and was ended.
+      expect(lines.some((l) => l.includes("abandoned database sessions"))).toBe(true);
     } finally {
       await sink.close().catch(() => {});
       await proxy.stop();

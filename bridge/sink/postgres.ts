@@ -4,6 +4,7 @@
 // NOTHING, so every row lands exactly once. Unique keys and columns are in schema/db/market.ts.
 import type { Writable } from "node:stream";
 import postgres from "postgres";
+import type { Logger } from "../../lib/log.ts";
 import { DB_CONSUMER, readRelayPositions, writeRelayPositions } from "./positions.ts";
 import { copyColumnList, sqlTableName, TABLE_NAMES } from "./tables.ts";
 import {
@@ -38,6 +39,8 @@ export interface PostgresSinkOptions {
   connectTimeoutS?: number;
   /** Name the positions are stored under (relay_positions.consumer). */
   consumer?: string;
+  /** Told when abandoned sessions of this sink were found at the server and ended (endOrphans). */
+  log?: Logger;
 }
 
 export class PostgresSink implements BatchSink {
@@ -134,10 +137,17 @@ export class PostgresSink implements BatchSink {
    * waits on it, times out, and is retried into the same wait, forever, with nothing in the server's log.
    */
   private async endOrphans(): Promise<void> {
-    await this.sql`
-      SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    const ended = await this.sql<{ pid: number; state: string | null }[]>`
+      SELECT pid, state, pg_terminate_backend(pid) FROM pg_stat_activity
       WHERE application_name = ${this.appName} AND pid <> pg_backend_pid()`;
     this.orphans = false;
+    if (ended.length > 0)
+      this.opts.log?.warn(
+        "ended this bridge's abandoned database sessions (a lost connection left them open)",
+        {
+          sessions: ended.map((r) => ({ pid: r.pid, state: r.state })),
+        },
+      );
   }
 
   private async write(b: Batch): Promise<Inserted> {
