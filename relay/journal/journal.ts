@@ -1,5 +1,5 @@
 // The relay journal: every accepted frame, as sent to consumers, appended to segment files of raw 48-byte frames.
-// append() only copies into a pending buffer (the fan-out path never waits on the disk); a timer every
+// append() only copies into pending chunks, reused (the fan-out path never waits on the disk); a timer every
 // TAPEWIRE_RELAY_ACK_MS hands them to the thread pool to write, then appends one commit record (record.ts), fsyncs at most every
 // TAPEWIRE_JOURNAL_FSYNC_MS, rotates by size or age, and tells the ingest side what is journaled (acks).
 // Layout and recovery rules: relay/README.md ("Journal").
@@ -55,6 +55,10 @@ export interface JournalStats {
 }
 
 const RETENTION_EVERY_MS = 10_000;
+/** Pending and in-flight frames live in fixed chunks of whole frames, reused: no growth copy, no fresh buffer per flush. */
+const CHUNK_BYTES = (1 << 15) * FRAME_SIZE;
+/** Free chunks kept for reuse (48 MiB); after a larger burst the rest are left to the garbage collector. */
+const POOL_MAX = 32;
 
 export class Journal {
   /** Global position after every appended frame (pending included). */
@@ -62,12 +66,14 @@ export class Journal {
   /** Global position after every frame written to disk with its commit record. */
   committed: number;
   readonly segments: Segment[];
-  private pending: Uint8Array = new Uint8Array(1 << 20);
+  /** Frames appended since the last flush: full chunks, the last one filled to pendingLength % CHUNK_BYTES. */
+  private pending: Uint8Array[] = [];
   private pendingLength = 0;
-  /** The buffer being written on the thread pool (frames [committed, committed + its frames)), or null. */
-  private inflight: Uint8Array | null = null;
+  /** The chunks being written on the thread pool (frames [committed, committed + its frames)), or empty. */
+  private inflight: Uint8Array[] = [];
   private inflightLength = 0;
-  private spare: Uint8Array = new Uint8Array(1 << 20);
+  private writing = false;
+  private readonly pool: Uint8Array[] = [];
   private closed = false;
   private maxTsRecv: number;
   private current: Segment;
@@ -138,19 +144,21 @@ export class Journal {
     this.retain();
   }
 
-  /** Copy whole frames into the pending buffer; written by the next flush. Never touches the disk. */
+  /** Copy whole frames into the pending chunks; written by the next flush. Never touches the disk. */
   append(src: Uint8Array, start: number, length: number): void {
     if (length === 0) return;
-    const need = this.pendingLength + length;
-    if (need > this.pending.byteLength) {
-      let size = this.pending.byteLength * 2;
-      while (size < need) size *= 2;
-      const grown = new Uint8Array(size);
-      grown.set(this.pending.subarray(0, this.pendingLength));
-      this.pending = grown;
+    // Chunks hold whole frames (CHUNK_BYTES is a multiple of FRAME_SIZE): a read's run is one or two copies.
+    let from = start;
+    const end = start + length;
+    while (from < end) {
+      const used = this.pendingLength % CHUNK_BYTES;
+      if (used === 0 && this.pendingLength === this.pending.length * CHUNK_BYTES)
+        this.pending.push(this.pool.pop() ?? new Uint8Array(CHUNK_BYTES));
+      const n = Math.min(CHUNK_BYTES - used, end - from);
+      this.pending[this.pending.length - 1]!.set(src.subarray(from, from + n), used);
+      this.pendingLength += n;
+      from += n;
     }
-    this.pending.set(src.subarray(start, start + length), this.pendingLength);
-    this.pendingLength = need;
     this.head += length / FRAME_SIZE;
     // The last frame's receive stamp stands for the batch: an index hint only (lookups scan exactly after).
     const ts = byteTsRecv(src, start + length - FRAME_SIZE);
@@ -163,27 +171,38 @@ export class Journal {
    * One write in flight at a time; `sync` (shutdown) writes on this thread instead, if none is in flight.
    */
   flush(sync = false): void {
-    if (this.pendingLength === 0 || this.inflight !== null || this.rotating) return;
+    if (this.pendingLength === 0 || this.writing || this.rotating) return;
     const seg = this.current;
-    const buf = this.pending;
+    const chunks = this.pending;
     const length = this.pendingLength;
     const position = seg.bytes;
     const endPos = this.head;
     copyState(this.state, this.recordState);
-    this.inflight = buf;
+    this.writing = true;
+    this.pending = this.inflight; // empty: the last commit handed its chunks back to the pool
+    this.inflight = chunks;
     this.inflightLength = length;
-    this.pending = this.spare.byteLength >= length ? this.spare : new Uint8Array(buf.byteLength);
     this.pendingLength = 0;
     seg.bytes += length;
+    const fd = this.writeFd;
     if (sync) {
       let done = 0;
-      while (done < length) done += writeSync(this.writeFd, buf, done, length - done, position + done);
+      while (done < length) {
+        const c = Math.floor(done / CHUNK_BYTES);
+        const at = done - c * CHUNK_BYTES;
+        const want = Math.min(CHUNK_BYTES - at, length - done);
+        done += writeSync(fd, chunks[c]!, at, want, position + done);
+      }
       this.commit(seg, endPos, true);
       return;
     }
     const indexFd = this.indexFd;
+    // One write per chunk, in order; a partial write goes on from where it stopped.
     const writeFrom = (done: number): void => {
-      write(this.writeFd, buf, done, length - done, position + done, (error, n) => {
+      const c = Math.floor(done / CHUNK_BYTES);
+      const at = done - c * CHUNK_BYTES;
+      const want = Math.min(CHUNK_BYTES - at, length - done);
+      write(fd, chunks[c]!, at, want, position + done, (error, n) => {
         if (error) {
           // Nothing is committed or acknowledged until it is written: try again shortly (a full disk).
           if (this.closed) return;
@@ -238,9 +257,10 @@ export class Journal {
     seg.endPos = endPos;
     seg.lastRecord = { ...record, state: newSeqStateFrom(this.recordState) };
     this.committed = endPos;
-    this.spare = this.inflight!;
-    this.inflight = null;
+    for (const c of this.inflight) if (this.pool.length < POOL_MAX) this.pool.push(c);
+    this.inflight.length = 0;
     this.inflightLength = 0;
+    this.writing = false;
     this.stats.flushes++;
     // A rotation fsyncs the segment it closes; shutdown (close) fsyncs and closes the files itself.
     const full = seg.bytes >= this.opts.segmentBytes || Date.now() - seg.createdAt >= this.opts.segmentMs;
@@ -248,6 +268,9 @@ export class Journal {
     else this.fsyncIfDue();
     this.updateStats();
     this.onCommit(this.committed);
+    // More than a chunk came in while this one was written: write it now rather than at the next tick, so
+    // what is held in memory stays small (and the pool's chunks are reused instead of new ones taken).
+    if (!this.closing && this.pendingLength >= CHUNK_BYTES) this.flush();
   }
 
   /** Copy up to `maxFrames` frames from global position `pos` into `dst`; returns frames copied (0 at head). */
@@ -256,15 +279,9 @@ export class Journal {
     if (pos >= this.committed) {
       const inflightFrames = this.inflightLength / FRAME_SIZE;
       const rel = pos - this.committed;
-      if (rel < inflightFrames) {
-        const n = Math.min(maxFrames, inflightFrames - rel);
-        dst.set(this.inflight!.subarray(rel * FRAME_SIZE, (rel + n) * FRAME_SIZE));
-        return n;
-      }
-      const from = (rel - inflightFrames) * FRAME_SIZE;
-      const n = Math.min(maxFrames, this.head - pos);
-      dst.set(this.pending.subarray(from, from + n * FRAME_SIZE));
-      return n;
+      if (rel < inflightFrames)
+        return copyChunks(this.inflight, rel, Math.min(maxFrames, inflightFrames - rel), dst);
+      return copyChunks(this.pending, rel - inflightFrames, Math.min(maxFrames, this.head - pos), dst);
     }
     const seg = this.segmentAt(pos);
     if (!seg) return 0;
@@ -445,6 +462,16 @@ export class Journal {
     this.stats.oldestPos = this.oldestPos;
     this.stats.headPos = this.head;
   }
+}
+
+/** Copy `n` frames from frame index `first` of a chunk list into `dst`, stopping at a chunk's end. */
+function copyChunks(chunks: Uint8Array[], first: number, n: number, dst: Uint8Array): number {
+  const perChunk = CHUNK_BYTES / FRAME_SIZE;
+  const c = Math.floor(first / perChunk);
+  const at = (first - c * perChunk) * FRAME_SIZE;
+  const take = Math.min(n, perChunk - first + c * perChunk);
+  dst.set(chunks[c]!.subarray(at, at + take * FRAME_SIZE));
+  return take;
 }
 
 function newSeqStateFrom(from: SeqState): SeqState {
