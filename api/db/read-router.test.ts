@@ -34,7 +34,10 @@ test("a replica behind for hours keeps its lag measured from the oldest position
   const lag = new LagTracker();
   const hour = 3_600_000;
   let lsn = 1000n;
-  for (let t = 0; t <= hour; t += 250) lag.sample(t, (lsn += 10n));
+  for (let t = 0; t <= hour; t += 250) {
+    lsn += 10n;
+    lag.sample(t, lsn);
+  }
   expect(lag.size).toBeLessThanOrEqual(256);
   expect(lag.replayed(1000n, hour)).toBe(hour);
   // Half replayed: the lag is about half an hour, read at most one sample spacing short.
