@@ -114,8 +114,15 @@ test("the bridge writes the primary, the API reads the replica; a frozen replica
   const stale = await apiIds();
   expect(first.every((id) => stale.has(id))).toBe(true);
   expect(second.some((id) => stale.has(id))).toBe(false);
-  await api.deps.reads!.check();
-  expect(api.deps.reads!.status().lagMs).toBeGreaterThan(0);
+  // The lag is the age of the oldest primary position not replayed: 0 at the check that first sees it (a
+  // fast run stores the batch between two periodic checks), then growing while replay stays paused.
+  await waitFor(
+    async () => {
+      await api.deps.reads!.check();
+      return api.deps.reads!.status().lagMs > 0;
+    },
+    { timeoutMs: 10_000, intervalMs: 20, what: "the paused replica to be measured behind" },
+  );
 
   await pair.resumeReplay();
   await waitFor(
