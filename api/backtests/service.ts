@@ -130,12 +130,7 @@ export class BacktestService {
   }
 
   async get(userId: string, id: string) {
-    const [row] = await this.db
-      .select()
-      .from(backtestRuns)
-      .leftJoin(backtestStats, eq(backtestStats.runId, backtestRuns.id))
-      .where(and(eq(backtestRuns.id, id), eq(backtestRuns.userId, userId)));
-    if (!row) throw new NotFoundError("no such backtest");
+    const run = await this.run(userId, id);
     const [orders, fills, positions, equity] = await Promise.all([
       this.db.select().from(backtestOrders).where(eq(backtestOrders.runId, id)).orderBy(backtestOrders.seq),
       this.db.select().from(backtestFills).where(eq(backtestFills.runId, id)).orderBy(backtestFills.seq),
@@ -147,7 +142,7 @@ export class BacktestService {
       this.db.select().from(backtestEquity).where(eq(backtestEquity.runId, id)).orderBy(backtestEquity.seq),
     ]);
     return {
-      ...runJson(row.backtest_runs, row.backtest_stats),
+      ...run,
       orders: orders.map(({ runId: _r, seq: _s, tsInit, tsLast: _l, ...o }) => ({
         ...o,
         ...nsInstant(tsInit),
