@@ -19,6 +19,9 @@ export interface JournalGaugeSource {
     deletedSegments: number;
     waitingArchive: number;
   };
+  /** Position after every appended frame, and after every frame written with its commit record. */
+  readonly head: number;
+  readonly committed: number;
   oldestSeq(ex: number): number;
   readonly seqState: { readonly jseq: Float64Array };
 }
@@ -170,8 +173,13 @@ export class RelayMetrics {
     );
     stat(
       "relay_journal_head_position",
-      "Global position after the newest journaled frame.",
-      (j) => j.stats.headPos,
+      "Global position after the newest frame appended to the journal (pending writes included).",
+      (j) => j.head,
+    );
+    stat(
+      "relay_journal_committed_position",
+      "Global position after the newest frame written with its commit record (what acks cover).",
+      (j) => j.committed,
     );
     stat("relay_journal_fsyncs", "fsyncs of the journal so far.", (j) => j.stats.fsyncs);
     stat(

@@ -26,9 +26,14 @@ beforeAll(async () => {
     frames.trade(Exchange.Binance, 1, id, 9_000_000 + id, 100 + id, 0x20, ts + id * 1e6);
   producer.send(frames.bytes());
   await producer.close();
+  // Committed, not only appended: a write still in flight when the relay stops is never acknowledged and
+  // never read back (a collector would resend it; this producer does not).
   await waitFor(
-    async () => (await relay.metric('tapewire_relay_journal_head_seq{exchange="binance"}')) >= TRADES,
-    { timeoutMs: 15_000, what: "the tape journaled" },
+    async () =>
+      (await relay.metric('tapewire_relay_journal_head_seq{exchange="binance"}')) >= TRADES &&
+      (await relay.metric("tapewire_relay_journal_committed_position")) ===
+        (await relay.metric("tapewire_relay_journal_head_position")),
+    { timeoutMs: 15_000, what: "the tape journaled and committed" },
   );
 }, 60_000);
 
