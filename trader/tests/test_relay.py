@@ -7,7 +7,11 @@ import time
 
 import pytest
 from conftest import Producer
+from conftest import Received
+from conftest import filtered_pair_arrives
+from conftest import relay_client
 from conftest import start_relay
+from conftest import until
 
 from tapewire_trader.relay import RelayConnection
 from tapewire_trader.wire import FLAG_TAKER_BUY
@@ -15,61 +19,12 @@ from tapewire_trader.wire import Exchange
 from tapewire_trader.wire import Kind
 
 
-async def until(condition, timeout_s: float = 10.0, what: str = "a condition"):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Received:
-    def __init__(self) -> None:
-        self.frames: list[tuple] = []
-        self.disconnects: list[str] = []
-
-    def trades(self, exchange: int) -> set[int]:
-        return {t[4] for t in self.frames if t[0] & 0x0F == Kind.TRADE and t[1] & 0x0F == exchange}
-
-
-async def arrived(condition, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        await asyncio.sleep(0.005)
-    return False
-
-
-async def filtered_pair_arrives(producer: Producer, got: Received, start_id: int) -> int:
-    """Send (kraken, binance) trade pairs until one arrives filtered; returns the next free id."""
-    for n in range(start_id, start_id + 200):
-        producer.trade(Exchange.KRAKEN, 1, n, 4200000, 100, FLAG_TAKER_BUY, time.time_ns())
-        producer.trade(Exchange.BINANCE, 4, n, 4200000, 100, FLAG_TAKER_BUY, time.time_ns())
-        # A relay may drop a new collector run's first frame (seen after a journal recovery): try the next.
-        if not await arrived(lambda n=n: n in got.trades(Exchange.BINANCE), 1.0):
-            continue
-        if n not in got.trades(Exchange.KRAKEN):
-            return n + 1
-    raise AssertionError("the relay never delivered a filtered pair")
-
-
 def test_filter_frames_and_reconnect_with_the_filter_again(relay_dir):
     async def scenario() -> None:
-        relay = start_relay(relay_dir)
-        got = Received()
-        conn = RelayConnection(
-            relay.out_path,
-            on_frames=got.frames.extend,
-            on_disconnect=got.disconnects.append,
-            reconnect_initial_s=0.02,
-        )
-        conn.set_filter({"name": "pytest", "exchanges": ["binance"], "kinds": ["trade"]})
-        task = asyncio.create_task(conn.run())
-        try:
-            await until(lambda: conn.connected, what="the first connection")
-            producer = Producer(relay.in_path).connect()
+        filter_ = {"name": "pytest", "exchanges": ["binance"], "kinds": ["trade"]}
+        async with relay_client(relay_dir, filter_) as client:
+            got = client.got
+            producer = Producer(client.relay.in_path).connect()
             next_id = await filtered_pair_arrives(producer, got, 1)
             # From here the filter holds for every frame.
             mark = len(got.frames)
@@ -83,17 +38,10 @@ def test_filter_frames_and_reconnect_with_the_filter_again(relay_dir):
             producer.close()
 
             # The relay goes away and comes back on the same path: the client reconnects by itself.
-            assert relay.stop() == 0
-            await until(lambda: got.disconnects, what="the disconnect")
-            relay = start_relay(relay_dir)
-            await until(lambda: conn.connects == 2 and conn.connected, what="the reconnect")
-            producer = Producer(relay.in_path).connect()
+            await client.restart_relay()
+            producer = Producer(client.relay.in_path).connect()
             await filtered_pair_arrives(producer, got, 10_000)
             producer.close()
-        finally:
-            await conn.close()
-            task.cancel()
-            relay.stop()
 
     asyncio.run(scenario())
 

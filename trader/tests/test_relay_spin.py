@@ -6,12 +6,10 @@ import asyncio
 import time
 
 from conftest import Producer
-from conftest import start_relay
-from test_relay import Received
-from test_relay import filtered_pair_arrives
-from test_relay import until
+from conftest import filtered_pair_arrives
+from conftest import relay_client
+from conftest import until
 
-from tapewire_trader.relay import RelayConnection
 from tapewire_trader.wire import FLAG_TAKER_BUY
 from tapewire_trader.wire import Exchange
 from tapewire_trader.wire import Kind
@@ -19,30 +17,17 @@ from tapewire_trader.wire import Kind
 
 def test_spin_mode_gets_every_frame_in_order_and_reconnects(relay_dir):
     async def scenario() -> None:
-        relay = start_relay(relay_dir)
-        got = Received()
-        conn = RelayConnection(
-            relay.out_path,
-            on_frames=got.frames.extend,
-            on_disconnect=got.disconnects.append,
-            reconnect_initial_s=0.02,
-            spin=True,
-        )
-        conn.set_filter({"name": "pytest-spin", "exchanges": ["binance"], "kinds": ["trade"]})
-        task = asyncio.create_task(conn.run())
-        try:
-            await until(lambda: conn.connected, what="the first connection")
-            producer = Producer(relay.in_path).connect()
+        filter_ = {"name": "pytest-spin", "exchanges": ["binance"], "kinds": ["trade"]}
+        async with relay_client(relay_dir, filter_, spin=True) as client:
+            conn, got = client.conn, client.got
+            producer = Producer(client.relay.in_path).connect()
             await filtered_pair_arrives(producer, got, 1)
             producer.close()
 
             # The relay goes away and comes back: the spinning client reconnects by itself.
-            assert relay.stop() == 0
-            await until(lambda: got.disconnects, what="the disconnect")
-            relay = start_relay(relay_dir)
-            await until(lambda: conn.connects == 2 and conn.connected, what="the reconnect")
+            await client.restart_relay()
             # A new Producer restarts its seqs; the restored relay drops its first frames as resends.
-            producer = Producer(relay.in_path).connect()
+            producer = Producer(client.relay.in_path).connect()
             first = await filtered_pair_arrives(producer, got, 10_000)
             n = 3000
             for i in range(first, first + n):
@@ -58,9 +43,5 @@ def test_spin_mode_gets_every_frame_in_order_and_reconnects(relay_dir):
             assert conn.spin_polls > conn.spin_reads
             assert conn.spin_yields > 0
             producer.close()
-        finally:
-            await conn.close()
-            task.cancel()
-            relay.stop()
 
     asyncio.run(scenario())
