@@ -2,22 +2,9 @@
 // and paper trading: a run (the request and its status as a job), then its results: summary statistics,
 // orders, fills, positions and the equity curve. Prices, quantities and money are exact NUMERIC; engine times
 // are ns since the epoch (BIGINT), as NautilusTrader stamps them.
-import {
-  bigint,
-  index,
-  integer,
-  jsonb,
-  numeric,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { index, integer, jsonb, numeric, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import { users } from "./accounts.ts";
-
-const stamp = (name: string) => timestamp(name, { withTimezone: true, precision: 6 });
-const ns = (name: string) => bigint(name, { mode: "bigint" });
+import { fill, ns, order, pnl, quantity, side, stamp } from "./columns.ts";
 
 export const backtestRuns = pgTable(
   "backtest_runs",
@@ -67,8 +54,7 @@ export const backtestStats = pgTable("backtest_stats", {
   sellFills: integer("sell_fills").notNull(),
   volume: numeric("volume").notNull(),
   commissions: numeric("commissions").notNull(),
-  realizedPnl: numeric("realized_pnl").notNull(),
-  unrealizedPnl: numeric("unrealized_pnl").notNull(),
+  ...pnl(),
   netPnl: numeric("net_pnl").notNull(),
   startEquity: numeric("start_equity").notNull(),
   endEquity: numeric("end_equity").notNull(),
@@ -85,16 +71,14 @@ export const backtestOrders = pgTable(
     runId: runId(),
     /** Order of submission within the run. */
     seq: integer("seq").notNull(),
-    clientOrderId: text("client_order_id").notNull(),
+    clientOrderId: order.clientOrderId(),
     instrument: text("instrument").notNull(),
-    side: text("side").notNull(),
-    type: text("type").notNull(),
-    timeInForce: text("time_in_force").notNull(),
-    quantity: numeric("quantity").notNull(),
-    price: numeric("price"),
-    status: text("status").notNull(),
-    filledQty: numeric("filled_qty").notNull(),
-    avgPx: numeric("avg_px"),
+    side: side(),
+    type: order.type(),
+    timeInForce: order.timeInForce(),
+    quantity: quantity(),
+    price: order.price(),
+    ...order.progress(),
     tsInit: ns("ts_init").notNull(),
     tsLast: ns("ts_last").notNull(),
   },
@@ -106,16 +90,13 @@ export const backtestFills = pgTable(
   {
     runId: runId(),
     seq: integer("seq").notNull(),
-    tradeId: text("trade_id").notNull(),
-    clientOrderId: text("client_order_id").notNull(),
+    ...fill.ids(),
     venueOrderId: text("venue_order_id").notNull(),
     instrument: text("instrument").notNull(),
-    side: text("side").notNull(),
-    price: numeric("price").notNull(),
-    quantity: numeric("quantity").notNull(),
-    commission: numeric("commission").notNull(),
-    commissionCurrency: text("commission_currency").notNull(),
-    liquidity: text("liquidity").notNull(),
+    side: side(),
+    price: fill.price(),
+    quantity: quantity(),
+    ...fill.costs(),
     ts: ns("ts").notNull(),
   },
   (t) => [primaryKey({ columns: [t.runId, t.seq] })],
@@ -127,11 +108,10 @@ export const backtestPositions = pgTable(
     runId: runId(),
     instrument: text("instrument").notNull(),
     /** LONG, SHORT or FLAT at the end of the data. */
-    side: text("side").notNull(),
-    quantity: numeric("quantity").notNull(),
+    side: side(),
+    quantity: quantity(),
     avgPx: numeric("avg_px").notNull(),
-    realizedPnl: numeric("realized_pnl").notNull(),
-    unrealizedPnl: numeric("unrealized_pnl").notNull(),
+    ...pnl(),
     markPx: numeric("mark_px"),
     fills: integer("fills").notNull(),
     openedNs: ns("opened_ns").notNull(),

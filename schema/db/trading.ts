@@ -14,19 +14,17 @@ import {
   pgTable,
   primaryKey,
   text,
-  timestamp,
   uuid,
 } from "drizzle-orm/pg-core";
+import { fill, ns, order, pnl, quantity, side, stamp as ts } from "./columns.ts";
 
-const ts = (name: string) => timestamp(name, { withTimezone: true, precision: 6 });
-/** Nanoseconds since the epoch as Nautilus stamps them (ts_event / ts_init), beside the µs timestamptz. */
-const ns = (name: string) => bigint(name, { mode: "bigint" });
 const runRef = () =>
   uuid("run_id")
     .notNull()
     .references(() => traderRuns.id, { onDelete: "cascade" });
 /** The seq of the newest event a projection row reflects. */
 const lastSeq = () => bigint("last_seq", { mode: "number" }).notNull();
+const buySell = () => text("side", { enum: ["BUY", "SELL"] }).notNull();
 
 export const traderRuns = pgTable(
   "trader_runs",
@@ -76,21 +74,17 @@ export const traderOrders = pgTable(
   "trader_orders",
   {
     runId: runRef(),
-    clientOrderId: text("client_order_id").notNull(),
+    clientOrderId: order.clientOrderId(),
     venueOrderId: text("venue_order_id"),
     strategyId: text("strategy_id").notNull(),
     instrumentId: text("instrument_id").notNull(),
-    side: text("side", { enum: ["BUY", "SELL"] }).notNull(),
-    /** Nautilus OrderType: LIMIT, MARKET, … */
-    type: text("type").notNull(),
-    quantity: numeric("quantity").notNull(),
-    price: numeric("price"),
-    timeInForce: text("time_in_force").notNull(),
+    side: buySell(),
+    type: order.type(),
+    quantity: quantity(),
+    price: order.price(),
+    timeInForce: order.timeInForce(),
     postOnly: boolean("post_only").notNull(),
-    /** Nautilus OrderStatus: INITIALIZED, SUBMITTED, ACCEPTED, FILLED, CANCELED, REJECTED, DENIED, … */
-    status: text("status").notNull(),
-    filledQty: numeric("filled_qty").notNull(),
-    avgPx: numeric("avg_px"),
+    ...order.progress(),
     /** Why it was rejected or denied. */
     reason: text("reason"),
     createdAt: ts("created_at").notNull(),
@@ -110,19 +104,15 @@ export const traderFills = pgTable(
     runId: runRef(),
     /** The OrderFilled event's seq (also its row in trader_events). */
     seq: bigint("seq", { mode: "number" }).notNull(),
-    tradeId: text("trade_id").notNull(),
-    clientOrderId: text("client_order_id").notNull(),
+    ...fill.ids(),
     venueOrderId: text("venue_order_id"),
     positionId: text("position_id"),
     strategyId: text("strategy_id").notNull(),
     instrumentId: text("instrument_id").notNull(),
-    side: text("side", { enum: ["BUY", "SELL"] }).notNull(),
-    quantity: numeric("quantity").notNull(),
-    price: numeric("price").notNull(),
-    commission: numeric("commission").notNull(),
-    commissionCurrency: text("commission_currency").notNull(),
-    /** MAKER, TAKER or NO_LIQUIDITY_SIDE. */
-    liquidity: text("liquidity").notNull(),
+    side: buySell(),
+    quantity: quantity(),
+    price: fill.price(),
+    ...fill.costs(),
     time: ts("time").notNull(),
     tsNs: ns("ts_ns").notNull(),
   },
@@ -137,13 +127,12 @@ export const traderPositions = pgTable(
     strategyId: text("strategy_id").notNull(),
     instrumentId: text("instrument_id").notNull(),
     /** LONG, SHORT or FLAT. */
-    side: text("side").notNull(),
+    side: side(),
     /** Signed net quantity (negative short). */
     signedQty: numeric("signed_qty").notNull(),
     avgPxOpen: numeric("avg_px_open").notNull(),
     avgPxClose: numeric("avg_px_close"),
-    realizedPnl: numeric("realized_pnl").notNull(),
-    unrealizedPnl: numeric("unrealized_pnl").notNull(),
+    ...pnl(),
     /** Currency of the PnL figures (the instrument's quote or settlement currency). */
     currency: text("currency").notNull(),
     openedAt: ts("opened_at").notNull(),
