@@ -7,16 +7,10 @@ import { join } from "node:path";
 import type postgres from "postgres";
 import { Archiver } from "../../archiver/archiver.ts";
 import { openExportDuck } from "../../archiver/duck.ts";
-import { BridgeMetrics } from "../../bridge/metrics.ts";
-import { RowEncoder } from "../../bridge/rows.ts";
-import { createDbRouter } from "../../bridge/sink/db-consumer.ts";
-import { DB_CONSUMER, readRelayPositions, resumeFrom } from "../../bridge/sink/positions.ts";
-import { PostgresSink } from "../../bridge/sink/postgres.ts";
-import { Spool } from "../../bridge/sink/spool.ts";
-import { BatchWriter } from "../../bridge/sink/writer.ts";
+import { startDbWriter } from "../../bridge/sink/db-writer.testkit.ts";
+import { readRelayPositions } from "../../bridge/sink/positions.ts";
 import { createLogger } from "../../lib/log.ts";
 import { waitFor } from "../../lib/testing.ts";
-import { connectRelayConsumer } from "../../relay/index.ts";
 import { frames } from "../../relay/testing.ts";
 import { Exchange, FLAG_ASK, FLAG_BEGIN, FLAG_END, FLAG_SNAPSHOT, Kind, Status } from "../../schema/frame.ts";
 import { loadRegistry } from "../../schema/instruments.ts";
@@ -44,28 +38,14 @@ export interface ManifestRow {
 
 /** Store the relay's journal through the bridge's writer, then export it with the archiver. */
 export async function archiveFromRelay(opts: ArchiveFromRelayOptions): Promise<ManifestRow[]> {
-  const registry = loadRegistry({});
-  const log = createLogger({ test: "backtest-archive" }, () => {});
-  const metrics = new BridgeMetrics();
   const spoolDir = mkdtempSync(join(tmpdir(), "tw-bt-spool-"));
-  const writer = new BatchWriter(
-    new PostgresSink(opts.databaseUrl),
-    new Spool(spoolDir),
-    { maxQueuedBytes: 1 << 24 },
-    metrics,
-    log,
-  );
-  await writer.start();
-  const rows = new RowEncoder(100_000, (b) => writer.enqueue(b));
-  const router = createDbRouter({ registry, bookDepths: { kraken: 10, other: 100 }, rows, metrics, log });
-  const consumer = connectRelayConsumer({
-    path: opts.relayOut,
-    name: DB_CONSUMER,
-    resume: true,
-    startFrom: resumeFrom(await readRelayPositions(opts.sql)),
-    onFrame: router.onFrame,
+  const dbWriter = await startDbWriter({
+    sql: opts.sql,
+    databaseUrl: opts.databaseUrl,
+    relayOut: opts.relayOut,
+    spoolDir,
+    log: createLogger({ test: "backtest-archive" }, () => {}),
   });
-  const timer = setInterval(() => rows.seal(), 20);
   try {
     await waitFor(
       async () => {
@@ -75,9 +55,7 @@ export async function archiveFromRelay(opts: ArchiveFromRelayOptions): Promise<M
       { timeoutMs: opts.timeoutMs ?? 20_000, what: "the bridge's writer storing every frame" },
     );
   } finally {
-    clearInterval(timer);
-    consumer.close();
-    await writer.close(5_000);
+    await dbWriter.close(5_000);
     rmSync(spoolDir, { recursive: true, force: true });
   }
   return archiveDatabase(opts.sql, opts.root, opts.now);

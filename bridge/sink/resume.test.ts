@@ -4,20 +4,13 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { type FreshDatabase, freshDatabase, waitFor } from "../../lib/testing.ts";
-import { connectRelayConsumer, connectRelayProducer } from "../../relay/index.ts";
+import { connectRelayProducer } from "../../relay/index.ts";
 import { frames, startRelayProcess, tempDir } from "../../relay/testing.ts";
 import { Exchange, Kind, Status } from "../../schema/frame.ts";
-import { loadRegistry } from "../../schema/instruments.ts";
-import { BridgeMetrics } from "../metrics.ts";
-import { RowEncoder } from "../rows.ts";
 import { memoryLogger } from "../testing.ts";
-import { createDbRouter } from "./db-consumer.ts";
-import { DB_CONSUMER, readRelayPositions, resumeFrom } from "./positions.ts";
-import { PostgresSink } from "./postgres.ts";
-import { Spool } from "./spool.ts";
-import { BatchWriter } from "./writer.ts";
+import { startDbWriter } from "./db-writer.testkit.ts";
+import { DB_CONSUMER, readRelayPositions } from "./positions.ts";
 
-const registry = loadRegistry({});
 let db: FreshDatabase;
 const dir = tempDir("tw-resume-");
 beforeAll(async () => {
@@ -48,47 +41,9 @@ const trades = (from: number, to: number) =>
     })),
   );
 
-/** A database writer on its own relay consumer, as the bridge runs it; `seal` false keeps rows in memory. */
-async function startWriter(relayOut: string, spool: string) {
-  const metrics = new BridgeMetrics();
-  const log = memoryLogger();
-  const writer = new BatchWriter(
-    new PostgresSink(db.url),
-    new Spool(spool),
-    { maxQueuedBytes: 1 << 24 },
-    metrics,
-    log,
-  );
-  await writer.start();
-  const rows = new RowEncoder(100_000, (b) => writer.enqueue(b));
-  const router = createDbRouter({ registry, bookDepths: { kraken: 10, other: 100 }, rows, metrics, log });
-  const startFrom = resumeFrom(await readRelayPositions(db.sql));
-  const consumer = connectRelayConsumer({
-    path: relayOut,
-    name: DB_CONSUMER,
-    resume: true,
-    startFrom,
-    onFrame: router.onFrame,
-  });
-  let sealing = true;
-  const timer = setInterval(() => sealing && rows.seal(), 20);
-  return {
-    consumer,
-    writer,
-    metrics,
-    startFrom,
-    /** Stop sealing: what arrives from now on stays in memory, as in the last 100 ms before a crash. */
-    holdRows: () => {
-      sealing = false;
-    },
-    /** The process dies: the consumer is gone and unsealed rows with it (nothing queued is waiting). */
-    async crash() {
-      clearInterval(timer);
-      consumer.close();
-      await writer.close(0);
-    },
-  };
-}
+/** A database writer on its own relay consumer, as the bridge runs it; `holdRows()` keeps rows in memory. */
+const startWriter = (relayOut: string, spoolDir: string) =>
+  startDbWriter({ sql: db.sql, databaseUrl: db.url, relayOut, spoolDir, log: memoryLogger() });
 
 test("after a crash the writer resumes from its committed position: nothing lost, nothing twice", async () => {
   await using relay = await startRelayProcess({ dir: join(dir, "relay") });
@@ -126,7 +81,7 @@ test("after a crash the writer resumes from its committed position: nothing lost
     timeoutMs: 15_000,
     what: "500 frames received",
   });
-  await first.crash();
+  await first.close(0); // the process dies: the consumer is gone and unsealed rows with it
   const positions = await readRelayPositions(db.sql);
   expect(positions).toHaveLength(1);
   expect(await tradeIds()).toHaveLength(1000);
@@ -146,6 +101,6 @@ test("after a crash the writer resumes from its committed position: nothing lost
   await waitFor(() => second.writer.idle, { what: "the writer idle" });
   expect(second.metrics.rowsDuplicate.trades.value).toBe(0);
   expect(second.metrics.rowsWritten.trades.value).toBe(1000);
-  await second.crash();
+  await second.close(0);
   await producer.close();
 }, 60_000);
