@@ -14,7 +14,7 @@ import {
 } from "../relay/journal/record.ts";
 import { datasetByName, decimalExpr } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
-import { Archiver } from "./archiver.ts";
+import { Archiver, type DuckSource } from "./archiver.ts";
 import { openExportDuck } from "./duck.ts";
 import { exportPartition } from "./export.ts";
 import { markArchivedSegments } from "./journal-marks.ts";
@@ -41,8 +41,8 @@ async function insertTrade(
     VALUES (${new Date(t)}, ${exchange}, ${instrument}, ${id}, ${price}, ${size}, 'buy', ${id}, ${String(BigInt(t) * 1_000_000n)})`;
 }
 
-const archiver = (now: number) =>
-  new Archiver(db.sql, duckCtx.duck, {
+const archiver = (now: number, duck: DuckSource = duckCtx.duck) =>
+  new Archiver(db.sql, duck, {
     root,
     databaseUrl: db.url,
     intervalS: 3600,
@@ -142,6 +142,31 @@ describe("archiver", () => {
       )?.sha256;
     expect(sha(after, 0)).toBe(sha(before, 0));
     expect(await archiver(base + 3 * H).runOnce()).toBe(0);
+  });
+
+  test("with an opener, each cycle runs on its own DuckDB, closed when it ends; the files are the same", async () => {
+    const before = await manifest();
+    let opened = 0;
+    let closed = 0;
+    const opener = async () => {
+      const d = await openExportDuck();
+      opened++;
+      return {
+        duck: d.duck,
+        close() {
+          closed++;
+          d.close();
+        },
+      };
+    };
+    await db.sql`DELETE FROM archive_manifest WHERE dataset = 'trades' AND exchange = 1`;
+    const a = archiver(base + 3 * H, opener);
+    expect(await a.runOnce()).toBe(2);
+    expect([opened, closed]).toEqual([1, 1]);
+    expect(await a.runOnce()).toBe(0);
+    expect([opened, closed]).toEqual([2, 2]);
+    const after = await manifest();
+    expect(after.map((r) => [r.path, r.sha256])).toEqual(before.map((r) => [r.path, r.sha256]));
   });
 
   test("a file written before a crash (no manifest row) is redone and stays unseen until then", async () => {

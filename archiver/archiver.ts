@@ -44,15 +44,25 @@ interface ManifestEntry {
 export const intervalStart = (t: Date, intervalS: number): Date =>
   new Date(Math.floor(t.getTime() / 1000 / intervalS) * intervalS * 1000);
 
+/** What exports run on: one DuckDB connection kept for the archiver's life, or an opener called per cycle. */
+export type DuckSource = DuckDBConnection | (() => Promise<{ duck: DuckDBConnection; close(): void }>);
+
 export class Archiver {
   private fullScanDone = false;
+  /** The connection of the cycle under way (kept when one was given). */
+  private opened: DuckDBConnection | null = null;
   /** Exports that failed since start (the process reports a cycle with failures as not successful). */
   failures = 0;
   constructor(
     private readonly sql: postgres.Sql,
-    private readonly duck: DuckDBConnection,
+    /**
+     * An opener gives every cycle a fresh DuckDB, closed when the cycle ends: DuckDB keeps the memory a
+     * query used (about 40 MB after a minute partition's sort and write), and the process lives for weeks.
+     */
+    private readonly duckSource: DuckSource,
     private readonly opts: ArchiverOptions,
   ) {
+    if (typeof duckSource !== "function") this.opened = duckSource;
     if (!opts.store && !opts.root) throw new Error("Archiver: a store or a root folder is needed");
     this.store = opts.store ?? new LocalStore(opts.root as string);
   }
@@ -89,6 +99,18 @@ export class Archiver {
 
   /** One pass: export every closed partition that is missing or changed. Returns how many were exported. */
   async runOnce(): Promise<number> {
+    if (typeof this.duckSource !== "function") return this.cycle();
+    const opened = await this.duckSource();
+    this.opened = opened.duck;
+    try {
+      return await this.cycle();
+    } finally {
+      this.opened = null;
+      opened.close();
+    }
+  }
+
+  private async cycle(): Promise<number> {
     const now = this.now();
     const before = intervalStart(now, this.opts.intervalS);
     const failuresBefore = this.failures;
@@ -131,6 +153,11 @@ export class Archiver {
     this.fullScanDone = true;
     if (this.failures === failuresBefore) this.watermark = before;
     return exported;
+  }
+
+  private get duck(): DuckDBConnection {
+    if (!this.opened) throw new Error("Archiver: DuckDB is open only during a cycle");
+    return this.opened;
   }
 
   private get bulk(): BulkContext {

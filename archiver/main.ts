@@ -29,7 +29,6 @@ const store = openArchiveStore({
 });
 const journalDir = resolve(config.journalDir);
 const sql = postgres(config.databaseUrl, { max: 2, onnotice: () => {}, connection: { TimeZone: "UTC" } });
-const { duck, close } = await openExportDuck();
 const metrics = new ArchiverMetrics();
 let lastCycleOk = true;
 const server = serveMetrics(metrics.registry, config.metricsPort, {
@@ -43,7 +42,7 @@ const server = serveMetrics(metrics.registry, config.metricsPort, {
   },
 });
 const [ts] = await sql`SELECT count(*)::int AS n FROM pg_extension WHERE extname = 'timescaledb'`;
-const archiver = new Archiver(sql, duck, {
+const archiver = new Archiver(sql, openExportDuck, {
   store,
   databaseUrl: config.databaseUrl,
   intervalS: config.intervalS,
@@ -97,7 +96,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const)
     wake?.();
     await running;
     server.stop(true);
-    close();
     await sql.end({ timeout: 2 });
     process.exit(0);
   });
