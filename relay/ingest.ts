@@ -22,12 +22,13 @@ import {
   validateFrame,
 } from "../schema/frame.ts";
 import { hopLatencyNs } from "../schema/stamp.ts";
+import { type FrameCarry, splitRead, type WholeFrames } from "../schema/stream.ts";
 import { FrameBatch } from "./batch.ts";
 import { newSeqState, type SeqState } from "./journal/record.ts";
 import type { RelayMetrics } from "./metrics.ts";
 
 /** One collector connection: a partial frame carried across reads and the exchange it is bound to. */
-export class IngestConnection {
+export class IngestConnection implements FrameCarry {
   readonly carry = new Uint8Array(FRAME_SIZE);
   readonly carryView = new DataView(this.carry.buffer);
   carried = 0;
@@ -60,7 +61,7 @@ export const VALID_INDEXES: readonly number[] = [
   0x11, 0x12, 0x13, 0x14, 0x21, 0x22, 0x23, 0x24, 0x31, 0x32, 0x33, 0x34,
 ];
 
-export class Ingest {
+export class Ingest implements WholeFrames<IngestConnection> {
   readonly batch = new FrameBatch();
   /** Next expected collector seq per exchange (valid when tracked[ex] = 1), and next journal seq. */
   private readonly expected: Uint32Array;
@@ -90,43 +91,16 @@ export class Ingest {
 
   /** Turn one read into the batch (reset first). */
   read(conn: IngestConnection, chunk: Uint8Array): FrameBatch {
-    const batch = this.batch;
-    batch.reset();
-    let pos = 0;
-    const len = chunk.byteLength;
-    if (conn.carried > 0) {
-      const take = Math.min(FRAME_SIZE - conn.carried, len);
-      conn.carry.set(chunk.subarray(0, take), conn.carried);
-      conn.carried += take;
-      pos = take;
-      if (conn.carried < FRAME_SIZE) return batch;
-      conn.carried = 0;
-      this.take(conn, conn.carryView, conn.carry, 0, FRAME_SIZE, false);
-    }
-    const whole = pos + Math.floor((len - pos) / FRAME_SIZE) * FRAME_SIZE;
-    if (whole > pos) {
-      // No DataView per read: the loop reads bytes; one is made only for an invalid frame or a latency sample.
-      this.take(conn, null, chunk, pos, whole, true);
-    }
-    if (whole < len) {
-      conn.carry.set(chunk.subarray(whole), 0);
-      conn.carried = len - whole;
-    }
-    return batch;
+    this.batch.reset();
+    splitRead(conn, chunk, chunk.byteLength, this);
+    return this.batch;
   }
 
   /**
    * Check frames in [start, end) and append them in runs; a run breaks only at an invalid frame or a gap.
    * The loop is the relay's hot path: byte loads, table updates, and the sequence fast path inline.
    */
-  private take(
-    conn: IngestConnection,
-    viewIn: DataView | null,
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    mayBorrow: boolean,
-  ): void {
+  take(conn: IngestConnection, bytes: Uint8Array, start: number, end: number, fromCarry: boolean): void {
     const batch = this.batch;
     const counts = this.inCounts;
     const expected = this.expected;
@@ -134,7 +108,8 @@ export class Ingest {
     const jseq = this.jseq;
     const owner = this.owner;
     const mask = this.sampleMask;
-    let view = viewIn;
+    // No DataView per read: the loop reads bytes; one is made only for an invalid frame or a latency sample.
+    let view: DataView | null = fromCarry ? conn.carryView : null;
     let bound = conn.exchange;
     let valid = 0;
     let runStart = start;
@@ -184,7 +159,7 @@ export class Ingest {
     }
     // A clean read (nothing staged before, no break in the run) is passed on without a copy. Never the carry
     // buffer: it is reused for the next partial frame before the batch is fanned out.
-    if (mayBorrow && runStart === start && batch.length === 0) batch.borrow(bytes, start, end - start);
+    if (!fromCarry && runStart === start && batch.length === 0) batch.borrow(bytes, start, end - start);
     else batch.append(bytes, runStart, end);
     conn.frames += valid;
     // Metrics once per read, not per frame.

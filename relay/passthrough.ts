@@ -21,6 +21,7 @@ import {
   validateFrame,
   valuesOk,
 } from "../schema/frame.ts";
+import { splitRead, type WholeFrames } from "../schema/stream.ts";
 import { FrameBatch } from "./batch.ts";
 import { IngestConnection, VALID_INDEXES } from "./ingest.ts";
 import type { SeqState } from "./journal/record.ts";
@@ -34,7 +35,7 @@ const HALF = 2 ** 31;
 const O_KIND = FrameOffset.kindFlags;
 const O_VER_EX = FrameOffset.versionExchange;
 
-export class PassthroughIngest {
+export class PassthroughIngest implements WholeFrames<IngestConnection> {
   readonly batch = new FrameBatch();
   private readonly counts = new Float64Array(64);
 
@@ -47,37 +48,14 @@ export class PassthroughIngest {
 
   /** One read of one connection → the batch (reset first); a partial frame is carried to the next read. */
   read(conn: IngestConnection, chunk: Uint8Array): FrameBatch {
-    const batch = this.batch;
-    batch.reset();
-    let pos = 0;
-    const len = chunk.byteLength;
-    if (conn.carried > 0) {
-      const take = Math.min(FRAME_SIZE - conn.carried, len);
-      conn.carry.set(chunk.subarray(0, take), conn.carried);
-      conn.carried += take;
-      pos = take;
-      if (conn.carried < FRAME_SIZE) return batch;
-      conn.carried = 0;
-      this.take(conn, conn.carry, 0, FRAME_SIZE, false);
-    }
-    const whole = pos + Math.floor((len - pos) / FRAME_SIZE) * FRAME_SIZE;
-    if (whole > pos) this.take(conn, chunk, pos, whole, true);
-    if (whole < len) {
-      conn.carry.set(chunk.subarray(whole), 0);
-      conn.carried = len - whole;
-    }
+    this.batch.reset();
+    splitRead(conn, chunk, chunk.byteLength, this);
     this.countIn();
-    return batch;
+    return this.batch;
   }
 
   /** Frames in [start, end): appended in runs, broken by a refused frame, a duplicate or a gap frame. */
-  private take(
-    conn: IngestConnection,
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    mayBorrow: boolean,
-  ): void {
+  take(conn: IngestConnection, bytes: Uint8Array, start: number, end: number, fromCarry: boolean): void {
     const { batch, counts } = this;
     const { expected, tracked, jseq } = this.state;
     let runStart = start;
@@ -114,7 +92,7 @@ export class PassthroughIngest {
       conn.frames++;
     }
     // A clean read is passed on without a copy (never the carry buffer: it is reused before fan-out).
-    if (mayBorrow && runStart === start && batch.length === 0) batch.borrow(bytes, start, end - start);
+    if (!fromCarry && runStart === start && batch.length === 0) batch.borrow(bytes, start, end - start);
     else batch.append(bytes, runStart, end);
   }
 

@@ -13,12 +13,53 @@ export type FrameErrorHandler = (error: FrameError, view: DataView, offset: numb
 /** Chunks up to this size are copied into the decoder's own buffer instead of getting a DataView each. */
 const SMALL_CHUNK = 64 * FRAME_SIZE;
 
-export class FrameStreamDecoder {
-  private readonly carry = new Uint8Array(FRAME_SIZE);
-  private readonly carryView = new DataView(this.carry.buffer);
-  private carried = 0;
+/** A partial frame carried across the reads of one stream. */
+export interface FrameCarry {
+  readonly carry: Uint8Array;
+  carried: number;
+}
+
+/** Where the whole frames of a read go: frames [start, end) of `bytes`. */
+export interface WholeFrames<C extends FrameCarry> {
+  /** `fromCarry`: `bytes` is the carry buffer, reused by the next read (never keep a reference to it). */
+  take(c: C, bytes: Uint8Array, start: number, end: number, fromCarry: boolean): void;
+}
+
+/**
+ * Bytes [0, length) of one read → whole frames to `to`: first the frame a carried part completes, then every
+ * whole frame in place; a partial tail is carried to the next read (a read may cut a frame anywhere).
+ */
+export function splitRead<C extends FrameCarry>(
+  c: C,
+  chunk: Uint8Array,
+  length: number,
+  to: WholeFrames<C>,
+): void {
+  let pos = 0;
+  if (c.carried > 0) {
+    const take = Math.min(FRAME_SIZE - c.carried, length);
+    c.carry.set(chunk.subarray(0, take), c.carried);
+    c.carried += take;
+    pos = take;
+    if (c.carried < FRAME_SIZE) return;
+    c.carried = 0;
+    to.take(c, c.carry, 0, FRAME_SIZE, true);
+  }
+  const whole = pos + Math.floor((length - pos) / FRAME_SIZE) * FRAME_SIZE;
+  if (whole > pos) to.take(c, chunk, pos, whole, false);
+  if (whole < length) {
+    c.carry.set(chunk.subarray(whole, length), 0);
+    c.carried = length - whole;
+  }
+}
+
+export class FrameStreamDecoder implements WholeFrames<FrameCarry> {
+  private readonly state: FrameCarry = { carry: new Uint8Array(FRAME_SIZE), carried: 0 };
+  private readonly carryView = new DataView(this.state.carry.buffer);
   private readonly small = new Uint8Array(SMALL_CHUNK);
   private readonly smallView = new DataView(this.small.buffer);
+  /** The caller's view of the read being pushed, if it gave one. */
+  private pushView: DataView | undefined = undefined;
   frames = 0;
   errors = 0;
 
@@ -29,7 +70,7 @@ export class FrameStreamDecoder {
 
   /** Bytes of a partial frame waiting for the next chunk. */
   get pending(): number {
-    return this.carried;
+    return this.state.carried;
   }
 
   /**
@@ -37,31 +78,19 @@ export class FrameStreamDecoder {
    * its fill as `length` and a DataView over the whole buffer as `view`: frames are then checked in place.
    */
   push(chunk: Uint8Array, length = chunk.byteLength, view?: DataView): void {
-    let pos = 0;
-    const len = length;
-    if (this.carried > 0) {
-      const take = Math.min(FRAME_SIZE - this.carried, len);
-      this.carry.set(chunk.subarray(0, take), this.carried);
-      this.carried += take;
-      pos = take;
-      if (this.carried < FRAME_SIZE) return;
-      this.carried = 0;
-      this.run(this.carryView, this.carry, 0, FRAME_SIZE);
-    }
-    const whole = pos + Math.floor((len - pos) / FRAME_SIZE) * FRAME_SIZE;
-    if (whole > pos) {
-      if (view !== undefined) {
-        this.run(view, chunk, pos, whole);
-      } else if (whole - pos <= SMALL_CHUNK) {
-        this.small.set(pos === 0 && whole === chunk.byteLength ? chunk : chunk.subarray(pos, whole));
-        this.run(this.smallView, this.small, 0, whole - pos);
-      } else {
-        this.run(new DataView(chunk.buffer, chunk.byteOffset, len), chunk, pos, whole);
-      }
-    }
-    if (whole < len) {
-      this.carry.set(chunk.subarray(whole, len), 0);
-      this.carried = len - whole;
+    this.pushView = view;
+    splitRead(this.state, chunk, length, this);
+    this.pushView = undefined;
+  }
+
+  take(_c: FrameCarry, bytes: Uint8Array, start: number, end: number, fromCarry: boolean): void {
+    if (fromCarry) this.run(this.carryView, bytes, 0, FRAME_SIZE);
+    else if (this.pushView !== undefined) this.run(this.pushView, bytes, start, end);
+    else if (end - start <= SMALL_CHUNK) {
+      this.small.set(start === 0 && end === bytes.byteLength ? bytes : bytes.subarray(start, end));
+      this.run(this.smallView, this.small, 0, end - start);
+    } else {
+      this.run(new DataView(bytes.buffer, bytes.byteOffset, end), bytes, start, end);
     }
   }
 
