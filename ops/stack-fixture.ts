@@ -4,63 +4,11 @@
 import { mkdtempSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
+import { join } from "node:path";
 import { type FreshDatabase, freshDatabase } from "../lib/testing.ts";
-import { readLines } from "../relay/testing.ts";
+import { relaySettings, StackProcess, simulatorEnv } from "./process-fixture.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
-type Log = Record<string, unknown>;
-
-export class StackProcess {
-  readonly logs: Log[] = [];
-  readonly proc: Subprocess<"ignore", "ignore", "pipe">;
-  exited = false;
-
-  constructor(
-    readonly job: string,
-    args: string[],
-    env: Record<string, string>,
-  ) {
-    this.proc = Bun.spawn(["bun", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_ENV: "test", ...env },
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    void this.proc.exited.then(() => {
-      this.exited = true;
-    });
-    void readLines(this.proc.stderr, (line) => {
-      try {
-        this.logs.push(JSON.parse(line) as Log);
-      } catch {
-        this.logs.push({ msg: line });
-      }
-    });
-  }
-
-  /** The first log line with this msg (waits up to timeoutMs). */
-  async log(msg: string, timeoutMs = 20_000): Promise<Log> {
-    const deadline = performance.now() + timeoutMs;
-    for (;;) {
-      const hit = this.logs.find((l) => l.msg === msg);
-      if (hit) return hit;
-      if (this.exited) throw new Error(`${this.job} exited: ${JSON.stringify(this.logs.slice(-5))}`);
-      if (performance.now() > deadline) throw new Error(`${this.job}: no "${msg}" log in ${timeoutMs} ms`);
-      await Bun.sleep(10); // a child's log has no event to wait on here but the pipe reader's push
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    this.proc.kill("SIGTERM");
-    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
-    await this.proc.exited;
-    clearTimeout(timer);
-  }
-}
+export { StackProcess } from "./process-fixture.ts";
 
 export interface ScrapeTarget {
   job: string;
@@ -96,24 +44,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const inPath = join(dir, "run", "in.sock");
-    const outPath = join(dir, "run", "out.sock");
+    const { inPath, outPath, env: relayEnv } = relaySettings(dir);
     const sim = start("sim", ["sim/main.ts"], { SIM_PORT: "0", SIM_SEED: "7", SIM_EVENTS_PER_SECOND: "20" });
-    const relay = start("relay", ["relay/main.ts"], {
-      TAPEWIRE_RELAY_IN: inPath,
-      TAPEWIRE_RELAY_OUT: outPath,
-      RELAY_METRICS_PORT: "0",
-      TAPEWIRE_JOURNAL_DIR: join(dir, "journal"),
-    });
+    const relay = start("relay", ["relay/main.ts"], relayEnv);
     const simReady = await sim.log("simulator listening");
-    const simEnv = {
-      KRAKEN_WS_URL: String(simReady.kraken),
-      COINBASE_WS_URL: String(simReady.coinbase),
-      BINANCE_WS_URL: String(simReady.binanceWs),
-      BINANCE_REST_URL: String(simReady.binanceRest),
-      KRAKEN_REST_URL: String(simReady.krakenRest),
-      COINBASE_REST_URL: String(simReady.coinbaseRest),
-    };
+    const simEnv = simulatorEnv(simReady);
     const targets: ScrapeTarget[] = [];
     targets.push({ job: "relay", address: `127.0.0.1:${(await relay.log("relay listening")).metricsPort}` });
     const bridge = start("bridge", ["bridge/main.ts"], {

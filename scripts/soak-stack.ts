@@ -8,13 +8,12 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
+import { join } from "node:path";
 import { TcpProxy } from "../bridge/tcp-proxy-fixture.ts";
 import { type FreshDatabase, freshDatabase, waitFor } from "../lib/testing.ts";
+import { ROOT, relaySettings, StackProcess, simulatorEnv } from "../ops/process-fixture.ts";
 import { freePort } from "../ops/stack-fixture.ts";
 import { connectRelayConsumer, type RelayConsumer } from "../relay/index.ts";
-import { readLines } from "../relay/testing.ts";
 import {
   type ExchangeName,
   frameExchange,
@@ -24,9 +23,9 @@ import {
   Kind,
 } from "../schema/frame.ts";
 
-const ROOT = resolve(import.meta.dir, "..");
 const VENUES: readonly ExchangeName[] = ["kraken", "coinbase", "binance"];
-type Log = Record<string, unknown>;
+/** How long a readiness wait lasts by default (the operator stack's is 20 s). */
+const LOG_TIMEOUT_MS = 30_000;
 
 export type Job =
   | "sim"
@@ -50,60 +49,8 @@ const READY: Record<Job, string> = {
   "collector-binance": "collector started",
 };
 
-/** One child process; its stderr JSON log lines are kept for waiting and for diagnosis. */
-export class SoakProcess {
-  readonly logs: Log[] = [];
-  readonly proc: Subprocess<"ignore", "ignore", "pipe">;
-  exited = false;
-
-  constructor(
-    readonly job: Job,
-    readonly args: string[],
-    readonly env: Record<string, string>,
-    readonly root: string,
-  ) {
-    this.proc = Bun.spawn(["bun", ...args], {
-      cwd: root,
-      env: { ...process.env, NODE_ENV: "test", ...env },
-      stdin: "ignore",
-      stdout: "ignore",
-      stderr: "pipe",
-    });
-    void this.proc.exited.then(() => {
-      this.exited = true;
-    });
-    void readLines(this.proc.stderr, (line) => {
-      try {
-        this.logs.push(JSON.parse(line) as Log);
-      } catch {
-        this.logs.push({ msg: line });
-      }
-    });
-  }
-
-  /** The first log line with this msg (waits up to timeoutMs). */
-  log(msg: string, timeoutMs = 30_000): Promise<Log> {
-    return waitFor(
-      () => {
-        const hit = this.logs.find((l) => l.msg === msg);
-        if (!hit && this.exited)
-          throw new Error(`${this.job} exited: ${JSON.stringify(this.logs.slice(-5))}`);
-        return hit;
-      },
-      { timeoutMs, intervalMs: 10, what: `${this.job} to log "${msg}"` },
-    );
-  }
-
-  /** SIGTERM (SIGCONT first: a stopped process cannot act on it), SIGKILL after 5 s. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    this.proc.kill("SIGCONT");
-    this.proc.kill("SIGTERM");
-    const timer = setTimeout(() => this.proc.kill("SIGKILL"), 5000);
-    await this.proc.exited;
-    clearTimeout(timer);
-  }
-}
+/** One child process of the stack (ops/process-fixture.ts); restart starts it again from its args and env. */
+export type SoakProcess = StackProcess<Job>;
 
 export interface TradeTally {
   consumer: RelayConsumer;
@@ -160,7 +107,8 @@ export async function startSoakStack(options: SoakStackOptions | number): Promis
   const running = new Map<Job, SoakProcess>();
   const history: SoakProcess[] = [];
   const start = (job: Job, args: string[], env: Record<string, string>) => {
-    const p = new SoakProcess(job, args, { ...env, ...opts.env?.[job] }, job === "sim" ? ROOT : root);
+    const where = { root: job === "sim" ? ROOT : root, logTimeoutMs: LOG_TIMEOUT_MS };
+    const p = new StackProcess(job, args, { ...env, ...opts.env?.[job] }, where);
     running.set(job, p);
     history.push(p);
     return p;
@@ -174,19 +122,13 @@ export async function startSoakStack(options: SoakStackOptions | number): Promis
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const inPath = join(dir, "run", "in.sock");
-    const outPath = join(dir, "run", "out.sock");
+    const { inPath, outPath, env: relayEnv } = relaySettings(dir);
     const sim = start("sim", ["sim/main.ts"], {
       SIM_PORT: "0",
       SIM_SEED: "7",
       SIM_EVENTS_PER_SECOND: String(opts.eventsPerSecond),
     });
-    const relay = start("relay", ["relay/main.ts"], {
-      TAPEWIRE_RELAY_IN: inPath,
-      TAPEWIRE_RELAY_OUT: outPath,
-      RELAY_METRICS_PORT: "0",
-      TAPEWIRE_JOURNAL_DIR: join(dir, "journal"),
-    });
+    const relay = start("relay", ["relay/main.ts"], relayEnv);
     const simReady = await sim.log("simulator listening");
     await relay.log("relay listening");
     const bridge = start("bridge", ["bridge/main.ts"], {
@@ -230,14 +172,7 @@ export async function startSoakStack(options: SoakStackOptions | number): Promis
       });
       waits.push(archiver.log("archiver started"), api.log("api listening"));
     }
-    const simEnv = {
-      KRAKEN_WS_URL: String(simReady.kraken),
-      COINBASE_WS_URL: String(simReady.coinbase),
-      BINANCE_WS_URL: String(simReady.binanceWs),
-      BINANCE_REST_URL: String(simReady.binanceRest),
-      KRAKEN_REST_URL: String(simReady.krakenRest),
-      COINBASE_REST_URL: String(simReady.coinbaseRest),
-    };
+    const simEnv = simulatorEnv(simReady);
     for (const ex of VENUES) {
       start(`collector-${ex}`, ["collectors/main.ts", ex], {
         ...simEnv,
