@@ -24,6 +24,7 @@ import {
 import { hopLatencyNs } from "../schema/stamp.ts";
 import { type FrameCarry, splitRead, type WholeFrames } from "../schema/stream.ts";
 import { FrameBatch } from "./batch.ts";
+import { COLLECTOR, ExchangeFeeders, PASSTHROUGH } from "./feeders.ts";
 import { newSeqState, type SeqState } from "./journal/record.ts";
 import type { RelayMetrics } from "./metrics.ts";
 
@@ -37,6 +38,10 @@ export class IngestConnection implements FrameCarry {
   frames = 0;
   /** Frames refused for carrying another exchange's id. */
   foreign = 0;
+  /** The exchange this connection was last refused for because the other ingest kind feeds it (0 = none). */
+  refusedFor = 0;
+  /** Frames refused for that reason (relay/feeders.ts). */
+  conflicts = 0;
   /** Collector seq of the last frame of this connection's exchange handled (journaled or a duplicate). */
   lastSeq = -1;
   /** lastSeq as of the end of the last read, and the journal head then (an ack may go once it is committed). */
@@ -82,6 +87,8 @@ export class Ingest implements WholeFrames<IngestConnection> {
     latencySampleEvery: number,
     /** Shared with the journal, which commits it and restores it at start-up. */
     readonly state: SeqState = newSeqState(),
+    /** Which ingest kind holds each exchange; shared with the pass-through ingest (relay/feeders.ts). */
+    readonly feeders: ExchangeFeeders = new ExchangeFeeders(metrics, log),
   ) {
     this.sampleMask = latencySampleEvery - 1;
     this.expected = state.expected;
@@ -127,7 +134,15 @@ export class Ingest implements WholeFrames<IngestConnection> {
         runStart = off + FRAME_SIZE;
         continue;
       }
-      if (bound === 0) bound = this.bind(conn, ex);
+      if (bound === 0) {
+        // Once per connection (and per frame only while refused): the pass-through ingest may hold `ex`.
+        if (!this.feeders.bind(conn, COLLECTOR, ex)) {
+          batch.append(bytes, runStart, off);
+          runStart = off + FRAME_SIZE;
+          continue;
+        }
+        bound = this.bind(conn, ex);
+      }
       if (owner[ex] !== conn.id) this.claim(conn, ex);
       const seq = byteSeq(bytes, off);
       conn.lastSeq = seq;
@@ -233,6 +248,11 @@ export class Ingest implements WholeFrames<IngestConnection> {
           exchange: EXCHANGE_NAMES[ex],
           expectedSeq: s.expected[ex],
         });
+      } else if (s.tracked[ex] === PASSTHROUGH) {
+        this.log.warn("collectors take over an exchange fed by pass-through", {
+          exchange: EXCHANGE_NAMES[ex],
+          connection: conn.id,
+        });
       } else {
         this.log.info("collector started", { exchange: EXCHANGE_NAMES[ex], connection: conn.id });
       }
@@ -242,11 +262,18 @@ export class Ingest implements WholeFrames<IngestConnection> {
       s.runStart[ex] = startMs;
       return OK;
     }
-    if (this.tracked[ex] === 0) {
-      // The collector was running before the relay: its current seq becomes the baseline.
+    if (this.tracked[ex] !== 1) {
+      // The collector was running before the relay (or the exchange was fed by pass-through, whose expected
+      // seq is another relay's): its current seq becomes the baseline; the journal seq goes on.
+      if (this.tracked[ex] === PASSTHROUGH)
+        this.log.warn("collectors take over an exchange fed by pass-through", {
+          exchange: EXCHANGE_NAMES[ex],
+          connection: conn.id,
+          seq,
+        });
+      else this.log.info("collector joined mid-stream", { exchange: EXCHANGE_NAMES[ex], seq });
       this.tracked[ex] = 1;
       this.expected[ex] = seq + 1;
-      this.log.info("collector joined mid-stream", { exchange: EXCHANGE_NAMES[ex], seq });
       return OK;
     }
     const expected = this.expected[ex]!;
@@ -308,6 +335,7 @@ export class Ingest implements WholeFrames<IngestConnection> {
       conn.carried = 0;
     }
     const ex = conn.exchange;
+    this.feeders.release(COLLECTOR, ex);
     if (ex !== 0 && this.owner[ex] === conn.id) {
       this.owner[ex] = 0;
       this.metrics.collectorDisconnects[ex]?.inc();

@@ -2,6 +2,7 @@
 // the filter tables use, so counting a frame is one array load and one add.
 import { type CounterChild, type Histogram, MetricsRegistry } from "../lib/metrics.ts";
 import { EXCHANGE_NAMES, FRAME_ERROR_NAMES, KIND_NAMES } from "../schema/frame.ts";
+import { INGEST_KIND_NAMES } from "./feeders.ts";
 
 /** Index of (exchange, kind); both are low nibbles of the frame's first two bytes. */
 export const kindExchangeIndex = (exchange: number, kind: number): number => (exchange << 4) | kind;
@@ -46,6 +47,8 @@ export class RelayMetrics {
   readonly invalid: CounterChild[] = [];
   /** Indexed by the exchange the connection is bound to. */
   readonly foreignFrames: CounterChild[] = [];
+  /** Indexed by kind * 16 + exchange (relay/feeders.ts: COLLECTOR 1, PASSTHROUGH 2; the refused kind). */
+  readonly conflictFrames: CounterChild[] = [];
   readonly hopLatencyUs: Histogram;
   readonly fanoutUs: Histogram;
   readonly slowDisconnects: CounterChild;
@@ -116,6 +119,13 @@ export class RelayMetrics {
       "Frames refused for carrying another exchange's id than the collector connection is bound to (by bound exchange).",
       this.foreignFrames,
     );
+    const conflict = r.counter(
+      "relay_ingest_conflict_frames_total",
+      "Frames refused because the other ingest kind feeds their exchange (ingest = the refused kind: collector or passthrough).",
+    );
+    for (const [ex, exchange] of Object.entries(EXCHANGE_NAMES))
+      for (const [kind, ingest] of Object.entries(INGEST_KIND_NAMES))
+        this.conflictFrames[Number(kind) * 16 + Number(ex)] = conflict.labels({ exchange, ingest });
     const inv = r.counter(
       "relay_invalid_frames_total",
       "Frames from collectors that failed validation and were dropped.",

@@ -6,7 +6,8 @@
 // link lost frames, e.g. past JetStream's retention) as a Status `Gap` frame with the resume-gap fields:
 // id = first missing seq, price = exact count, seq = the last missing one. It makes no frame of its own besides
 // that (a link's connection closing is not an event of the exporting relay's tape, so no Disconnected).
-// Acks are the same as for collectors (relay/ack.ts): the last seq handled.
+// Acks are the same as for collectors (relay/ack.ts): the last seq handled. An exchange a collector connection
+// is bound to is refused here, and the reverse (relay/feeders.ts).
 import type { Socket, SocketListener } from "bun";
 import type { Logger } from "../lib/log.ts";
 import {
@@ -23,13 +24,12 @@ import {
 } from "../schema/frame.ts";
 import { splitRead, type WholeFrames } from "../schema/stream.ts";
 import { FrameBatch } from "./batch.ts";
+import { ExchangeFeeders, PASSTHROUGH } from "./feeders.ts";
 import { IngestConnection, VALID_INDEXES } from "./ingest.ts";
 import type { SeqState } from "./journal/record.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import { claimSocketPath, ensurePrivateDir, removeSocketFile } from "./sockets.ts";
 
-/** SeqState.tracked value of an exchange fed by pass-through (collector-fed exchanges use 1). */
-export const PASSTHROUGH = 2;
 const TWO32 = 4294967296;
 const HALF = 2 ** 31;
 const O_KIND = FrameOffset.kindFlags;
@@ -44,6 +44,8 @@ export class PassthroughIngest implements WholeFrames<IngestConnection> {
     private readonly log: Logger,
     /** Shared with the journal (committed, restored at start-up) and with the collector ingest. */
     readonly state: SeqState,
+    /** Which ingest kind holds each exchange; shared with the collector ingest (relay/feeders.ts). */
+    readonly feeders: ExchangeFeeders = new ExchangeFeeders(metrics, log),
   ) {}
 
   /** One read of one connection → the batch (reset first); a partial frame is carried to the next read. */
@@ -70,7 +72,12 @@ export class PassthroughIngest implements WholeFrames<IngestConnection> {
         runStart = off + FRAME_SIZE;
         continue;
       }
-      if (conn.exchange === 0) this.bind(conn, ex);
+      // Once per connection (per frame only while refused: a collector connection holds `ex`).
+      if (conn.exchange === 0 && !this.bind(conn, ex)) {
+        batch.append(bytes, runStart, off);
+        runStart = off + FRAME_SIZE;
+        continue;
+      }
       const seq = byteSeq(bytes, off);
       conn.lastSeq = seq;
       if (tracked[ex] !== PASSTHROUGH) this.baseline(ex, seq);
@@ -126,9 +133,11 @@ export class PassthroughIngest implements WholeFrames<IngestConnection> {
     });
   }
 
-  private bind(conn: IngestConnection, ex: number): void {
+  private bind(conn: IngestConnection, ex: number): boolean {
+    if (!this.feeders.bind(conn, PASSTHROUGH, ex)) return false;
     conn.exchange = ex;
     this.log.info("pass-through connection bound", { connection: conn.id, exchange: EXCHANGE_NAMES[ex] });
+    return true;
   }
 
   private refuse(conn: IngestConnection, bytes: Uint8Array, off: number, valid: boolean): void {
@@ -162,6 +171,7 @@ export class PassthroughIngest implements WholeFrames<IngestConnection> {
     this.batch.reset();
     if (conn.carried > 0) this.metrics.invalid[FrameError.Truncated]!.inc();
     conn.carried = 0;
+    this.feeders.release(PASSTHROUGH, conn.exchange);
     return this.batch;
   }
 }
@@ -170,6 +180,8 @@ export interface PassthroughDeps {
   metrics: RelayMetrics;
   log: Logger;
   state: SeqState;
+  /** Shared with the collector ingest: one feeder kind per exchange. */
+  feeders: ExchangeFeeders;
   /** Journal then fan-out, as for collector reads. */
   pass(batch: FrameBatch): void;
   /** The connections acks go to (shared with the collector socket). */
@@ -192,7 +204,7 @@ export async function listenPassthrough(
 ): Promise<{ stop(): void; listener: SocketListener<IngestConnection | undefined> }> {
   ensurePrivateDir(path);
   if (await claimSocketPath(path)) deps.log.warn("removed stale pass-through socket file", { path });
-  const ingest = new PassthroughIngest(deps.metrics, deps.log, deps.state);
+  const ingest = new PassthroughIngest(deps.metrics, deps.log, deps.state, deps.feeders);
   let nextId = 1 << 30; // apart from the collector socket's connection ids
   const listener = Bun.listen<IngestConnection | undefined>({
     unix: path,

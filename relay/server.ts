@@ -3,10 +3,11 @@
 import type { Server, Socket, SocketListener } from "bun";
 import { createLogger, type Logger } from "../lib/log.ts";
 import { serveMetrics } from "../lib/metrics.ts";
-import { FRAME_SIZE } from "../schema/frame.ts";
+import { EXCHANGE_NAMES, FRAME_SIZE } from "../schema/frame.ts";
 import { AckSender } from "./ack.ts";
 import type { RelayConfig } from "./config.ts";
 import { ConsumerConn, Fanout } from "./fanout.ts";
+import { ExchangeFeeders, INGEST_KIND_NAMES } from "./feeders.ts";
 import { Ingest, IngestConnection } from "./ingest.ts";
 import { Journal } from "./journal/journal.ts";
 import { newSeqState } from "./journal/record.ts";
@@ -62,8 +63,24 @@ export async function startRelay(
   );
   const fanout = new Fanout(metrics, log, config.slowGraceMs, consumers, config.socketBufferBytes);
   fanout.journal = journal;
-  const ingest = new Ingest(metrics, log, config.latencySampleEvery, state);
+  const feeders = new ExchangeFeeders(metrics, log);
+  const ingest = new Ingest(metrics, log, config.latencySampleEvery, state, feeders);
   const collectorSockets = new Map<Socket<IngestConnection | undefined>, IngestConnection>();
+  // The kind feeding an exchange let go: end the other kind's connections refused for it, so their senders
+  // reconnect and resend what they hold (nothing was acknowledged), and the exchange goes to them.
+  feeders.onRelease = (ex, kind) => {
+    for (const [socket, conn] of collectorSockets) {
+      if (conn.refusedFor !== ex) continue;
+      log.warn("exchange released; ending a refused connection so it resends", {
+        exchange: EXCHANGE_NAMES[ex],
+        releasedBy: INGEST_KIND_NAMES[kind],
+        connection: conn.id,
+        refused: conn.conflicts,
+      });
+      conn.refusedFor = 0;
+      socket.end();
+    }
+  };
   const acks = new AckSender();
   const ack = (committed: number) => {
     const before = acks.sent;
@@ -179,6 +196,7 @@ export async function startRelay(
         metrics,
         log,
         state,
+        feeders,
         pass,
         ackTargets: collectorSockets,
         head: () => (journal ? journal.head : 0),
