@@ -250,6 +250,11 @@ test(
       timeout: 20_000,
     });
     await page.evaluate(() => scrollTo(0, 0));
+    // Every page link is on screen at phone width (the nav once ran off the right edge, "Backtests" cut).
+    const offScreen = await page.$$eval("nav a", (links) =>
+      links.filter((a) => a.getBoundingClientRect().right > innerWidth).map((a) => a.textContent),
+    );
+    expect(offScreen).toEqual([]);
     await shot("phone-dark");
     expect(pageErrors).toEqual([]);
   },
