@@ -1,6 +1,16 @@
 // Link settings (relay ⇄ NATS JetStream), declared once with lib/config.ts and read once at start-up; a bad
 // value stops the process naming the variable (STYLE.md habit 7). Both roles read the same declarations.
-import { type ConfigOf, defineConfig, duration, type Env, int, list, string, url } from "../lib/config.ts";
+import {
+  type ConfigOf,
+  defineConfig,
+  duration,
+  type Env,
+  int,
+  list,
+  port,
+  string,
+  url,
+} from "../lib/config.ts";
 import { isExchangeName } from "../schema/frame.ts";
 
 export const linkConfig = defineConfig("link", {
@@ -79,6 +89,18 @@ export const linkConfig = defineConfig("link", {
     unit: "s",
     min: 1,
     meaning: "stream retention by age (set when the exporter creates the stream)",
+  }),
+  // One variable per role, like the collectors' per exchange: both roles (or two importers, one of them
+  // TAPEWIRE_LINK_IMPORT_FROM=collector) may run on one host; a second importer there sets its own port.
+  exportMetricsPort: port("LINK_EXPORT_METRICS_PORT", {
+    default: 9601,
+    off: true,
+    meaning: "export: Prometheus /metrics, /health, /ready (see TAPEWIRE_METRICS_HOST; the port is logged)",
+  }),
+  importMetricsPort: port("LINK_IMPORT_METRICS_PORT", {
+    default: 9602,
+    off: true,
+    meaning: "import: Prometheus /metrics, /health, /ready (see TAPEWIRE_METRICS_HOST; the port is logged)",
   }),
   duplicateWindowS: duration("TAPEWIRE_LINK_DUPLICATE_WINDOW", {
     default: 120,

@@ -6,6 +6,7 @@
 // resumes there: what JetStream holds is the truth, and message ids make a re-send a no-op.
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
 import { createLogger } from "../lib/log.ts";
+import type { Readiness } from "../lib/metrics.ts";
 import { connectRelayConsumer, type RelayConsumer } from "../relay/client.ts";
 import { nowNs } from "../schema/clock.ts";
 import {
@@ -21,11 +22,14 @@ import {
   Status,
 } from "../schema/frame.ts";
 import type { LinkConfig } from "./config.ts";
-import { connectOptions, ensureStream, messageId, storedPosition, subjectFor } from "./stream.ts";
+import { ExportMetrics, type ExportState, exportReadiness, publishFailure } from "./metrics.ts";
+import { connectOptions, ensureStream, messageId, payloadSeq, storedPosition, subjectFor } from "./stream.ts";
 
 const log = createLogger({ service: "link-export" });
 
 interface Pending {
+  /** Exchange code (metrics index) and name (subject, message id). */
+  ex: number;
   exchange: ExchangeName;
   data: Uint8Array;
   firstSeq: number;
@@ -40,6 +44,9 @@ export interface Exporter {
   readonly inFlight: number;
   /** Feed restarts after a failed publish. */
   readonly recoveries: number;
+  readonly metrics: ExportMetrics;
+  /** NATS up and the relay feed connected (or paused on purpose): /ready. */
+  ready(): Readiness;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -65,7 +72,7 @@ function copyRun(b: Batch): void {
   b.runSrc = null;
 }
 
-class LinkExporter implements Exporter {
+class LinkExporter implements Exporter, ExportState {
   framesStored = 0;
   messagesStored = 0;
   duplicates = 0;
@@ -94,8 +101,10 @@ class LinkExporter implements Exporter {
     private readonly cfg: LinkConfig,
     nc: NatsConnection,
     jsm: JetStreamManager,
+    readonly metrics: ExportMetrics,
   ) {
     for (let ex = 0; ex < 16; ex++) this.batches.push(new Batch(cfg.batchFrames));
+    metrics.source = this;
     this.nc = nc;
     this.js = nc.jetstream();
     this.jsm = jsm;
@@ -112,6 +121,22 @@ class LinkExporter implements Exporter {
     void nc.closed().then(() => {
       if (this.nc === nc && !this.closed) this.fail(new Error("NATS connection closed"));
     });
+  }
+
+  get queued(): number {
+    return this.waiting.length;
+  }
+  get natsConnected(): boolean {
+    return !this.failed && !this.closed && !this.nc.isClosed();
+  }
+  get relayConnected(): boolean {
+    return this.feed?.connected ?? false;
+  }
+  get paused(): boolean {
+    return this.feed === null && !this.failed && !this.closed;
+  }
+  ready(): Readiness {
+    return exportReadiness(this);
   }
 
   private get exchanges(): readonly ExchangeName[] {
@@ -212,6 +237,7 @@ class LinkExporter implements Exporter {
     const b = this.batches[ex]!;
     copyRun(b);
     const p: Pending = {
+      ex,
       exchange: EXCHANGE_NAMES[ex]!,
       data: b.buf.slice(0, b.frames * FRAME_SIZE),
       firstSeq: b.firstSeq,
@@ -223,6 +249,7 @@ class LinkExporter implements Exporter {
       this.waiting.push(p);
       if (this.waiting.length >= this.cfg.maxInFlight && this.feed) {
         log.info("publishes behind; pausing the relay feed", { inFlight: this.inFlight });
+        this.metrics.feedPauses.inc();
         this.flushAll();
         this.closeFeed();
       }
@@ -241,9 +268,19 @@ class LinkExporter implements Exporter {
         (ack) => {
           this.messagesStored++;
           this.framesStored += frames;
-          if (ack.duplicate) this.duplicates++;
+          const m = this.metrics;
+          m.messages[p.ex]!.inc();
+          m.frames[p.ex]!.inc(frames);
+          m.lastSeq[p.ex]!.set(payloadSeq(p.data, frames - 1));
+          if (ack.duplicate) {
+            this.duplicates++;
+            m.duplicates[p.ex]!.inc();
+          }
         },
-        (error) => this.fail(error),
+        (error) => {
+          this.metrics.failures[publishFailure(error)].inc();
+          this.fail(error);
+        },
       )
       .finally(() => {
         this.inFlight--;
@@ -297,6 +334,7 @@ class LinkExporter implements Exporter {
         this.jsm = await nc.jetstreamManager();
         this.watch(nc);
         this.recoveries++;
+        this.metrics.reconnects.inc();
         await this.start(); // failed stays set meanwhile: a close now is this attempt's error, not a new recovery
         this.failed = false;
         return;
@@ -335,11 +373,14 @@ const connectOnce = (url: string): Promise<NatsConnection> =>
   });
 
 /** Connect to NATS, create the stream if missing, and start exporting from the stored position. */
-export async function startExporter(cfg: LinkConfig): Promise<Exporter> {
+export async function startExporter(
+  cfg: LinkConfig,
+  metrics: ExportMetrics = new ExportMetrics(),
+): Promise<Exporter> {
   const nc = await connectOnce(cfg.natsUrl);
   const jsm = await nc.jetstreamManager();
   await ensureStream(jsm, cfg);
-  const exporter = new LinkExporter(cfg, nc, jsm);
+  const exporter = new LinkExporter(cfg, nc, jsm, metrics);
   await exporter.start();
   return exporter;
 }

@@ -13,9 +13,11 @@ import {
   type NatsConnection,
 } from "nats";
 import { createLogger } from "../lib/log.ts";
+import type { Readiness } from "../lib/metrics.ts";
 import { EXCHANGES, type ExchangeName, FRAME_SIZE, FrameOffset, Kind, Status } from "../schema/frame.ts";
 import type { LinkConfig } from "./config.ts";
 import { IngestLink, seqAtOrBefore } from "./ingest-link.ts";
+import { ImportMetrics, type ImportState, importReadiness } from "./metrics.ts";
 import { connectOptions, exchangeOfSubject, isNotFound, payloadSeq } from "./stream.ts";
 
 /** The message starts a collector run: a Status CollectorStart frame with seq 0. */
@@ -34,6 +36,9 @@ export interface Importer {
   readonly framesWritten: number;
   /** Messages delivered but not yet acknowledged by the local relay. */
   readonly unacknowledged: number;
+  readonly metrics: ImportMetrics;
+  /** NATS up and every relay connection up: /ready. */
+  ready(): Readiness;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -72,7 +77,10 @@ export async function prepareConsumer(jsm: JetStreamManager, cfg: LinkConfig, fo
   }
 }
 
-class LinkImporter implements Importer {
+/** How often the durable consumer's server-side state is read for the metrics. */
+const CONSUMER_POLL_MS = 5_000;
+
+class LinkImporter implements Importer, ImportState {
   messages = 0;
   skipped = 0;
   private readonly links = new Map<ExchangeName, IngestLink>();
@@ -89,12 +97,55 @@ class LinkImporter implements Importer {
   private closed = false;
   private done: Promise<void> = Promise.resolve();
   private readonly wanted: readonly ExchangeName[];
+  natsConnected = true;
+  private poll: ReturnType<typeof setInterval> | null = null;
+  private jsm: JetStreamManager | null = null;
 
   constructor(
     private readonly cfg: LinkConfig,
     private readonly nc: NatsConnection,
+    readonly metrics: ImportMetrics,
   ) {
     this.wanted = cfg.exchanges.length ? (cfg.exchanges as ExchangeName[]) : EXCHANGES;
+    metrics.source = this;
+    void this.watchStatus();
+  }
+
+  /** NATS up or down, for /ready and the metrics; the client reconnects by itself. */
+  private async watchStatus(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      if (s.type === "disconnect") this.natsConnected = false;
+      else if (s.type === "reconnect") {
+        this.natsConnected = true;
+        this.metrics.natsReconnects.inc();
+      }
+    }
+    this.natsConnected = false; // closed
+  }
+
+  *relayLinks(): Iterable<{ exchange: string; connected: boolean; unacknowledged: number }> {
+    for (const l of this.links.values())
+      yield { exchange: l.exchange, connected: l.connected, unacknowledged: l.unacknowledged };
+  }
+
+  ready(): Readiness {
+    return importReadiness(this);
+  }
+
+  /** The durable consumer as the server sees it (lag, ack pending, redeliveries): polled, not per message. */
+  private async readConsumer(): Promise<void> {
+    try {
+      this.jsm ??= await this.nc.jetstreamManager();
+      const info = await this.jsm.consumers.info(this.cfg.stream, this.cfg.durable);
+      this.metrics.consumerPending.set(info.num_pending);
+      this.metrics.consumerAckPending.set(info.num_ack_pending);
+      this.metrics.consumerRedelivered.set(info.num_redelivered);
+    } catch (error) {
+      if (this.closed) return;
+      const m = this.metrics;
+      for (const g of [m.consumerPending, m.consumerAckPending, m.consumerRedelivered]) g.set(-1);
+      log.limited("warn", "consumer-info", "durable consumer info unreadable", { error: String(error) });
+    }
   }
 
   get framesWritten(): number {
@@ -111,6 +162,9 @@ class LinkImporter implements Importer {
   async start(): Promise<void> {
     await this.consume();
     this.done = this.run();
+    void this.readConsumer();
+    this.poll = setInterval(() => void this.readConsumer(), CONSUMER_POLL_MS);
+    this.poll.unref?.();
   }
 
   private async consume(): Promise<ConsumerMessages> {
@@ -129,6 +183,7 @@ class LinkImporter implements Importer {
       if (this.closed) return;
       this.repointing = false;
       this.repoints++;
+      this.metrics.repoints.inc();
       for (let attempt = 0; !this.closed; attempt++) {
         try {
           await prepareConsumer(await this.nc.jetstreamManager(), this.cfg, true);
@@ -152,12 +207,16 @@ class LinkImporter implements Importer {
    * The same hole at the same stream message after that is real (the stream no longer holds the frames):
    * it is passed on, and the relay reports it as a Gap frame with the exact count.
    */
-  private isLate(m: JsMsg, data: Uint8Array, next: number | undefined): boolean {
+  private isLate(m: JsMsg, data: Uint8Array, next: number | undefined, code: number): boolean {
     if (next === undefined) return false;
     const ahead = (payloadSeq(data, 0) - next) >>> 0;
     if (ahead === 0 || ahead >= 2 ** 31) return false;
     const at = m.info.streamSequence;
-    if (this.holeAt === at) return false;
+    if (this.holeAt === at) {
+      this.metrics.gaps[code]!.inc(); // real: passed on, the relay writes one Gap frame for it
+      this.metrics.gapFrames[code]!.inc(ahead);
+      return false;
+    }
     log.warn("delivery ahead of the sequence; re-pointing the consumer at its ack floor", {
       subject: m.subject,
       expected: next,
@@ -177,14 +236,16 @@ class LinkImporter implements Importer {
       l = new IngestLink(
         this.cfg.importFrom === "collector" ? this.cfg.relayIn : this.cfg.relayPassthrough,
         ex,
+        this.metrics.relayReconnects[EXCHANGES.indexOf(ex) + 1],
       );
       this.links.set(ex, l);
     }
     return l;
   }
 
-  private handle(m: JsMsg): void {
-    this.messages++;
+  /** One delivery; `again` = a held message handled now (counted when it came). */
+  private handle(m: JsMsg, again = false): void {
+    if (!again) this.messages++;
     const ex = exchangeOfSubject(this.cfg.subjectPrefix, m.subject);
     const data = m.data;
     if (ex !== undefined && !this.wanted.includes(ex)) {
@@ -199,9 +260,15 @@ class LinkImporter implements Importer {
       m.term();
       return;
     }
+    const frames = data.byteLength / FRAME_SIZE;
+    const code = EXCHANGES.indexOf(ex) + 1;
+    const metrics = this.metrics;
+    if (!again) {
+      metrics.messages[code]!.inc();
+      metrics.frames[code]!.inc(frames);
+    }
     const held = this.held.get(ex);
     if (held !== undefined) return void held.push(m); // behind a collector restart that waits
-    const frames = data.byteLength / FRAME_SIZE;
     let first = 0;
     if (isRunStart(data)) {
       // A collector restarted (its seq starts again at 0): the previous run's frames must be acknowledged by
@@ -215,14 +282,23 @@ class LinkImporter implements Importer {
       this.next.delete(ex);
     }
     const next = this.next.get(ex);
-    if (this.repointing || this.isLate(m, data, next)) return; // not acknowledged: it comes again
+    if (this.repointing || this.isLate(m, data, next, code)) return; // not acknowledged: it comes again
     // Frames are in seq order within a message: skip the prefix this process already wrote.
     if (next !== undefined)
       while (first < frames && seqAtOrBefore(payloadSeq(data, first), (next - 1) >>> 0)) first++;
     this.skipped += first;
+    if (first > 0) {
+      metrics.redelivered[code]!.inc();
+      metrics.skipped[code]!.inc(first);
+    }
     const last = payloadSeq(data, frames - 1);
     if (first < frames) this.next.set(ex, (last + 1) % 4294967296);
-    this.link(ex).send(data.subarray(first * FRAME_SIZE), first < frames ? last : undefined, () => m.ack());
+    const passed = frames - first;
+    this.link(ex).send(data.subarray(first * FRAME_SIZE), first < frames ? last : undefined, () => {
+      m.ack();
+      metrics.acks[code]!.inc();
+      metrics.framesAcked[code]!.inc(passed);
+    });
   }
 
   /** The relay acknowledged the previous run: handle what waited, in order (it may wait again). */
@@ -236,19 +312,13 @@ class LinkImporter implements Importer {
         again.push(...list.slice(i));
         return;
       }
-      if (i === 0) this.handleRunStart(list[0]!);
-      else this.handle(list[i]!);
+      this.handle(list[i]!, true); // the first is the run start: its link is idle now, a fresh run
     }
-  }
-
-  /** The held run start: its link is idle now, so it goes on as a fresh run. */
-  private handleRunStart(m: JsMsg): void {
-    this.messages--; // counted when it first came
-    this.handle(m);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    if (this.poll) clearInterval(this.poll);
     this.iter?.stop();
     await this.done.catch(() => {});
     for (const l of this.links.values()) l.close();
@@ -261,10 +331,13 @@ class LinkImporter implements Importer {
 }
 
 /** Connect to NATS, prepare the durable consumer, and start feeding the local relay. */
-export async function startImporter(cfg: LinkConfig): Promise<Importer> {
+export async function startImporter(
+  cfg: LinkConfig,
+  metrics: ImportMetrics = new ImportMetrics(),
+): Promise<Importer> {
   const nc = await connect(connectOptions(cfg.natsUrl, `tapewire-link-import-${process.pid}`));
   await prepareConsumer(await nc.jetstreamManager(), cfg);
-  const importer = new LinkImporter(cfg, nc);
+  const importer = new LinkImporter(cfg, nc, metrics);
   await importer.start();
   return importer;
 }

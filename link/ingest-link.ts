@@ -5,6 +5,7 @@
 // or a broken socket loses nothing. Memory is bounded by the consumer's max_ack_pending.
 import type { Socket } from "bun";
 import { createLogger } from "../lib/log.ts";
+import type { CounterChild } from "../lib/metrics.ts";
 import { FRAME_SIZE, frameKind, frameSeq, frameStatus, Kind, Status } from "../schema/frame.ts";
 import { FrameStreamDecoder } from "../schema/stream.ts";
 
@@ -38,8 +39,14 @@ export class IngestLink {
   constructor(
     private readonly path: string,
     readonly exchange: string,
+    /** Counts connections opened again after one was lost. */
+    private readonly reconnects?: CounterChild,
   ) {
     this.connect();
+  }
+
+  get connected(): boolean {
+    return this.socket !== null;
   }
 
   get unacknowledged(): number {
@@ -116,6 +123,7 @@ export class IngestLink {
           if (this.closed) return void socket.end();
           this.socket = socket;
           this.connects++;
+          if (this.connects > 1) this.reconnects?.inc();
           this.delay = 50;
           this.decoder = new FrameStreamDecoder(this.onRelayFrame.bind(this));
           this.out = [];

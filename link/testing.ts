@@ -164,9 +164,18 @@ const PROBE = `const { connect } = require("nats"); const nc = await connect({ s
 export interface LinkProcess extends AsyncDisposable {
   readonly proc: Subprocess<"ignore", "ignore", "pipe">;
   readonly logs: string[];
+  /** Its /metrics, /health, /ready port (any free one unless env sets LINK_<ROLE>_METRICS_PORT), -1 = off. */
+  readonly metricsPort: number;
+  /** GET a probe path on the metrics port (e.g. "/metrics"), from the test's own namespace. */
+  probe(path: string): Promise<Response>;
+  /** One /metrics series (exact name with labels), or NaN when absent. */
+  metric(series: string): Promise<number>;
 }
 
-/** `bun link/main.ts <role>` with env; resolves once it logs "link running". */
+/**
+ * `bun link/main.ts <role>` with env; resolves once it logs "link running". Its metrics port is any free one
+ * (0) unless env sets it, so link processes started side by side never collide.
+ */
 export async function spawnLink(
   role: "export" | "import",
   env: Record<string, string>,
@@ -174,22 +183,34 @@ export async function spawnLink(
 ): Promise<LinkProcess> {
   const proc = spawn([...wrap, "bun", "link/main.ts", role], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, LINK_EXPORT_METRICS_PORT: "0", LINK_IMPORT_METRICS_PORT: "0", ...env },
     stdin: "ignore",
     stdout: "ignore",
     stderr: "pipe",
   });
   const logs: string[] = [];
   let running = false;
+  let metricsPort = -1;
   void readLines(proc.stderr, (line) => {
     logs.push(line);
-    if (line.includes('"link running"')) running = true;
+    if (line.includes('"link running"')) {
+      metricsPort = (JSON.parse(line) as { metricsPort?: number }).metricsPort ?? -1;
+      running = true;
+    }
   });
   await waitFor(() => running || proc.exitCode !== null, `link ${role} to start`, 20_000);
   if (!running) throw new Error(`link ${role} exited: ${logs.join("\n")}`);
+  const probe = (path: string) => fetch(`http://127.0.0.1:${metricsPort}${path}`);
   return {
     proc,
     logs,
+    metricsPort,
+    probe,
+    async metric(series) {
+      const text = await (await probe("/metrics")).text();
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : Number.NaN;
+    },
     async [Symbol.asyncDispose]() {
       if (proc.exitCode === null) {
         proc.kill("SIGTERM");
