@@ -131,7 +131,12 @@ describe("journal", () => {
     }
     // Rotation and retention finish on the thread pool, shortly after the last ack.
     const oldestSeq = () => relay.metric('tapewire_relay_journal_oldest_seq{exchange="kraken"}');
-    await waitFor(async () => (await oldestSeq()) > 500, "retention past seq 500");
+    // Settled: retention deletes the oldest closed segments until the journal is within its 8192 bytes
+    // (reading oldest_seq before then let it move on under the resume).
+    await waitFor(
+      async () => (await oldestSeq()) > 500 && (await relay.metric("tapewire_relay_journal_bytes")) <= 8192,
+      "retention past seq 500, down to its bound",
+    );
     const oldest = await oldestSeq();
     const late = collect(relay.outPath, { name: "late", resume: { from: { kraken: 10 } } });
     using _late = late.consumer;

@@ -120,6 +120,13 @@ beforeAll(async () => {
   await waitFor(() => sink.got.length === 2 * ROUNDS * PER_ROUND + 2, "the Disconnected frames");
   sink.consumer.close();
   recorded = sink.got;
+  // Committed, not only relayed: a journal write still in flight at SIGTERM is never acknowledged or read back.
+  await waitFor(
+    async () =>
+      (await relay.metric("tapewire_relay_journal_committed_position")) ===
+      (await relay.metric("tapewire_relay_journal_head_position")),
+    "the tape committed",
+  );
   expect(await relay.stop()).toBe(0);
 }, 60_000);
 
