@@ -9,7 +9,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import type postgres from "postgres";
 import { copyToFile } from "../../archiver/copy-out.ts";
 import { readSourceCsv } from "../../archiver/duck.ts";
-import { selectSql } from "../../archiver/export.ts";
+import { INSTRUMENT_FACTORS } from "../../archiver/export.ts";
 import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
 
@@ -45,16 +45,71 @@ function where(f: RangeFilter, alias: string): string {
   return parts.join(" AND ");
 }
 
-/** The view's columns: plain ones as stored, mantissas presented as exact DECIMALs under their base name. */
+/**
+ * The view's columns: plain ones as stored, mantissas presented as exact DECIMALs under their base name and
+ * kept as they are (the aggregations' integer maths, queries.ts).
+ */
 function presentColumns(d: ArchiveDataset, scales: Scales, exchangeExpr: string): string {
   const cols = [`${exchangeExpr} AS exchange`];
   for (const c of d.columns) {
     if (c.mantissaOf) {
       const scale = c.mantissaOf === "price_decimals" ? scales.price : scales.size;
-      cols.push(`${decimalExpr(c.name, c.mantissaOf, scale)} AS ${c.name.replace(/_mantissa$/, "")}`);
+      cols.push(`${decimalExpr(c.name, c.mantissaOf, scale)} AS ${c.name.replace(/_mantissa$/, "")}`, c.name);
     } else cols.push(c.name);
   }
   return cols.join(", ");
+}
+
+/**
+ * Postgres: the rows of `d` in the range that no partition covers. Per exchange, the gaps between its
+ * partitions (an exchange without partitions: the whole range) are read through the table's index on
+ * (exchange, instrument_id, …, time) or (instrument_id, exchange, time): the (exchange, instrument_id) pairs
+ * present are found by a loose index scan (one descent per pair), and each pair's gaps are index ranges. Every
+ * table has such an index and none has one on time alone, so a plain range filter (or an anti-join against the
+ * manifest per row) would read the whole table.
+ */
+export function liveSql(
+  d: ArchiveDataset,
+  f: RangeFilter,
+  partitions: readonly { exchange: number; start: Date; end: Date }[],
+): string {
+  const byExchange = new Map<number, { start: number; end: number }[]>();
+  for (const p of partitions)
+    byExchange.set(p.exchange, [
+      ...(byExchange.get(p.exchange) ?? []),
+      { start: p.start.getTime(), end: p.end.getTime() },
+    ]);
+  const ts = (ms: number) => `'${new Date(ms).toISOString()}'::timestamptz`;
+  const gaps: string[] = [];
+  for (const [exchange, spans] of byExchange) {
+    spans.sort((a, b) => a.start - b.start);
+    let at = f.from.getTime();
+    for (const s of spans) {
+      if (s.start > at) gaps.push(`(${Math.trunc(exchange)}, ${ts(at)}, ${ts(s.start)})`);
+      at = Math.max(at, s.end);
+    }
+    if (at < f.to.getTime()) gaps.push(`(${Math.trunc(exchange)}, ${ts(at)}, ${ts(f.to.getTime())})`);
+  }
+  const covered = ints([...byExchange.keys()]);
+  const ranges = [
+    ...(gaps.length
+      ? [
+          `SELECT g.lo, g.hi FROM (VALUES ${gaps.join(", ")}) g(exchange, lo, hi) WHERE g.exchange = k.exchange`,
+        ]
+      : []),
+    `SELECT ${ts(f.from.getTime())}, ${ts(f.to.getTime())}${covered.length ? ` WHERE k.exchange NOT IN (${covered.join(", ")})` : ""}`,
+  ];
+  const cols = d.columns.map((c) => `${c.source} AS ${c.name}`).join(", ");
+  return `WITH RECURSIVE k AS (
+      (SELECT exchange, instrument_id FROM ${d.table} ORDER BY exchange, instrument_id LIMIT 1)
+      UNION ALL
+      SELECT n.exchange, n.instrument_id FROM k CROSS JOIN LATERAL (SELECT t.exchange, t.instrument_id FROM ${d.table} t
+        WHERE (t.exchange, t.instrument_id) > (k.exchange, k.instrument_id) ORDER BY 1, 2 LIMIT 1) n)
+    SELECT t.exchange AS exchange_id, ${cols} FROM k
+    CROSS JOIN LATERAL (${ranges.join(" UNION ALL ")}) r(lo, hi)
+    CROSS JOIN LATERAL (SELECT * FROM ${d.table} t WHERE t.exchange = k.exchange AND t.instrument_id = k.instrument_id
+      AND t.time >= r.lo AND t.time < r.hi) t
+    LEFT JOIN ${INSTRUMENT_FACTORS} i ON i.id = t.instrument_id WHERE ${where(f, "t")}`;
 }
 
 let counter = 0;
@@ -73,14 +128,19 @@ export async function loadRange(
   const { files } = await sql.begin("isolation level repeatable read read only", async (tx) => {
     const exFilter = f.exchanges.length ? `AND m.exchange IN (${ints(f.exchanges).join(", ")})` : "";
     const files = await tx.unsafe(
-      `SELECT m.path, m.exchange, m.sha256 FROM archive_manifest m WHERE m.dataset = '${d.name}'
+      `SELECT m.path, m.exchange, m.sha256, m.partition_start, m.partition_end FROM archive_manifest m WHERE m.dataset = '${d.name}'
        AND m.partition_end > '${f.from.toISOString()}' AND m.partition_start < '${f.to.toISOString()}' ${exFilter}
        ORDER BY m.partition_start, m.exchange`,
     );
-    // The database side: rows in range that no manifest partition covers.
-    const live = `${selectSql(d, where(f, "t"), "t.exchange AS exchange_id, ")} AND NOT EXISTS (
-      SELECT 1 FROM archive_manifest m WHERE m.dataset = '${d.name}' AND m.exchange = t.exchange
-      AND t.time >= m.partition_start AND t.time < m.partition_end)`;
+    const live = liveSql(
+      d,
+      f,
+      files.map((r) => ({
+        exchange: Number(r.exchange),
+        start: new Date(r.partition_start),
+        end: new Date(r.partition_end),
+      })),
+    );
     await copyToFile(tx, `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`, csv);
     return {
       files: files.map((r) => ({
