@@ -11,6 +11,37 @@ async function rows(duck: DuckDBConnection, q: string): Promise<unknown[][]> {
   return (await duck.runAndReadAll(q)).getRows();
 }
 
+/**
+ * The aggregations work on the stored INT64 mantissas, not on the view's DECIMAL(38) columns: DuckDB does
+ * BIGINT maths natively where every DECIMAL(38) value is a HUGEINT built through a CASE per row. A mantissa is
+ * shifted to the view's common scale (× 10^(scale − decimals)) only where values of different decimals meet.
+ */
+const shift = (decimals: string, scale: number, type = "HUGEINT") =>
+  `(CASE ${decimals} ${Array.from({ length: scale + 1 }, (_, d) => `WHEN ${d} THEN 1${"0".repeat(scale - d)}::${type}`).join(" ")} END)`;
+
+/** An integer count of 10^-scale units as exact decimal text (what a DECIMAL(38, scale)::VARCHAR reads). */
+export function unitsText(v: unknown, scale: number): string | null {
+  if (v === null || v === undefined) return null;
+  const s = String(v);
+  const neg = s.startsWith("-");
+  const digits = (neg ? s.slice(1) : s).padStart(scale + 1, "0");
+  const text = scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
+  return neg ? `-${text}` : text;
+}
+
+/**
+ * time_bucket(INTERVAL 'seconds', time) on epoch µs: floor((t − origin) / width) · width + origin, origin
+ * 2000-01-03 00:00 UTC (time_bucket's own). Integer maths: time_bucket on TIMESTAMPTZ goes through ICU per row.
+ */
+export function bucketUs(timeCol: string, seconds: number): string {
+  const w = Math.trunc(seconds) * 1_000_000;
+  const origin = Date.UTC(2000, 0, 3) * 1000;
+  return `(${origin} + ((epoch_us(${timeCol}) - ${origin}) - (((epoch_us(${timeCol}) - ${origin}) % ${w}) + ${w}) % ${w}))`;
+}
+
+/** Order by (time, trade_id) as one HUGEINT key, for arg_min / arg_max. */
+const timeIdKey = "(epoch_us(time)::HUGEINT * 18446744073709551616 + trade_id)";
+
 /** Trim a DECIMAL's text to what it means: no trailing fractional zeros. */
 export function trimDecimal(s: string | null): string | null {
   if (s === null || !s.includes(".")) return s;
@@ -48,32 +79,45 @@ export interface OhlcvRow {
   trades: number;
 }
 
-/** OHLCV and VWAP per bucket; `seconds` is the bucket length. */
+/** OHLCV and VWAP per bucket; `seconds` is the bucket length; `scales` are the view's DECIMAL scales. */
 export async function ohlcv(
   duck: DuckDBConnection,
   view: string,
   seconds: number,
   vwapPlaces: number,
+  scales: { price: number; size: number },
 ): Promise<OhlcvRow[]> {
+  const { price: ps, size: ss } = scales;
+  // Per bucket and decimals (constant per instrument in practice) on the raw mantissas, then across decimals
+  // at the common scale: first/last by (time, trade_id), like first(price ORDER BY time, trade_id).
   const out = await rows(
     duck,
-    `SELECT exchange, instrument_id, epoch_us(time_bucket(INTERVAL '${Math.trunc(seconds)} seconds', time)) AS b,
-       first(price ORDER BY time, trade_id)::VARCHAR, max(price)::VARCHAR, min(price)::VARCHAR,
-       last(price ORDER BY time, trade_id)::VARCHAR, sum(size)::VARCHAR, sum(price * size)::VARCHAR, count(*)::BIGINT
-     FROM ${view} GROUP BY ALL ORDER BY b, exchange, instrument_id`,
+    `WITH g AS (
+       SELECT exchange, instrument_id, ${bucketUs("time", seconds)} AS b, price_decimals AS pd, size_decimals AS sd,
+         arg_min(price_mantissa, ${timeIdKey}) AS o, min(${timeIdKey}) AS ok, max(price_mantissa) AS h,
+         min(price_mantissa) AS l, arg_max(price_mantissa, ${timeIdKey}) AS c, max(${timeIdKey}) AS ck,
+         sum(size_mantissa) AS v, sum(price_mantissa::HUGEINT * size_mantissa) AS pv, count(*) AS n
+       FROM ${view} GROUP BY ALL)
+     SELECT exchange, instrument_id, b, arg_min(o * ${shift("pd", ps)}, ok), max(h * ${shift("pd", ps)}),
+       min(l * ${shift("pd", ps)}), arg_max(c * ${shift("pd", ps)}, ck), sum(v * ${shift("sd", ss)}),
+       sum(pv * ${shift("pd + sd", ps + ss)}), sum(n)::BIGINT
+     FROM g GROUP BY ALL ORDER BY b, exchange, instrument_id`,
   );
-  return out.map((r) => ({
-    exchange: num(r[0]),
-    instrumentId: num(r[1]),
-    time: iso(r[2]),
-    open: trimDecimal(str(r[3])) ?? "0",
-    high: trimDecimal(str(r[4])) ?? "0",
-    low: trimDecimal(str(r[5])) ?? "0",
-    close: trimDecimal(str(r[6])) ?? "0",
-    volume: trimDecimal(str(r[7])) ?? "0",
-    vwap: divideDecimal(String(r[8]), String(r[7]), vwapPlaces),
-    trades: num(r[9]),
-  }));
+  return out.map((r) => {
+    const volume = unitsText(r[7], ss) ?? "0";
+    return {
+      exchange: num(r[0]),
+      instrumentId: num(r[1]),
+      time: iso(r[2]),
+      open: trimDecimal(unitsText(r[3], ps)) ?? "0",
+      high: trimDecimal(unitsText(r[4], ps)) ?? "0",
+      low: trimDecimal(unitsText(r[5], ps)) ?? "0",
+      close: trimDecimal(unitsText(r[6], ps)) ?? "0",
+      volume: trimDecimal(volume) ?? "0",
+      vwap: divideDecimal(unitsText(r[8], ps + ss) ?? "0", volume, vwapPlaces),
+      trades: num(r[9]),
+    };
+  });
 }
 
 export interface VolatilityRow {
@@ -124,33 +168,46 @@ export interface SpreadRow {
 }
 
 /** Spread percentiles from book tops, per exchange and across exchanges (1-second alignment). */
-export async function spreadStats(duck: DuckDBConnection, view: string): Promise<SpreadRow[]> {
+export async function spreadStats(
+  duck: DuckDBConnection,
+  view: string,
+  priceScale: number,
+): Promise<SpreadRow[]> {
+  // Spreads as BIGINT counts of 10^-priceScale (ask and bid share the price decimals); one quantile state for
+  // the three percentiles. `s` has one row per exchange and second, so count(*) counts the exchanges.
+  const units = (m: string) => `${m} * ${shift("price_decimals", priceScale, "BIGINT")}`;
   const stats = (expr: string) =>
-    `count(*)::BIGINT, quantile_disc(${expr}, 0.5)::VARCHAR, quantile_disc(${expr}, 0.9)::VARCHAR,
-     quantile_disc(${expr}, 0.99)::VARCHAR, min(${expr})::VARCHAR, max(${expr})::VARCHAR`;
+    `count(*)::BIGINT, quantile_disc(${expr}, [0.5, 0.9, 0.99]), min(${expr}), max(${expr})`;
+  const present = "ask_price_mantissa IS NOT NULL AND bid_price_mantissa IS NOT NULL";
   const per = await rows(
     duck,
-    `SELECT exchange, instrument_id, ${stats("ask_price - bid_price")} FROM ${view}
-     WHERE ask_price IS NOT NULL AND bid_price IS NOT NULL GROUP BY ALL ORDER BY exchange, instrument_id`,
+    `SELECT exchange, instrument_id, ${stats("s")} FROM (
+       SELECT exchange, instrument_id, ${units("(ask_price_mantissa - bid_price_mantissa)")} AS s FROM ${view}
+       WHERE ${present}) GROUP BY ALL ORDER BY exchange, instrument_id`,
   );
   const cross = await rows(
     duck,
-    `WITH s AS (SELECT instrument_id, time_bucket(INTERVAL '1 second', time) AS b, exchange,
-        last(bid_price ORDER BY time) AS bid, last(ask_price ORDER BY time) AS ask FROM ${view}
-        WHERE ask_price IS NOT NULL AND bid_price IS NOT NULL GROUP BY ALL),
-      x AS (SELECT instrument_id, b, min(ask) - max(bid) AS spread, count(DISTINCT exchange) AS n FROM s GROUP BY ALL)
+    `WITH s AS (SELECT instrument_id, ${bucketUs("time", 1)} AS b, exchange,
+        arg_max(${units("bid_price_mantissa")}, time) AS bid, arg_max(${units("ask_price_mantissa")}, time) AS ask
+        FROM ${view} WHERE ${present} GROUP BY ALL),
+      x AS (SELECT instrument_id, b, min(ask) - max(bid) AS spread, count(*) AS n FROM s GROUP BY ALL)
      SELECT instrument_id, ${stats("spread")} FROM x WHERE n > 1 GROUP BY ALL ORDER BY instrument_id`,
   );
-  const shape = (scope: number | "cross", instrumentId: unknown, r: unknown[]): SpreadRow => ({
-    scope,
-    instrumentId: num(instrumentId),
-    samples: num(r[0]),
-    p50: trimDecimal(str(r[1])),
-    p90: trimDecimal(str(r[2])),
-    p99: trimDecimal(str(r[3])),
-    min: trimDecimal(str(r[4])),
-    max: trimDecimal(str(r[5])),
-  });
+  const dec = (v: unknown) => trimDecimal(unitsText(v, priceScale));
+  const shape = (scope: number | "cross", instrumentId: unknown, r: unknown[]): SpreadRow => {
+    const q = (r[1] ?? []) as { items?: unknown[] } | unknown[];
+    const qs = Array.isArray(q) ? q : (q.items ?? []);
+    return {
+      scope,
+      instrumentId: num(instrumentId),
+      samples: num(r[0]),
+      p50: dec(qs[0]),
+      p90: dec(qs[1]),
+      p99: dec(qs[2]),
+      min: dec(r[2]),
+      max: dec(r[3]),
+    };
+  };
   return [
     ...per.map((r) => shape(num(r[0]), r[1], r.slice(2))),
     ...cross.map((r) => shape("cross", r[0], r.slice(1))),

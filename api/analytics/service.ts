@@ -110,13 +110,13 @@ export class AnalyticsService {
 
   ohlcv(f: RangeFilter, seconds: number) {
     const places = Math.max(...this.registry.all.map((i) => i.priceDecimals)) + 4;
-    return this.over("trades", f, (duck, view) => Q.ohlcv(duck, view, seconds, places));
+    return this.over("trades", f, (duck, view) => Q.ohlcv(duck, view, seconds, places, this.scales));
   }
   volatility(f: RangeFilter, seconds: number) {
     return this.over("trades", f, (duck, view) => Q.realizedVolatility(duck, view, seconds));
   }
   spreads(f: RangeFilter) {
-    return this.over("book_tops", f, (duck, view) => Q.spreadStats(duck, view));
+    return this.over("book_tops", f, (duck, view) => Q.spreadStats(duck, view, this.scales.price));
   }
   tradeSizes(f: RangeFilter) {
     return this.over("trades", f, (duck, view) => Q.tradeSizes(duck, view));
