@@ -1,9 +1,10 @@
 // `bun run bench:analytics`: the cold path on BENCH_TRADES synthetic trades (default 10 M) over 30 days on three
 // exchanges, plus a week of 1-second book tops. Measures, in one run:
 // - export: the archiver exporting every closed partition (rows/s), archive size beside the Postgres tables';
-// - the same three aggregations by Postgres on the tables and by DuckDB on the Parquet archive (exact DECIMAL
-//   views, the analysts' path): 1-minute VWAP over one day, daily OHLCV per instrument over 30 days, spread
-//   percentiles over a week. Medians of BENCH_ROUNDS runs each, and the ratio.
+// - the same three aggregations by Postgres on the tables and by the API's analytics (AnalyticsService: DuckDB on
+//   the Parquet archive plus whatever Postgres still holds alone): 1-minute VWAP over one day, daily OHLCV per
+//   instrument over 30 days, spread percentiles over a week; both answers are checked equal every round.
+//   Medians of BENCH_ROUNDS runs each, and the ratio.
 // The database is a scratch one on BENCH_DATABASE_URL's server (default the local test server), dropped after.
 import { execFileSync } from "node:child_process";
 import { createReadStream, mkdtempSync, rmSync } from "node:fs";
@@ -11,12 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { divideDecimal, trimDecimal } from "../api/analytics/queries.ts";
+import { AnalyticsService, analyticsConfig } from "../api/analytics/service.ts";
 import { Archiver } from "../archiver/archiver.ts";
 import { openExportDuck } from "../archiver/duck.ts";
 import { copyOutToFile } from "../archiver/pg-copy.ts";
 import { createLogger } from "../lib/log.ts";
 import { freshDatabase } from "../lib/testing.ts";
-import { decimalExpr } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 10_000_000);
@@ -107,87 +109,91 @@ try {
   const rowsPerS = Number(exported?.rows) / (exportMs / 1000);
   const rawPerS = (TRADES + topsPerExchange * 3) / (rawCopyMs / 1000);
 
-  // The analysts' DuckDB: views over the archive's files with exact DECIMALs.
-  const q = await (await DuckDBInstance.create(":memory:", { threads: "2" })).connect();
-  await q.run("SET TimeZone = 'UTC'");
-  await q.run("SET enable_object_cache = true"); // Parquet footers read once per file, like Postgres's catalog
-  // Partition pruning the way the API does it: the manifest names the files that overlap the range.
-  const files = async (dataset: string, from = new Date(0), to = new Date(Date.UTC(9999, 0))) =>
-    (
-      await db.sql`SELECT path FROM archive_manifest WHERE dataset = ${dataset}
-        AND partition_end > ${from} AND partition_start < ${to} ORDER BY path`
-    ).map((r) => `'${join(root, r.path)}'`);
-  const read = (list: string[]) => `read_parquet([${list.join(",")}], hive_partitioning = false)`;
-  const view = (name: string, cols: string, list: string[]) =>
-    q.run(`CREATE VIEW ${name} AS SELECT ${cols} FROM ${read(list)}`);
-  const p = (c: string) => decimalExpr(c, "price_decimals", 9);
-  const s = (c: string) => decimalExpr(c, "size_decimals", 8);
-  // Mantissa columns as stored (per instrument the decimals are constant, so integer maths is exact and the
-  // scale is applied once per result row); the DECIMAL views are checked against them below.
-  await view(
-    "trades_m",
-    "time, instrument_id, trade_id, price_mantissa, size_mantissa, price_decimals, size_decimals",
-    await files("trades"),
-  );
-  await view(
-    "trades",
-    `time, instrument_id, ${p("price_mantissa")} AS price, ${s("size_mantissa")} AS size, trade_id`,
-    await files("trades"),
-  );
-
+  // DuckDB: the API's own path (api/analytics AnalyticsService, what GET /api/analytics/ohlcv and /spreads run):
+  // the manifest names the files that overlap the range, Postgres gives the rows no partition covers (none here),
+  // DuckDB aggregates both. Postgres: the same answers from the tables with its own idioms (date_bin,
+  // array_agg … ORDER BY, percentile_disc, DISTINCT ON), checked equal to the API's, row for row.
+  const service = new AnalyticsService(db.sql, registry, analyticsConfig.read({ ARCHIVE_DIR: root }));
   const dayIndex = Math.min(10, DAYS - 1);
-  const day = new Date(start + dayIndex * 86_400_000).toISOString();
-  const dayEnd = new Date(start + (dayIndex + 1) * 86_400_000).toISOString();
-  const weekEnd = new Date(start + TOP_DAYS * 86_400_000).toISOString();
-  // The manifest look-up is inside DuckDB's timing.
-  const dayFiles = async () => read(await files("trades", new Date(day), new Date(dayEnd)));
-  const weekFiles = async () => read(await files("book_tops", new Date(start), new Date(weekEnd)));
-  // DuckDB buckets on epoch_us (integer division): date_trunc/time_bucket on TIMESTAMPTZ go through ICU's
-  // calendar per row. Postgres gets its own idiom (date_bin, date_trunc), which is fast there.
+  const day = new Date(start + dayIndex * 86_400_000);
+  const dayEnd = new Date(start + (dayIndex + 1) * 86_400_000);
+  const weekEnd = new Date(start + TOP_DAYS * 86_400_000);
+  const range = (from: Date, to: Date) => ({ from, to, exchanges: [], instruments: [] });
+  const places = Math.max(...registry.all.map((i) => i.priceDecimals)) + 4;
+  const micros = (t: unknown) => new Date(t as Date).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+  const pgOhlcv = (seconds: number, from: Date, to: Date) => async () =>
+    (
+      await db.sql.unsafe(`SELECT exchange, instrument_id, date_bin('${seconds} seconds', time, '2000-01-03') AS b,
+        (array_agg(price ORDER BY time, trade_id))[1]::text AS o, max(price)::text AS h, min(price)::text AS l,
+        (array_agg(price ORDER BY time DESC, trade_id DESC))[1]::text AS c, sum(size)::text AS v,
+        sum(price * size)::text AS pv, count(*)::int AS n
+        FROM trades WHERE time >= '${from.toISOString()}' AND time < '${to.toISOString()}' GROUP BY 1, 2, 3 ORDER BY 3, 1, 2`)
+    ).map((r) => ({
+      exchange: Number(r.exchange),
+      instrumentId: Number(r.instrument_id),
+      time: micros(r.b),
+      open: trimDecimal(r.o),
+      high: trimDecimal(r.h),
+      low: trimDecimal(r.l),
+      close: trimDecimal(r.c),
+      volume: trimDecimal(r.v),
+      vwap: divideDecimal(r.pv, r.v, places),
+      trades: r.n,
+    }));
+  const tops = `time >= '${new Date(start).toISOString()}' AND time < '${weekEnd.toISOString()}' AND ask_price IS NOT NULL AND bid_price IS NOT NULL`;
+  const stats = (e: string) =>
+    `count(*)::int AS n, percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${e})::text[] AS q, min(${e})::text AS lo, max(${e})::text AS hi`;
+  const pgSpreads = async () => {
+    const per = await db.sql.unsafe(
+      `SELECT exchange, instrument_id, ${stats("ask_price - bid_price")} FROM book_tops WHERE ${tops} GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    const cross = await db.sql.unsafe(`WITH s AS (
+        SELECT DISTINCT ON (instrument_id, date_bin('1 second', time, '2000-01-03'), exchange) instrument_id,
+          date_bin('1 second', time, '2000-01-03') AS b, exchange, bid_price, ask_price FROM book_tops WHERE ${tops}
+        ORDER BY instrument_id, date_bin('1 second', time, '2000-01-03'), exchange, time DESC),
+      x AS (SELECT instrument_id, b, min(ask_price) - max(bid_price) AS spread, count(*) AS k FROM s GROUP BY 1, 2)
+      SELECT instrument_id, ${stats("spread")} FROM x WHERE k > 1 GROUP BY 1 ORDER BY 1`);
+    const shape = (scope: number | "cross", r: (typeof per)[number]) => ({
+      scope,
+      instrumentId: Number(r.instrument_id),
+      samples: r.n,
+      p50: trimDecimal(r.q[0]),
+      p90: trimDecimal(r.q[1]),
+      p99: trimDecimal(r.q[2]),
+      min: trimDecimal(r.lo),
+      max: trimDecimal(r.hi),
+    });
+    return [...per.map((r) => shape(Number(r.exchange), r)), ...cross.map((r) => shape("cross", r))];
+  };
   const queries = [
     {
-      name: "1-minute VWAP over one day",
-      pg: `SELECT instrument_id, date_bin('1 minute', time, '2000-01-01') AS m, sum(price * size) / sum(size) AS vwap FROM trades
-           WHERE time >= '${day}' AND time < '${dayEnd}' GROUP BY 1, 2`,
+      name: "1-minute VWAP over one day (with OHLCV: /ohlcv?interval=1m)",
+      pg: pgOhlcv(60, day, dayEnd),
+      duck: async () => (await service.ohlcv(range(day, dayEnd), 60)).result,
+    },
+    {
+      name: "daily OHLCV per instrument, 30 days (/ohlcv?interval=1d)",
+      pg: pgOhlcv(86_400, new Date(start), new Date(start + spanMs)),
       duck: async () =>
-        `SELECT instrument_id, epoch_us(time) // 60000000 AS m,
-             sum(price_mantissa::HUGEINT * size_mantissa) / sum(size_mantissa) AS vwap_mantissa, any_value(price_decimals)
-           FROM ${await dayFiles()} WHERE time >= '${day}' AND time < '${dayEnd}' GROUP BY ALL`,
+        (await service.ohlcv(range(new Date(start), new Date(start + spanMs)), 86_400)).result,
     },
     {
-      name: "daily OHLCV per instrument, 30 days",
-      pg: `SELECT instrument_id, date_trunc('day', time) AS d, (array_agg(price ORDER BY time, trade_id))[1] AS o, max(price), min(price),
-           (array_agg(price ORDER BY time DESC, trade_id DESC))[1] AS c, sum(size) FROM trades GROUP BY 1, 2`,
-      duck: async () => `SELECT instrument_id, epoch_us(time) // 86400000000 AS d, arg_min(price_mantissa, time), max(price_mantissa),
-           min(price_mantissa), arg_max(price_mantissa, time), sum(size_mantissa::HUGEINT), any_value(price_decimals),
-           any_value(size_decimals) FROM trades_m GROUP BY ALL`,
-    },
-    {
-      name: "spread percentiles over a week",
-      pg: `SELECT instrument_id, percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ask_price - bid_price) FROM book_tops
-           WHERE time >= '${new Date(start).toISOString()}' AND time < '${weekEnd}' GROUP BY 1`,
-      duck: async () => `SELECT instrument_id, quantile_disc(ask_price_mantissa - bid_price_mantissa, [0.5, 0.9, 0.99]), any_value(price_decimals)
-           FROM ${await weekFiles()} WHERE time >= '${new Date(start).toISOString()}' AND time < '${weekEnd}' GROUP BY ALL`,
+      name: "spread percentiles over a week (/spreads: per exchange and cross-exchange)",
+      pg: pgSpreads,
+      duck: async () => (await service.spreads(range(new Date(start), weekEnd))).result,
     },
   ];
-  // Same numbers from both: total volume per instrument, DuckDB's DECIMAL view against Postgres NUMERIC.
-  const pgVolume = await db.sql`SELECT instrument_id, sum(size)::text AS v FROM trades GROUP BY 1 ORDER BY 1`;
-  const duckVolume = (
-    await q.runAndReadAll("SELECT instrument_id, sum(size)::VARCHAR FROM trades GROUP BY 1 ORDER BY 1")
-  ).getRows();
-  const trim = (x: string) => x.replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
-  for (const [i, row] of pgVolume.entries())
-    if (trim(String(row.v)) !== trim(String(duckVolume[i]?.[1])))
-      throw new Error(
-        `volume of instrument ${row.instrument_id}: Postgres ${row.v}, DuckDB ${duckVolume[i]?.[1]}`,
-      );
   const results: { name: string; pg: number; duck: number }[] = [];
   for (const query of queries) {
     const pgTimes: number[] = [];
     const duckTimes: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      pgTimes.push(await timed(() => db.sql.unsafe(query.pg)));
-      duckTimes.push(await timed(async () => q.runAndReadAll(await query.duck())));
+      let pgRows: unknown;
+      let duckRows: unknown;
+      pgTimes.push(await timed(async () => (pgRows = await query.pg())));
+      duckTimes.push(await timed(async () => (duckRows = await query.duck())));
+      if (!Bun.deepEquals(pgRows, duckRows))
+        throw new Error(`${query.name}: the API's answer differs from Postgres's`);
     }
     results.push({ name: query.name, pg: median(pgTimes), duck: median(duckTimes) });
   }
@@ -213,6 +219,7 @@ try {
     console.log(
       `| ${r.name} | ${r.pg.toFixed(0)} ms | ${r.duck.toFixed(0)} ms | **${(r.pg / r.duck).toFixed(1)}×** |`,
     );
+  service.close();
 } finally {
   await db.drop();
   rmSync(root, { recursive: true, force: true });
