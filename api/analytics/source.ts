@@ -125,7 +125,7 @@ export async function loadRange(
 ): Promise<LoadedRange> {
   const id = `${d.name}_${process.pid}_${++counter}`;
   const csv = join(tmpDir, `${id}.csv`);
-  const { files } = await sql.begin("isolation level repeatable read read only", async (tx) => {
+  const { files, liveBytes } = await sql.begin("isolation level repeatable read read only", async (tx) => {
     const exFilter = f.exchanges.length ? `AND m.exchange IN (${ints(f.exchanges).join(", ")})` : "";
     const files = await tx.unsafe(
       `SELECT m.path, m.exchange, m.sha256, m.partition_start, m.partition_end FROM archive_manifest m WHERE m.dataset = '${d.name}'
@@ -141,8 +141,9 @@ export async function loadRange(
         end: new Date(r.partition_end),
       })),
     );
-    await copyToFile(tx, `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`, csv);
+    const liveBytes = await copyToFile(tx, `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`, csv);
     return {
+      liveBytes,
       files: files.map((r) => ({
         path: String(r.path),
         exchange: Number(r.exchange),
@@ -153,10 +154,17 @@ export async function loadRange(
   // S3: fetch what the cache lacks (or holds in an older version) before DuckDB reads it.
   await ensureLocal(store, files);
   const archiveRoot = store.readRoot;
-  await duck.run(`CREATE TEMP TABLE ${id}_live AS ${readSourceCsv(d, csv, [["exchange_id", "SMALLINT"]])}`);
+  // The database's rows in a temporary table; none (the range is archived) and there is nothing to load,
+  // unless the view needs the table for its columns (no file either).
+  const parts: string[] = [];
+  let liveRows = 0;
+  if (liveBytes > 0 || files.length === 0) {
+    await duck.run(`CREATE TEMP TABLE ${id}_live AS ${readSourceCsv(d, csv, [["exchange_id", "SMALLINT"]])}`);
+    const [liveCount] = (await duck.runAndReadAll(`SELECT count(*)::BIGINT FROM ${id}_live`)).getRows();
+    liveRows = Number(liveCount?.[0] ?? 0);
+    parts.push(`SELECT ${presentColumns(d, scales, "exchange_id")} FROM ${id}_live`);
+  }
   rmSync(csv, { force: true });
-  const [liveCount] = (await duck.runAndReadAll(`SELECT count(*)::BIGINT FROM ${id}_live`)).getRows();
-  const parts = [`SELECT ${presentColumns(d, scales, "exchange_id")} FROM ${id}_live`];
   if (files.length) {
     // Each file's exchange is its partition's; the filter on time and instrument is pushed into the scan.
     const byExchange = new Map<number, string[]>();
@@ -173,7 +181,7 @@ export async function loadRange(
   return {
     view: id,
     archivedFiles: files.length,
-    liveRows: Number(liveCount?.[0] ?? 0),
+    liveRows,
     async drop() {
       await duck.run(`DROP VIEW IF EXISTS ${id}`);
       await duck.run(`DROP TABLE IF EXISTS ${id}_live`);
