@@ -11,6 +11,7 @@ import {
 import { ConfigError } from "./config.ts";
 import { createLogger } from "./log.ts";
 import { MetricsRegistry } from "./metrics.ts";
+import { runToExit } from "./testing.ts";
 
 const FIXTURE = join(import.meta.dir, "affinity-child-fixture.ts");
 const linux = process.platform === "linux";
@@ -21,17 +22,7 @@ function logSink() {
 }
 
 async function runChild(processName: string, env: Record<string, string>) {
-  const proc = Bun.spawn(["bun", FIXTURE, processName], {
-    env: { ...process.env, ...env },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [code, out, err] = await Promise.all([
-    proc.exited,
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-  ]);
-  return { code, out, err };
+  return runToExit(["bun", FIXTURE, processName], { env });
 }
 
 test("the variable is the Procfile name upper-cased with dashes as underscores", () => {

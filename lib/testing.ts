@@ -1,5 +1,6 @@
-// Test helpers shared by every folder: waitFor (poll a condition, never sleep for it) and freshDatabase (a
-// migrated database of its own per test file on the test server, dropped by `await using`).
+// Test helpers shared by every folder: waitFor (poll a condition, never sleep for it), runToExit (a child
+// process's exit code, output and JSON logs) and freshDatabase (a migrated database of its own per test file on
+// the test server, dropped by `await using`).
 import postgres from "postgres";
 import { migrate } from "../schema/db/migrate.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
@@ -46,6 +47,35 @@ export async function waitFor<T>(
     }
     await Bun.sleep(intervalMs);
   }
+}
+
+/** Run a command to its end: exit code, stdout, stderr, and the JSON log lines of both (our processes log JSON). */
+export async function runToExit(
+  cmd: string[],
+  opts: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<{ code: number; out: string; err: string; logs: Record<string, unknown>[] }> {
+  const proc = Bun.spawn(cmd, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, out, err] = await Promise.all([
+    proc.exited,
+    new Response(proc.stdout).text(),
+    new Response(proc.stderr).text(),
+  ]);
+  const logs = `${out}\n${err}`
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+  return { code, out, err, logs };
 }
 
 /** The server tests create their databases on (TEST_DATABASE_URL, default the local `test` database). */
