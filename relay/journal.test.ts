@@ -1,14 +1,24 @@
 // The journal on real relay processes and sockets: acks, resume from a seq and from a time with no gap and no
 // duplicate at the seam, a position older than the journal gives the exact gap count, a torn tail is cut.
 import { describe, expect, test } from "bun:test";
-import { readdirSync, statSync, truncateSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
-import { decodeFrame, EXCHANGE_IDS, type FrameFields, Kind, Status } from "../schema/frame.ts";
-import { FrameStreamDecoder } from "../schema/stream.ts";
+import { EXCHANGE_IDS, type FrameFields, Kind, Status } from "../schema/frame.ts";
 import { connectRelayProducer } from "./index.ts";
-import { collect, frames, startRelayProcess, tempDir, waitFor, waitForFilters } from "./testing.ts";
+import {
+  collect,
+  frames,
+  rawCollector,
+  startRelayProcess,
+  tempDir,
+  waitFor,
+  waitForFilters,
+} from "./testing.ts";
 
 const { kraken } = EXCHANGE_IDS;
+const canMount = process.platform === "linux" && process.getuid?.() === 0;
+if (!canMount) console.warn("SKIPPING the journal's full-disk test: it mounts a tmpfs (root on Linux)");
 const T0 = 1_700_000_000_000_000_000;
 /** Kraken trades with collector seq `from`..`from + n - 1`; tsRecv is 1 µs apart so time positions are exact. */
 const trades = (from: number, n: number) =>
@@ -24,35 +34,6 @@ const trades = (from: number, n: number) =>
 const start = frames([
   { exchange: kraken, seq: 0, kind: Kind.Status, flags: Status.CollectorStart << 4, id: 7 },
 ]);
-
-/** A collector-side socket that also reads what the relay writes back (Ack frames); writes wait for drain. */
-async function rawCollector(path: string) {
-  const acks: FrameFields[] = [];
-  const decoder = new FrameStreamDecoder((v, o) => acks.push(decodeFrame(v, o)));
-  let drained: (() => void) | null = null;
-  const socket = await Bun.connect({
-    unix: path,
-    socket: {
-      data: (_s, d) => decoder.push(d),
-      drain: () => drained?.(),
-      close: () => drained?.(),
-    },
-  });
-  return {
-    acks,
-    async write(bytes: Uint8Array): Promise<void> {
-      let at = 0;
-      while (at < bytes.byteLength) {
-        const n = socket.write(bytes.subarray(at));
-        if (n < 0) throw new Error("relay closed the collector socket");
-        at += n;
-        if (at < bytes.byteLength) await new Promise<void>((resolve) => (drained = resolve));
-      }
-    },
-    lastAck: () => acks.at(-1)?.id ?? -1,
-    [Symbol.dispose]: () => socket.end(),
-  };
-}
 
 describe("journal", () => {
   test("acks carry the highest journaled collector seq; a resent frame is dropped, not journaled twice", async () => {
@@ -230,6 +211,40 @@ describe("journal", () => {
       head - 1 - acked,
     );
   }, 60_000);
+  // Root only: a tmpfs to fill. Small flushes are written on the relay's thread, large ones on the thread pool;
+  // both retry a failed write, and an ack never covers a frame that is not written.
+  test.skipIf(!canMount)(
+    "a full disk: no ack past what is written, retries counted; with room again every frame is journaled once, in order",
+    async () => {
+      const dir = tempDir();
+      const journalDir = join(dir, "journal");
+      mkdirSync(journalDir, { recursive: true });
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=96k", "tmpfs", journalDir]);
+      try {
+        await using relay = await startRelayProcess({ dir });
+        using c = await rawCollector(relay.inPath);
+        await c.write(start);
+        for (let i = 1; i <= 5000; i += 100) await c.write(trades(i, 100)); // 240 KB of frames
+        const errors = () => relay.metric("tapewire_relay_journal_write_errors");
+        await waitFor(async () => (await errors()) >= 3, "three failed writes");
+        const stuck = c.lastAck();
+        expect(stuck).toBeLessThan(5000);
+        await waitFor(async () => (await errors()) >= 6, "three more retries");
+        expect(c.lastAck()).toBe(stuck);
+        execFileSync("mount", ["-o", "remount,size=4m", journalDir]);
+        await waitFor(() => c.lastAck() === 5000, "every frame acknowledged once there is room", 20_000);
+        const late = collect(relay.outPath, { name: "late", resume: { from: { kraken: 0 } } });
+        using _late = late.consumer;
+        await waitFor(() => late.frames.at(-1)?.seq === 5000, "the journal read back to the head");
+        expect(late.frames.map((f) => f.seq)).toEqual(Array.from({ length: 5001 }, (_, i) => i));
+        expect(late.frames.slice(1).map((f) => f.id)).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+      } finally {
+        execFileSync("umount", ["-l", journalDir]);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
 });
 
 /** Journal seqs a consumer received for kraken, in order. */

@@ -17,6 +17,7 @@ export interface JournalGaugeSource {
     fsyncs: number;
     flushes: number;
     tornBytes: number;
+    writeErrors: number;
     deletedSegments: number;
     waitingArchive: number;
   };
@@ -201,6 +202,11 @@ export class RelayMetrics {
       "relay_journal_torn_bytes",
       "Bytes cut from a torn journal tail at start-up.",
       (j) => j.stats.tornBytes,
+    );
+    stat(
+      "relay_journal_write_errors",
+      "Failed journal writes so far (a full or failing disk): each is retried; nothing past it is acknowledged.",
+      (j) => j.stats.writeErrors,
     );
     stat(
       "relay_journal_deleted_segments",

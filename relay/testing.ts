@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { waitFor as sharedWaitFor } from "../lib/testing.ts";
 import { decodeFrame, encodeFrame, FRAME_SIZE, type FrameFields, Kind } from "../schema/frame.ts";
+import { FrameStreamDecoder } from "../schema/stream.ts";
 import { connectRelayConsumer } from "./client.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -196,4 +197,33 @@ export async function readLines(
       buf = buf.slice(nl + 1);
     }
   }
+}
+
+/** A collector-side socket that also reads what the relay writes back (Ack frames); writes wait for drain. */
+export async function rawCollector(path: string) {
+  const acks: FrameFields[] = [];
+  const decoder = new FrameStreamDecoder((v, o) => acks.push(decodeFrame(v, o)));
+  let drained: (() => void) | null = null;
+  const socket = await Bun.connect({
+    unix: path,
+    socket: {
+      data: (_s, d) => decoder.push(d),
+      drain: () => drained?.(),
+      close: () => drained?.(),
+    },
+  });
+  return {
+    acks,
+    async write(bytes: Uint8Array): Promise<void> {
+      let at = 0;
+      while (at < bytes.byteLength) {
+        const n = socket.write(bytes.subarray(at));
+        if (n < 0) throw new Error("relay closed the collector socket");
+        at += n;
+        if (at < bytes.byteLength) await new Promise<void>((resolve) => (drained = resolve));
+      }
+    },
+    lastAck: () => acks.at(-1)?.id ?? -1,
+    [Symbol.dispose]: () => socket.end(),
+  };
 }
