@@ -65,12 +65,9 @@ async function live(
 }
 
 describe("the database side of a range", () => {
-  const all = { from: new Date(base), to: new Date(base + 6 * H), exchanges: [], instruments: [] };
-  const cases: [
-    string,
-    typeof all & { exchanges: number[]; instruments: number[] },
-    ReturnType<typeof hours>,
-  ][] = [
+  type Filter = { from: Date; to: Date; exchanges: number[]; instruments: number[] };
+  const all: Filter = { from: new Date(base), to: new Date(base + 6 * H), exchanges: [], instruments: [] };
+  const cases: [string, Filter, ReturnType<typeof hours>][] = [
     ["no partitions: every row", all, []],
     ["a gap in the middle, an exchange without partitions", all, [...hours(1, 0, 1, 3, 4), ...hours(2, 0)]],
     [
