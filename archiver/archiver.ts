@@ -73,13 +73,19 @@ export class Archiver {
     return this.opts.now?.() ?? new Date();
   }
 
+  /** The manifest rows of partitions from `since` on (all when null): only those a cycle's facts can meet. */
   private async manifest(
     d: ArchiveDataset,
     tx: postgres.Sql | postgres.TransactionSql,
+    since: Date | null,
   ): Promise<Map<string, ManifestEntry>> {
+    // Bounded by the recheck window: the manifest gains a row per partition for good, and reading all of it
+    // each cycle grew the archiver's work and memory with its history (a row a minute per exchange and dataset
+    // in the soak's minute partitions).
+    const from = since ? intervalStart(since, this.opts.intervalS) : new Date(0);
     const rows = await tx`
       SELECT exchange, partition_start, path, sha256, source_fingerprint, pruned_at FROM archive_manifest
-      WHERE dataset = ${d.name}`;
+      WHERE dataset = ${d.name} AND partition_start >= ${from}`;
     const out = new Map<string, ManifestEntry>();
     for (const r of rows)
       out.set(`${r.exchange}:${new Date(r.partition_start).getTime()}`, {
@@ -125,7 +131,7 @@ export class Archiver {
       try {
         // One snapshot: the facts decide what to export and are what each file is verified against.
         await this.sql.begin("isolation level repeatable read read only", async (tx) => {
-          const manifest = await this.manifest(d, tx);
+          const manifest = await this.manifest(d, tx, since);
           const wanted: PartitionFacts[] = [];
           for (const f of await readFacts(tx, d, this.opts.intervalS, since, before)) {
             const entry = manifest.get(`${f.exchange}:${f.startS * 1000}`);

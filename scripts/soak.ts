@@ -5,7 +5,8 @@
 // squares), 0 trades lost or doubled (relay and ledger), descriptors and sockets flat.
 // SOAK_WARMUP_S (60): samples before it are left out of the slope and the descriptor baseline.
 // SOAK_EVENTS_PER_SECOND (200 per instrument, 18 instruments: about 2,000 exchange messages/s measured).
-// SOAK_ARCHIVE_INTERVAL (60): the archiver's partition length in s, so it exports all through the run.
+// SOAK_ARCHIVE_INTERVAL (60): the archiver's partition length in s, so it exports all through the run;
+// SOAK_ARCHIVE_RECHECK (600): its recheck window in s, scaled down with the partitions (soak-stack.ts).
 // Output in SOAK_OUT (default .data/soak): soak.csv, soak-rss.svg/.png, soak.json. Exit 1 when a check fails.
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
