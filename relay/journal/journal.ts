@@ -63,6 +63,8 @@ const CHUNK_BYTES = (1 << 15) * FRAME_SIZE;
 const POOL_MAX = 32;
 /** Flushes up to this size are written on the event loop (relay/journal/journal.ts flush()). */
 const SYNC_WRITE_BYTES = 64 * 1024;
+/** Appends up to this many bytes are copied in a loop instead of through a subarray view. */
+const SMALL_COPY = 16 * FRAME_SIZE;
 
 export class Journal {
   /** Global position after every appended frame (pending included). */
@@ -160,7 +162,11 @@ export class Journal {
       if (used === 0 && this.pendingLength === this.pending.length * CHUNK_BYTES)
         this.pending.push(this.pool.pop() ?? new Uint8Array(CHUNK_BYTES));
       const n = Math.min(CHUNK_BYTES - used, end - from);
-      this.pending[this.pending.length - 1]!.set(src.subarray(from, from + n), used);
+      const chunk = this.pending[this.pending.length - 1]!;
+      // A read of a few frames (the usual one at live rates) is copied byte by byte: no subarray view to
+      // allocate per read; a larger run is one native copy.
+      if (n <= SMALL_COPY) for (let i = 0; i < n; i++) chunk[used + i] = src[from + i]!;
+      else chunk.set(src.subarray(from, from + n), used);
       this.pendingLength += n;
       from += n;
     }
