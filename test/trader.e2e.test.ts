@@ -132,8 +132,14 @@ maybe(
         true,
       ]);
     // Each filled order's row agrees with its fills, to the last unit; the inventory limit held.
-    const orders = await get(`/api/strategies/runs/${runId}/orders?status=FILLED&limit=1000`);
-    expect(orders.items.length).toBeGreaterThanOrEqual(2);
+    // Two fills may be parts of one order: wait for two whole ones.
+    const orders = await waitFor(
+      async () => {
+        const o = await get(`/api/strategies/runs/${runId}/orders?status=FILLED&limit=1000`);
+        return o.items.length >= 2 ? o : null;
+      },
+      { what: "two FILLED orders", timeoutMs: 150_000, intervalMs: 500 },
+    );
     const fillsNow = (await get(`/api/strategies/runs/${runId}/fills?limit=1000`)).items;
     for (const o of orders.items) {
       const filled = fillsNow
