@@ -5,45 +5,8 @@
 import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import {
-  Exchange,
-  FRAME_SIZE,
-  type FrameFields,
-  frameKind,
-  frameSeq,
-  frameStatus,
-  Kind,
-  Status,
-} from "../schema/frame.ts";
-import { collect, frames, startRelayProcess, tempDir, waitFor } from "./testing.ts";
-
-/** A raw ingest connection: the acks it gets, and whether the relay ended it. */
-async function rawIngest(path: string) {
-  const acks: number[] = [];
-  let closed = false;
-  const socket = await Bun.connect({
-    unix: path,
-    socket: {
-      data(_s, chunk) {
-        const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        for (let off = 0; off + FRAME_SIZE <= chunk.byteLength; off += FRAME_SIZE)
-          if (frameKind(v, off) === Kind.Status && frameStatus(v, off) === Status.Ack)
-            acks.push(frameSeq(v, off));
-      },
-      close() {
-        closed = true;
-      },
-    },
-  });
-  return {
-    acks,
-    send: (list: Partial<FrameFields>[]) => socket.write(frames(list)),
-    end: () => socket.end(),
-    get closed() {
-      return closed;
-    },
-  };
-}
+import { Exchange, type FrameFields, Kind, Status } from "../schema/frame.ts";
+import { collect, frames, rawCollector, startRelayProcess, tempDir, waitFor } from "./testing.ts";
 
 /** A collector run: CollectorStart (seq 0) then trades 1..n, ids = seq. */
 const run = (exchange: Exchange, from: number, to: number, pid = 11): Partial<FrameFields>[] =>
@@ -72,44 +35,44 @@ test("an exchange fed by one ingest kind refuses the other kind's frames, counte
       relay.metric(`tapewire_relay_ingest_conflict_frames_total{exchange="${exchange}",ingest="${ingest}"}`);
 
     // kraken from a collector; pass-through kraken frames are refused, the collector's go on.
-    const collector = await rawIngest(relay.inPath);
-    collector.send(run(Exchange.Kraken, 0, 10));
+    const collector = await rawCollector(relay.inPath);
+    await collector.write(frames(run(Exchange.Kraken, 0, 10)));
     await waitFor(() => of(Exchange.Kraken).length === 10, "collector frames");
-    const link = await rawIngest(passthroughPath);
-    link.send(linked(Exchange.Kraken, 5000, 5020));
+    const link = await rawCollector(passthroughPath);
+    await link.write(frames(linked(Exchange.Kraken, 5000, 5020)));
     await waitFor(
       async () => (await conflicts("kraken", "passthrough")) === 20,
       "pass-through frames refused",
     );
-    collector.send(run(Exchange.Kraken, 10, 20));
+    await collector.write(frames(run(Exchange.Kraken, 10, 20)));
     await waitFor(() => of(Exchange.Kraken).length >= 20, "more collector frames");
-    await waitFor(() => collector.acks.includes(19), "collector acknowledged");
+    await waitFor(() => collector.ackedSeqs().includes(19), "collector acknowledged");
     expect(of(Exchange.Kraken).map((f) => f.id)).toEqual([
       11,
       ...Array.from({ length: 19 }, (_, i) => i + 1),
     ]);
     expect(of(Exchange.Kraken).map((f) => f.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i));
-    expect(link.acks).toEqual([]); // refused frames are not acknowledged: the sender keeps them
+    expect(link.ackedSeqs()).toEqual([]); // refused frames are not acknowledged: the sender keeps them
     expect(await conflicts("kraken", "collector")).toBe(0);
 
     // binance from pass-through; a collector connection for binance is refused, the link's frames go on.
-    const binanceLink = await rawIngest(passthroughPath);
-    binanceLink.send(linked(Exchange.Binance, 700, 710));
+    const binanceLink = await rawCollector(passthroughPath);
+    await binanceLink.write(frames(linked(Exchange.Binance, 700, 710)));
     await waitFor(() => of(Exchange.Binance).length === 10, "pass-through frames");
-    const binanceCollector = await rawIngest(relay.inPath);
-    binanceCollector.send(run(Exchange.Binance, 0, 8));
+    const binanceCollector = await rawCollector(relay.inPath);
+    await binanceCollector.write(frames(run(Exchange.Binance, 0, 8)));
     await waitFor(async () => (await conflicts("binance", "collector")) === 8, "collector frames refused");
-    binanceLink.send(linked(Exchange.Binance, 710, 720));
+    await binanceLink.write(frames(linked(Exchange.Binance, 710, 720)));
     await waitFor(() => of(Exchange.Binance).length >= 20, "more pass-through frames");
     expect(of(Exchange.Binance).map((f) => f.seq)).toEqual(Array.from({ length: 20 }, (_, i) => 700 + i));
-    expect(binanceCollector.acks).toEqual([]);
+    expect(binanceCollector.ackedSeqs()).toEqual([]);
 
     // The holder closes: the refused connection is ended (its sender resends on a new one) and may take it.
     binanceLink.end();
     await waitFor(() => binanceCollector.closed, "refused collector connection ended by the relay");
-    const again = await rawIngest(relay.inPath);
-    again.send(run(Exchange.Binance, 0, 8));
-    await waitFor(() => again.acks.includes(7), "the collector's resend acknowledged");
+    const again = await rawCollector(relay.inPath);
+    await again.write(frames(run(Exchange.Binance, 0, 8)));
+    await waitFor(() => again.ackedSeqs().includes(7), "the collector's resend acknowledged");
     await waitFor(() => of(Exchange.Binance).length >= 28, "collector frames for binance");
     // The journal seq goes on from the pass-through's (720 next), with the takeover logged.
     expect(
@@ -137,9 +100,9 @@ test("after a restart the journal's feeder kind binds nothing: a collector joini
   const env = { TAPEWIRE_RELAY_PASSTHROUGH_IN: join(dir, "run", "pt.sock") };
   try {
     let relay = await startRelayProcess({ dir, env });
-    const link = await rawIngest(env.TAPEWIRE_RELAY_PASSTHROUGH_IN);
-    link.send(linked(Exchange.Binance, 700, 720));
-    await waitFor(() => link.acks.includes(719), "pass-through frames journaled");
+    const link = await rawCollector(env.TAPEWIRE_RELAY_PASSTHROUGH_IN);
+    await link.write(frames(linked(Exchange.Binance, 700, 720)));
+    await waitFor(() => link.ackedSeqs().includes(719), "pass-through frames journaled");
     link.end();
     await relay.stop();
     relay = await startRelayProcess({ dir, env });
@@ -147,9 +110,9 @@ test("after a restart the journal's feeder kind binds nothing: a collector joini
     await waitFor(() => live.consumer.connected, "consumer");
     // A collector that was running before (no CollectorStart): its seq 50 is far behind the exporting relay's
     // 720 the journal restored, yet these are new frames, not duplicates.
-    const collector = await rawIngest(relay.inPath);
-    collector.send(run(Exchange.Binance, 50, 60));
-    await waitFor(() => collector.acks.includes(59), "collector acknowledged");
+    const collector = await rawCollector(relay.inPath);
+    await collector.write(frames(run(Exchange.Binance, 50, 60)));
+    await waitFor(() => collector.ackedSeqs().includes(59), "collector acknowledged");
     await waitFor(() => live.frames.length >= 10, "collector frames");
     expect(live.frames.map((f) => f.id)).toEqual(Array.from({ length: 10 }, (_, i) => 50 + i));
     expect(live.frames.map((f) => f.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 720 + i));

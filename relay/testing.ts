@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
 import { waitFor as sharedWaitFor } from "../lib/testing.ts";
-import { decodeFrame, encodeFrame, FRAME_SIZE, type FrameFields, Kind } from "../schema/frame.ts";
+import { decodeFrame, encodeFrame, FRAME_SIZE, type FrameFields, Kind, Status } from "../schema/frame.ts";
 import { FrameStreamDecoder } from "../schema/stream.ts";
 import { connectRelayConsumer } from "./client.ts";
 
@@ -204,16 +204,27 @@ export async function rawCollector(path: string) {
   const acks: FrameFields[] = [];
   const decoder = new FrameStreamDecoder((v, o) => acks.push(decodeFrame(v, o)));
   let drained: (() => void) | null = null;
+  let closed = false;
   const socket = await Bun.connect({
     unix: path,
     socket: {
       data: (_s, d) => decoder.push(d),
       drain: () => drained?.(),
-      close: () => drained?.(),
+      close: () => {
+        closed = true;
+        drained?.();
+      },
     },
   });
   return {
     acks,
+    /** The collector seqs the Ack frames carried, in order. */
+    ackedSeqs: () =>
+      acks.filter((a) => a.kind === Kind.Status && a.flags >> 4 === Status.Ack).map((a) => a.seq),
+    /** The relay ended the connection. */
+    get closed() {
+      return closed;
+    },
     async write(bytes: Uint8Array): Promise<void> {
       let at = 0;
       while (at < bytes.byteLength) {
@@ -224,6 +235,7 @@ export async function rawCollector(path: string) {
       }
     },
     lastAck: () => acks.at(-1)?.id ?? -1,
+    end: () => socket.end(),
     [Symbol.dispose]: () => socket.end(),
   };
 }
