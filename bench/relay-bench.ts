@@ -241,16 +241,29 @@ export async function runJournalAb(
       const settings = opts.beforeRoot ? ["on", "off", "before"] : ["on", "off"];
       // Rotating order, so no setting always runs first.
       const order = settings.map((_, i) => settings[(i + r) % settings.length]!);
+      const envOf = (setting: string) => ({ TAPEWIRE_JOURNAL: setting === "off" ? "false" : "true" });
+      const rootOf = (setting: string) => (setting === "before" ? opts.beforeRoot : undefined);
       for (const setting of order) {
-        const env = { TAPEWIRE_JOURNAL: setting === "off" ? "false" : "true" };
-        const root = setting === "before" ? opts.beforeRoot : undefined;
-        const t = await relayThroughput(work, 3, thruFrames, 1024, env, root);
+        const t = await relayThroughput(work, 3, thruFrames, 1024, envOf(setting), rootOf(setting));
         bad += t.bad;
         row[`${setting}Thru`] = t.inRate;
         row[`${setting}CpuRelay`] = t.cpu.relay;
         row[`${setting}CpuProducer`] = t.cpu.producer;
         row[`${setting}CpuConsumers`] = t.cpu.consumers.reduce((a, b) => a + b, 0);
-        const l = await relayLatency(work, 3, rate, frames, defaultWarmup(rate), env, root);
+      }
+      for (const setting of order) {
+        // A max-rate run journals ~290 MB and deletes it; its writeback and discards otherwise land in the
+        // next latency run (either setting's). Every latency run starts with the disk settled.
+        settleDisk();
+        const l = await relayLatency(
+          work,
+          3,
+          rate,
+          frames,
+          defaultWarmup(rate),
+          envOf(setting),
+          rootOf(setting),
+        );
         bad += l.bad;
         Object.assign(row, {
           [`${setting}P50`]: l.p50,
@@ -287,6 +300,11 @@ export async function runJournalAb(
   }
 }
 
+/** Waits until the kernel has written back every dirty page (`sync`), so no run pays for an earlier one's disk. */
+function settleDisk(): void {
+  Bun.spawnSync(["sync"]);
+}
+
 export function formatJournalAb(j: JournalAbResult): string {
   const m = (v: number) => `${(v / 1e6).toFixed(2)} M/s`;
   const us = (v: number) => `${v.toFixed(1)} µs`;
@@ -308,7 +326,7 @@ export function formatJournalAb(j: JournalAbResult): string {
     row("C uds.c, same rounds", j.c),
     `| journal on ÷ C | ${(j.on.thru / j.c.thru).toFixed(2)}× | ${(j.on.p50 / j.c.p50).toFixed(2)}× | ${(j.on.p99 / j.c.p99).toFixed(2)}× | ${(j.on.p999 / j.c.p999).toFixed(2)}× |`,
     "",
-    `Medians of ${j.rounds.length} rounds; in each, on and off back to back (order alternating), then C.` +
+    `Medians of ${j.rounds.length} rounds; in each, the throughput runs, then (after a sync) the latency runs, on and off back to back (order alternating), then C.` +
       ` Frames lost or out of order: ${j.bad}. Load average ${j.loadavg[0].toFixed(1)} → ${j.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
   ].join("\n");
 }
@@ -319,6 +337,7 @@ if (import.meta.main && process.env.BENCH_JOURNAL_AB === "1") {
   // BENCH_BEFORE_ROOT=<checkout> (BENCH_BEFORE_REF names it) adds the journal on, run from that checkout.
   const result = await runJournalAb({
     rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
+    frames: env.BENCH_LATENCY_FRAMES ? Number(env.BENCH_LATENCY_FRAMES) : undefined,
     beforeRoot: env.BENCH_BEFORE_ROOT,
     beforeRef: env.BENCH_BEFORE_REF,
   });
