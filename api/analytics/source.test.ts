@@ -90,3 +90,33 @@ describe("the database side of a range", () => {
       if (name.startsWith("everything")) expect(want.length).toBe(0);
     });
 });
+
+describe("the database side's plan", () => {
+  const tops = datasetByName("book_tops");
+  test("a range with gaps is read through the index, not by scanning the table", async () => {
+    if (!tops) throw new Error("no book_tops dataset");
+    // Two days of 1-second tops on three exchanges (518,400 rows): enough that a scan costs more than the index.
+    await db.sql.unsafe(`INSERT INTO book_tops (time, exchange, instrument_id, bid_price, bid_size, ask_price, ask_size)
+      SELECT to_timestamp(${base / 1000} + s), ex, 1, 100, 1, 101, 1 FROM generate_series(0, 172799) s, generate_series(1, 3) ex`);
+    await db.sql`ANALYZE book_tops`;
+    // Archived: the first day on every exchange; the range reaches an hour into the second day (a gap each).
+    const parts = [1, 2, 3].map((exchange) => ({
+      exchange,
+      start: new Date(base),
+      end: new Date(base + 24 * H),
+    }));
+    const f = { from: new Date(base), to: new Date(base + 25 * H), exchanges: [], instruments: [] };
+    const [plan] = await db.sql.unsafe(`EXPLAIN (FORMAT JSON) ${liveSql(tops, f, parts)}`);
+    const nodes: { "Node Type": string; "Relation Name"?: string }[] = [];
+    const walk = (n: { Plans?: unknown[] } & (typeof nodes)[number]) => {
+      nodes.push(n);
+      for (const c of n.Plans ?? []) walk(c as typeof n);
+    };
+    walk(plan?.["QUERY PLAN"][0].Plan);
+    expect(
+      nodes.filter((n) => n["Relation Name"] === "book_tops" && n["Node Type"].includes("Seq Scan")),
+    ).toEqual([]);
+    const [n] = await db.sql.unsafe(`SELECT count(*)::int AS n FROM (${liveSql(tops, f, parts)}) s`);
+    expect(n?.n).toBe(3 * 3600);
+  });
+});
