@@ -1,23 +1,26 @@
 // `bun run bench:link` (issue 13): frames/s through relay → export → JetStream → import → relay → consumer
 // with batching, beside the local relay alone and NATS core publishing one 48-byte message per frame, all in
-// the same run on a private nats-server; then the latency the link adds at 10k frames/s (p50/p99 of
-// consumer clock − tsRecv behind the far relay, minus the same behind the local relay).
-// BENCH_FRAMES (default 1,000,000), BENCH_LATENCY_S (default 5).
+// the same run on a private nats-server (producer and consumers in this process: a max-rate blast); then the
+// latency the link adds at 10k frames/s, per frame, with the producer and both consumers in processes of their
+// own (bench/link-latency.ts: t_B − t_A of each frame, after a warm-up).
+// BENCH_FRAMES (default 1,000,000), BENCH_LATENCY_FRAMES (measured frames per run, default 50,000),
+// BENCH_LATENCY_ROUNDS (runs, default 3).
 import { connect } from "nats";
 import { linkEnv, spawnLink, startImportingRelay, startNatsServer, TradeSource } from "../link/testing.ts";
 import { connectRelayConsumer } from "../relay/client.ts";
-import { hopLatencyNs, stampRecv } from "../relay/hop.ts";
 import { connectRelayProducer, type RelayProducer } from "../relay/producer.ts";
 import { startRelayProcess, waitFor } from "../relay/testing.ts";
 import { Exchange, FRAME_SIZE, frameKind, Kind } from "../schema/frame.ts";
+import { formatLinkLatency, linkLatency } from "./link-latency.ts";
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 1_000_000);
-const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 5);
+const LATENCY_FRAMES = Number(process.env.BENCH_LATENCY_FRAMES ?? 50_000);
+const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
 const CHUNK = 1000;
 
-/** Counts trades a relay consumer gets and keeps latency samples when asked. */
+/** Counts trades a relay consumer gets. */
 function counter(path: string) {
-  const state = { trades: 0, tLast: 0, sampling: false, lat: [] as number[] };
+  const state = { trades: 0, tLast: 0 };
   const consumer = connectRelayConsumer({
     path,
     name: "bench",
@@ -27,7 +30,6 @@ function counter(path: string) {
       if (frameKind(view, offset) !== Kind.Trade) return;
       state.trades++;
       state.tLast = performance.now();
-      if (state.sampling) state.lat.push(hopLatencyNs(view, offset));
     },
   });
   return { state, consumer };
@@ -44,11 +46,6 @@ async function blast(producer: RelayProducer, chunks: Uint8Array[]): Promise<voi
   for (const bytes of chunks) while (!producer.send(bytes)) await producer.drained();
   await producer.drained();
 }
-
-const pct = (xs: number[], p: number): number => {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 
 /** Everything in one scope, so every `await using` (NATS server, relays, links) is disposed before exit. */
 async function main(): Promise<void> {
@@ -100,50 +97,35 @@ async function main(): Promise<void> {
   await nc.close();
   await sub.close();
 
-  // 3. Latency at 10k frames/s: 10 frames stamped with the host clock every 1 ms.
-  local.state.sampling = true;
-  far.state.sampling = true;
-  const tStart = performance.now();
-  const tEnd = tStart + LATENCY_S * 1000;
-  const farBefore = far.state.trades;
-  let paced = 0;
-  while (performance.now() < tEnd) {
-    // Catch up to 10 frames per elapsed ms (timers fire late under load), in chunks of at most 50.
-    const due = Math.min(50, Math.floor((performance.now() - tStart) * 10) - paced);
-    if (due > 0) {
-      const bytes = source.next(due);
-      const view = new DataView(bytes.buffer);
-      for (let i = 0; i < due; i++) stampRecv(view, i * FRAME_SIZE);
-      producer.send(bytes);
-      paced += due;
-    }
-    await Bun.sleep(1);
-  }
-  await waitFor(() => far.state.trades >= farBefore + paced, "paced frames", 30_000);
-  const us = (ns: number) => Math.round(ns / 100) / 10;
-  const localLat = local.state.lat;
-  const farLat = far.state.lat;
-  const result = {
-    frames: FRAMES,
-    throughput_frames_per_s: {
-      local_relay: Math.round(localRate),
-      link_jetstream_batched: Math.round(linkRate),
-      nats_core_per_message: Math.round(coreRate),
-    },
-    latency_at_10k_per_s_us: {
-      rate: Math.round(paced / LATENCY_S),
-      local_p50: us(pct(localLat, 50)),
-      local_p99: us(pct(localLat, 99)),
-      link_p50: us(pct(farLat, 50)),
-      link_p99: us(pct(farLat, 99)),
-      added_p50: us(pct(farLat, 50) - pct(localLat, 50)),
-      added_p99: us(pct(farLat, 99) - pct(localLat, 99)),
-    },
-  };
-  console.log(JSON.stringify(result, null, 2));
+  const m = (v: number) => `${(v / 1e6).toFixed(2)} M/s`;
+  console.log(
+    [
+      `| throughput, ${FRAMES.toLocaleString("en-US")} frames | frames/s |`,
+      "|---|---|",
+      `| local relay (reference, same run) | ${m(localRate)} |`,
+      `| relay → JetStream (≤ 2048 frames/message) → importing relay → consumer | ${m(linkRate)} |`,
+      `| NATS core, one 48-byte message per frame | ${m(coreRate)} |`,
+      `| link ÷ local relay | ${(linkRate / localRate).toFixed(2)}× |`,
+      "",
+    ].join("\n"),
+  );
   local.consumer.close();
   far.consumer.close();
 }
 
+/**
+ * 3. Latency at 10k frames/s (bench/link-latency.ts): separate producer and consumer processes, fresh NATS,
+ * relays and links per run, per-frame added latency t_B − t_A.
+ */
+async function latency(): Promise<void> {
+  const res = await linkLatency({
+    rounds: LATENCY_ROUNDS,
+    frames: LATENCY_FRAMES,
+    log: () => {},
+  });
+  console.log(formatLinkLatency(res));
+}
+
 await main();
+await latency();
 process.exit(0);

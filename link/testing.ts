@@ -76,6 +76,8 @@ export interface NatsServer extends AsyncDisposable {
   readonly url: string;
   readonly port: number;
   readonly storeDir: string;
+  /** The running server's pid (undefined while stopped). */
+  readonly pid: number | undefined;
   /** Stop (SIGTERM, wait for exit) and start again on the same port and store. */
   restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -103,6 +105,9 @@ export async function startNatsServer(
     url,
     port,
     storeDir,
+    get pid() {
+      return proc?.pid;
+    },
     async start() {
       proc = spawn(
         [
@@ -180,9 +185,11 @@ export async function spawnLink(
   role: "export" | "import",
   env: Record<string, string>,
   wrap: string[] = [],
+  /** Another checkout to run link/main.ts from (benchmarks: the code before a change, same run). */
+  root = ROOT,
 ): Promise<LinkProcess> {
   const proc = spawn([...wrap, "bun", "link/main.ts", role], {
-    cwd: ROOT,
+    cwd: root,
     env: { ...process.env, LINK_EXPORT_METRICS_PORT: "0", LINK_IMPORT_METRICS_PORT: "0", ...env },
     stdin: "ignore",
     stdout: "ignore",
