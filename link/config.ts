@@ -60,6 +60,13 @@ export const linkConfig = defineConfig("link", {
     meaning:
       "export: a partly filled message is published after this long (0 = at the end of each relay read)",
   }),
+  eagerInFlight: int("TAPEWIRE_LINK_EAGER_IN_FLIGHT", {
+    default: 1,
+    min: 1,
+    max: 65_536,
+    meaning:
+      "export: a partly filled message is published at the end of a relay read only while fewer publishes are in flight; else it keeps filling until one is acknowledged (fewer, fuller messages at low rates)",
+  }),
   maxInFlight: int("TAPEWIRE_LINK_MAX_IN_FLIGHT", {
     default: 256,
     min: 1,

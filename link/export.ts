@@ -220,8 +220,11 @@ class LinkExporter implements Exporter, ExportState {
   private readonly endOfRead = (): void => {
     this.endScheduled = false;
     for (let ex = 1; ex < 16; ex++) copyRun(this.batches[ex]!);
-    if (this.cfg.batchMs === 0) this.flushAll();
-    else if (!this.flushScheduled) {
+    if (this.cfg.batchMs === 0) {
+      // Published at once while the link is idle; behind a publish in flight, frames wait for its ack (one
+      // round trip at most) and go out together: at 10k frames/s one frame per read would be 10k messages/s.
+      if (this.inFlight < this.cfg.eagerInFlight) this.flushAll();
+    } else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setTimeout(this.flushAll, this.cfg.batchMs);
     }
@@ -291,6 +294,8 @@ class LinkExporter implements Exporter, ExportState {
   private afterSettle(): void {
     while (!this.failed && this.inFlight < this.cfg.maxInFlight && this.waiting.length > 0)
       this.publish(this.waiting.shift()!);
+    // Partly filled messages held behind publishes in flight (endOfRead) go out once the link is idle again.
+    if (!this.failed && this.cfg.batchMs === 0 && this.inFlight < this.cfg.eagerInFlight) this.flushAll();
     if (!this.failed && this.feed === null && !this.closed && this.waiting.length === 0) {
       if (this.inFlight <= this.cfg.maxInFlight / 2) this.openFeed(this.position());
     }

@@ -122,6 +122,37 @@ describe("link over JetStream", () => {
     tapB.consumer.close();
   }, 60_000);
 
+  test("frames read while a publish is in flight wait for its ack and go out as one message", async () => {
+    // A stopped NATS server keeps the first publish in flight; one frame per relay read meanwhile. Before
+    // TAPEWIRE_LINK_EAGER_IN_FLIGHT each read was its own message: at 10k frames/s, 10k messages/s.
+    await using nats = await startNatsServer();
+    const env = linkEnv({ TAPEWIRE_NATS_URL: nats.url });
+    await using relayA = await startRelayProcess();
+    const tap = rawTap(relayA.outPath);
+    await waitFor(() => tap.consumer.connected, "tap");
+    await using exporter = await startExporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_OUT: relayA.outPath }));
+    await using producer = await connectRelayProducer({ path: relayA.inPath });
+    const source = new TradeSource(Exchange.Kraken);
+    producer.send(source.next(1)); // CollectorStart, alone: nothing in flight
+    await waitFor(() => exporter.framesStored === 1, "the first frame stored");
+    process.kill(nats.pid!, "SIGSTOP");
+    try {
+      for (let i = 0; i < 20; i++) {
+        producer.send(source.next(1));
+        await waitFor(() => tap.chunks.length === source.sent, `frame ${i + 1} read from relay A`);
+      }
+    } finally {
+      process.kill(nats.pid!, "SIGCONT");
+    }
+    await waitFor(() => exporter.framesStored === 21, "21 frames stored");
+    // The first of the 20 went out at once (nothing in flight), the other 19 together after its ack.
+    expect(exporter.messagesStored).toBe(3);
+    const stored = await storedFrames(env, "kraken");
+    expect(stored.map(hex)).toEqual(tap.chunks.map(hex));
+    expect(exporter.recoveries).toBe(0);
+    tap.consumer.close();
+  }, 60_000);
+
   test("a re-sent message id is a no-op, and a restarted exporter resumes where the stream ends", async () => {
     const env = shared({ TAPEWIRE_LINK_BATCH_FRAMES: "64" });
     await using relayA = await startRelayProcess();
