@@ -1,9 +1,11 @@
 // The archiver's cycle: find closed partitions that are not archived, or whose rows changed since (late or
-// backfilled rows), export them, record each verified export in archive_manifest, then apply retention.
+// backfilled rows), export them, record each verified export in archive_manifest, then compact closed days
+// (compact.ts) and apply retention. A compacted day is one manifest partition of 24 h: its rows' facts are
+// compared as one (the sum of its intervals'), and a change re-exports (or, once pruned, merges) the whole day.
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type postgres from "postgres";
 import type { Logger } from "../lib/log.ts";
-import { ARCHIVE_DATASETS, type ArchiveDataset } from "../schema/archive.ts";
+import { ARCHIVE_DATASETS, type ArchiveDataset, DAY_S } from "../schema/archive.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
 import {
   type BulkContext,
@@ -12,7 +14,8 @@ import {
   type PlacedPartition,
   readFacts,
 } from "./bulk.ts";
-import { type ExportResult, exportPartition, type Partition } from "./export.ts";
+import { type CompactFaults, compactDays, dayStartMs, sweepOrphans } from "./compact.ts";
+import { combineFacts, type ExportResult, exportPartition, type Partition } from "./export.ts";
 import type { ArchiverMetrics } from "./metrics.ts";
 import { type ArchiveStore, LocalStore } from "./store.ts";
 
@@ -31,9 +34,18 @@ export interface ArchiverOptions {
   log: Logger;
   metrics?: ArchiverMetrics;
   now?: () => Date;
+  /**
+   * Compact closed days into one file per dataset and exchange (ARCHIVE_COMPACT; the process's default is on).
+   * Off when not given. Only with partitions shorter than a day.
+   */
+  compact?: boolean;
+  /** Test hooks for crash injection in compaction. */
+  compactFaults?: CompactFaults;
 }
 
 interface ManifestEntry {
+  startMs: number;
+  endMs: number;
   path: string;
   sha256: string;
   sourceFingerprint: string;
@@ -84,11 +96,13 @@ export class Archiver {
     // in the soak's minute partitions).
     const from = since ? intervalStart(since, this.opts.intervalS) : new Date(0);
     const rows = await tx`
-      SELECT exchange, partition_start, path, sha256, source_fingerprint, pruned_at FROM archive_manifest
-      WHERE dataset = ${d.name} AND partition_start >= ${from}`;
+      SELECT exchange, partition_start, partition_end, path, sha256, source_fingerprint, pruned_at FROM archive_manifest
+      WHERE dataset = ${d.name} AND partition_end > ${from}`;
     const out = new Map<string, ManifestEntry>();
     for (const r of rows)
       out.set(`${r.exchange}:${new Date(r.partition_start).getTime()}`, {
+        startMs: new Date(r.partition_start).getTime(),
+        endMs: new Date(r.partition_end).getTime(),
         path: r.path,
         sha256: r.sha256,
         sourceFingerprint: r.source_fingerprint,
@@ -116,16 +130,30 @@ export class Archiver {
     }
   }
 
+  /** Days (and datasets) whose export failed in the cycle under way: not compacted in it. */
+  private cycleFailed = new Set<string>();
+  /** Partition files a compaction replaced but could not delete yet (or a restart: unknown), swept next cycle. */
+  private sweepDue = true;
+
+  private get compacting(): boolean {
+    return (this.opts.compact ?? false) && this.opts.intervalS < DAY_S;
+  }
+
   private async cycle(): Promise<number> {
     const now = this.now();
     const before = intervalStart(now, this.opts.intervalS);
     const failuresBefore = this.failures;
-    // The first pass looks at all history; later ones only at the recheck window (late rows land there).
-    const since = this.fullScanDone ? new Date(before.getTime() - this.opts.recheckS * 1000) : null;
+    this.cycleFailed = new Set();
+    // The first pass looks at all history; later ones only at the recheck window (late rows land there), from
+    // the start of its first UTC day, so that a compacted day's facts are always read whole.
+    const since = this.fullScanDone
+      ? new Date(dayStartMs(before.getTime() - this.opts.recheckS * 1000))
+      : null;
     let exported = 0;
     for (const d of ARCHIVE_DATASETS) {
       const started = performance.now();
       const merges: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
+      const days: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
       // DuckDB's part runs on after the snapshot's transaction ends (every COPY has its rows by then).
       let written: { done: Promise<number> } = { done: Promise.resolve(0) };
       try {
@@ -133,13 +161,36 @@ export class Archiver {
         await this.sql.begin("isolation level repeatable read read only", async (tx) => {
           const manifest = await this.manifest(d, tx, since);
           const wanted: PartitionFacts[] = [];
+          // The facts of a compacted day's intervals, summed: compared with its one manifest row.
+          const byDay = new Map<string, { facts: PartitionFacts; entry: ManifestEntry }>();
           for (const f of await readFacts(tx, d, this.opts.intervalS, since, before)) {
+            const dayKey = `${f.exchange}:${dayStartMs(f.startS * 1000)}`;
+            const day = manifest.get(dayKey);
+            if (day && day.endMs - day.startMs > this.opts.intervalS * 1000 && day.endMs > f.startS * 1000) {
+              const sum = byDay.get(dayKey);
+              byDay.set(
+                dayKey,
+                sum
+                  ? {
+                      entry: day,
+                      facts: {
+                        ...sum.facts,
+                        ...combineFacts(sum.facts, f),
+                        instruments: [...new Set([...sum.facts.instruments, ...f.instruments])],
+                      },
+                    }
+                  : { entry: day, facts: { ...f, startS: day.startMs / 1000 } },
+              );
+              continue;
+            }
             const entry = manifest.get(`${f.exchange}:${f.startS * 1000}`);
             if (entry && entry.sourceFingerprint === f.fingerprint) continue;
             // A pruned partition merges with its file (one at a time, below); the rest go in bulk.
             if (entry?.prunedAt) merges.push({ facts: f, entry });
             else wanted.push(f);
           }
+          // A changed compacted day is exported again whole (from Postgres, or merged once pruned), below.
+          for (const g of byDay.values()) if (g.entry.sourceFingerprint !== g.facts.fingerprint) days.push(g);
           written = await exportWanted(
             this.bulk,
             tx,
@@ -155,11 +206,45 @@ export class Archiver {
       exported += await written.done; // also after a failed commit: DuckDB's work never overlaps the next
       this.opts.metrics?.batch(d.name, (performance.now() - started) / 1000);
       for (const m of merges) if (await this.exportOne(d, m.facts, m.entry)) exported++;
+      for (const g of days) if (await this.exportOne(d, g.facts, g.entry)) exported++;
+      if (this.compacting) await this.compact(d, before, since);
     }
+    this.sweepDue = this.sweepNext;
+    this.sweepNext = false;
     this.fullScanDone = true;
     if (this.failures === failuresBefore) this.watermark = before;
     return exported;
   }
+
+  /** Compact the closed days of `d` the cycle verified whole; first sweep what an earlier one left behind. */
+  private async compact(d: ArchiveDataset, before: Date, since: Date | null): Promise<void> {
+    const ctx = {
+      sql: this.sql,
+      duck: this.duck,
+      store: this.store,
+      registry: this.opts.registry,
+      log: this.opts.log,
+      metrics: this.opts.metrics,
+      faults: this.opts.compactFaults,
+    };
+    try {
+      if (this.sweepDue) await sweepOrphans(ctx, d);
+      const r = await compactDays(ctx, d, {
+        before,
+        sinceDay: since,
+        skip: (exchange, dayMs) =>
+          this.cycleFailed.has(`${d.name}:*`) || this.cycleFailed.has(`${d.name}:${exchange}:${dayMs}`),
+      });
+      if (r.orphaned > 0 || r.failed > 0) this.sweepNext = true;
+    } catch (error) {
+      // Compaction never holds back the archive: the partition files stay verified and listed.
+      this.opts.metrics?.compactionFailed(d.name);
+      this.sweepNext = true;
+      this.opts.log.error("compaction failed", { dataset: d.name, error });
+    }
+  }
+
+  private sweepNext = false;
 
   private get duck(): DuckDBConnection {
     if (!this.opened) throw new Error("Archiver: DuckDB is open only during a cycle");
@@ -223,6 +308,9 @@ export class Archiver {
   private fail(d: ArchiveDataset, exchange: number, start: Date, error: unknown): void {
     this.opts.metrics?.failed(d.name);
     this.failures++;
+    this.cycleFailed.add(
+      exchange === 0 ? `${d.name}:*` : `${d.name}:${exchange}:${dayStartMs(start.getTime())}`,
+    );
     this.opts.log.error("partition export failed", {
       dataset: d.name,
       exchange,
@@ -231,8 +319,13 @@ export class Archiver {
     });
   }
 
-  private async record(d: ArchiveDataset, exchange: number, start: Date, r: ExportResult): Promise<void> {
-    const end = new Date(start.getTime() + this.opts.intervalS * 1000);
+  private async record(
+    d: ArchiveDataset,
+    exchange: number,
+    start: Date,
+    end: Date,
+    r: ExportResult,
+  ): Promise<void> {
     await this.sql`
       INSERT INTO archive_manifest (dataset, exchange, partition_start, partition_end, path, rows, bytes, sha256,
         source_rows, source_min_us, source_max_us, source_fingerprint, verified_at)
@@ -246,15 +339,14 @@ export class Archiver {
     this.opts.metrics?.exported(d.name, r.file.rows, r.bytes);
   }
 
-  /** Export and record one partition; false (logged, counted, retried next cycle) when it failed. */
+  /**
+   * Export and record one manifest partition (an interval, or a compacted day): merged with its file when it
+   * is pruned, else from Postgres alone. False (logged, counted, retried next cycle) when it failed.
+   */
   private async exportOne(d: ArchiveDataset, c: PartitionFacts, entry: ManifestEntry): Promise<boolean> {
-    const start = new Date(c.startS * 1000);
-    const p: Partition = {
-      dataset: d,
-      exchange: c.exchange,
-      start,
-      end: new Date(start.getTime() + this.opts.intervalS * 1000),
-    };
+    const start = new Date(entry.startMs);
+    const p: Partition = { dataset: d, exchange: c.exchange, start, end: new Date(entry.endMs) };
+    const day = entry.endMs - entry.startMs > this.opts.intervalS * 1000;
     try {
       const r = await exportPartition(
         this.sql,
@@ -263,19 +355,18 @@ export class Archiver {
         this.opts.registry,
         p,
         this.opts.intervalS,
-        {
-          path: entry.path,
-          sha256: entry.sha256,
-        },
+        entry.prunedAt ? { path: entry.path, sha256: entry.sha256 } : undefined,
+        day ? entry.path : undefined,
       );
-      await this.record(d, c.exchange, p.start, r);
+      await this.record(d, c.exchange, p.start, p.end, r);
       this.opts.log.info("partition archived", {
         dataset: d.name,
         exchange: c.exchange,
         start: p.start.toISOString(),
         rows: r.file.rows,
         bytes: r.bytes,
-        merged: true,
+        merged: entry.prunedAt ? true : undefined,
+        day: day ? true : undefined,
       });
       return true;
     } catch (error) {

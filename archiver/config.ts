@@ -1,5 +1,5 @@
 // The archiver's environment, declared once (lib/config.ts): read at start, frozen, a bad value fails fast.
-import { defineConfig, duration, int, port, string } from "../lib/config.ts";
+import { bool, defineConfig, duration, int, port, string } from "../lib/config.ts";
 
 /** How the archive on S3 is reached and cached (the archiver and the API's analytics read the same). */
 export const archiveStoreVars = {
@@ -54,6 +54,11 @@ export const archiverConfig = defineConfig(
       default: 2 * 86_400,
       min: 0,
       meaning: "how far back each cycle re-checks archived partitions for late or backfilled rows",
+    }),
+    compact: bool("ARCHIVE_COMPACT", {
+      default: true,
+      meaning:
+        "compact each closed UTC day's verified partitions into one file per dataset and exchange (`date=…/hour=all/`), replacing them in the manifest and the archive",
     }),
     retentionDays: int("TAPEWIRE_RETENTION_DAYS", {
       default: undefined,

@@ -55,6 +55,10 @@ export function combineFacts(a: SourceFacts, b: SourceFacts): SourceFacts {
   };
 }
 
+/** Same rows, bounds and exact sums. */
+export const sameFacts = (a: SourceFacts, b: SourceFacts): boolean =>
+  a.rows === b.rows && a.fingerprint === b.fingerprint && a.minUs === b.minUs && a.maxUs === b.maxUs;
+
 export class ArchiveVerifyError extends Error {
   override readonly name = "ArchiveVerifyError";
 }
@@ -102,7 +106,11 @@ async function sourceFacts(tx: postgres.TransactionSql, p: Partition): Promise<S
 }
 
 /** The same fingerprint computed by DuckDB on the written file. */
-async function fileFacts(duck: DuckDBConnection, d: ArchiveDataset, file: string): Promise<SourceFacts> {
+export async function fileFacts(
+  duck: DuckDBConnection,
+  d: ArchiveDataset,
+  file: string,
+): Promise<SourceFacts> {
   const sums = integerColumns(d).map((c) => `coalesce(sum(${c.name}::HUGEINT), 0)::VARCHAR`);
   const reader = await duck.runAndReadAll(
     `SELECT count(*)::BIGINT, epoch_us(min(time)), epoch_us(max(time)), concat_ws(':', count(*)::VARCHAR, ${sums.join(", ")}) FROM read_parquet('${file}', hive_partitioning = false)`,
@@ -122,7 +130,7 @@ const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
  * Write `select` to a temporary Parquet file, read it back and compare with `expected`, then place it in the
  * store. Throws ArchiveVerifyError (and places nothing) on a mismatch.
  */
-async function writeVerified(
+export async function writeVerified(
   duck: DuckDBConnection,
   store: ArchiveStore,
   registry: InstrumentRegistry,
@@ -166,10 +174,12 @@ export async function exportPartition(
   p: Partition,
   intervalS: number,
   pruned?: { path: string; sha256?: string },
+  /** The file's archive path when it is not the interval's (a compacted day: schema/archive.ts dayPath). */
+  pathOverride?: string,
 ): Promise<ExportResult> {
   const exchangeName = EXCHANGE_NAMES[p.exchange];
   if (!exchangeName) throw new Error(`unknown exchange ${p.exchange}`);
-  const path = partitionPath(p.dataset.name, exchangeName, p.start, intervalS);
+  const path = pathOverride ?? partitionPath(p.dataset.name, exchangeName, p.start, intervalS);
   const tmpDir = store.tmpDir();
   const stem = `${p.dataset.name}-${exchangeName}-${p.start.getTime()}-${process.pid}`;
   const csv = join(tmpDir, `${stem}.csv`);

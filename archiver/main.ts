@@ -55,6 +55,7 @@ const archiver = new Archiver(sql, openExportDuck, {
   databaseUrl: config.databaseUrl,
   intervalS: config.intervalS,
   recheckS: config.recheckS,
+  compact: config.compact,
   registry: loadRegistry(),
   log,
   metrics,
@@ -62,6 +63,7 @@ const archiver = new Archiver(sql, openExportDuck, {
 log.info("archiver started", {
   archive: store.location,
   intervalS: config.intervalS,
+  compact: config.compact,
   retentionDays: config.retentionDays ?? null,
 });
 

@@ -1,4 +1,4 @@
-// Archiver metrics: what was exported and verified, what failed, what retention deleted.
+// Archiver metrics: what was exported and verified, what failed, what was compacted, what retention deleted.
 import { type Counter, MetricsRegistry } from "../lib/metrics.ts";
 
 /** The per-dataset counters: name → help. */
@@ -12,6 +12,18 @@ const COUNTERS = {
   failures: [
     "archive_export_failures_total",
     "Partition exports that failed (write or verification); retried next cycle",
+  ],
+  compactions: [
+    "archive_compactions_total",
+    "Closed days whose partition files were compacted into one verified day file",
+  ],
+  compactedRemoved: [
+    "archive_compaction_files_removed_total",
+    "Partition files deleted after their day file replaced them in the manifest",
+  ],
+  compactionFailures: [
+    "archive_compaction_failures_total",
+    "Day compactions that failed (the day's partition files stay; retried next cycle)",
   ],
   deleted: [
     "archive_retention_deleted_rows_total",
@@ -45,6 +57,15 @@ export class ArchiverMetrics {
   }
   failed(dataset: string): void {
     this.c.failures.inc({ dataset });
+  }
+  compacted(dataset: string): void {
+    this.c.compactions.inc({ dataset });
+  }
+  compactedFilesRemoved(dataset: string, files: number): void {
+    this.c.compactedRemoved.inc({ dataset }, files);
+  }
+  compactionFailed(dataset: string): void {
+    this.c.compactionFailures.inc({ dataset });
   }
   pruned(dataset: string, rows: number): void {
     this.c.deleted.inc({ dataset }, rows);

@@ -9,8 +9,10 @@ import { join } from "node:path";
 import { AnalyticsService, analyticsConfig } from "../api/analytics/service.ts";
 import { createLogger } from "../lib/log.ts";
 import { type FreshDatabase, freshDatabase, waitFor } from "../lib/testing.ts";
+import { dayPath } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { Archiver } from "./archiver.ts";
+import type { CompactFaults } from "./compact.ts";
 import { openExportDuck } from "./duck.ts";
 import { applyRetention } from "./retention.ts";
 import { S3Store } from "./s3-store.ts";
@@ -183,4 +185,88 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
     const again = await reader.localPath(key, String(after?.sha256));
     expect(sha256Of(readFileSync(again))).toBe(String(after?.sha256));
   }, 90_000);
+
+  test("compaction puts the day object in place, deletes the hourly objects, and sweeps what a crash left", async () => {
+    // 2026-11-25 on coinbase: 24 closed hours (and 2026-11-26 on kraken, for the crash between commit and delete).
+    const day = Date.UTC(2026, 10, 25);
+    await insertTrades(2, day, 24 * 60, 200_000);
+    await insertTrades(1, day + 24 * H, 24 * 60, 300_000);
+    const compactRun = async (s: S3Store, nowMs: number, faults?: CompactFaults) => {
+      const { duck, close } = await openExportDuck();
+      try {
+        const a = new Archiver(db.sql, duck, {
+          store: s,
+          databaseUrl: db.url,
+          intervalS: 3600,
+          recheckS: 30 * 86_400,
+          registry,
+          log,
+          now: () => new Date(nowMs),
+          compact: true,
+          compactFaults: faults,
+        });
+        await a.runOnce();
+        return a.failures;
+      } finally {
+        close();
+      }
+    };
+    const cache = tmp("tw-s3-compact-");
+    const s = store(cache);
+    // The clock at 2026-11-26 01:00: 11-25 is closed, 11-26 is not.
+    await compactRun(s, day + 25 * H);
+    const dayKey = dayPath("trades", "coinbase", new Date(day));
+    const [row] = await db.sql`SELECT partition_end, rows, bytes, sha256 FROM archive_manifest
+      WHERE dataset = 'trades' AND exchange = 2 AND partition_start = ${new Date(day)}`;
+    expect([new Date(row?.partition_end).getTime(), Number(row?.rows)]).toEqual([day + 24 * H, 1440]);
+    const objects = (await s.list()).map((o) => o.key);
+    const under = (date: string, ex: string) =>
+      objects.filter((k) => k.startsWith(`archive/trades/exchange=${ex}/date=${date}/`)).sort();
+    expect(under("2026-11-25", "coinbase")).toEqual([`archive/${dayKey}`]);
+    const object = new Bun.S3Client({ bucket: BUCKET, endpoint, ...credentials }).file(`archive/${dayKey}`);
+    const bytes = new Uint8Array(await object.arrayBuffer());
+    expect([bytes.length, sha256Of(bytes)]).toEqual([Number(row?.bytes), String(row?.sha256)]);
+    // The hourly files' cached copies went with their objects; the day file is the cache's copy.
+    expect(
+      existsSync(join(cache, "trades/exchange=coinbase/date=2026-11-25/hour=05/part-2026-11-25T05.parquet")),
+    ).toBe(false);
+    expect(sha256Of(readFileSync(join(cache, dayKey)))).toBe(String(row?.sha256));
+    // A reader with an empty cache fetches the day object and counts each trade once.
+    const readCache = tmp("tw-s3-compact-read-");
+    const service = new AnalyticsService(
+      db.sql,
+      registry,
+      analyticsConfig.read({
+        ARCHIVE_DIR: `s3://${BUCKET}/archive`,
+        ARCHIVE_CACHE_DIR: readCache,
+        ARCHIVE_S3_ENDPOINT: endpoint,
+        ARCHIVE_S3_REGION: credentials.region,
+      }),
+    );
+    try {
+      const range = { from: new Date(day), to: new Date(day + 24 * H), exchanges: [2], instruments: [] };
+      const r = await service.ohlcv(range, 86_400);
+      expect([r.sources.archivedFiles, r.sources.databaseRows]).toEqual([1, 0]);
+      expect(r.result.reduce((a, c) => a + c.trades, 0)).toBe(1440);
+    } finally {
+      service.close();
+    }
+    // 11-26 closes; the archiver crashes after the commit, before deleting the hourly objects.
+    await compactRun(s, day + 49 * H, {
+      afterCommit: () => {
+        throw new Error("crash after commit");
+      },
+    });
+    const nextKey = dayPath("trades", "kraken", new Date(day + 24 * H));
+    const left = (await s.list()).map((o) => o.key);
+    expect(left.filter((k) => k.startsWith("archive/trades/exchange=kraken/date=2026-11-26/")).length).toBe(
+      25,
+    );
+    // A restarted archiver (fresh cache) sweeps the orphans from the bucket.
+    await compactRun(store(tmp("tw-s3-compact2-")), day + 49 * H + 60_000);
+    const swept = (await s.list()).map((o) => o.key);
+    expect(swept.filter((k) => k.startsWith("archive/trades/exchange=kraken/date=2026-11-26/"))).toEqual([
+      `archive/${nextKey}`,
+    ]);
+  }, 180_000);
 });

@@ -121,13 +121,28 @@ export class S3Store implements ArchiveStore {
     return file;
   }
 
-  /** Every object under the prefix (tests and operators: what is stored). */
-  async list(): Promise<{ key: string; size: number }[]> {
+  async files(under: string): Promise<string[]> {
+    const prefix = this.key(under);
+    const strip = this.opts.prefix ? this.opts.prefix.length + 1 : 0;
+    return (await this.list(prefix)).map((o) => o.key.slice(strip)).sort();
+  }
+
+  /** Delete the objects and their cached copies (a missing object is not an error: S3 DELETE is idempotent). */
+  async remove(paths: readonly string[]): Promise<void> {
+    for (const path of paths) {
+      await this.client.delete(this.key(path));
+      rmSync(`${this.cached(path)}.sha256`, { force: true });
+      rmSync(this.cached(path), { force: true });
+    }
+  }
+
+  /** Every object under the prefix, or under `keyPrefix` (a full key prefix) when given. */
+  async list(keyPrefix?: string): Promise<{ key: string; size: number }[]> {
     const out: { key: string; size: number }[] = [];
     let token: string | undefined;
     do {
       const page = await this.client.list({
-        prefix: this.opts.prefix ? `${this.opts.prefix}/` : undefined,
+        prefix: keyPrefix ?? (this.opts.prefix ? `${this.opts.prefix}/` : undefined),
         continuationToken: token,
       });
       for (const o of page.contents ?? []) out.push({ key: o.key, size: o.size ?? 0 });

@@ -4,9 +4,20 @@
 // LocalStore: ARCHIVE_DIR on this host (fsync, rename, fsync the folder). S3Store (s3-store.ts): an
 // S3-compatible bucket, with a local read-through cache for DuckDB.
 import { createHash } from "node:crypto";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { open } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, relative } from "node:path";
 
 export type PlaceResult = { bytes: number; sha256: string } | { error: unknown };
 
@@ -17,6 +28,10 @@ export interface ArchiveStore {
   placeMany(items: readonly { local: string; path: string }[]): Promise<PlaceResult[]>;
   /** A local file holding the archive file at `path` (with this sha256 when given: a stale copy is refreshed). */
   localPath(path: string, sha256?: string): Promise<string>;
+  /** The archive files (relative paths) under the folder `under` (relative, e.g. `trades/exchange=kraken/`). */
+  files(under: string): Promise<string[]>;
+  /** Delete archive files (relative paths; a missing one is not an error): compaction's replaced partitions. */
+  remove(paths: readonly string[]): Promise<void>;
   /** Where the archive is, for logs and docs. */
   readonly location: string;
   /** The local folder that holds (or caches) files under their archive paths: what DuckDB reads. */
@@ -112,4 +127,54 @@ export class LocalStore implements ArchiveStore {
     statSync(p);
     return p;
   }
+  async files(under: string): Promise<string[]> {
+    return listFiles(this.root, under);
+  }
+  async remove(paths: readonly string[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const path of paths) {
+      const file = join(this.root, path);
+      rmSync(file, { force: true });
+      dirs.add(dirname(file));
+    }
+    // An emptied partition folder (hour=13/) goes too; the deletions are durable once the parents are synced.
+    const parents = new Set<string>();
+    for (const dir of dirs) {
+      try {
+        rmdirSync(dir);
+        parents.add(dirname(dir));
+      } catch {
+        parents.add(dir); // not empty (or already gone)
+      }
+    }
+    for (const dir of parents) {
+      try {
+        fsyncDir(dir);
+      } catch {
+        // the folder itself is gone: nothing to make durable
+      }
+    }
+  }
+}
+
+/** Files (not folders) under root/under, as paths relative to root, sorted; none when the folder is missing. */
+export function listFiles(root: string, under: string): string[] {
+  const base = join(root, under);
+  let entries: string[];
+  try {
+    entries = readdirSync(base, { recursive: true }) as string[];
+  } catch {
+    return [];
+  }
+  return entries
+    .map((e) => join(base, e))
+    .filter((f) => {
+      try {
+        return statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .map((f) => relative(root, f))
+    .sort();
 }

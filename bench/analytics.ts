@@ -1,6 +1,8 @@
 // `bun run bench:analytics`: the cold path on BENCH_TRADES synthetic trades (default 10 M) over 30 days on three
 // exchanges, plus a week of 1-second book tops. Measures, in one run:
-// - export: the archiver exporting every closed partition (rows/s), archive size beside the Postgres tables';
+// - export: the archiver exporting every closed partition (rows/s), then its compaction of the closed days into
+//   one file per dataset, exchange and day (ARCHIVE_COMPACT, the process's default; nothing to do with 1-day
+//   partitions), archive files and size beside the Postgres tables';
 // - the same three aggregations by Postgres on the tables and by the API's analytics (AnalyticsService: DuckDB on
 //   the Parquet archive plus whatever Postgres still holds alone): 1-minute VWAP over one day, daily OHLCV per
 //   instrument over 30 days, spread percentiles over a week; both answers are checked equal every round.
@@ -101,11 +103,28 @@ try {
     now: () => new Date(start + spanMs + 3_600_000),
   });
   const exportMs = await timed(() => archiver.runOnce());
-  close();
-  const [exported] =
-    await db.sql`SELECT count(*)::int AS partitions, sum(rows)::bigint AS rows, sum(bytes)::bigint AS bytes,
+  const manifestSums =
+    () => db.sql`SELECT count(*)::int AS partitions, sum(rows)::bigint AS rows, sum(bytes)::bigint AS bytes,
     sum(rows) FILTER (WHERE dataset = 'trades')::bigint AS trade_rows, sum(bytes) FILTER (WHERE dataset = 'trades')::bigint AS trade_bytes FROM archive_manifest`;
+  const [exported] = await manifestSums();
+  // The archiver's next cycle (the same code path as the process's): nothing left to export, every closed day
+  // compacted from its verified partition files.
+  const compactor = new Archiver(db.sql, duck, {
+    root,
+    databaseUrl: db.url,
+    intervalS: INTERVAL_S,
+    recheckS: 0,
+    registry,
+    log,
+    now: () => new Date(start + spanMs + 3_600_000),
+    compact: true,
+  });
+  const compactMs = await timed(() => compactor.runOnce());
+  close();
+  if (archiver.failures + compactor.failures > 0) throw new Error("the archiver reported failures");
+  const [archived] = await manifestSums();
   const du = Number(execFileSync("du", ["-sb", root]).toString().split("\t")[0]);
+  const [files] = await db.sql`SELECT count(*)::int AS n FROM archive_manifest`;
   const rowsPerS = Number(exported?.rows) / (exportMs / 1000);
   const rawPerS = (TRADES + topsPerExchange * 3) / (rawCopyMs / 1000);
 
@@ -222,7 +241,10 @@ try {
     `| reference: raw COPY of both tables to a file | ${(rawCopyMs / 1000).toFixed(1)} s = ${Math.round(rawPerS).toLocaleString()} rows/s; export / raw COPY = **${((100 * rowsPerS) / rawPerS).toFixed(0)}%** |`,
   );
   console.log(
-    `| trades: Postgres table (with indexes) vs archive | ${mb(Number(sizes?.trades))} vs ${mb(Number(exported?.trade_bytes))} = **1/${(Number(sizes?.trades) / Number(exported?.trade_bytes)).toFixed(1)}** |`,
+    `| compaction into day files | ${Number(exported?.partitions)} → ${Number(files?.n)} files in ${(compactMs / 1000).toFixed(1)} s (${Number(archived?.rows).toLocaleString()} rows) |`,
+  );
+  console.log(
+    `| trades: Postgres table (with indexes) vs archive | ${mb(Number(sizes?.trades))} vs ${mb(Number(archived?.trade_bytes))} = **1/${(Number(sizes?.trades) / Number(archived?.trade_bytes)).toFixed(1)}** (before compaction ${mb(Number(exported?.trade_bytes))}) |`,
   );
   console.log(
     `| everything: Postgres vs archive on disk | ${mb(Number(sizes?.trades) + Number(sizes?.tops))} vs ${mb(du)} |`,

@@ -149,6 +149,18 @@ export function partitionPath(dataset: string, exchange: string, start: Date, in
   return `${dataset}/exchange=${exchange}/date=${date}/hour=${hour}/part-${date}T${hour}${minute}.parquet`;
 }
 
+/** A UTC day in seconds: closed hours are compacted into one file per (dataset, exchange, day). */
+export const DAY_S = 86_400;
+
+/**
+ * Hive-partitioned path of a compacted day (the archiver's compaction of a day's closed partitions): `hour=all`
+ * keeps the folder depth of the hourly files, e.g. `trades/exchange=kraken/date=2026-12-01/hour=all/part-2026-12-01.parquet`.
+ */
+export function dayPath(dataset: string, exchange: string, day: Date): string {
+  const date = `${day.getUTCFullYear()}-${pad(day.getUTCMonth() + 1)}-${pad(day.getUTCDate())}`;
+  return `${dataset}/exchange=${exchange}/date=${date}/hour=all/part-${date}.parquet`;
+}
+
 /** Key-value metadata every file carries: the formats and the instruments it holds, with their decimals. */
 export function fileMetadata(
   instruments: readonly { id: number; symbol: string; priceDecimals: number; sizeDecimals: number }[],

@@ -54,7 +54,9 @@ from tapewire_trader.wire import Kind
 
 BOOK_LOOKBACK_PARTITIONS = 48
 _CODE_BY_STATUS = {name: code for code, name in STATUS_NAMES.items()}
-_PART = re.compile(r"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2})/")
+# An hour's file (hour=13/), or a closed day compacted into one file (hour=all/: the whole UTC day).
+_PART = re.compile(r"date=(\d{4}-\d{2}-\d{2})/hour=(\d{2}|all)/")
+_HOUR_NS = 3_600_000_000_000
 _SIDE_FLAGS = {"buy": FLAG_TAKER_BUY, "sell": FLAG_TAKER_SELL}
 
 
@@ -83,12 +85,20 @@ class ArchiveData:
         return [d for d in self.stream(book) if not isinstance(d, CustomData)]
 
 
-def _partition_start_ns(path: str) -> int | None:
+def _partition_span_ns(path: str) -> tuple[int, int] | None:
+    """(start, length) of the time a partition file covers, in ns; None for a path of another shape."""
     m = _PART.search(path.replace("\\", "/"))
     if not m:
         return None
-    start = datetime.strptime(f"{m[1]} {m[2]}", "%Y-%m-%d %H").replace(tzinfo=UTC)
-    return int(start.timestamp()) * 1_000_000_000
+    day = int(datetime.strptime(m[1], "%Y-%m-%d").replace(tzinfo=UTC).timestamp()) * 1_000_000_000
+    if m[2] == "all":
+        return day, 24 * _HOUR_NS
+    return day + int(m[2]) * _HOUR_NS, _HOUR_NS
+
+
+def _partition_start_ns(path: str) -> int | None:
+    span = _partition_span_ns(path)
+    return span[0] if span else None
 
 
 def list_partitions(root: Path, dataset: str, exchange: str, files: Iterable[str] | None = None) -> list[str]:
@@ -145,10 +155,9 @@ class ArchiveReader:
         """(sort key, frame) of one dataset's rows with time in [start, end)."""
         out: list = []
         name = EXCHANGE_NAMES[exchange]
-        hour = 3_600_000_000_000
         for path in list_partitions(self.root, dataset, name, self.files):
-            at = _partition_start_ns(path)
-            if at is not None and (at + hour <= start_ns or at >= end_ns):
+            span = _partition_span_ns(path)
+            if span is not None and (span[0] + span[1] <= start_ns or span[0] >= end_ns):
                 continue
             self.used.append(path)
             out.extend(self._rows(dataset, exchange, path, ids, start_ns, end_ns))

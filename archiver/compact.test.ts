@@ -1,0 +1,427 @@
+// Compaction of closed days (compact.ts through the archiver's cycle), on a real Postgres and a real DuckDB:
+// 24 hourly files become one verified day file and one manifest row, every row stays exactly once for the
+// readers, a day that is not wholly verified waits, crashes between the steps leave nothing wrong, late rows into
+// a compacted day (kept or pruned) re-export or merge the whole day, and retention deletes exactly the day.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runAnalystSql } from "../api/analytics/analyst-sql.ts";
+import { loadRange } from "../api/analytics/source.ts";
+import { createLogger } from "../lib/log.ts";
+import { type FreshDatabase, freshDatabase } from "../lib/testing.ts";
+import { datasetByName, dayPath } from "../schema/archive.ts";
+import { loadRegistry } from "../schema/instruments.ts";
+import { Archiver } from "./archiver.ts";
+import type { CompactFaults } from "./compact.ts";
+import { openExportDuck } from "./duck.ts";
+import { ArchiverMetrics } from "./metrics.ts";
+import { applyRetention } from "./retention.ts";
+import { LocalStore, listFiles, sha256Of } from "./store.ts";
+
+const registry = loadRegistry({});
+const log = createLogger({ test: "compact" }, process.env.DEBUG_ARCHIVER ? console.error : () => {});
+const H = 3_600_000;
+const DAY = Date.UTC(2026, 10, 20); // 2026-11-20T00:00Z
+const trades = datasetByName("trades")!;
+const scales = { price: 9, size: 8 };
+const DAY_FILE = dayPath("trades", "kraken", new Date(DAY));
+const DATE_DIR = "trades/exchange=kraken/date=2026-11-20/";
+
+interface Fixture {
+  db: FreshDatabase;
+  root: string;
+  duck: Awaited<ReturnType<typeof openExportDuck>>;
+  metrics: ArchiverMetrics;
+}
+
+/** 24 hours of kraken trades on 2026-11-20 (5 per hour, two instruments) and two hours of the next day. */
+async function seed(db: FreshDatabase): Promise<void> {
+  await db.sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
+    SELECT to_timestamp(${DAY / 1000}::bigint + (k / 5) * 3600 + (k % 5) * 600 + 7), 1, 1 + (k % 2), 1000 + k,
+      (90000 + k)::numeric + 0.5, round((k + 1)::numeric / 100000000, 8), CASE WHEN k % 2 = 0 THEN 'buy' ELSE 'sell' END, k,
+      (${DAY}::bigint + k * 1000) * 1000000
+    FROM generate_series(0, 129) k`; // 120 on the day, 10 on the next day's 00:00 and 01:00
+}
+
+async function fixture(): Promise<Fixture> {
+  const db = await freshDatabase({ prefix: "tw_compact" });
+  await seed(db);
+  return {
+    db,
+    root: mkdtempSync(join(tmpdir(), "tw-compact-")),
+    duck: await openExportDuck(),
+    metrics: new ArchiverMetrics(),
+  };
+}
+
+async function dispose(f: Fixture | undefined): Promise<void> {
+  f?.duck.close();
+  await f?.db.drop();
+  if (f) rmSync(f.root, { recursive: true, force: true });
+}
+
+const archiver = (f: Fixture, now: number, faults?: CompactFaults, compact = true) =>
+  new Archiver(f.db.sql, f.duck.duck, {
+    root: f.root,
+    databaseUrl: f.db.url,
+    intervalS: 3600,
+    recheckS: 2 * 86_400,
+    registry,
+    log,
+    metrics: f.metrics,
+    now: () => new Date(now),
+    compact,
+    compactFaults: faults,
+  });
+
+const tradeManifest = (f: Fixture) =>
+  f.db
+    .sql`SELECT partition_start, partition_end, path, rows::int AS rows, sha256, source_rows::int AS source_rows,
+      source_fingerprint, pruned_at, verified_at, exports FROM archive_manifest
+    WHERE dataset = 'trades' ORDER BY partition_start`;
+
+/** The trade ids of one file, sorted as stored. */
+async function fileIds(f: Fixture, path: string): Promise<number[]> {
+  const r = await f.duck.duck.runAndReadAll(
+    `SELECT trade_id FROM read_parquet('${join(f.root, path)}', hive_partitioning = false)`,
+  );
+  return r.getRows().map((x) => Number(x[0]));
+}
+
+/** What the analytics read over a range: the trade ids (each must appear once) and where they came from. */
+async function readerIds(f: Fixture, from: number, to: number) {
+  const range = await loadRange(
+    f.db.sql,
+    f.duck.duck,
+    join(f.root, ".tmp"),
+    new LocalStore(f.root),
+    trades,
+    { from: new Date(from), to: new Date(to), exchanges: [], instruments: [] },
+    scales,
+  );
+  try {
+    const r = await f.duck.duck.runAndReadAll(`SELECT trade_id FROM ${range.view} ORDER BY trade_id`);
+    return { ids: r.getRows().map((x) => Number(x[0])), files: range.archivedFiles, live: range.liveRows };
+  } finally {
+    await range.drop();
+  }
+}
+
+const range = (a: number, b: number) => Array.from({ length: b - a }, (_, k) => a + k);
+const metric = (f: Fixture, name: string) => {
+  const line = f.metrics.registry
+    .render()
+    .split("\n")
+    .find((l) => l.startsWith(`tapewire_${name}{dataset="trades"}`));
+  return Number(line?.split(" ").at(-1) ?? 0);
+};
+
+describe("compaction", () => {
+  let f: Fixture;
+  let twin: Fixture | undefined;
+  beforeAll(async () => {
+    f = await fixture();
+  }, 30_000);
+  afterAll(async () => {
+    await dispose(f);
+    await dispose(twin);
+  }, 30_000);
+
+  test("24 hourly files become one verified day file and one manifest row; the hourly files go", async () => {
+    // The day is closed at 02:00 the next day: its 24 hours are exported and, in the same cycle, compacted.
+    const a = archiver(f, DAY + 26 * H);
+    expect(await a.runOnce()).toBe(26);
+    expect(a.failures).toBe(0);
+    const rows = await tradeManifest(f);
+    expect(rows.map((r) => [new Date(r.partition_start).toISOString(), r.rows, r.path])).toEqual([
+      ["2026-11-20T00:00:00.000Z", 120, DAY_FILE],
+      [
+        "2026-11-21T00:00:00.000Z",
+        5,
+        "trades/exchange=kraken/date=2026-11-21/hour=00/part-2026-11-21T00.parquet",
+      ],
+      [
+        "2026-11-21T01:00:00.000Z",
+        5,
+        "trades/exchange=kraken/date=2026-11-21/hour=01/part-2026-11-21T01.parquet",
+      ],
+    ]);
+    const day = rows[0]!;
+    expect(new Date(day.partition_end).getTime()).toBe(DAY + 24 * H);
+    expect(day.pruned_at).toBeNull();
+    // Source facts: the hours' facts combined, which equal Postgres's facts of the whole day.
+    const [pg] = await f.db.sql`SELECT count(*)::int AS n, sum(trade_id)::text AS ids FROM trades
+      WHERE time >= ${new Date(DAY)} AND time < ${new Date(DAY + 24 * H)}`;
+    expect(day.source_rows).toBe(120);
+    expect(String(day.source_fingerprint).split(":").slice(0, 1)).toEqual(["120"]);
+    expect(String(day.source_fingerprint)).toContain(`:${pg?.ids}:`);
+    // On disk: the day file alone under the date folder, its bytes the manifest's sha256, nothing left in .tmp.
+    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(sha256Of(readFileSync(join(f.root, DAY_FILE)))).toBe(day.sha256);
+    expect(listFiles(f.root, ".tmp")).toEqual([]);
+    // Every trade once, sorted by instrument, time, trade id; zstd; the archive's key-value metadata.
+    const ids = await fileIds(f, DAY_FILE);
+    expect([...ids].sort((x, y) => x - y)).toEqual(range(1000, 1120));
+    const sorted = await f.duck.duck.runAndReadAll(
+      `SELECT bool_and(ok) FROM (SELECT (instrument_id, time, trade_id) >= lag((instrument_id, time, trade_id)) OVER () IS NOT FALSE AS ok FROM read_parquet('${join(f.root, DAY_FILE)}'))`,
+    );
+    expect(sorted.getRows()[0]?.[0]).toBe(true);
+    const meta = await f.duck.duck.runAndReadAll(
+      `SELECT decode(key) FROM parquet_kv_metadata('${join(f.root, DAY_FILE)}') WHERE decode(key) LIKE 'tapewire_%' ORDER BY 1`,
+    );
+    expect(meta.getRows().map((r) => String(r[0]))).toEqual([
+      "tapewire_archive_format",
+      "tapewire_instruments",
+      "tapewire_value_rule",
+      "tapewire_wire_version",
+    ]);
+    const codec = await f.duck.duck.runAndReadAll(
+      `SELECT DISTINCT compression FROM parquet_metadata('${join(f.root, DAY_FILE)}')`,
+    );
+    expect(codec.getRows().map((r) => String(r[0]))).toEqual(["ZSTD"]);
+    expect(metric(f, "archive_compactions_total")).toBe(1);
+    expect(metric(f, "archive_compaction_files_removed_total")).toBe(24);
+    // A second cycle has nothing to do.
+    expect(await archiver(f, DAY + 26 * H + 60_000).runOnce()).toBe(0);
+    expect((await tradeManifest(f)).length).toBe(3);
+  }, 30_000);
+
+  test("the same hours compacted again (another database, same rows) give the same bytes", async () => {
+    twin = await fixture();
+    await archiver(twin, DAY + 26 * H).runOnce();
+    const [a] = await tradeManifest(f);
+    const [b] = await tradeManifest(twin);
+    expect(b?.path).toBe(DAY_FILE);
+    expect(b?.sha256).toBe(a?.sha256);
+  }, 30_000);
+
+  test("readers count every trade once across the compacted day, hourly files and live rows", async () => {
+    // An open hour's rows (02:00 of the next day) are only in Postgres.
+    await f.db
+      .sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
+      VALUES (${new Date(DAY + 26 * H + 5000)}, 1, 1, 5000, 91000.5, 0.001, 'buy', 5000, ${String((DAY + 26 * H) * 1e6)})`;
+    const got = await readerIds(f, DAY + 12 * H, DAY + 27 * H);
+    expect(got.ids).toEqual([...range(1060, 1130), 5000]);
+    expect(got.files).toBe(3); // the day file and the two hourly files
+    expect(got.live).toBe(1);
+    // The SQL endpoint's views read the manifest's files: the day once, the next day's hours once each.
+    const res = await runAnalystSql(
+      f.db.sql,
+      new LocalStore(f.root),
+      registry,
+      scales,
+      { timeoutMs: 10_000, maxRows: 10, memoryMb: 256 },
+      "SELECT count(*) AS n, count(DISTINCT trade_id) AS d, min(trade_id) AS lo, max(trade_id) AS hi FROM trades",
+      "json",
+    );
+    expect(JSON.parse(String(res.body)).rows).toEqual([{ n: "130", d: "130", lo: "1000", hi: "1129" }]);
+  }, 30_000);
+
+  test("a late row into a compacted day re-exports the whole day from Postgres", async () => {
+    const before = (await tradeManifest(f))[0]!;
+    await f.db
+      .sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
+      VALUES (${new Date(DAY + 5 * H + 1234)}, 1, 2, 900, 89000.5, 0.002, 'sell', 900, ${String((DAY + 5 * H) * 1e6)})`;
+    expect(await archiver(f, DAY + 26 * H + 120_000).runOnce()).toBe(1);
+    const rows = await tradeManifest(f);
+    expect(rows.length).toBe(3); // still one row for the day: no hourly row came back
+    const day = rows[0]!;
+    expect([day.path, day.rows, day.source_rows, day.exports]).toEqual([
+      DAY_FILE,
+      121,
+      121,
+      before.exports + 1,
+    ]);
+    expect(new Date(day.partition_end).getTime()).toBe(DAY + 24 * H);
+    expect(day.sha256).not.toBe(before.sha256);
+    expect(sha256Of(readFileSync(join(f.root, DAY_FILE)))).toBe(day.sha256);
+    expect((await fileIds(f, DAY_FILE)).sort((x, y) => x - y)).toEqual([900, ...range(1000, 1120)]);
+    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect((await readerIds(f, DAY, DAY + 24 * H)).ids).toEqual([900, ...range(1000, 1120)]);
+    expect(metric(f, "archive_partitions_exported_total")).toBe(27);
+    // Unchanged since: nothing more.
+    expect(await archiver(f, DAY + 26 * H + 180_000).runOnce()).toBe(0);
+  }, 30_000);
+
+  test("retention deletes exactly the compacted day's rows; a late row then merges into the day file", async () => {
+    // Cutoff 2026-11-21T00:30: the day is due, the next day's 00:00 hour (ends 01:00) is not.
+    const now = new Date(DAY + 48 * H + 30 * 60_000);
+    const deleted = await applyRetention(f.db.sql, { days: 1, now, log });
+    expect(deleted).toBe(121);
+    const left = await f.db.sql`SELECT trade_id FROM trades ORDER BY trade_id`;
+    expect(left.map((r) => Number(r.trade_id))).toEqual([...range(1120, 1130), 5000]);
+    const pruned = (await tradeManifest(f))[0]!;
+    expect(pruned.pruned_at).not.toBeNull();
+    // Pruned and unchanged: a cycle does nothing, and the readers still see the day once (from its file).
+    expect(await archiver(f, DAY + 26 * H + 240_000).runOnce()).toBe(0);
+    expect((await readerIds(f, DAY, DAY + 24 * H)).ids).toEqual([900, ...range(1000, 1120)]);
+    // A late row for the pruned day: merged into the day file, which keeps every earlier row.
+    await f.db
+      .sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
+      VALUES (${new Date(DAY + 7 * H + 99)}, 1, 1, 901, 89001.5, 0.003, 'buy', 901, ${String((DAY + 7 * H) * 1e6)})`;
+    expect(await archiver(f, DAY + 26 * H + 300_000).runOnce()).toBe(1);
+    const merged = (await tradeManifest(f))[0]!;
+    expect([merged.path, merged.rows, merged.source_rows, merged.exports]).toEqual([
+      DAY_FILE,
+      122,
+      1, // the late row: what the database holds for the day now
+      pruned.exports + 1,
+    ]);
+    expect((await fileIds(f, DAY_FILE)).sort((x, y) => x - y)).toEqual([900, 901, ...range(1000, 1120)]);
+    expect((await readerIds(f, DAY, DAY + 24 * H)).ids).toEqual([900, 901, ...range(1000, 1120)]);
+    // Retention takes the merged row too (re-verified after the prune), then the day is settled.
+    expect(await applyRetention(f.db.sql, { days: 1, now, log })).toBe(1);
+    expect(await archiver(f, DAY + 26 * H + 360_000).runOnce()).toBe(0);
+    expect((await readerIds(f, DAY, DAY + 24 * H)).ids).toEqual([900, 901, ...range(1000, 1120)]);
+  }, 30_000);
+});
+
+describe("compaction waits", () => {
+  let f: Fixture;
+  beforeAll(async () => {
+    f = await fixture();
+  }, 30_000);
+  afterAll(() => dispose(f));
+
+  test("a day with an hour that is not verified stays hourly until that hour is", async () => {
+    // 13:00 holds a price the archive cannot hold exactly (kraken BTC-USD: more decimals than the instrument's).
+    await f.db
+      .sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
+      VALUES (${new Date(DAY + 13 * H + 1)}, 1, 1, 777, 90000.123456789, 0.1, 'buy', 777, ${String((DAY + 13 * H) * 1e6)})`;
+    const a = archiver(f, DAY + 26 * H);
+    await a.runOnce();
+    expect(a.failures).toBe(1);
+    const rows = await tradeManifest(f);
+    expect(rows.length).toBe(25); // 23 of the day's hours and two of the next day's, no day row
+    expect(rows.some((r) => String(r.path).includes("hour=all"))).toBe(false);
+    expect(listFiles(f.root, DATE_DIR).length).toBe(23);
+    expect(metric(f, "archive_compactions_total")).toBe(0);
+    // Readers: 23 hourly files and the unverified hour's rows from Postgres, each once.
+    const got = await readerIds(f, DAY, DAY + 24 * H);
+    expect(got.ids).toEqual([777, ...range(1000, 1120)]);
+    expect([got.files, got.live]).toEqual([23, 6]);
+    // The bad row fixed: the hour is exported, and then the day is compacted in the same cycle.
+    await f.db.sql`UPDATE trades SET price = 90000.1 WHERE trade_id = 777`;
+    const b = archiver(f, DAY + 26 * H + 60_000);
+    expect(await b.runOnce()).toBe(1);
+    expect(b.failures).toBe(0);
+    const after = await tradeManifest(f);
+    expect(after.map((r) => r.rows)).toEqual([121, 5, 5]);
+    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+  }, 30_000);
+
+  test("an open day is never compacted; ARCHIVE_COMPACT off leaves the hours as they are", async () => {
+    const rows = await tradeManifest(f);
+    expect(rows.filter((r) => new Date(r.partition_start).getTime() >= DAY + 24 * H).length).toBe(2);
+    const g = await fixture();
+    try {
+      await archiver(g, DAY + 26 * H, undefined, false).runOnce();
+      expect((await tradeManifest(g)).length).toBe(26);
+      expect(listFiles(g.root, DATE_DIR).length).toBe(24);
+    } finally {
+      await dispose(g);
+    }
+  }, 30_000);
+
+  test("a day partly pruned by retention waits until all of it is pruned", async () => {
+    const g = await fixture();
+    try {
+      await archiver(g, DAY + 26 * H, undefined, false).runOnce();
+      // Cutoff 12:00 on the day: hours 00..11 pruned, 12..23 not.
+      await applyRetention(g.db.sql, { days: 1, now: new Date(DAY + 36 * H), log });
+      const a = archiver(g, DAY + 26 * H + 60_000);
+      await a.runOnce();
+      expect((await tradeManifest(g)).length).toBe(26);
+      // All of it pruned: compacted, and the day row is pruned too (and not due for retention again).
+      await applyRetention(g.db.sql, { days: 1, now: new Date(DAY + 48 * H), log });
+      await archiver(g, DAY + 26 * H + 120_000).runOnce();
+      const rows = await tradeManifest(g);
+      expect(rows.length).toBe(3);
+      const day = rows[0]!;
+      expect([day.path, day.rows, day.source_rows]).toEqual([DAY_FILE, 120, 120]);
+      expect(day.pruned_at).not.toBeNull();
+      expect(listFiles(g.root, DATE_DIR)).toEqual([DAY_FILE]);
+      expect(await applyRetention(g.db.sql, { days: 1, now: new Date(DAY + 48 * H), log })).toBe(0);
+      expect((await readerIds(g, DAY, DAY + 24 * H)).ids).toEqual(range(1000, 1120));
+      // A late row for that pruned day merges into the day file.
+      await g.db
+        .sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
+        VALUES (${new Date(DAY + 3 * H)}, 1, 2, 902, 89002.5, 0.004, 'sell', 902, ${String((DAY + 3 * H) * 1e6)})`;
+      expect(await archiver(g, DAY + 26 * H + 180_000).runOnce()).toBe(1);
+      expect((await fileIds(g, DAY_FILE)).sort((x, y) => x - y)).toEqual([902, ...range(1000, 1120)]);
+      expect((await readerIds(g, DAY, DAY + 24 * H)).ids).toEqual([902, ...range(1000, 1120)]);
+    } finally {
+      await dispose(g);
+    }
+  }, 30_000);
+});
+
+describe("compaction crashes", () => {
+  let f: Fixture;
+  let expectedSha: string;
+  beforeAll(async () => {
+    f = await fixture();
+    const ref = await fixture();
+    try {
+      await archiver(ref, DAY + 26 * H).runOnce();
+      expectedSha = String((await tradeManifest(ref))[0]?.sha256);
+    } finally {
+      await dispose(ref);
+    }
+  }, 30_000);
+  afterAll(() => dispose(f));
+
+  test("a crash after the day file is placed (a temp file left too): unseen, redone with the same bytes", async () => {
+    // What a crash mid-write leaves at the compaction's temp name.
+    const tmp = join(f.root, ".tmp");
+    mkdirSync(tmp, { recursive: true });
+    const stale = join(tmp, `compact-trades-kraken-${DAY}.parquet`);
+    writeFileSync(stale, "PAR1 half a file");
+    const crash = new Error("crash after place");
+    const a = archiver(f, DAY + 26 * H, {
+      afterPlace: () => {
+        throw crash;
+      },
+    });
+    await a.runOnce();
+    expect(a.failures).toBe(0); // the hours are archived; the compaction's failure is its own
+    expect(metric(f, "archive_compaction_failures_total")).toBe(1);
+    // The day file exists but no manifest row names it: readers see the 24 hourly files.
+    expect(existsSync(join(f.root, DAY_FILE))).toBe(true);
+    const rows = await tradeManifest(f);
+    expect(rows.length).toBe(26);
+    const got = await readerIds(f, DAY, DAY + 24 * H);
+    expect([got.ids, got.files]).toEqual([range(1000, 1120), 24]);
+    // The next cycle compacts; the temp file was overwritten and is gone; same bytes as an uninterrupted run.
+    await archiver(f, DAY + 26 * H + 60_000).runOnce();
+    const after = await tradeManifest(f);
+    expect(after.length).toBe(3);
+    expect(after[0]?.sha256).toBe(expectedSha);
+    expect(existsSync(stale)).toBe(false);
+    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+  }, 30_000);
+
+  test("a crash after the commit, before the hourly files are deleted: the next start removes them", async () => {
+    // The next day closed as well (its 2 hours), crashing between the commit and the deletion.
+    const nextDayFile = dayPath("trades", "kraken", new Date(DAY + 24 * H));
+    const nextDir = "trades/exchange=kraken/date=2026-11-21/";
+    await archiver(f, DAY + 48 * H + 60_000, {
+      afterCommit: () => {
+        throw new Error("crash after commit");
+      },
+    }).runOnce();
+    const rows = await tradeManifest(f);
+    expect(rows.map((r) => r.path)).toEqual([DAY_FILE, nextDayFile]);
+    expect(listFiles(f.root, nextDir).length).toBe(3); // the day file and the two orphaned hourly files
+    // Readers use the manifest: the day file only, every trade once.
+    const got = await readerIds(f, DAY + 24 * H, DAY + 48 * H);
+    expect([got.ids, got.files]).toEqual([range(1120, 1130), 1]);
+    // A restarted archiver (a new instance) sweeps them on its first cycle.
+    const removedBefore = metric(f, "archive_compaction_files_removed_total");
+    expect(await archiver(f, DAY + 48 * H + 120_000).runOnce()).toBe(0);
+    expect(listFiles(f.root, nextDir)).toEqual([nextDayFile]);
+    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(metric(f, "archive_compaction_files_removed_total")).toBe(removedBefore + 2);
+  }, 30_000);
+});
