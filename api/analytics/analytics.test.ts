@@ -10,7 +10,7 @@ import { createLogger } from "../../lib/log.ts";
 import { type FreshDatabase, freshDatabase } from "../../lib/testing.ts";
 import { loadRegistry } from "../../schema/instruments.ts";
 import { AnalystSqlError, runAnalystSql } from "./analyst-sql.ts";
-import { divideDecimal } from "./queries.ts";
+import { divideDecimal, trimDecimal } from "./queries.ts";
 import { AnalyticsService, analyticsConfig } from "./service.ts";
 
 const registry = loadRegistry({});
@@ -43,6 +43,14 @@ beforeAll(async () => {
     for (const ex of [1, 2])
       await db.sql`INSERT INTO book_tops (time, exchange, instrument_id, bid_price, bid_size, ask_price, ask_size)
         VALUES (${new Date(base + s * 1000)}, ${ex}, 1, ${`9000${ex}.00`}, 1, ${`9000${ex}.${ex}0`}, 1)`;
+  // ETH-USD book tops over the seam at 03:00 (archived before it once the first test has run): kraken twice in
+  // every third second (the later one counts for the cross-exchange spread), coinbase in three seconds of four,
+  // binance in one of five; prices crossing now and then.
+  await db.sql.unsafe(`INSERT INTO book_tops (time, exchange, instrument_id, bid_price, bid_size, ask_price, ask_size)
+    SELECT to_timestamp(${(base + 3 * H) / 1000 - 60} + s + ex / 10.0 + k / 2.0), ex, 2, 3000 + ((s * 7 + ex * 5 + k) % 13) / 100.0, 1,
+      3000.05 + ((s * 11 + ex * 3 + k * 5) % 17) / 100.0, 1
+    FROM generate_series(0, 119) s, generate_series(1, 3) ex, generate_series(0, 1) k
+    WHERE (k = 0 OR (ex = 1 AND s % 3 = 0)) AND (ex <> 2 OR s % 4 <> 0) AND (ex <> 3 OR s % 5 = 0)`);
   await db.sql`INSERT INTO feed_events (time, exchange, instrument_id, event, detail, count, seq) VALUES
     (${new Date(base + 10_000)}, 1, 1, 'gap', 5, 3, 10), (${new Date(base + 20_000)}, 1, 1, 'stale', 4000, 0, 11),
     (${new Date(base + 26_000)}, 1, 1, 'fresh', 0, 0, 12), (${new Date(base + 30_000)}, 1, 1, 'book_resync', 1, 0, 13)`;
@@ -113,6 +121,45 @@ describe("analytics across archive and database", () => {
     expect(sizes.result.reduce((a, b) => a + b.trades, 0)).toBe(144);
     const quality = await service.feedQuality(range);
     expect(quality.result[0]).toMatchObject({ gaps: 1, missing: 3, resyncs: 1, staleSeconds: 10 });
+  });
+});
+
+describe("spreads", () => {
+  test("per exchange and cross-exchange equal Postgres's percentiles, with several tops in a second", async () => {
+    const f = {
+      from: new Date(base + 3 * H - 60_000),
+      to: new Date(base + 3 * H + 60_000),
+      exchanges: [],
+      instruments: [2],
+    };
+    const tops = `instrument_id = 2 AND time >= '${f.from.toISOString()}' AND time < '${f.to.toISOString()}'`;
+    const stats = (e: string) =>
+      `count(*)::int AS n, percentile_disc(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY ${e})::text[] AS q, min(${e})::text AS lo, max(${e})::text AS hi`;
+    const per = await db.sql.unsafe(
+      `SELECT exchange, ${stats("ask_price - bid_price")} FROM book_tops WHERE ${tops} GROUP BY 1 ORDER BY 1`,
+    );
+    const [cross] = await db.sql.unsafe(`WITH s AS (
+        SELECT DISTINCT ON (date_trunc('second', time), exchange) date_trunc('second', time) AS b, bid_price, ask_price
+        FROM book_tops WHERE ${tops} ORDER BY date_trunc('second', time), exchange, time DESC),
+      x AS (SELECT b, min(ask_price) - max(bid_price) AS spread, count(*) AS k FROM s GROUP BY 1)
+      SELECT ${stats("spread")} FROM x WHERE k > 1`);
+    const shape = (scope: number | "cross", r: Record<string, unknown> = {}) => {
+      const q = (r.q ?? []) as string[];
+      return {
+        scope,
+        instrumentId: 2,
+        samples: Number(r.n),
+        p50: trimDecimal(q[0] ?? null),
+        p90: trimDecimal(q[1] ?? null),
+        p99: trimDecimal(q[2] ?? null),
+        min: trimDecimal(String(r.lo)),
+        max: trimDecimal(String(r.hi)),
+      };
+    };
+    const want = [...per.map((r) => shape(Number(r.exchange), r)), shape("cross", cross)];
+    expect(want.map((r) => r.samples)).toEqual([160, 90, 24, 96]);
+    const got = await service.spreads(f);
+    expect(got.result).toEqual(want);
   });
 });
 

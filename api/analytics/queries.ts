@@ -167,31 +167,42 @@ export interface SpreadRow {
   max: string | null;
 }
 
-/** Spread percentiles from book tops, per exchange and across exchanges (1-second alignment). */
+/**
+ * Spread percentiles from book tops, per exchange and across exchanges (1-second alignment), in one statement
+ * over one scan of the range.
+ *
+ * Cross-exchange: per instrument and second, the best ask minus the best bid among each exchange's last top in
+ * that second. Most (instrument, second) groups hold one top per exchange; there the last top is the only one,
+ * and one aggregation over the tops gives the spread directly. A group is known to be such when the number of
+ * distinct `exchange & 63` bits equals its row count (a collision of two exchanges on one bit only sends the
+ * group to the exact path). Groups with several tops of one exchange are recomputed the exact way: the last top
+ * per exchange (arg_max by time), then min/max across exchanges. That replaces a second hash aggregation of
+ * every (instrument, exchange, second) with one of the few duplicated seconds.
+ */
 export async function spreadStats(
   duck: DuckDBConnection,
   view: string,
   priceScale: number,
 ): Promise<SpreadRow[]> {
   // Spreads as BIGINT counts of 10^-priceScale (ask and bid share the price decimals); one quantile state for
-  // the three percentiles. `s` has one row per exchange and second, so count(*) counts the exchanges.
+  // the three percentiles. `n` counts the exchanges of a second.
   const units = (m: string) => `${m} * ${shift("price_decimals", priceScale, "BIGINT")}`;
   const stats = (expr: string) =>
     `count(*)::BIGINT, quantile_disc(${expr}, [0.5, 0.9, 0.99]), min(${expr}), max(${expr})`;
   const present = "ask_price_mantissa IS NOT NULL AND bid_price_mantissa IS NOT NULL";
-  const per = await rows(
+  const out = await rows(
     duck,
-    `SELECT exchange, instrument_id, ${stats("s")} FROM (
-       SELECT exchange, instrument_id, ${units("(ask_price_mantissa - bid_price_mantissa)")} AS s FROM ${view}
-       WHERE ${present}) GROUP BY ALL ORDER BY exchange, instrument_id`,
-  );
-  const cross = await rows(
-    duck,
-    `WITH s AS (SELECT instrument_id, ${bucketUs("time", 1)} AS b, exchange,
-        arg_max(${units("bid_price_mantissa")}, time) AS bid, arg_max(${units("ask_price_mantissa")}, time) AS ask
-        FROM ${view} WHERE ${present} GROUP BY ALL),
-      x AS (SELECT instrument_id, b, min(ask) - max(bid) AS spread, count(*) AS n FROM s GROUP BY ALL)
-     SELECT instrument_id, ${stats("spread")} FROM x WHERE n > 1 GROUP BY ALL ORDER BY instrument_id`,
+    `WITH t AS (SELECT exchange, instrument_id, ${bucketUs("time", 1)} AS b, time, ${units("bid_price_mantissa")} AS bid,
+        ${units("ask_price_mantissa")} AS ask FROM ${view} WHERE ${present}),
+      g AS (SELECT instrument_id, b, min(ask) AS ask, max(bid) AS bid, count(*) AS n,
+        bit_count(bit_or(1::UBIGINT << (exchange & 63))) = count(*) AS once FROM t GROUP BY ALL),
+      s AS (SELECT instrument_id, b, exchange, arg_max(bid, time) AS bid, arg_max(ask, time) AS ask FROM t
+        SEMI JOIN (SELECT instrument_id, b FROM g WHERE NOT once) d USING (instrument_id, b) GROUP BY ALL),
+      x AS (SELECT instrument_id, ask - bid AS spread, n FROM g WHERE once
+        UNION ALL SELECT instrument_id, min(ask) - max(bid), count(*) FROM s GROUP BY instrument_id, b)
+     SELECT 0 AS k, exchange, instrument_id, ${stats("ask - bid")} FROM t GROUP BY ALL
+     UNION ALL SELECT 1, NULL, instrument_id, ${stats("spread")} FROM x WHERE n > 1 GROUP BY ALL
+     ORDER BY k, exchange, instrument_id`,
   );
   const dec = (v: unknown) => trimDecimal(unitsText(v, priceScale));
   const shape = (scope: number | "cross", instrumentId: unknown, r: unknown[]): SpreadRow => {
@@ -208,10 +219,7 @@ export async function spreadStats(
       max: dec(r[3]),
     };
   };
-  return [
-    ...per.map((r) => shape(num(r[0]), r[1], r.slice(2))),
-    ...cross.map((r) => shape("cross", r[0], r.slice(1))),
-  ];
+  return out.map((r) => shape(r[0] ? "cross" : num(r[1]), r[2], r.slice(3)));
 }
 
 export interface SizeBucket {
