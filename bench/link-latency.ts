@@ -6,7 +6,7 @@
 // relay B keeps relay A's seqs and both consumers check every seq, so index i is the same frame on both sides
 // and the link's added latency of that frame is t_B − t_A = lat_B[i] − lat_A[i]. The first `warmup` frames
 // (relay-bench's defaultWarmup: JIT tier-up of every process) are checked for loss and order, not timed.
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { linkEnv, spawnLink, startImportingRelay, startNatsServer } from "../link/testing.ts";
@@ -73,6 +73,7 @@ export async function linkLatencyRun(
   rate: number,
   frames: number,
   warmup = defaultWarmup(rate),
+  log: (l: string) => void = (l) => console.error(l),
 ): Promise<LinkLatencyRun> {
   const work = mkdtempSync(join(tmpdir(), "tapewire-link-lat-"));
   const total = warmup + frames;
@@ -100,6 +101,23 @@ export async function linkLatencyRun(
       spawnHelper(["bun", CONSUMER, "lat", relayB.outPath, "bench-b", String(total), files[1]!]),
     ];
     helpers.push(...cons);
+    // BENCH_LINK_HOP=1: also time each frame at a NATS core subscriber (after the exporter, before the importer).
+    const hopFile = join(work, "lat-nats.bin");
+    const hop = process.env.BENCH_LINK_HOP
+      ? spawnHelper([
+          "bun",
+          join(import.meta.dir, "link-hop-sub.ts"),
+          nats.url,
+          `${env.TAPEWIRE_LINK_SUBJECT}.kraken.all`,
+          String(warmup),
+          String(frames),
+          hopFile,
+        ])
+      : null;
+    if (hop) {
+      helpers.push(hop);
+      await hop.line((l) => l.ready === true, "ready");
+    }
     await Promise.all(cons.map((h) => h.line((l) => l.ready === true, "ready")));
     await waitForFilters(relayA, ["bench-a", `link-export-${env.TAPEWIRE_LINK_STREAM}`]);
     await waitForFilters(relayB, ["bench-b"]);
@@ -129,6 +147,19 @@ export async function linkLatencyRun(
     const b = readLat(files[1]!, total).subarray(warmup);
     const added = new Float64Array(frames);
     for (let i = 0; i < frames; i++) added[i] = b[i]! - a[i]!;
+    if (hop) {
+      await hop.line((l) => l.done === true, "NATS subscriber result", 60_000);
+      const n = readLat(hopFile, frames);
+      const toNats = new Float64Array(frames);
+      for (let i = 0; i < frames; i++) toNats[i] = n[i]! - a[i]!;
+      log(`  NATS subscriber − relay A consumer: ${JSON.stringify(pcts(toNats.sort()))}`);
+    }
+    // BENCH_LINK_DUMP=<dir>: per-frame local and far latencies (ns, Float64, measured frames in seq order).
+    if (process.env.BENCH_LINK_DUMP) {
+      const at = join(process.env.BENCH_LINK_DUMP, `${variant.name}-${Date.now()}`);
+      writeFileSync(`${at}-local.bin`, new Uint8Array(Float64Array.from(a).buffer));
+      writeFileSync(`${at}-far.bin`, new Uint8Array(Float64Array.from(b).buffer));
+    }
     return {
       added: pcts(added.sort()),
       local: pcts(Float64Array.from(a).sort()),
@@ -177,7 +208,7 @@ export async function linkLatency(
     for (const v of order) {
       // Each run writes journals and a JetStream file store: settle the disk so no run pays for another's.
       Bun.spawnSync(["sync"]);
-      const run = await linkLatencyRun(v, rate, frames, warmup);
+      const run = await linkLatencyRun(v, rate, frames, warmup, log);
       runs[v.name]!.push(run);
       log(`link latency round ${r + 1}/${rounds} ${v.name}: ${JSON.stringify(run)}`);
     }
