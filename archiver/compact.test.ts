@@ -12,6 +12,7 @@ import { createLogger } from "../lib/log.ts";
 import { type FreshDatabase, freshDatabase } from "../lib/testing.ts";
 import { datasetByName, dayPath } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
+import { schemaExport } from "../trader/schema-export.ts";
 import { Archiver } from "./archiver.ts";
 import type { CompactFaults } from "./compact.ts";
 import { openExportDuck } from "./duck.ts";
@@ -27,6 +28,48 @@ const trades = datasetByName("trades")!;
 const scales = { price: 9, size: 8 };
 const DAY_FILE = dayPath("trades", "kraken", new Date(DAY));
 const DATE_DIR = "trades/exchange=kraken/date=2026-11-20/";
+const TRADER_PYTHON = join(import.meta.dir, "..", ".data", "trader-venv", "bin", "python");
+const haveTrader = existsSync(TRADER_PYTHON);
+
+/** The backtests' archive reader (trader/tapewire_trader/archive.py) over the manifest's files of a window. */
+async function backtestRead(
+  f: Fixture,
+  from: number,
+  to: number,
+  everyFile = false,
+): Promise<{ rows: number; files: string[] }> {
+  const window = everyFile
+    ? f.db.sql``
+    : f.db.sql`AND partition_start < ${new Date(to)} AND partition_end > ${new Date(from)}`;
+  const files = (await f.db.sql`SELECT path FROM archive_manifest WHERE dataset = 'trades' ${window}`).map(
+    (r) => String(r.path),
+  );
+  const script = `import json, sys
+from nautilus_trader.model.identifiers import InstrumentId
+from tapewire_trader.archive import ArchiveReader
+a = json.loads(sys.argv[1])
+data = ArchiveReader(a["root"], a["registry"], a["files"]).read([InstrumentId.from_str("BTC/USD.KRAKEN")], a["from"], a["to"], book=False)
+print(json.dumps({"rows": data.rows, "files": data.files}))`;
+  const arg = JSON.stringify({
+    root: f.root,
+    registry: schemaExport({}).instruments,
+    files,
+    from: from * 1e6,
+    to: to * 1e6,
+  });
+  const child = Bun.spawn([TRADER_PYTHON, "-c", script, arg], {
+    cwd: join(import.meta.dir, "..", "trader"),
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [code, out, err] = await Promise.all([
+    child.exited,
+    new Response(child.stdout).text(),
+    new Response(child.stderr).text(),
+  ]);
+  if (code !== 0) throw new Error(`the trader's archive reader failed: ${err}`);
+  return JSON.parse(out);
+}
 
 interface Fixture {
   db: FreshDatabase;
@@ -217,6 +260,24 @@ describe("compaction", () => {
     );
     expect(JSON.parse(String(res.body)).rows).toEqual([{ n: "130", d: "130", lo: "1000", hi: "1129" }]);
   }, 30_000);
+
+  test.skipIf(!haveTrader)(
+    "the backtests' archive reader reads windows inside and across the day file",
+    async () => {
+      // BTC-USD is instrument 1 (even k): 05:30–07:12 holds k = 28..36, 23:30–00:30 k = 118 and 120, 122.
+      expect(await backtestRead(f, DAY + 5.5 * H, DAY + 7.2 * H)).toEqual({ rows: 5, files: [DAY_FILE] });
+      expect(await backtestRead(f, DAY + 23.5 * H, DAY + 24.5 * H)).toEqual({
+        rows: 3,
+        files: [DAY_FILE, "trades/exchange=kraken/date=2026-11-21/hour=00/part-2026-11-21T00.parquet"],
+      });
+      // Given every file, it opens only those whose span (a day for hour=all) overlaps the window.
+      expect(await backtestRead(f, DAY + 24 * H, DAY + 24.5 * H, true)).toEqual({
+        rows: 2,
+        files: ["trades/exchange=kraken/date=2026-11-21/hour=00/part-2026-11-21T00.parquet"],
+      });
+    },
+    60_000,
+  );
 
   test("a late row into a compacted day re-exports the whole day from Postgres", async () => {
     const before = (await tradeManifest(f))[0]!;
