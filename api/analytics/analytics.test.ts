@@ -124,6 +124,24 @@ describe("analytics across archive and database", () => {
   });
 });
 
+describe("VWAP with large mantissas", () => {
+  test("price × size past 2⁶³ in one bucket with small ones stays exact", async () => {
+    // SOL-USD on coinbase at 05:00: sizes of 0.5, 40 (mantissa 4·10⁹, past √2⁶³) and 10⁹ (price·size mantissas
+    // ≈ 1.5·10²¹) in one hour.
+    const t = (s: number) => new Date(base + 5 * H + s * 1000).toISOString();
+    await db.sql.unsafe(`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns) VALUES
+      ('${t(1)}', 2, 3, 900001, 150.25, 0.5, 'buy', 1, 1), ('${t(2)}', 2, 3, 900002, 150.75, 40, 'buy', 2, 2),
+      ('${t(3)}', 2, 3, 900003, 149.5, 1000000000, 'sell', 3, 3), ('${t(4)}', 2, 3, 900004, 151, 0.125, 'sell', 4, 4)`);
+    const f = { from: new Date(base + 5 * H), to: new Date(base + 6 * H), exchanges: [2], instruments: [3] };
+    const [pg] = await db.sql`SELECT sum(price * size)::text AS n, sum(size)::text AS d FROM trades
+      WHERE exchange = 2 AND instrument_id = 3`;
+    const r = await service.ohlcv(f, 3600);
+    expect(r.result.map((x) => [x.trades, x.volume, x.vwap])).toEqual([
+      [4, "1000000040.625", divideDecimal(String(pg?.n), String(pg?.d), 13)],
+    ]);
+  });
+});
+
 describe("spreads", () => {
   test("per exchange and cross-exchange equal Postgres's percentiles, with several tops in a second", async () => {
     const f = {

@@ -89,18 +89,23 @@ export async function ohlcv(
 ): Promise<OhlcvRow[]> {
   const { price: ps, size: ss } = scales;
   // Per bucket and decimals (constant per instrument in practice) on the raw mantissas, then across decimals
-  // at the common scale: first/last by (time, trade_id), like first(price ORDER BY time, trade_id).
+  // at the common scale: first/last by (time, trade_id), like first(price ORDER BY time, trade_id). Σ price·size
+  // multiplies in BIGINT where both mantissas are below √2⁶³ (the product fits; sum() accumulates in HUGEINT)
+  // and in HUGEINT only for the others: a HUGEINT product per row cost ~40 ns of the ~270 ns a trade took.
+  const small =
+    "(price_mantissa BETWEEN -3037000499 AND 3037000499 AND size_mantissa BETWEEN -3037000499 AND 3037000499)";
   const out = await rows(
     duck,
     `WITH g AS (
        SELECT exchange, instrument_id, ${bucketUs("time", seconds)} AS b, price_decimals AS pd, size_decimals AS sd,
          arg_min(price_mantissa, ${timeIdKey}) AS o, min(${timeIdKey}) AS ok, max(price_mantissa) AS h,
          min(price_mantissa) AS l, arg_max(price_mantissa, ${timeIdKey}) AS c, max(${timeIdKey}) AS ck,
-         sum(size_mantissa) AS v, sum(price_mantissa::HUGEINT * size_mantissa) AS pv, count(*) AS n
+         sum(size_mantissa) AS v, sum(CASE WHEN ${small} THEN price_mantissa * size_mantissa END) AS pv,
+         sum(CASE WHEN NOT ${small} THEN price_mantissa::HUGEINT * size_mantissa END) AS pvh, count(*) AS n
        FROM ${view} GROUP BY ALL)
      SELECT exchange, instrument_id, b, arg_min(o * ${shift("pd", ps)}, ok), max(h * ${shift("pd", ps)}),
        min(l * ${shift("pd", ps)}), arg_max(c * ${shift("pd", ps)}, ck), sum(v * ${shift("sd", ss)}),
-       sum(pv * ${shift("pd + sd", ps + ss)}), sum(n)::BIGINT
+       sum((coalesce(pv, 0) + coalesce(pvh, 0)) * ${shift("pd + sd", ps + ss)}), sum(n)::BIGINT
      FROM g GROUP BY ALL ORDER BY b, exchange, instrument_id`,
   );
   return out.map((r) => {
