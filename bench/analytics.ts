@@ -93,7 +93,7 @@ try {
 
   // Export every closed partition (the clock says the whole span is over).
   const { duck, close } = await openExportDuck();
-  const archiver = new Archiver(db.sql, duck, {
+  const archiverOptions = {
     root,
     databaseUrl: db.url,
     intervalS: INTERVAL_S,
@@ -101,7 +101,8 @@ try {
     registry,
     log,
     now: () => new Date(start + spanMs + 3_600_000),
-  });
+  };
+  const archiver = new Archiver(db.sql, duck, archiverOptions);
   const exportMs = await timed(() => archiver.runOnce());
   const manifestSums =
     () => db.sql`SELECT count(*)::int AS partitions, sum(rows)::bigint AS rows, sum(bytes)::bigint AS bytes,
@@ -109,16 +110,7 @@ try {
   const [exported] = await manifestSums();
   // The archiver's next cycle (the same code path as the process's): nothing left to export, every closed day
   // compacted from its verified partition files.
-  const compactor = new Archiver(db.sql, duck, {
-    root,
-    databaseUrl: db.url,
-    intervalS: INTERVAL_S,
-    recheckS: 0,
-    registry,
-    log,
-    now: () => new Date(start + spanMs + 3_600_000),
-    compact: true,
-  });
+  const compactor = new Archiver(db.sql, duck, { ...archiverOptions, compact: true });
   const compactMs = await timed(() => compactor.runOnce());
   close();
   if (archiver.failures + compactor.failures > 0) throw new Error("the archiver reported failures");

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { linkEnv, spawnLink, startImportingRelay, startNatsServer } from "../link/testing.ts";
 import { startRelayProcess, waitForFilters } from "../relay/testing.ts";
 import { defaultWarmup } from "./relay-bench-ours.ts";
-import { type Helper, median, percentile, spawnHelper } from "./relay-bench-procs.ts";
+import { cpuSeconds, type Helper, median, percentile, spawnHelper } from "./relay-bench-procs.ts";
 
 const CONSUMER = join(import.meta.dir, "relay-bench-consumer.ts");
 const PRODUCER = join(import.meta.dir, "relay-bench-producer.ts");
@@ -43,17 +43,6 @@ export interface LinkLatencyRun {
   cpu: Record<string, number>;
   /** Frames per JetStream message the exporter published, warm-up included. */
   framesPerMessage: number;
-}
-
-/** utime + stime of a live process from /proc (Linux), in seconds; NaN elsewhere. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
-  } catch {
-    return Number.NaN;
-  }
 }
 
 const pcts = (sorted: Float64Array): Pcts => ({

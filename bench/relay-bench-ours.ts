@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { startRelayProcess, waitFor, waitForFilters } from "../relay/testing.ts";
 import { FRAME_SIZE } from "../schema/frame.ts";
 import type { CRef } from "./relay-bench-c.ts";
-import { type Helper, percentile, spawnHelper } from "./relay-bench-procs.ts";
+import { cpuSeconds, type Helper, percentile, spawnHelper } from "./relay-bench-procs.ts";
 
 const CONSUMER = join(import.meta.dir, "relay-bench-consumer.ts");
 const PRODUCER = join(import.meta.dir, "relay-bench-producer.ts");
@@ -90,17 +90,6 @@ export async function relayThroughput(
     relayEnv,
     root,
   );
-}
-
-/** utime + stime of a live process from /proc (Linux), in seconds; NaN elsewhere. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /**

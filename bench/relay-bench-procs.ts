@@ -1,9 +1,21 @@
 // Process plumbing for bench/relay-bench.ts: spawn a helper, collect its JSON stdout lines, wait for one.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { readLines } from "../relay/testing.ts";
 
 export const ROOT = join(import.meta.dir, "..");
+
+/** utime + stime of a live process from /proc (Linux), in seconds; NaN elsewhere. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN;
+  }
+}
 
 export interface Helper {
   proc: Subprocess<"ignore", "pipe", "pipe">;
