@@ -87,6 +87,19 @@ async function runArchiver(s: S3Store, nowMs: number): Promise<number> {
   }
 }
 
+/** The API's analytics over the bucket's archive, with `cache` as its local cache. */
+const s3Analytics = (cache: string) =>
+  new AnalyticsService(
+    db.sql,
+    registry,
+    analyticsConfig.read({
+      ARCHIVE_DIR: `s3://${BUCKET}/archive`,
+      ARCHIVE_CACHE_DIR: cache,
+      ARCHIVE_S3_ENDPOINT: endpoint,
+      ARCHIVE_S3_REGION: credentials.region,
+    }),
+  );
+
 beforeAll(async () => {
   if (!haveMoto) return;
   const port = await freePort();
@@ -134,16 +147,7 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
       S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     });
     const cache = tmp("tw-s3-readcache-");
-    const service = new AnalyticsService(
-      db.sql,
-      registry,
-      analyticsConfig.read({
-        ARCHIVE_DIR: `s3://${BUCKET}/archive`,
-        ARCHIVE_CACHE_DIR: cache,
-        ARCHIVE_S3_ENDPOINT: endpoint,
-        ARCHIVE_S3_REGION: credentials.region,
-      }),
-    );
+    const service = s3Analytics(cache);
     try {
       const range = { from: new Date(base), to: new Date(base + 3 * H), exchanges: [], instruments: [] };
       const r = await service.ohlcv(range, 3 * 3600);
@@ -233,16 +237,7 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
     expect(sha256Of(readFileSync(join(cache, dayKey)))).toBe(String(row?.sha256));
     // A reader with an empty cache fetches the day object and counts each trade once.
     const readCache = tmp("tw-s3-compact-read-");
-    const service = new AnalyticsService(
-      db.sql,
-      registry,
-      analyticsConfig.read({
-        ARCHIVE_DIR: `s3://${BUCKET}/archive`,
-        ARCHIVE_CACHE_DIR: readCache,
-        ARCHIVE_S3_ENDPOINT: endpoint,
-        ARCHIVE_S3_REGION: credentials.region,
-      }),
-    );
+    const service = s3Analytics(readCache);
     try {
       const range = { from: new Date(day), to: new Date(day + 24 * H), exchanges: [2], instruments: [] };
       const r = await service.ohlcv(range, 86_400);
