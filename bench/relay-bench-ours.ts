@@ -9,7 +9,7 @@ import { cpuSeconds, type Helper, percentile, spawnHelper } from "./relay-bench-
 const CONSUMER = join(import.meta.dir, "relay-bench-consumer.ts");
 const PRODUCER = join(import.meta.dir, "relay-bench-producer.ts");
 
-async function withRelay<T>(
+export async function withRelay<T>(
   work: string,
   queueBytes: number,
   consumers: number,

@@ -2,6 +2,9 @@
 //   max   <path> <frames> <batch> : frames as fast as the relay takes them, `batch` frames per write
 //   paced <path> <frames> <rate>  : one frame per write at `rate`/s on absolute-time sleeps (like uds.c
 //                                   prodpaced), tsRecv stamped with the host clock just before each write
+//   paced2 <pathA,pathB> <frames> <rate> : the same paced stream to two relays at once (bench/relay-bench-paired.ts):
+//                                   each tick writes the frame to both, back to back, A first on even seqs and B
+//                                   first on odd ones, each copy stamped just before its own write
 // Prints one JSON line {t0, t1} (host ns) when done.
 
 import { dlopen, FFIType, ptr } from "bun:ffi";
@@ -56,8 +59,10 @@ if (mode === "max") {
   socket.end();
   const cpu = process.cpuUsage();
   console.log(JSON.stringify({ t0, t1: nowNs(), cpuS: (cpu.user + cpu.system) / 1e6 }));
-} else if (mode === "paced") {
+} else if (mode === "paced" || mode === "paced2") {
   const rate = Number(third);
+  const paths = mode === "paced2" ? path.split(",") : [path];
+  if (paths.length !== (mode === "paced2" ? 2 : 1)) throw new Error("paced2 takes two paths: <pathA,pathB>");
   const libc = dlopen("libc.so.6", {
     clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     clock_nanosleep: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
@@ -69,22 +74,16 @@ if (mode === "max") {
   const tsPtr = ptr(ts);
   const bytes = frames([{ kind: Kind.Trade, instrument: 1, price: 100, size: 1 }]);
   const view = new DataView(bytes.buffer);
-  const socket = await Bun.connect({ unix: path, socket: { data() {} } });
-  const backlog = new FrameRing(8 << 20);
+  const sockets: Socket<undefined>[] = [];
+  for (const p of paths) sockets.push(await Bun.connect({ unix: p, socket: { data() {} } }));
+  const backlogs = sockets.map(() => new FrameRing(8 << 20));
   libc.symbols.clock_gettime(CLOCK_MONOTONIC, tsPtr);
   let next = (ts[0]! >>> 0) * 1e9 + ts[2]!;
   const period = Math.round(1e9 / rate);
   const t0 = nowNs();
-  // A dedicated process: blocking sleeps on the event loop are fine, socket.write is a direct syscall.
-  for (let seq = 0; seq < total; seq++) {
-    next += period;
-    const sec = Math.floor(next / 1e9);
-    ts[0] = sec;
-    ts[1] = 0;
-    ts[2] = next - sec * 1e9;
-    ts[3] = 0;
-    libc.symbols.clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, tsPtr, null);
-    writeSeq(view, 0, seq);
+  const send = (k: number): void => {
+    const socket = sockets[k]!;
+    const backlog = backlogs[k]!;
     stampRecv(view, 0);
     // A stalled relay fills the socket buffer (~280 one-frame writes): keep what it refused, in order, and
     // retry on the next tick; those frames carry their original stamp, so the wait shows in the latency.
@@ -97,13 +96,32 @@ if (mode === "max") {
       backlog.push(bytes, 0, FRAME_SIZE);
       if (backlog.writeTo(socket) === null) throw new Error("relay closed the producer");
     }
+  };
+  const two = sockets.length === 2;
+  // A dedicated process: blocking sleeps on the event loop are fine, socket.write is a direct syscall.
+  for (let seq = 0; seq < total; seq++) {
+    next += period;
+    const sec = Math.floor(next / 1e9);
+    ts[0] = sec;
+    ts[1] = 0;
+    ts[2] = next - sec * 1e9;
+    ts[3] = 0;
+    libc.symbols.clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, tsPtr, null);
+    writeSeq(view, 0, seq);
+    // Two relays: the one written second waits for the first write (a few µs); alternating cancels that.
+    const first = two ? seq & 1 : 0;
+    send(first);
+    if (two) send(1 - first);
   }
-  while (backlog.size > 0) {
-    if (backlog.writeTo(socket) === null) throw new Error("relay closed the producer");
-    await Bun.sleep(1);
+  for (let k = 0; k < sockets.length; k++) {
+    while (backlogs[k]!.size > 0) {
+      if (backlogs[k]!.writeTo(sockets[k]!) === null) throw new Error("relay closed the producer");
+      await Bun.sleep(1);
+    }
+    sockets[k]!.end();
   }
-  socket.end();
-  console.log(JSON.stringify({ t0, t1: nowNs() }));
+  const cpu = process.cpuUsage();
+  console.log(JSON.stringify({ t0, t1: nowNs(), cpuS: (cpu.user + cpu.system) / 1e6 }));
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

@@ -1,0 +1,289 @@
+// The journal's latency cost (issue 10) measured in pairs: two relays run AT THE SAME TIME, one with the journal
+// on and one with it off, each with its own consumer processes, both fed by one paced producer process
+// (relay-bench-producer.ts paced2) that writes each frame to both relays back to back, alternating which one is
+// written first frame by frame, each copy stamped with the host clock just before its own write. Every consumer
+// records now − tsRecv per frame (relay-bench-consumer.ts lat) and checks every seq, so index k is the same frame
+// on both sides. The two relays share every stall of the machine (hypervisor steal, other work, writeback) in
+// the same window: the ratio of their percentiles and the per-frame differences cancel what sequential runs
+// cannot. A control pair with the journal off on both sides, in the same rounds, shows what the harness itself
+// gives (a fair one: ratio ≈ 1). Fresh relays and journals per run; the pair's spawn order swaps every run.
+//
+//   BENCH_ROUNDS=7 BENCH_LATENCY_FRAMES=50000 flock /work/coord/bench.lock bun bench/relay-bench-paired.ts
+//   (BENCH_CONSUMERS per relay, default 3; BENCH_RATE, default 10000; BENCH_PAIRED_CONTROL=0 skips the control;
+//   PAIRED_JSON=<file> writes every run's figures)
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultWarmup, withRelay } from "./relay-bench-ours.ts";
+import { cpuSeconds, type Helper, median, percentile, spawnHelper } from "./relay-bench-procs.ts";
+
+const PRODUCER = join(import.meta.dir, "relay-bench-producer.ts");
+
+export interface Pcts {
+  p50: number;
+  p99: number;
+  p999: number;
+}
+
+export interface PairSide {
+  name: string;
+  env: Record<string, string>;
+}
+
+export interface PairedRun {
+  /** Producer stamp → consumer, µs, over every consumer's measured frames, per side. */
+  a: Pcts;
+  b: Pcts;
+  /** Per frame and consumer index, lat_a − lat_b (µs): percentiles, mean, and the share where a was slower. */
+  diff: {
+    p1: number;
+    p50: number;
+    p99: number;
+    mean: number;
+    aSlower: number;
+    /** Median of a − b over the frames written to a first, and over those written to b first. */
+    aWrittenFirst: number;
+    bWrittenFirst: number;
+  };
+  /** Frames lost or out of order on either side, warm-up included (must be 0). */
+  bad: number;
+  /** CPU share (1 = one whole CPU) over the paced run, warm-up included. */
+  cpu: { a: number; b: number; producer: number };
+  /** The relay started (and written first on even seqs) was a: false when the order was swapped. */
+  aFirst: boolean;
+}
+
+const pcts = (sorted: Float64Array): Pcts => ({
+  p50: percentile(sorted, 0.5) / 1000,
+  p99: percentile(sorted, 0.99) / 1000,
+  p999: percentile(sorted, 0.999) / 1000,
+});
+
+function readLat(file: string, total: number): Float64Array {
+  const bytes = readFileSync(file);
+  return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + total * 8));
+}
+
+/** One paired run: relays a and b (fresh, each with `consumers` consumers), one paced2 producer into both. */
+export async function pairedRun(
+  work: string,
+  a: PairSide,
+  b: PairSide,
+  opts: { consumers: number; rate: number; frames: number; warmup: number; aFirst: boolean },
+): Promise<PairedRun> {
+  const { consumers, rate, frames, warmup } = opts;
+  const total = warmup + frames;
+  const file = (side: string, i: number) => join(work, `paired-${side}-${i}.bin`);
+  const first = opts.aFirst ? { side: "a", env: a.env } : { side: "b", env: b.env };
+  const second = opts.aFirst ? { side: "b", env: b.env } : { side: "a", env: a.env };
+  const lat = (side: string) => (i: number, path: string) => [
+    "lat",
+    path,
+    `bench-${i}`,
+    String(total),
+    file(side, i),
+  ];
+  const body = async (
+    in1: string,
+    cons1: Helper[],
+    pid1: number,
+    in2: string,
+    cons2: Helper[],
+    pid2: number,
+  ): Promise<PairedRun> => {
+    const pids = { [first.side]: pid1, [second.side]: pid2 } as Record<"a" | "b", number>;
+    const cpu0 = { a: cpuSeconds(pids.a), b: cpuSeconds(pids.b) };
+    const wall0 = performance.now();
+    // paced2 writes its first path first on even seqs: the relay started first.
+    const producer = spawnHelper(["bun", PRODUCER, "paced2", `${in1},${in2}`, String(total), String(rate)]);
+    try {
+      const p = await producer.line((l) => typeof l.t0 === "number", "producer result", 600_000);
+      const all = [...cons1, ...cons2];
+      const results = await Promise.all(
+        all.map((h) => h.line((l) => typeof l.tLast === "number", "consumer result", 60_000)),
+      );
+      const wall = (performance.now() - wall0) / 1000;
+      const bad = results.reduce((s, r) => s + (r.bad as number) + total - (r.count as number), 0);
+      const side = (s: "a" | "b") => {
+        const out = new Float64Array(consumers * frames);
+        for (let i = 0; i < consumers; i++) out.set(readLat(file(s, i), total).subarray(warmup), i * frames);
+        return out;
+      };
+      const la = side("a");
+      const lb = side("b");
+      const d = new Float64Array(la.length);
+      let sum = 0;
+      let aSlower = 0;
+      for (let k = 0; k < la.length; k++) {
+        const v = la[k]! - lb[k]!;
+        d[k] = v;
+        sum += v;
+        if (v > 0) aSlower++;
+      }
+      // The frames written to a first (even seqs when a started first) against those written to b first.
+      const aFirstSeq = opts.aFirst ? 0 : 1;
+      const byOrder: [number[], number[]] = [[], []];
+      for (let k = 0; k < d.length; k++)
+        byOrder[((k % frames) + warmup) % 2 === aFirstSeq ? 0 : 1].push(d[k]!);
+      d.sort();
+      const cpu = {
+        a: (cpuSeconds(pids.a) - cpu0.a) / wall,
+        b: (cpuSeconds(pids.b) - cpu0.b) / wall,
+        producer: (p.cpuS as number) / wall,
+      };
+      return {
+        a: pcts(la.sort()),
+        b: pcts(lb.sort()),
+        diff: {
+          p1: percentile(d, 0.01) / 1000,
+          p50: percentile(d, 0.5) / 1000,
+          p99: percentile(d, 0.99) / 1000,
+          mean: sum / d.length / 1000,
+          aSlower: aSlower / d.length,
+          aWrittenFirst: median(byOrder[0]) / 1000,
+          bWrittenFirst: median(byOrder[1]) / 1000,
+        },
+        bad,
+        cpu,
+        aFirst: opts.aFirst,
+      };
+    } finally {
+      await producer.kill();
+    }
+  };
+  // Nested: both relays and all their consumers are up and filtered before the producer starts.
+  return withRelay(
+    work,
+    8 << 20,
+    consumers,
+    lat(first.side),
+    (in1, cons1, pid1) =>
+      withRelay(
+        work,
+        8 << 20,
+        consumers,
+        lat(second.side),
+        (in2, cons2, pid2) => body(in1, cons1, pid1, in2, cons2, pid2),
+        second.env,
+      ),
+    first.env,
+  );
+}
+
+export interface PairedBenchResult {
+  rate: number;
+  frames: number;
+  warmup: number;
+  consumers: number;
+  /** Per pair name: its runs, one per round. */
+  pairs: Record<string, { a: string; b: string; runs: PairedRun[] }>;
+  loadavg: [number, number];
+}
+
+export async function runPairedBench(
+  opts: {
+    rounds?: number;
+    rate?: number;
+    frames?: number;
+    consumers?: number;
+    control?: boolean;
+    log?: (l: string) => void;
+  } = {},
+): Promise<PairedBenchResult> {
+  const rounds = opts.rounds ?? 7;
+  const rate = opts.rate ?? 10_000;
+  const frames = opts.frames ?? 50_000;
+  const consumers = opts.consumers ?? 3;
+  const warmup = defaultWarmup(rate);
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const on: PairSide = { name: "journal on", env: { TAPEWIRE_JOURNAL: "true" } };
+  const off: PairSide = { name: "journal off", env: { TAPEWIRE_JOURNAL: "false" } };
+  const off2: PairSide = { name: "journal off (2nd)", env: { TAPEWIRE_JOURNAL: "false" } };
+  const pairs: PairedBenchResult["pairs"] = { "on vs off": { a: on.name, b: off.name, runs: [] } };
+  const sides: Record<string, [PairSide, PairSide]> = { "on vs off": [on, off] };
+  if (opts.control !== false) {
+    pairs["control: off vs off"] = { a: off.name, b: off2.name, runs: [] };
+    sides["control: off vs off"] = [off, off2];
+  }
+  const load0 = loadavg()[0]!;
+  const work = mkdtempSync(join(tmpdir(), "tapewire-paired-"));
+  try {
+    const names = Object.keys(pairs);
+    for (let r = 0; r < rounds; r++) {
+      // The pairs alternate which runs first in a round; within a pair, which relay starts (and is written
+      // first on even seqs) swaps every round.
+      const order = r % 2 === 0 ? names : [...names].reverse();
+      for (const name of order) {
+        Bun.spawnSync(["sync"]); // no run pays for an earlier one's writeback
+        const [a, b] = sides[name]!;
+        const run = await pairedRun(work, a, b, { consumers, rate, frames, warmup, aFirst: r % 2 === 0 });
+        pairs[name]!.runs.push(run);
+        log(
+          `round ${r + 1}/${rounds} ${name}: ${JSON.stringify({
+            a: run.a,
+            b: run.b,
+            p50: +(run.a.p50 / run.b.p50).toFixed(3),
+            p99: +(run.a.p99 / run.b.p99).toFixed(3),
+            diff: run.diff,
+            bad: run.bad,
+            cpu: run.cpu,
+          })}`,
+        );
+      }
+    }
+    return { rate, frames, warmup, consumers, pairs, loadavg: [load0, loadavg()[0]!] };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function formatPaired(res: PairedBenchResult): string {
+  const us = (v: number) => `${v.toFixed(1)} µs`;
+  const x = (v: number) => `${v.toFixed(2)}×`;
+  const spread = (vs: number[]) => `${Math.min(...vs).toFixed(2)}–${Math.max(...vs).toFixed(2)}`;
+  const at = `@${res.rate / 1000}k/s`;
+  const lines = [
+    `| paired, ${res.consumers} consumers per relay ${at} | p50 | p99 | p99.9 | relay CPU |`,
+    "|---|---|---|---|---|",
+  ];
+  const notes: string[] = [];
+  let bad = 0;
+  for (const [name, pair] of Object.entries(res.pairs)) {
+    const runs = pair.runs;
+    const m = (f: (r: PairedRun) => number) => median(runs.map(f));
+    const ratio = (k: keyof Pcts) => runs.map((r) => r.a[k] / r.b[k]);
+    lines.push(
+      `| ${name}: ${pair.a} | ${us(m((r) => r.a.p50))} | ${us(m((r) => r.a.p99))} | ${us(m((r) => r.a.p999))} | ${m((r) => r.cpu.a).toFixed(3)} |`,
+      `| ${name}: ${pair.b} | ${us(m((r) => r.b.p50))} | ${us(m((r) => r.b.p99))} | ${us(m((r) => r.b.p999))} | ${m((r) => r.cpu.b).toFixed(3)} |`,
+      `| **${name}: ratio a ÷ b** (median of the runs' ratios; min–max) | **${x(median(ratio("p50")))}** (${spread(ratio("p50"))}) | **${x(median(ratio("p99")))}** (${spread(ratio("p99"))}) | ${x(median(ratio("p999")))} (${spread(ratio("p999"))}) | |`,
+    );
+    notes.push(
+      `${name}: per frame a − b (medians of the runs): p1 ${us(m((r) => r.diff.p1))}, p50 ${us(m((r) => r.diff.p50))}, p99 ${us(m((r) => r.diff.p99))}, mean ${us(m((r) => r.diff.mean))}; p50 where a was written first ${us(m((r) => r.diff.aWrittenFirst))}, where b was ${us(m((r) => r.diff.bWrittenFirst))}; a slower in ${(m((r) => r.diff.aSlower) * 100).toFixed(1)}% of frames.`,
+    );
+    bad += runs.reduce((s, r) => s + r.bad, 0);
+  }
+  const runs = Object.values(res.pairs)[0]?.runs.length ?? 0;
+  return [
+    ...lines,
+    "",
+    ...notes.map((n) => `- ${n}`),
+    "",
+    `${runs} rounds; per run ${res.frames} measured frames per consumer after ${res.warmup} paced warm-up frames;` +
+      ` frames lost or out of order: ${bad}. Load average ${res.loadavg[0].toFixed(1)} → ${res.loadavg[1].toFixed(1)}` +
+      ` on ${cpus().length} CPUs.`,
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const env = process.env;
+  const res = await runPairedBench({
+    rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
+    rate: env.BENCH_RATE ? Number(env.BENCH_RATE) : undefined,
+    frames: env.BENCH_LATENCY_FRAMES ? Number(env.BENCH_LATENCY_FRAMES) : undefined,
+    consumers: env.BENCH_CONSUMERS ? Number(env.BENCH_CONSUMERS) : undefined,
+    control: env.BENCH_PAIRED_CONTROL !== "0",
+  });
+  console.log(formatPaired(res));
+  if (env.PAIRED_JSON) await Bun.write(env.PAIRED_JSON, JSON.stringify(res, null, 2));
+  process.exit(0);
+}
