@@ -4,8 +4,8 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown): number => Number(v ?? 0);
-const iso = (v: unknown): string =>
-  new Date(Number(v) / 1000).toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+// µs since the epoch (a bucket start, whole seconds) as ISO 8601 with microseconds: "….000000Z".
+const iso = (v: unknown): string => `${new Date(Number(v) / 1000).toISOString().slice(0, -1)}000Z`;
 
 async function rows(duck: DuckDBConnection, q: string): Promise<unknown[][]> {
   return (await duck.runAndReadAll(q)).getRows();
@@ -27,6 +27,59 @@ export function unitsText(v: unknown, scale: number): string | null {
   const digits = (neg ? s.slice(1) : s).padStart(scale + 1, "0");
   const text = scale ? `${digits.slice(0, -scale)}.${digits.slice(-scale)}` : digits;
   return neg ? `-${text}` : text;
+}
+
+/**
+ * unitsText + trimDecimal in one pass, for an integer (bigint or safe number) count of 10^-scale units: the same
+ * text without the regular expressions and intermediate strings (12,960 buckets × 5 values per 1-day request).
+ */
+export function unitsDecimal(v: unknown, scale: number): string | null {
+  if (v === null || v === undefined) return null;
+  const s = String(v);
+  if (scale === 0) return s;
+  const neg = s.charCodeAt(0) === 45;
+  const digits = neg ? s.slice(1) : s;
+  // Trailing zeros among the last `scale` digits are fractional zeros: drop them.
+  let end = digits.length;
+  const fracStart = digits.length - scale;
+  while (end > fracStart && end > 0 && digits.charCodeAt(end - 1) === 48) end--;
+  let text: string;
+  if (fracStart > 0) {
+    text =
+      end > fracStart
+        ? `${digits.slice(0, fracStart)}.${digits.slice(fracStart, end)}`
+        : digits.slice(0, fracStart);
+  } else {
+    // |v| < 1: "0." and the leading zeros the digits lack.
+    text = end > 0 ? `0.${"0".repeat(-fracStart)}${digits.slice(0, end)}` : "0";
+  }
+  return neg && text !== "0" ? `-${text}` : text;
+}
+
+const pow10 = (n: number) => 10n ** BigInt(n);
+
+/**
+ * divideDecimal(unitsText(a, aScale), unitsText(b, bScale), places) on the integer units themselves: a / b rounded
+ * half away from zero to `places`, trimmed; null when b is 0. One BigInt division instead of string round trips.
+ */
+export function divideUnits(
+  a: bigint | number,
+  aScale: number,
+  b: bigint | number,
+  bScale: number,
+  places: number,
+): string | null {
+  const num = BigInt(a);
+  const den = BigInt(b);
+  if (den === 0n) return null;
+  // (a / 10^aScale) / (b / 10^bScale) · 10^(places + 1) = a · 10^(bScale + places + 1 − aScale) / b.
+  const k = bScale + places + 1 - aScale;
+  const an = num < 0n ? -num : num;
+  const bn = den < 0n ? -den : den;
+  const q = k >= 0 ? (an * pow10(k)) / bn : an / (bn * pow10(-k));
+  const rounded = (q + 5n) / 10n;
+  const text = unitsDecimal(rounded, places) ?? "0";
+  return rounded !== 0n && num < 0n !== den < 0n ? `-${text}` : text;
 }
 
 /**
@@ -108,21 +161,18 @@ export async function ohlcv(
        sum((coalesce(pv, 0) + coalesce(pvh, 0)) * ${shift("pd + sd", ps + ss)}), sum(n)::BIGINT
      FROM g GROUP BY ALL ORDER BY b, exchange, instrument_id`,
   );
-  return out.map((r) => {
-    const volume = unitsText(r[7], ss) ?? "0";
-    return {
-      exchange: num(r[0]),
-      instrumentId: num(r[1]),
-      time: iso(r[2]),
-      open: trimDecimal(unitsText(r[3], ps)) ?? "0",
-      high: trimDecimal(unitsText(r[4], ps)) ?? "0",
-      low: trimDecimal(unitsText(r[5], ps)) ?? "0",
-      close: trimDecimal(unitsText(r[6], ps)) ?? "0",
-      volume: trimDecimal(volume) ?? "0",
-      vwap: divideDecimal(unitsText(r[8], ps + ss) ?? "0", volume, vwapPlaces),
-      trades: num(r[9]),
-    };
-  });
+  return out.map((r) => ({
+    exchange: num(r[0]),
+    instrumentId: num(r[1]),
+    time: iso(r[2]),
+    open: unitsDecimal(r[3], ps) ?? "0",
+    high: unitsDecimal(r[4], ps) ?? "0",
+    low: unitsDecimal(r[5], ps) ?? "0",
+    close: unitsDecimal(r[6], ps) ?? "0",
+    volume: unitsDecimal(r[7], ss) ?? "0",
+    vwap: divideUnits((r[8] ?? 0) as bigint, ps + ss, (r[7] ?? 0) as bigint, ss, vwapPlaces),
+    trades: num(r[9]),
+  }));
 }
 
 export interface VolatilityRow {
