@@ -14,7 +14,8 @@ import {
   type PlacedPartition,
   readFacts,
 } from "./bulk.ts";
-import { type CompactFaults, compactDays, dayStartMs, sweepOrphans } from "./compact.ts";
+import { type CompactFaults, compactDays, dayStartMs, removeSuperseded, sweepOrphans } from "./compact.ts";
+import { COMPACT_GRACE_MS } from "./config.ts";
 import { combineFacts, type ExportResult, exportPartition, type Partition } from "./export.ts";
 import type { ArchiverMetrics } from "./metrics.ts";
 import { type ArchiveStore, LocalStore } from "./store.ts";
@@ -39,6 +40,11 @@ export interface ArchiverOptions {
    * Off when not given. Only with partitions shorter than a day.
    */
   compact?: boolean;
+  /**
+   * How long the partition files a compaction replaced are kept, ms (ARCHIVE_COMPACT_GRACE): readers that read
+   * the manifest before the swap still open them. Default COMPACT_GRACE_MS.
+   */
+  compactGraceMs?: number;
   /** Test hooks for crash injection in compaction. */
   compactFaults?: CompactFaults;
 }
@@ -208,6 +214,7 @@ export class Archiver {
       for (const m of merges) if (await this.exportOne(d, m.facts, m.entry)) exported++;
       for (const g of days) if (await this.exportOne(d, g.facts, g.entry)) exported++;
       if (this.compacting) await this.compact(d, before, since);
+      await this.removeSuperseded(d); // also with compaction off: what an earlier compaction superseded
     }
     this.sweepDue = this.sweepNext;
     this.sweepNext = false;
@@ -235,7 +242,7 @@ export class Archiver {
         skip: (exchange, dayMs) =>
           this.cycleFailed.has(`${d.name}:*`) || this.cycleFailed.has(`${d.name}:${exchange}:${dayMs}`),
       });
-      if (r.orphaned > 0 || r.failed > 0) this.sweepNext = true;
+      if (r.failed > 0) this.sweepNext = true;
     } catch (error) {
       // Compaction never holds back the archive: the partition files stay verified and listed.
       this.opts.metrics?.compactionFailed(d.name);
@@ -245,6 +252,20 @@ export class Archiver {
   }
 
   private sweepNext = false;
+
+  /** Delete the superseded partition files whose grace period is over (tracked: a failure retries next cycle). */
+  private async removeSuperseded(d: ArchiveDataset): Promise<void> {
+    const ctx = { sql: this.sql, store: this.store, log: this.opts.log, metrics: this.opts.metrics };
+    try {
+      await removeSuperseded(ctx, d, this.opts.compactGraceMs ?? COMPACT_GRACE_MS);
+    } catch (error) {
+      this.opts.metrics?.compactionFailed(d.name);
+      this.opts.log.warn("superseded partition files not deleted yet (retried next cycle)", {
+        dataset: d.name,
+        error,
+      });
+    }
+  }
 
   private get duck(): DuckDBConnection {
     if (!this.opened) throw new Error("Archiver: DuckDB is open only during a cycle");

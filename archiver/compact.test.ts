@@ -2,6 +2,8 @@
 // 24 hourly files become one verified day file and one manifest row, every row stays exactly once for the
 // readers, a day that is not wholly verified waits, crashes between the steps leave nothing wrong, late rows into
 // a compacted day (kept or pruned) re-export or merge the whole day, and retention deletes exactly the day.
+// The replaced hourly files stay for the grace period (a reader that read the manifest before the swap opens
+// them), across restarts, and are deleted once it has passed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +11,7 @@ import { join } from "node:path";
 import { runAnalystSql } from "../api/analytics/analyst-sql.ts";
 import { loadRange } from "../api/analytics/source.ts";
 import { createLogger } from "../lib/log.ts";
-import { type FreshDatabase, freshDatabase } from "../lib/testing.ts";
+import { type FreshDatabase, freshDatabase, waitFor } from "../lib/testing.ts";
 import { datasetByName, dayPath } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { schemaExport } from "../trader/schema-export.ts";
@@ -36,14 +38,17 @@ async function backtestRead(
   f: Fixture,
   from: number,
   to: number,
-  everyFile = false,
+  everyFile: boolean | string[] = false,
 ): Promise<{ rows: number; files: string[] }> {
   const window = everyFile
     ? f.db.sql``
     : f.db.sql`AND partition_start < ${new Date(to)} AND partition_end > ${new Date(from)}`;
-  const files = (await f.db.sql`SELECT path FROM archive_manifest WHERE dataset = 'trades' ${window}`).map(
-    (r) => String(r.path),
-  );
+  // A list given: the files a reader took from the manifest earlier.
+  const files = Array.isArray(everyFile)
+    ? everyFile
+    : (await f.db.sql`SELECT path FROM archive_manifest WHERE dataset = 'trades' ${window}`).map((r) =>
+        String(r.path),
+      );
   const script = `import json, sys
 from nautilus_trader.model.identifiers import InstrumentId
 from tapewire_trader.archive import ArchiveReader
@@ -104,7 +109,8 @@ async function dispose(f: Fixture | undefined): Promise<void> {
   if (f) rmSync(f.root, { recursive: true, force: true });
 }
 
-const archiver = (f: Fixture, now: number, faults?: CompactFaults, compact = true) =>
+/** An archiver at the clock `now`; the replaced files are deleted after `graceMs` (0: in the same cycle). */
+const archiver = (f: Fixture, now: number, faults?: CompactFaults, compact = true, graceMs = 0) =>
   new Archiver(f.db.sql, f.duck.duck, {
     root: f.root,
     databaseUrl: f.db.url,
@@ -115,6 +121,7 @@ const archiver = (f: Fixture, now: number, faults?: CompactFaults, compact = tru
     metrics: f.metrics,
     now: () => new Date(now),
     compact,
+    compactGraceMs: graceMs,
     compactFaults: faults,
   });
 
@@ -467,22 +474,108 @@ describe("compaction crashes", () => {
     // The next day closed as well (its 2 hours), crashing between the commit and the deletion.
     const nextDayFile = dayPath("trades", "kraken", new Date(DAY + 24 * H));
     const nextDir = "trades/exchange=kraken/date=2026-11-21/";
-    await archiver(f, DAY + 48 * H + 60_000, {
-      afterCommit: () => {
-        throw new Error("crash after commit");
+    await archiver(
+      f,
+      DAY + 48 * H + 60_000,
+      {
+        afterCommit: () => {
+          throw new Error("crash after commit");
+        },
       },
-    }).runOnce();
+      true,
+      H,
+    ).runOnce();
     const rows = await tradeManifest(f);
     expect(rows.map((r) => r.path)).toEqual([DAY_FILE, nextDayFile]);
-    expect(listFiles(f.root, nextDir).length).toBe(3); // the day file and the two orphaned hourly files
+    expect(listFiles(f.root, nextDir).length).toBe(3); // the day file and the two superseded hourly files
     // Readers use the manifest: the day file only, every trade once.
     const got = await readerIds(f, DAY + 24 * H, DAY + 48 * H);
     expect([got.ids, got.files]).toEqual([range(1120, 1130), 1]);
-    // A restarted archiver (a new instance) sweeps them on its first cycle.
+    // A restarted archiver (a new instance; its grace is over) deletes them on its first cycle.
     const removedBefore = metric(f, "archive_compaction_files_removed_total");
     expect(await archiver(f, DAY + 48 * H + 120_000).runOnce()).toBe(0);
     expect(listFiles(f.root, nextDir)).toEqual([nextDayFile]);
     expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
     expect(metric(f, "archive_compaction_files_removed_total")).toBe(removedBefore + 2);
+  }, 30_000);
+});
+
+describe("the grace period of the replaced hourly files", () => {
+  let f: Fixture;
+  /** The manifest's trade files as a reader takes them (loadRange, the SQL endpoint, a backtest: step one). */
+  let taken: string[];
+  beforeAll(async () => {
+    f = await fixture();
+  }, 30_000);
+  afterAll(() => dispose(f));
+
+  const superseded = async () =>
+    (await f.db.sql`SELECT path FROM archive_superseded ORDER BY path`).map((r) => String(r.path));
+
+  test("a reader that took the manifest's files just before the swap opens them after it: every trade once", async () => {
+    // Exported hour by hour (compaction off): the manifest names 26 hourly files.
+    await archiver(f, DAY + 26 * H, undefined, false).runOnce();
+    taken = (
+      await f.db.sql`SELECT path FROM archive_manifest WHERE dataset = 'trades' ORDER BY partition_start`
+    ).map((r) => String(r.path));
+    expect(taken.length).toBe(26);
+    // Compaction runs between the reader's two steps (the grace: an hour).
+    const a = archiver(f, DAY + 26 * H + 60_000, undefined, true, H);
+    await a.runOnce();
+    expect(a.failures).toBe(0);
+    // Step two: the reader opens the files it took. They are all there, each trade once.
+    const got = await f.duck.duck.runAndReadAll(
+      `SELECT count(*)::INTEGER, count(DISTINCT trade_id)::INTEGER, min(trade_id)::INTEGER, max(trade_id)::INTEGER
+       FROM read_parquet([${taken.map((p) => `'${join(f.root, p)}'`).join(", ")}], hive_partitioning = false)`,
+    );
+    expect(got.getRows()[0]).toEqual([130, 130, 1000, 1129]);
+    expect((await tradeManifest(f)).map((r) => r.path)).toEqual([DAY_FILE, ...taken.slice(24)]);
+    expect(await superseded()).toEqual(taken.slice(0, 24));
+    if (haveTrader) {
+      // The backtests' reader with the list it was given before the swap: BTC-USD (even k) of the 26 hours.
+      const r = await backtestRead(f, DAY, DAY + 26 * H, taken);
+      expect([r.rows, r.files]).toEqual([65, taken]);
+    }
+    // A reader that reads the manifest now: the day file only, never the day and its hours.
+    const now = await readerIds(f, DAY, DAY + 24 * H);
+    expect([now.ids, now.files]).toEqual([range(1000, 1120), 1]);
+    // The folder holds both meanwhile: whatever lists it instead of the manifest counts the day twice.
+    expect(listFiles(f.root, DATE_DIR).length).toBe(25);
+  }, 60_000);
+
+  test("a restart within the grace keeps them (its start-up sweep too); once the grace has passed they go", async () => {
+    // A restarted archiver (a new instance, whose first cycle sweeps leftovers), still within the hour.
+    await archiver(f, DAY + 26 * H + 120_000, undefined, true, H).runOnce();
+    expect(listFiles(f.root, DATE_DIR).length).toBe(25);
+    expect((await superseded()).length).toBe(24);
+    expect(metric(f, "archive_compaction_files_removed_total")).toBe(0);
+    // Restarted again with a grace of 300 ms: its cycles delete them once 300 ms have passed since the swap.
+    const a = archiver(f, DAY + 26 * H + 180_000, undefined, true, 300);
+    await waitFor(
+      async () => {
+        await a.runOnce();
+        return listFiles(f.root, DATE_DIR).length === 1;
+      },
+      { timeoutMs: 15_000, what: "the superseded hourly files deleted" },
+    );
+    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(await superseded()).toEqual([]);
+    expect(metric(f, "archive_compaction_files_removed_total")).toBe(24);
+    // Not before the grace: the swap's commit is the day row's verified_at, on the same clock.
+    const [age] = await f.db.sql`SELECT extract(epoch FROM now() - verified_at) * 1000 AS ms
+      FROM archive_manifest WHERE path = ${DAY_FILE}`;
+    expect(Number(age?.ms)).toBeGreaterThanOrEqual(300);
+    // The hours the manifest still names (the next day's) were never touched.
+    for (const p of taken.slice(24)) expect(existsSync(join(f.root, p))).toBe(true);
+    expect((await readerIds(f, DAY, DAY + 26 * H)).ids).toEqual(range(1000, 1130));
+  }, 60_000);
+
+  test("a superseded file the manifest names again is never deleted (its row goes, the file stays)", async () => {
+    const named = taken[24] as string; // the next day's 00:00 hour, in the manifest
+    await f.db.sql`INSERT INTO archive_superseded (path, dataset, superseded_at)
+      VALUES (${named}, 'trades', now() - interval '1 day')`;
+    await archiver(f, DAY + 26 * H + 240_000, undefined, true, 0).runOnce();
+    expect(existsSync(join(f.root, named))).toBe(true);
+    expect(await superseded()).toEqual([]);
   }, 30_000);
 });

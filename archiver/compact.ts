@@ -7,9 +7,12 @@
 //    key-value metadata, one thread: the same partitions give the same bytes. The file is read back and compared
 //    with the sum of the partitions' facts (combineFacts), fsync'd and renamed into place (ArchiveStore).
 // 3. One Postgres transaction replaces the partitions' manifest rows by one day row, after checking (FOR UPDATE)
-//    that they are still exactly the ones compacted. Only after the commit are the partition files deleted; a
-//    crash in between leaves files no manifest row names, which sweepOrphans removes on the next start (and the
-//    archiver retries a failed deletion on its next cycle). Until the commit readers see the partition files.
+//    that they are still exactly the ones compacted, and records the partition files in archive_superseded.
+//    Until the commit readers see the partition files; after it, the day file. A reader that read the manifest
+//    just before the commit still opens the partition files, so they are deleted only once the grace period
+//    (ARCHIVE_COMPACT_GRACE) has passed since the commit (removeSuperseded, every cycle): the row is written
+//    with the swap, so a crash or restart loses none, and a file the manifest names again is never deleted.
+//    sweepOrphans removes what no row tracks (files left by a compaction from before archive_superseded).
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -34,7 +37,7 @@ import type { ArchiveStore } from "./store.ts";
 export interface CompactFaults {
   /** The day file is in place, the manifest not changed yet. */
   afterPlace?: (day: Date) => void;
-  /** The manifest has the day row, the partition files are not deleted yet. */
+  /** The manifest has the day row and the partition files are superseded (not deleted: that waits the grace). */
   afterCommit?: (day: Date) => void;
 }
 
@@ -61,10 +64,9 @@ interface PartitionRow {
 
 export interface CompactResult {
   compacted: number;
-  removed: number;
   failed: number;
-  /** Deletions that failed after a commit (the files are orphans until the next sweep). */
-  orphaned: number;
+  /** Partition files the compactions superseded (deleted by removeSuperseded once the grace has passed). */
+  superseded: number;
 }
 
 const DAY_MS = DAY_S * 1000;
@@ -112,7 +114,7 @@ export async function compactDays(
     });
     days.set(k, group);
   }
-  const out: CompactResult = { compacted: 0, removed: 0, failed: 0, orphaned: 0 };
+  const out: CompactResult = { compacted: 0, failed: 0, superseded: 0 };
   for (const g of days.values()) {
     if (opts.skip(g.exchange, g.day)) continue;
     // Retention prunes partition by partition: a day part pruned (or pruned, then merged with late rows that
@@ -124,10 +126,9 @@ export async function compactDays(
       continue;
     }
     try {
-      const removed = await compactDay(ctx, d, g.exchange, new Date(g.day), g.parts, pruned.length > 0);
+      await compactDay(ctx, d, g.exchange, new Date(g.day), g.parts, pruned.length > 0);
       out.compacted++;
-      if (removed === null) out.orphaned += g.parts.length;
-      else out.removed += removed;
+      out.superseded += g.parts.length;
     } catch (error) {
       out.failed++;
       ctx.metrics?.compactionFailed(d.name);
@@ -163,10 +164,7 @@ async function filesFacts(
   );
 }
 
-/**
- * Compact one day; returns the number of partition files deleted, or null when the commit happened but the
- * deletion failed (the files are orphans for the sweep).
- */
+/** Compact one day: the day file placed, the manifest swapped, the partition files superseded. */
 async function compactDay(
   ctx: CompactContext,
   d: ArchiveDataset,
@@ -174,7 +172,7 @@ async function compactDay(
   day: Date,
   parts: PartitionRow[],
   pruned: boolean,
-): Promise<number | null> {
+): Promise<void> {
   const exchangeName = EXCHANGE_NAMES[exchange];
   if (!exchangeName) throw new Error(`unknown exchange ${exchange}`);
   const path = dayPath(d.name, exchangeName, day);
@@ -238,6 +236,12 @@ async function compactDay(
         source_rows, source_min_us, source_max_us, source_fingerprint, pruned_at, verified_at)
       VALUES (${d.name}, ${exchange}, ${day}, ${dayEnd}, ${path}, ${file.file.rows}, ${file.bytes}, ${file.sha256},
         ${src.rows}, ${src.minUs}, ${src.maxUs}, ${src.fingerprint}, ${pruned ? tx`now()` : null}, now())`;
+    // The partition files stay for the grace period (readers of the manifest before this commit open them).
+    const paths = parts.map((p) => p.path);
+    await tx`
+      INSERT INTO archive_superseded (path, dataset, superseded_at)
+      SELECT unnest(${paths}::text[]), ${d.name}, now()
+      ON CONFLICT (path) DO UPDATE SET dataset = excluded.dataset, superseded_at = excluded.superseded_at`;
   });
   ctx.metrics?.compacted(d.name);
   ctx.log.info("day compacted", {
@@ -249,25 +253,57 @@ async function compactDay(
     bytes: file.bytes,
   });
   ctx.faults?.afterCommit?.(day);
-  try {
-    await ctx.store.remove(parts.map((p) => p.path));
-  } catch (error) {
-    ctx.log.warn("compacted partition files not deleted yet (retried)", { dataset: d.name, path, error });
-    return null;
-  }
-  ctx.metrics?.compactedFilesRemoved(d.name, parts.length);
-  return parts.length;
 }
 
 /**
- * Delete files that a day row replaced but a crash (or a failed deletion) left behind: every file under a
- * compacted day's `date=` folder other than the day file itself. Returns the number deleted.
+ * Delete the superseded files of `d` whose grace period is over (superseded at least `graceMs` ago, by the
+ * database's clock, the one that stamped them), then their rows; a file the manifest names again is never
+ * deleted (its row goes, the file stays). A failed or interrupted deletion keeps the rows: the next cycle
+ * deletes again (a missing file is not an error). Returns the number of files deleted.
+ */
+export async function removeSuperseded(
+  ctx: Pick<CompactContext, "sql" | "store" | "log" | "metrics">,
+  d: ArchiveDataset,
+  graceMs: number,
+): Promise<number> {
+  await ctx.sql`DELETE FROM archive_superseded s WHERE s.dataset = ${d.name}
+    AND EXISTS (SELECT 1 FROM archive_manifest m WHERE m.path = s.path)`;
+  const due = await ctx.sql`
+    SELECT s.path FROM archive_superseded s
+    WHERE s.dataset = ${d.name} AND s.superseded_at <= now() - ${graceMs}::bigint * interval '1 millisecond'
+      AND NOT EXISTS (SELECT 1 FROM archive_manifest m WHERE m.path = s.path)
+    ORDER BY s.path LIMIT 10000`;
+  if (due.length === 0) return 0;
+  const paths = due.map((r) => String(r.path));
+  await ctx.store.remove(paths);
+  await ctx.sql`DELETE FROM archive_superseded WHERE path = ANY(${paths}::text[])`;
+  ctx.metrics?.compactedFilesRemoved(d.name, paths.length);
+  ctx.log.info("superseded partition files deleted after the grace period", {
+    dataset: d.name,
+    files: paths.length,
+    graceMs,
+  });
+  return paths.length;
+}
+
+/**
+ * Delete files that a day row replaced and that nothing tracks: every file under a compacted day's `date=`
+ * folder other than the day file, unless the manifest names it or archive_superseded holds it (its grace
+ * period may not be over: removeSuperseded deletes it in time). Such files come from a compaction made before
+ * archive_superseded existed. Returns the number deleted.
  */
 export async function sweepOrphans(ctx: CompactContext, d: ArchiveDataset): Promise<number> {
   const dayRows = await ctx.sql`
     SELECT exchange, path FROM archive_manifest
     WHERE dataset = ${d.name} AND partition_end - partition_start = interval '1 day' AND path LIKE '%/hour=all/%'`;
   const keep = new Map<string, string>(); // date folder → its day file
+  const prefix = `${d.name}/%`;
+  const tracked = new Set(
+    (
+      await ctx.sql`SELECT path FROM archive_manifest WHERE path LIKE ${prefix}
+        UNION SELECT path FROM archive_superseded WHERE path LIKE ${prefix}`
+    ).map((r) => String(r.path)),
+  );
   const exchanges = new Set<number>();
   for (const r of dayRows) {
     const path = String(r.path);
@@ -283,7 +319,7 @@ export async function sweepOrphans(ctx: CompactContext, d: ArchiveDataset): Prom
       const at = f.indexOf("/date=");
       const folder = f.slice(0, f.indexOf("/", at + 1) + 1);
       const day = keep.get(folder);
-      return day !== undefined && day !== f;
+      return day !== undefined && day !== f && !tracked.has(f);
     });
     if (orphans.length === 0) continue;
     await ctx.store.remove(orphans);

@@ -1,6 +1,9 @@
 // The archiver's environment, declared once (lib/config.ts): read at start, frozen, a bad value fails fast.
 import { bool, defineConfig, duration, int, port, string } from "../lib/config.ts";
 
+/** ARCHIVE_COMPACT_GRACE's default: three times the default BACKTEST_TIMEOUT, the longest manifest reader. */
+export const COMPACT_GRACE_MS = 30 * 60_000;
+
 /** How the archive on S3 is reached and cached (the archiver and the API's analytics read the same). */
 export const archiveStoreVars = {
   cacheDir: string("ARCHIVE_CACHE_DIR", {
@@ -59,6 +62,16 @@ export const archiverConfig = defineConfig(
       default: true,
       meaning:
         "compact each closed UTC day's verified partitions into one file per dataset and exchange (`date=…/hour=all/`), replacing them in the manifest and the archive",
+    }),
+    // A reader reads the manifest, then opens the files it names: the API's analytics and SQL endpoint within
+    // one request (ANALYTICS_SQL_TIMEOUT, 10 s), a backtest job over its whole run (BACKTEST_TIMEOUT, 10 min).
+    // The hourly files a compaction replaced stay that long and then some, so such a reader never finds one gone.
+    compactGraceMs: duration("ARCHIVE_COMPACT_GRACE", {
+      unit: "ms",
+      default: COMPACT_GRACE_MS,
+      min: 0,
+      meaning:
+        "how long the partition files a compaction replaced are kept before they are deleted (tracked in archive_superseded, across restarts): longer than any reader that read the manifest just before the swap may still be reading, e.g. a backtest (BACKTEST_TIMEOUT)",
     }),
     retentionDays: int("TAPEWIRE_RETENTION_DAYS", {
       default: undefined,

@@ -56,6 +56,7 @@ const archiver = new Archiver(sql, openExportDuck, {
   intervalS: config.intervalS,
   recheckS: config.recheckS,
   compact: config.compact,
+  compactGraceMs: config.compactGraceMs,
   registry: loadRegistry(),
   log,
   metrics,
@@ -64,6 +65,7 @@ log.info("archiver started", {
   archive: store.location,
   intervalS: config.intervalS,
   compact: config.compact,
+  compactGraceMs: config.compactGraceMs,
   retentionDays: config.retentionDays ?? null,
 });
 

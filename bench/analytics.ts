@@ -110,7 +110,8 @@ try {
   const [exported] = await manifestSums();
   // The archiver's next cycle (the same code path as the process's): nothing left to export, every closed day
   // compacted from its verified partition files.
-  const compactor = new Archiver(db.sql, duck, { ...archiverOptions, compact: true });
+  // Grace 0: the replaced hourly files go in the same cycle, so `du` measures the compacted archive alone.
+  const compactor = new Archiver(db.sql, duck, { ...archiverOptions, compact: true, compactGraceMs: 0 });
   const compactMs = await timed(() => compactor.runOnce());
   close();
   if (archiver.failures + compactor.failures > 0) throw new Error("the archiver reported failures");

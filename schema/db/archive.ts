@@ -37,3 +37,21 @@ export const archiveManifest = pgTable(
     index("archive_manifest_verified").on(t.dataset, t.partitionEnd),
   ],
 );
+
+/**
+ * Archive files that compaction replaced in the manifest (the hourly files of a compacted day), kept until
+ * the grace period (ARCHIVE_COMPACT_GRACE) has passed since the swap: a reader that read the manifest just
+ * before it still opens them. Written in the swap's transaction, so a crash cannot lose one; the archiver
+ * deletes the file, then the row, and never a file the manifest names again.
+ */
+export const archiveSuperseded = pgTable(
+  "archive_superseded",
+  {
+    /** Path of the file relative to ARCHIVE_DIR. */
+    path: text("path").primaryKey(),
+    dataset: text("dataset").notNull(),
+    /** When the manifest stopped naming it (the compaction's commit, the database's clock). */
+    supersededAt: timestamp("superseded_at", { withTimezone: true, precision: 6 }).notNull(),
+  },
+  (t) => [index("archive_superseded_due").on(t.supersededAt)],
+);
