@@ -4,7 +4,15 @@
 // position reached, so the relay's journal holds the backlog, not this process. A failed publish stops the
 // feed, waits for every publish in flight to settle, reads the stored position back from the stream and
 // resumes there: what JetStream holds is the truth, and message ids make a re-send a no-op.
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from "nats";
+import {
+  connect,
+  createInbox,
+  type JetStreamManager,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+  type NatsError,
+} from "nats";
 import { createLogger } from "../lib/log.ts";
 import type { Readiness } from "../lib/metrics.ts";
 import { connectRelayConsumer, type RelayConsumer } from "../relay/client.ts";
@@ -22,7 +30,13 @@ import {
   Status,
 } from "../schema/frame.ts";
 import type { LinkConfig } from "./config.ts";
-import { ExportMetrics, type ExportState, exportReadiness, publishFailure } from "./metrics.ts";
+import {
+  ExportMetrics,
+  type ExportState,
+  exportReadiness,
+  type PublishFailure,
+  publishFailure,
+} from "./metrics.ts";
 import { connectOptions, ensureStream, messageId, payloadSeq, storedPosition, subjectFor } from "./stream.ts";
 
 const log = createLogger({ service: "link-export" });
@@ -33,7 +47,30 @@ interface Pending {
   exchange: ExchangeName;
   data: Uint8Array;
   firstSeq: number;
+  /** performance.now() when published (the ack timeout). */
+  sentAt: number;
 }
+
+/** A publish JetStream did not acknowledge within this long fails (and the exporter recovers). */
+const PUBLISH_TIMEOUT_MS = 5_000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * The Nats-Msg-Id header block, the bytes nats.js's headers().set(...).encode() gives: its publish reads a
+ * message's headers only through encode(), so the block is built once per message from one string instead of
+ * a header map with per-key validation (the dedupe test in link.test.ts fails if the id does not arrive).
+ */
+class MsgIdHeader {
+  constructor(private readonly id: string) {}
+  encode(): Uint8Array {
+    return encoder.encode(`NATS/1.0\r\nNats-Msg-Id: ${this.id}\r\n\r\n`);
+  }
+}
+
+/** A failure with the NATS client's error codes (publishFailure buckets them). */
+const natsFailure = (message: string, code: string): Error => Object.assign(new Error(message), { code });
 
 export interface Exporter {
   /** Frames handed to JetStream and acknowledged by it (duplicates included). */
@@ -94,8 +131,16 @@ class LinkExporter implements Exporter, ExportState {
   private src: Uint8Array = new Uint8Array(0);
 
   private nc: NatsConnection;
-  private js: JetStreamClient;
   private jsm: JetStreamManager;
+  /**
+   * Publishes waiting for their PubAck, by reply token, oldest first. The PubAcks come to one subscription of
+   * this connection (reply subject = inbox + token) and one timer checks the oldest's age: no request object,
+   * promise, timer or stack-trace Error per publish as nats.js's JetStream publish makes.
+   */
+  private readonly awaiting = new Map<number, Pending>();
+  private token = 0;
+  private inbox = "";
+  private readonly ackTimer: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly cfg: LinkConfig,
@@ -106,9 +151,9 @@ class LinkExporter implements Exporter, ExportState {
     for (let ex = 0; ex < 16; ex++) this.batches.push(new Batch(cfg.batchFrames));
     metrics.source = this;
     this.nc = nc;
-    this.js = nc.jetstream();
     this.jsm = jsm;
     this.watch(nc);
+    this.ackTimer = setInterval(this.expire, 500);
   }
 
   /**
@@ -118,9 +163,81 @@ class LinkExporter implements Exporter, ExportState {
    * from the stored position keeps the stream gap-free.
    */
   private watch(nc: NatsConnection): void {
+    this.inbox = `${createInbox()}.`;
+    const inbox = this.inbox;
+    nc.subscribe(`${inbox}*`, { callback: (_err, m) => this.onAck(nc, inbox, m) });
     void nc.closed().then(() => {
-      if (this.nc === nc && !this.closed) this.fail(new Error("NATS connection closed"));
+      if (this.nc !== nc) return;
+      if (!this.closed) this.fail(natsFailure("NATS connection closed", "CONNECTION_CLOSED"));
+      else this.abandon("connection");
     });
+  }
+
+  /** A PubAck (or an error) for one publish on connection `nc`. */
+  private onAck(nc: NatsConnection, inbox: string, m: Msg): void {
+    if (nc !== this.nc) return;
+    const token = Number(m.subject.slice(inbox.length));
+    const p = this.awaiting.get(token);
+    if (p === undefined) return; // abandoned after a failure
+    this.awaiting.delete(token);
+    this.inFlight--;
+    let error: Error | null = null;
+    let duplicate = false;
+    if (m.data.byteLength === 0) {
+      const code = m.headers?.code ?? 0;
+      error = natsFailure(`publish answered ${code} ${m.headers?.description ?? ""}`, String(code));
+    } else {
+      const pa = JSON.parse(decoder.decode(m.data)) as {
+        stream?: string;
+        duplicate?: boolean;
+        error?: { code?: number; err_code?: number; description?: string };
+      };
+      if (pa.error !== undefined || !pa.stream)
+        error = natsFailure(
+          `publish refused: ${pa.error?.description ?? "no stream"}`,
+          String(pa.error?.code),
+        );
+      duplicate = pa.duplicate === true;
+    }
+    if (error !== null) {
+      this.metrics.failures[publishFailure(error)].inc();
+      this.fail(error);
+    } else this.stored(p, duplicate);
+    this.afterSettle();
+  }
+
+  private stored(p: Pending, duplicate: boolean): void {
+    const frames = p.data.byteLength / FRAME_SIZE;
+    this.messagesStored++;
+    this.framesStored += frames;
+    const m = this.metrics;
+    m.messages[p.ex]!.inc();
+    m.frames[p.ex]!.inc(frames);
+    m.lastSeq[p.ex]!.set(payloadSeq(p.data, frames - 1));
+    if (duplicate) {
+      this.duplicates++;
+      m.duplicates[p.ex]!.inc();
+    }
+  }
+
+  /** The oldest publish waited longer than PUBLISH_TIMEOUT_MS: fail (or, while closing, give up on all). */
+  private readonly expire = (): void => {
+    const oldest = this.awaiting.values().next();
+    if (oldest.done || performance.now() - oldest.value.sentAt < PUBLISH_TIMEOUT_MS) return;
+    if (this.closed) this.abandon("timeout");
+    else {
+      this.metrics.failures.timeout.inc();
+      this.fail(natsFailure("publish not acknowledged in time", "TIMEOUT"));
+    }
+  };
+
+  /** Every publish still waiting fails (its connection is gone): counted, and nothing is in flight. */
+  private abandon(reason: PublishFailure): void {
+    if (this.awaiting.size === 0) return;
+    this.metrics.failures[reason].inc(this.awaiting.size);
+    this.inFlight -= this.awaiting.size;
+    this.awaiting.clear();
+    this.afterSettle();
   }
 
   get queued(): number {
@@ -244,6 +361,7 @@ class LinkExporter implements Exporter, ExportState {
       exchange: EXCHANGE_NAMES[ex]!,
       data: b.buf.slice(0, b.frames * FRAME_SIZE),
       firstSeq: b.firstSeq,
+      sentAt: 0,
     };
     b.frames = 0;
     if (this.failed) return;
@@ -261,34 +379,25 @@ class LinkExporter implements Exporter, ExportState {
 
   private publish(p: Pending): void {
     this.inFlight++;
-    const frames = p.data.byteLength / FRAME_SIZE;
-    this.js
-      .publish(subjectFor(this.cfg.subjectPrefix, p.exchange), p.data, {
-        msgID: messageId(p.exchange, p.firstSeq),
-        timeout: 5_000,
-      })
-      .then(
-        (ack) => {
-          this.messagesStored++;
-          this.framesStored += frames;
-          const m = this.metrics;
-          m.messages[p.ex]!.inc();
-          m.frames[p.ex]!.inc(frames);
-          m.lastSeq[p.ex]!.set(payloadSeq(p.data, frames - 1));
-          if (ack.duplicate) {
-            this.duplicates++;
-            m.duplicates[p.ex]!.inc();
-          }
-        },
-        (error) => {
-          this.metrics.failures[publishFailure(error)].inc();
-          this.fail(error);
-        },
-      )
-      .finally(() => {
+    const token = this.token++;
+    p.sentAt = performance.now();
+    this.awaiting.set(token, p);
+    try {
+      this.nc.publish(subjectFor(this.cfg.subjectPrefix, p.exchange), p.data, {
+        reply: this.inbox + token,
+        // nats.js reads publish headers only through encode() (MsgIdHeader).
+        headers: new MsgIdHeader(messageId(p.exchange, p.firstSeq)) as unknown as MsgHdrs,
+      });
+    } catch (error) {
+      // A closed connection throws here: settle it like a rejected publish, after this call stack.
+      queueMicrotask(() => {
+        if (!this.awaiting.delete(token)) return;
         this.inFlight--;
+        this.metrics.failures[publishFailure(error as NatsError)].inc();
+        this.fail(error);
         this.afterSettle();
       });
+    }
   }
 
   private afterSettle(): void {
@@ -330,12 +439,12 @@ class LinkExporter implements Exporter, ExportState {
    */
   private async recover(): Promise<void> {
     await this.nc.close().catch(() => {});
+    this.abandon("connection"); // their PubAcks can no longer come
     if (this.inFlight > 0) await new Promise<void>((r) => this.settleWaiters.push(r));
     for (let attempt = 0; !this.closed; attempt++) {
       try {
         const nc = await connectOnce(this.cfg.natsUrl);
         this.nc = nc;
-        this.js = nc.jetstream();
         this.jsm = await nc.jetstreamManager();
         this.watch(nc);
         this.recoveries++;
@@ -357,6 +466,7 @@ class LinkExporter implements Exporter, ExportState {
     this.closed = true;
     while (this.waiting.length > 0 && !this.failed) this.publish(this.waiting.shift()!);
     if (this.inFlight > 0) await new Promise<void>((r) => this.settleWaiters.push(r));
+    clearInterval(this.ackTimer);
     await this.nc.close();
   }
 

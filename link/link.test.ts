@@ -153,6 +153,33 @@ describe("link over JetStream", () => {
     tap.consumer.close();
   }, 60_000);
 
+  test("a publish not acknowledged within 5 s fails: the exporter reconnects and resumes, every frame once", async () => {
+    // The exporter times its PubAcks itself (one timer for the oldest publish, link/export.ts): a stopped NATS
+    // server holds the publish past the timeout; after it continues, the stream holds each frame once.
+    await using nats = await startNatsServer();
+    const env = linkEnv({ TAPEWIRE_NATS_URL: nats.url });
+    await using relayA = await startRelayProcess();
+    await using exporter = await startExporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_OUT: relayA.outPath }));
+    await using producer = await connectRelayProducer({ path: relayA.inPath });
+    const source = new TradeSource(Exchange.Kraken);
+    producer.send(source.next(100));
+    await waitFor(() => exporter.framesStored === 100, "the first 100 stored");
+    process.kill(nats.pid!, "SIGSTOP");
+    try {
+      producer.send(source.next(100));
+      await waitFor(() => exporter.inFlight > 0, "a publish in flight");
+      await waitFor(() => exporter.metrics.failures.timeout.value > 0, "the publish timed out", 10_000);
+    } finally {
+      process.kill(nats.pid!, "SIGCONT");
+    }
+    producer.send(source.next(100));
+    await waitFor(async () => (await storedFrames(env, "kraken")).length >= 300, "300 stored", 20_000);
+    const stored = await storedFrames(env, "kraken");
+    expect(stored.length).toBe(300);
+    expect(isContiguous(stored.map((c) => payloadSeq(c, 0)))).toBe(true);
+    expect(exporter.recoveries).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+
   test("a re-sent message id is a no-op, and a restarted exporter resumes where the stream ends", async () => {
     const env = shared({ TAPEWIRE_LINK_BATCH_FRAMES: "64" });
     await using relayA = await startRelayProcess();

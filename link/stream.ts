@@ -94,6 +94,8 @@ export const connectOptions = (url: string, name: string) => ({
   reconnectJitter: 100,
   pingInterval: 5_000,
   maxPingOut: 2,
+  // No Error per request for its stack (nats.js's default builds two per JetStream publish or API call).
+  noAsyncTraces: true,
 });
 
 export type { NatsConnection };
