@@ -190,12 +190,12 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
     expect(sha256Of(readFileSync(again))).toBe(String(after?.sha256));
   }, 90_000);
 
-  test("compaction puts the day object in place, deletes the hourly objects, and sweeps what a crash left", async () => {
-    // 2026-11-25 on coinbase: 24 closed hours (and 2026-11-26 on kraken, for the crash between commit and delete).
+  test("compaction puts the day object in place; the hourly objects stay for the grace (a reader that took them opens them), across a restart, then go", async () => {
+    // 2026-11-25 on coinbase: 24 closed hours (and 2026-11-26 on kraken, compacted while a reader holds its hours).
     const day = Date.UTC(2026, 10, 25);
     await insertTrades(2, day, 24 * 60, 200_000);
     await insertTrades(1, day + 24 * H, 24 * 60, 300_000);
-    const compactRun = async (s: S3Store, nowMs: number, faults?: CompactFaults) => {
+    const compactRun = async (s: S3Store, nowMs: number, faults?: CompactFaults, graceMs = 0) => {
       const { duck, close } = await openExportDuck();
       try {
         const a = new Archiver(db.sql, duck, {
@@ -207,6 +207,7 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
           log,
           now: () => new Date(nowMs),
           compact: true,
+          compactGraceMs: graceMs,
           compactFaults: faults,
         });
         await a.runOnce();
@@ -246,18 +247,32 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
     } finally {
       service.close();
     }
-    // 11-26 closes; the archiver crashes after the commit, before deleting the hourly objects.
-    await compactRun(s, day + 49 * H, {
-      afterCommit: () => {
-        throw new Error("crash after commit");
-      },
-    });
+    // 11-26's first 23 hours as a reader takes them from the manifest, before the day is closed and compacted.
+    await compactRun(s, day + 48 * H - 1000, undefined, 0);
+    const taken = (
+      await db.sql`SELECT path, sha256 FROM archive_manifest
+        WHERE dataset = 'trades' AND exchange = 1 AND partition_start >= ${new Date(day + 24 * H)}`
+    ).map((r) => ({ path: String(r.path), sha256: String(r.sha256) }));
+    expect(taken.length).toBe(23);
+    // 11-26 closes and is compacted (grace: an hour): the hourly objects stay, superseded.
+    await compactRun(s, day + 49 * H, undefined, H);
     const nextKey = dayPath("trades", "kraken", new Date(day + 24 * H));
     const left = (await s.list()).map((o) => o.key);
     expect(left.filter((k) => k.startsWith("archive/trades/exchange=kraken/date=2026-11-26/")).length).toBe(
       25,
     );
-    // A restarted archiver (fresh cache) sweeps the orphans from the bucket.
+    // The reader opens what it took, from the bucket into an empty cache: every object is still there.
+    const late = store(tmp("tw-s3-compact-late-"));
+    for (const f of taken) {
+      const local = await late.localPath(f.path, f.sha256);
+      expect(sha256Of(readFileSync(local))).toBe(f.sha256);
+    }
+    // A restarted archiver (fresh cache) within the grace keeps them; one whose grace is over deletes them.
+    await compactRun(store(tmp("tw-s3-compact1-")), day + 49 * H + 30_000, undefined, H);
+    expect(
+      (await s.list()).filter((o) => o.key.startsWith("archive/trades/exchange=kraken/date=2026-11-26/"))
+        .length,
+    ).toBe(25);
     await compactRun(store(tmp("tw-s3-compact2-")), day + 49 * H + 60_000);
     const swept = (await s.list()).map((o) => o.key);
     expect(swept.filter((k) => k.startsWith("archive/trades/exchange=kraken/date=2026-11-26/"))).toEqual([
