@@ -1,6 +1,8 @@
 // Executes every notebook in notebooks/ (nbclient, in notebooks/.venv) against a stack seeded here: a fresh
-// database with a day of trades and book tops, the archiver's export of its first 20 hours, and the real API
-// process. Then checks that the notebooks' outputs hold the real values, computed independently from Postgres.
+// database with two days of trades and a day of book tops, the archiver's export of the closed day (compacted
+// into day files, its hourly files still in the folder for the grace period) and of the next day's first 20
+// hours, and the real API process. Then checks that the notebooks' outputs hold the real values, computed
+// independently from Postgres: every trade once, although listing the archive's folders would count a day twice.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,11 +40,12 @@ beforeAll(async () => {
   db = await freshDatabase({ prefix: "tw_notebooks" });
   archive = mkdtempSync(join(tmpdir(), "tw-nb-archive-"));
   out = mkdtempSync(join(tmpdir(), "tw-nb-out-"));
-  // A trade every 30 s per exchange for 24 h, BTC-USD on kraken and coinbase, BTC-USDT on binance.
+  // A trade every 30 s per exchange for 48 h (the day before `day` and `day`), BTC-USD on kraken and coinbase,
+  // BTC-USDT on binance.
   await db.sql.unsafe(`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
-    SELECT to_timestamp(${day / 1000} + i * 30 + ex), ex, CASE WHEN ex = 3 THEN 4 ELSE 1 END, i, 91000 + (i % 97) * 1.25 + ex * 0.01,
-      0.0001 * (1 + (i * 7 + ex) % 50), CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END, i, (${day}::bigint + i * 30000) * 1000000
-    FROM generate_series(0, 2879) i, generate_series(1, 3) ex`);
+    SELECT to_timestamp(${(day - 24 * H) / 1000} + i * 30 + ex), ex, CASE WHEN ex = 3 THEN 4 ELSE 1 END, i, 91000 + (i % 97) * 1.25 + ex * 0.01,
+      0.0001 * (1 + (i * 7 + ex) % 50), CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END, i, (${day - 24 * H}::bigint + i * 30000) * 1000000
+    FROM generate_series(0, 5759) i, generate_series(1, 3) ex`);
   await db.sql.unsafe(`INSERT INTO book_tops (time, exchange, instrument_id, bid_price, bid_size, ask_price, ask_size)
     SELECT to_timestamp(${day / 1000} + s), ex, 1, 91000 + ex, 1, 91000.5 + ex + (s % 3) * 0.25, 2
     FROM generate_series(0, 3599) s, generate_series(1, 2) ex`);
@@ -55,6 +58,9 @@ beforeAll(async () => {
     registry: loadRegistry({}),
     log,
     now: () => new Date(day + 20 * H),
+    // The closed day becomes one file per exchange; its hourly files stay in the folder (grace: an hour).
+    compact: true,
+    compactGraceMs: H,
   }).runOnce();
   close();
   const port = await freePort();
@@ -102,6 +108,7 @@ describe.skipIf(!haveVenv)("notebooks", () => {
           TAPEWIRE_ARCHIVE_DIR: archive,
           TAPEWIRE_API_URL: apiUrl,
           TAPEWIRE_NOTEBOOK_OUT: out,
+          TAPEWIRE_DATABASE_URL: db.url,
         },
         timeout: 600_000,
       },
@@ -118,12 +125,18 @@ describe.skipIf(!haveVenv)("notebooks", () => {
           sum(price * size) FILTER (WHERE instrument_id = 1 AND exchange = 1)::text AS kraken_notional,
           count(*) FILTER (WHERE instrument_id = 1 AND exchange = 1)::int AS kraken_n
         FROM trades WHERE ${archived}`);
-    const [whole] = await db.sql`SELECT count(*)::int AS n FROM trades WHERE instrument_id = 1`;
+    const [whole] =
+      await db.sql`SELECT count(*)::int AS n FROM trades WHERE instrument_id = 1 AND time >= ${new Date(day)}`;
     const sameDecimal = (a: string, b: string) =>
       expect(Number(a) === Number(b) && a.replace(/0+$/, "") === b.replace(/0+$/, "")).toBe(true);
 
-    expect(research.partitions).toBe(60); // 20 hours × 3 exchanges
+    expect(research.partitions).toBe(63); // a day file and 20 hours for each of 3 exchanges
     expect(research.trades).toBe(pg?.n);
+    expect(research.manifest_rows).toBe(pg?.n);
+    // What listing the folder would read: the compacted day's 72 superseded hourly files too, its trades twice.
+    expect(research.listed_files).toBe(63 + 72);
+    const [closed] = await db.sql`SELECT count(*)::int AS n FROM trades WHERE time < ${new Date(day)}`;
+    expect(research.listed_rows).toBe(Number(pg?.n) + Number(closed?.n));
     expect(research.btc_trades_duckdb).toBe(pg?.btc_n);
     sameDecimal(research.btc_volume, String(pg?.btc_volume));
     sameDecimal(research.kraken_btc_notional, String(pg?.kraken_notional));
