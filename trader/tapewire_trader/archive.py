@@ -107,8 +107,15 @@ def list_partitions(root: Path, dataset: str, exchange: str, files: Iterable[str
     if files is not None:
         found = [f for f in files if f.startswith(prefix)]
     else:
+        # Without the manifest, the folder: a compacted day's file (hour=all) holds its hours' rows, and its
+        # hourly files may still be there (kept for ARCHIVE_COMPACT_GRACE after the swap, or left by a crash),
+        # so a date folder with a day file is read from that file alone: every row once.
         folder = root / dataset / f"exchange={exchange}"
-        found = [str(p.relative_to(root)) for p in folder.glob("date=*/hour=*/*.parquet")] if folder.is_dir() else []
+        found = (
+            [p.relative_to(root).as_posix() for p in folder.glob("date=*/hour=*/*.parquet")] if folder.is_dir() else []
+        )
+        compacted = {f.split("/hour=")[0] for f in found if "/hour=all/" in f}
+        found = [f for f in found if "/hour=all/" in f or f.split("/hour=")[0] not in compacted]
     return sorted(found, key=lambda f: (_partition_start_ns(f) or 0, f))
 
 
