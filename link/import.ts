@@ -87,6 +87,8 @@ class LinkImporter implements Importer, ImportState {
   /** Next seq per exchange this process has passed on (redelivery filter; the relay dedupes as well). */
   private readonly next = new Map<ExchangeName, number>();
   private iter: ConsumerMessages | null = null;
+  /** Bumped per consume: deliveries of an older one are dropped. */
+  private generation = 0;
   /** Per exchange, messages waiting behind a collector restart (see handle). */
   private readonly held = new Map<ExchangeName, JsMsg[]>();
   private repointing = false;
@@ -99,6 +101,8 @@ class LinkImporter implements Importer, ImportState {
   private readonly wanted: readonly ExchangeName[];
   natsConnected = true;
   private poll: ReturnType<typeof setInterval> | null = null;
+  /** exchangeOfSubject per subject seen (a handful): not a split and search per message. */
+  private readonly subjects = new Map<string, ExchangeName | undefined>();
   private jsm: JetStreamManager | null = null;
 
   constructor(
@@ -167,20 +171,29 @@ class LinkImporter implements Importer, ImportState {
     this.poll.unref?.();
   }
 
+  /**
+   * Deliveries come to a callback, each socket read's messages in one synchronous pass (the async iterator
+   * cost a promise and a generator resume per message). A stopped consume's late deliveries are dropped by
+   * its generation: unacknowledged, they come again.
+   */
   private async consume(): Promise<ConsumerMessages> {
     const consumer = await this.nc.jetstream().consumers.get(this.cfg.stream, this.cfg.durable);
-    this.iter = await consumer.consume({ max_messages: Math.min(this.cfg.maxAckPending, 256) });
+    const gen = ++this.generation;
+    this.iter = await consumer.consume({
+      max_messages: Math.min(this.cfg.maxAckPending, 256),
+      callback: (m) => {
+        if (gen === this.generation && !this.closed && !this.repointing) this.handle(m);
+      },
+    });
     return this.iter;
   }
 
   /** Deliveries until closed; after a hole, the consumer is re-pointed at its ack floor and consumed again. */
   private async run(): Promise<void> {
     for (let iter = this.iter!; ; ) {
-      for await (const m of iter) {
-        if (this.closed || this.repointing) break;
-        this.handle(m);
-      }
+      await iter.closed();
       if (this.closed) return;
+      this.generation++;
       this.repointing = false;
       this.repoints++;
       this.metrics.repoints.inc();
@@ -246,7 +259,12 @@ class LinkImporter implements Importer, ImportState {
   /** One delivery; `again` = a held message handled now (counted when it came). */
   private handle(m: JsMsg, again = false): void {
     if (!again) this.messages++;
-    const ex = exchangeOfSubject(this.cfg.subjectPrefix, m.subject);
+    const subject = m.subject;
+    let ex = this.subjects.get(subject);
+    if (ex === undefined && !this.subjects.has(subject)) {
+      ex = exchangeOfSubject(this.cfg.subjectPrefix, subject);
+      if (this.subjects.size < 1024) this.subjects.set(subject, ex);
+    }
     const data = m.data;
     if (ex !== undefined && !this.wanted.includes(ex)) {
       m.ack();

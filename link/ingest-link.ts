@@ -27,6 +27,13 @@ export class IngestLink {
   private readonly entries: Entry[] = [];
   /** Bytes the socket did not take yet, in order. */
   private out: Uint8Array[] = [];
+  /**
+   * Messages sent in this pass (the NATS client delivers one socket read's messages in one synchronous pass):
+   * written together at its end, one socket write instead of one per message.
+   */
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+  private batchQueued = false;
   private lastWritten = -1;
   private decoder = new FrameStreamDecoder(this.onRelayFrame.bind(this));
   private closed = false;
@@ -77,6 +84,34 @@ export class IngestLink {
   }
 
   private write(bytes: Uint8Array): void {
+    if (this.socket === null) return; // resent on connect
+    this.batch.push(bytes);
+    this.batchBytes += bytes.byteLength;
+    if (!this.batchQueued) {
+      this.batchQueued = true;
+      queueMicrotask(this.writeBatch);
+    }
+  }
+
+  private readonly writeBatch = (): void => {
+    this.batchQueued = false;
+    const list = this.batch;
+    if (list.length === 0) return;
+    let bytes = list[0]!;
+    if (list.length > 1) {
+      bytes = new Uint8Array(this.batchBytes);
+      let at = 0;
+      for (const b of list) {
+        bytes.set(b, at);
+        at += b.byteLength;
+      }
+    }
+    this.batch = [];
+    this.batchBytes = 0;
+    this.writeNow(bytes);
+  };
+
+  private writeNow(bytes: Uint8Array): void {
     const s = this.socket;
     if (s === null) return; // resent on connect
     if (this.out.length > 0) {
@@ -127,6 +162,8 @@ export class IngestLink {
           this.delay = 50;
           this.decoder = new FrameStreamDecoder(this.onRelayFrame.bind(this));
           this.out = [];
+          this.batch = []; // written again below, with every entry not yet acknowledged
+          this.batchBytes = 0;
           for (const e of this.entries) if (e.bytes.byteLength > 0) this.write(e.bytes);
           log.info("relay ingest connected", { exchange: this.exchange, resent: this.entries.length });
         },
@@ -135,6 +172,8 @@ export class IngestLink {
         close: (socket) => {
           if (this.socket !== socket) return;
           this.socket = null;
+          this.batch = [];
+          this.batchBytes = 0;
           log.warn("relay ingest lost; reconnecting", { exchange: this.exchange });
           this.retry();
         },
