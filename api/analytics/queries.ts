@@ -245,20 +245,33 @@ export async function spreadStats(
   const stats = (expr: string) =>
     `count(*)::BIGINT, quantile_disc(${expr}, [0.5, 0.9, 0.99]), min(${expr}), max(${expr})`;
   const present = "ask_price_mantissa IS NOT NULL AND bid_price_mantissa IS NOT NULL";
-  const out = await rows(
+  const t = (filter: string) =>
+    `t AS (SELECT exchange, instrument_id, ${bucketUs("time", 1)} AS b, time, ${units("bid_price_mantissa")} AS bid,
+        ${units("ask_price_mantissa")} AS ask FROM ${view} WHERE ${present}${filter})`;
+  const perExchange = await rows(
     duck,
-    `WITH t AS (SELECT exchange, instrument_id, ${bucketUs("time", 1)} AS b, time, ${units("bid_price_mantissa")} AS bid,
-        ${units("ask_price_mantissa")} AS ask FROM ${view} WHERE ${present}),
+    `WITH ${t("")} SELECT 0 AS k, exchange, instrument_id, ${stats("ask - bid")} FROM t GROUP BY ALL
+     ORDER BY exchange, instrument_id`,
+  );
+  // Only an instrument with tops from two exchanges or more in the range has a second with several exchanges:
+  // the per-second grouping (the costly part: one group per instrument and second) reads only those.
+  const exchangesOf = new Map<number, number>();
+  for (const r of perExchange) exchangesOf.set(num(r[2]), (exchangesOf.get(num(r[2])) ?? 0) + 1);
+  const several = [...exchangesOf].filter(([, n]) => n > 1).map(([id]) => Math.trunc(id));
+  const cross = several.length
+    ? await rows(
+        duck,
+        `WITH ${t(` AND instrument_id IN (${several.join(", ")})`)},
       g AS (SELECT instrument_id, b, min(ask) AS ask, max(bid) AS bid, count(*) AS n,
         bit_count(bit_or(1::UBIGINT << (exchange & 63))) = count(*) AS once FROM t GROUP BY ALL),
       s AS (SELECT instrument_id, b, exchange, arg_max(bid, time) AS bid, arg_max(ask, time) AS ask FROM t
         SEMI JOIN (SELECT instrument_id, b FROM g WHERE NOT once) d USING (instrument_id, b) GROUP BY ALL),
       x AS (SELECT instrument_id, ask - bid AS spread, n FROM g WHERE once
         UNION ALL SELECT instrument_id, min(ask) - max(bid), count(*) FROM s GROUP BY instrument_id, b)
-     SELECT 0 AS k, exchange, instrument_id, ${stats("ask - bid")} FROM t GROUP BY ALL
-     UNION ALL SELECT 1, NULL, instrument_id, ${stats("spread")} FROM x WHERE n > 1 GROUP BY ALL
-     ORDER BY k, exchange, instrument_id`,
-  );
+     SELECT 1, NULL, instrument_id, ${stats("spread")} FROM x WHERE n > 1 GROUP BY ALL ORDER BY instrument_id`,
+      )
+    : [];
+  const out = [...perExchange, ...cross];
   const dec = (v: unknown) => trimDecimal(unitsText(v, priceScale));
   const shape = (scope: number | "cross", instrumentId: unknown, r: unknown[]): SpreadRow => {
     const q = (r[1] ?? []) as { items?: unknown[] } | unknown[];
