@@ -1,7 +1,8 @@
 // The exact decimal formatting of the aggregations' integer results: the one-pass functions (unitsDecimal,
 // divideUnits) give the same text as the string versions (trimDecimal(unitsText(…)), divideDecimal) they replace.
 import { describe, expect, test } from "bun:test";
-import { divideDecimal, divideUnits, trimDecimal, unitsDecimal, unitsText } from "./queries.ts";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { divideDecimal, divideUnits, ohlcv, trimDecimal, unitsDecimal, unitsText } from "./queries.ts";
 
 // A deterministic spread of integers: zero, ±1, small and large, with and without trailing zeros, past 2⁶⁴.
 function integers(): bigint[] {
@@ -70,5 +71,50 @@ describe("exact decimal text from integer units", () => {
     expect(divideUnits(-125n, 3, 1n, 0, 2)).toBe("-0.13");
     expect(divideUnits(-4n, 3, 1n, 0, 2)).toBe("0");
     expect(divideUnits(1n, 0, 0n, 0, 2)).toBeNull();
+  });
+});
+
+describe("OHLCV over trades at different decimals", () => {
+  test("a bucket mixing an instrument's old and new decimals is one row, first/last by (time, trade_id)", async () => {
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    await duck.run("SET TimeZone = 'UTC'");
+    // Minute 0: 100.25 × 0.5 (2 and 8 decimals), then at one instant 100.125 × 1.25 (3 and 6 decimals, trade 2) and
+    // 99.5 × 2 (trade 3: the close). Minute 1: 101.001 × 0.000001 alone.
+    await duck.run(`CREATE TABLE v AS SELECT 1::SMALLINT AS exchange, 1 AS instrument_id,
+        make_timestamp(1764547200000000 + s * 1000000)::TIMESTAMPTZ AS time, id::UBIGINT AS trade_id,
+        p::BIGINT AS price_mantissa, q::BIGINT AS size_mantissa, pd::SMALLINT AS price_decimals, sd::SMALLINT AS size_decimals
+      FROM (VALUES (1, 1, 10025, 50000000, 2, 8), (2, 3, 9950, 200000000, 2, 8), (2, 2, 100125, 1250000, 3, 6),
+        (61, 4, 101001, 1, 3, 6)) t(s, id, p, q, pd, sd)`);
+    const rows = await ohlcv(duck, "v", 60, 7, { price: 3, size: 8 });
+    duck.closeSync();
+    const at = (m: number) =>
+      new Date(Date.UTC(2025, 11, 1, 0, m)).toISOString().replace(".000Z", ".000000Z");
+    expect(rows).toEqual([
+      {
+        exchange: 1,
+        instrumentId: 1,
+        time: at(0),
+        open: "100.25",
+        high: "100.25",
+        low: "99.5",
+        close: "99.5",
+        volume: "3.75",
+        vwap: divideDecimal("374.28125", "3.75", 7),
+        trades: 3,
+      },
+      {
+        exchange: 1,
+        instrumentId: 1,
+        time: at(1),
+        open: "101.001",
+        high: "101.001",
+        low: "101.001",
+        close: "101.001",
+        volume: "0.000001",
+        vwap: "101.001",
+        trades: 1,
+      },
+    ]);
+    expect(rows[0]?.vwap).toBe("99.8083333");
   });
 });

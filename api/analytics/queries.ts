@@ -141,38 +141,59 @@ export async function ohlcv(
   scales: { price: number; size: number },
 ): Promise<OhlcvRow[]> {
   const { price: ps, size: ss } = scales;
-  // Per bucket and decimals (constant per instrument in practice) on the raw mantissas, then across decimals
-  // at the common scale: first/last by (time, trade_id), like first(price ORDER BY time, trade_id). Σ price·size
-  // multiplies in BIGINT where both mantissas are below √2⁶³ (the product fits; sum() accumulates in HUGEINT)
-  // and in HUGEINT only for the others: a HUGEINT product per row cost ~40 ns of the ~270 ns a trade took.
+  // Per bucket and decimals on the raw mantissas: first/last by (time, trade_id), like first(price ORDER BY time,
+  // trade_id). Σ price·size multiplies in BIGINT where both mantissas are below √2⁶³ (the product fits; sum()
+  // accumulates in HUGEINT) and in HUGEINT only for the others: a HUGEINT product per row cost ~40 ns of the
+  // ~270 ns a trade took.
   const small =
     "(price_mantissa BETWEEN -3037000499 AND 3037000499 AND size_mantissa BETWEEN -3037000499 AND 3037000499)";
-  const out = await rows(
-    duck,
-    `WITH g AS (
-       SELECT exchange, instrument_id, ${bucketUs("time", seconds)} AS b, price_decimals AS pd, size_decimals AS sd,
-         arg_min(price_mantissa, ${timeIdKey}) AS o, min(${timeIdKey}) AS ok, max(price_mantissa) AS h,
-         min(price_mantissa) AS l, arg_max(price_mantissa, ${timeIdKey}) AS c, max(${timeIdKey}) AS ck,
-         sum(size_mantissa) AS v, sum(CASE WHEN ${small} THEN price_mantissa * size_mantissa END) AS pv,
-         sum(CASE WHEN NOT ${small} THEN price_mantissa::HUGEINT * size_mantissa END) AS pvh, count(*) AS n
-       FROM ${view} GROUP BY ALL)
-     SELECT exchange, instrument_id, b, arg_min(o * ${shift("pd", ps)}, ok), max(h * ${shift("pd", ps)}),
-       min(l * ${shift("pd", ps)}), arg_max(c * ${shift("pd", ps)}, ck), sum(v * ${shift("sd", ss)}),
-       sum((coalesce(pv, 0) + coalesce(pvh, 0)) * ${shift("pd + sd", ps + ss)}), sum(n)::BIGINT
-     FROM g GROUP BY ALL ORDER BY b, exchange, instrument_id`,
-  );
-  return out.map((r) => ({
-    exchange: num(r[0]),
-    instrumentId: num(r[1]),
-    time: iso(r[2]),
-    open: unitsDecimal(r[3], ps) ?? "0",
-    high: unitsDecimal(r[4], ps) ?? "0",
-    low: unitsDecimal(r[5], ps) ?? "0",
-    close: unitsDecimal(r[6], ps) ?? "0",
-    volume: unitsDecimal(r[7], ss) ?? "0",
-    vwap: divideUnits((r[8] ?? 0) as bigint, ps + ss, (r[7] ?? 0) as bigint, ss, vwapPlaces),
-    trades: num(r[9]),
-  }));
+  const perDecimals = (keys: string) => `SELECT exchange, instrument_id, ${bucketUs("time", seconds)} AS b,
+       price_decimals AS pd, size_decimals AS sd, arg_min(price_mantissa, ${timeIdKey}) AS o, max(price_mantissa) AS h,
+       min(price_mantissa) AS l, arg_max(price_mantissa, ${timeIdKey}) AS c, sum(size_mantissa) AS v,
+       coalesce(sum(CASE WHEN ${small} THEN price_mantissa * size_mantissa END), 0)
+         + coalesce(sum(CASE WHEN NOT ${small} THEN price_mantissa::HUGEINT * size_mantissa END), 0) AS pv,
+       count(*)::BIGINT AS n${keys}
+     FROM ${view} GROUP BY ALL`;
+  // The decimals are an instrument's, constant in practice: then each bucket is one row of that aggregation,
+  // formatted at its own decimals (decimal text does not depend on the scale it was computed at).
+  const single = await rows(duck, `${perDecimals("")} ORDER BY b, exchange, instrument_id`);
+  let out = single;
+  let scaled = false;
+  for (let i = 1; i < single.length; i++) {
+    const [p, r] = [single[i - 1] ?? [], single[i] ?? []];
+    if (r[2] === p[2] && r[0] === p[0] && r[1] === p[1]) {
+      scaled = true;
+      break;
+    }
+  }
+  if (scaled) {
+    // A bucket with trades at different decimals (the instrument's decimals changed in it): across decimals at
+    // the common scale, first/last by the same (time, trade_id) key.
+    out = await rows(
+      duck,
+      `WITH g AS (${perDecimals(`, min(${timeIdKey}) AS ok, max(${timeIdKey}) AS ck`)})
+       SELECT exchange, instrument_id, b, ${ps}, ${ss}, arg_min(o * ${shift("pd", ps)}, ok), max(h * ${shift("pd", ps)}),
+         min(l * ${shift("pd", ps)}), arg_max(c * ${shift("pd", ps)}, ck), sum(v * ${shift("sd", ss)}),
+         sum(pv * ${shift("pd + sd", ps + ss)}), sum(n)::BIGINT
+       FROM g GROUP BY ALL ORDER BY b, exchange, instrument_id`,
+    );
+  }
+  return out.map((r) => {
+    const pd = num(r[3]);
+    const sd = num(r[4]);
+    return {
+      exchange: num(r[0]),
+      instrumentId: num(r[1]),
+      time: iso(r[2]),
+      open: unitsDecimal(r[5], pd) ?? "0",
+      high: unitsDecimal(r[6], pd) ?? "0",
+      low: unitsDecimal(r[7], pd) ?? "0",
+      close: unitsDecimal(r[8], pd) ?? "0",
+      volume: unitsDecimal(r[9], sd) ?? "0",
+      vwap: divideUnits((r[10] ?? 0) as bigint, pd + sd, (r[9] ?? 0) as bigint, sd, vwapPlaces),
+      trades: num(r[11]),
+    };
+  });
 }
 
 export interface VolatilityRow {
