@@ -260,55 +260,69 @@ export async function spreadStats(
   view: string,
   priceScale: number,
 ): Promise<SpreadRow[]> {
-  // Spreads as BIGINT counts of 10^-priceScale (ask and bid share the price decimals); one quantile state for
-  // the three percentiles. `n` counts the exchanges of a second.
+  // Spreads as BIGINT counts of 10^-priceScale (ask and bid share the price decimals). `n` counts the exchanges
+  // of a second.
   const units = (m: string) => `${m} * ${shift("price_decimals", priceScale, "BIGINT")}`;
-  const stats = (expr: string) =>
-    `count(*)::BIGINT, quantile_disc(${expr}, [0.5, 0.9, 0.99]), min(${expr}), max(${expr})`;
   const present = "ask_price_mantissa IS NOT NULL AND bid_price_mantissa IS NOT NULL";
-  const t = (filter: string) =>
-    `t AS (SELECT exchange, instrument_id, ${bucketUs("time", 1)} AS b, time, ${units("bid_price_mantissa")} AS bid,
-        ${units("ask_price_mantissa")} AS ask FROM ${view} WHERE ${present}${filter})`;
+  // The per-exchange spreads as a histogram on the raw mantissas (spreads take few distinct values, so this
+  // aggregation is small and no value is scaled per row), brought to the common scale per distinct value.
   const perExchange = await rows(
     duck,
-    `WITH ${t("")} SELECT 0 AS k, exchange, instrument_id, ${stats("ask - bid")} FROM t GROUP BY ALL
-     ORDER BY exchange, instrument_id`,
+    percentiles(
+      `SELECT exchange, instrument_id, x * ${shift("pd", priceScale, "BIGINT")} AS x, sum(k) AS k FROM (
+         SELECT exchange, instrument_id, price_decimals AS pd, ask_price_mantissa - bid_price_mantissa AS x, count(*) AS k
+         FROM ${view} WHERE ${present} GROUP BY ALL) GROUP BY ALL`,
+      "exchange, instrument_id",
+    ),
   );
   // Only an instrument with tops from two exchanges or more in the range has a second with several exchanges:
   // the per-second grouping (the costly part: one group per instrument and second) reads only those.
   const exchangesOf = new Map<number, number>();
-  for (const r of perExchange) exchangesOf.set(num(r[2]), (exchangesOf.get(num(r[2])) ?? 0) + 1);
+  for (const r of perExchange) exchangesOf.set(num(r[1]), (exchangesOf.get(num(r[1])) ?? 0) + 1);
   const several = [...exchangesOf].filter(([, n]) => n > 1).map(([id]) => Math.trunc(id));
   const cross = several.length
     ? await rows(
         duck,
-        `WITH ${t(` AND instrument_id IN (${several.join(", ")})`)},
+        percentiles(
+          `WITH t AS (SELECT exchange, instrument_id, ${bucketUs("time", 1)} AS b, time, ${units("bid_price_mantissa")} AS bid,
+        ${units("ask_price_mantissa")} AS ask FROM ${view} WHERE ${present} AND instrument_id IN (${several.join(", ")})),
       g AS (SELECT instrument_id, b, min(ask) AS ask, max(bid) AS bid, count(*) AS n,
         bit_count(bit_or(1::UBIGINT << (exchange & 63))) = count(*) AS once FROM t GROUP BY ALL),
       s AS (SELECT instrument_id, b, exchange, arg_max(bid, time) AS bid, arg_max(ask, time) AS ask FROM t
         SEMI JOIN (SELECT instrument_id, b FROM g WHERE NOT once) d USING (instrument_id, b) GROUP BY ALL),
       x AS (SELECT instrument_id, ask - bid AS spread, n FROM g WHERE once
         UNION ALL SELECT instrument_id, min(ask) - max(bid), count(*) FROM s GROUP BY instrument_id, b)
-     SELECT 1, NULL, instrument_id, ${stats("spread")} FROM x WHERE n > 1 GROUP BY ALL ORDER BY instrument_id`,
+     SELECT instrument_id, spread AS x, count(*) AS k FROM x WHERE n > 1 GROUP BY ALL`,
+          "instrument_id",
+        ),
       )
     : [];
-  const out = [...perExchange, ...cross];
-  const dec = (v: unknown) => trimDecimal(unitsText(v, priceScale));
-  const shape = (scope: number | "cross", instrumentId: unknown, r: unknown[]): SpreadRow => {
-    const q = (r[1] ?? []) as { items?: unknown[] } | unknown[];
-    const qs = Array.isArray(q) ? q : (q.items ?? []);
-    return {
-      scope,
-      instrumentId: num(instrumentId),
-      samples: num(r[0]),
-      p50: dec(qs[0]),
-      p90: dec(qs[1]),
-      p99: dec(qs[2]),
-      min: dec(r[2]),
-      max: dec(r[3]),
-    };
-  };
-  return out.map((r) => shape(r[0] ? "cross" : num(r[1]), r[2], r.slice(3)));
+  const dec = (v: unknown) => unitsDecimal(v, priceScale);
+  const shape = (scope: number | "cross", r: unknown[]): SpreadRow => ({
+    scope,
+    instrumentId: num(r[0]),
+    samples: num(r[1]),
+    p50: dec(r[2]),
+    p90: dec(r[3]),
+    p99: dec(r[4]),
+    min: dec(r[5]),
+    max: dec(r[6]),
+  });
+  return [...perExchange.map((r) => shape(num(r[0]), r.slice(1))), ...cross.map((r) => shape("cross", r))];
+}
+
+/**
+ * count, p50, p90, p99, min and max per `keys` from a histogram (`keys`, x, k: k values equal to x), ordered by
+ * `keys`. The percentiles are percentile_disc's (and quantile_disc's): the smallest x whose cumulative count
+ * reaches max(1, ⌈n·p⌉), i.e. cum ≥ n·p in integers.
+ */
+function percentiles(histogram: string, keys: string): string {
+  const at = (p: number) => `min(x) FILTER (WHERE cum * 100 >= n * ${p})`;
+  return `WITH h AS (${histogram}),
+    c AS (SELECT ${keys}, x, sum(k) OVER (PARTITION BY ${keys} ORDER BY x ROWS UNBOUNDED PRECEDING) AS cum,
+      sum(k) OVER (PARTITION BY ${keys}) AS n FROM h)
+    SELECT ${keys}, any_value(n)::BIGINT, ${at(50)}, ${at(90)}, ${at(99)}, min(x), max(x) FROM c
+    GROUP BY ALL ORDER BY ${keys}`;
 }
 
 export interface SizeBucket {
