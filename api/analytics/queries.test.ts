@@ -118,3 +118,21 @@ describe("OHLCV over trades at different decimals", () => {
     expect(rows[0]?.vwap).toBe("99.8083333");
   });
 });
+
+describe("OHLCV's first and last trade", () => {
+  test("by (time, trade_id) when trade ids are too large for the packed key", async () => {
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    await duck.run("SET TimeZone = 'UTC'");
+    // 1 µs apart: trade 2⁴⁰ (past both packed keys' bounds: 1.07·10⁸ a day, 1.5·10¹¹ a minute) at 10, then trade 7
+    // at 20, then at one instant trades 2⁴⁰ + 1 at 30 and 2⁴⁰ at 40 (the close: the larger id at the last instant).
+    await duck.run(`CREATE TABLE v AS SELECT 1::SMALLINT AS exchange, 1 AS instrument_id,
+        make_timestamp(1764547200000000 + s)::TIMESTAMPTZ AS time, id::UBIGINT AS trade_id,
+        p::BIGINT AS price_mantissa, 100::BIGINT AS size_mantissa, 0::SMALLINT AS price_decimals, 2::SMALLINT AS size_decimals
+      FROM (VALUES (1, 1099511627776, 10), (2, 7, 20), (3, 1099511627777, 30), (3, 1099511627776, 40)) t(s, id, p)`);
+    const [day] = await ohlcv(duck, "v", 86_400, 4, { price: 0, size: 2 });
+    const [minute] = await ohlcv(duck, "v", 60, 4, { price: 0, size: 2 });
+    duck.closeSync();
+    expect([day?.open, day?.close, day?.high, day?.low, day?.trades]).toEqual(["10", "30", "40", "10", 4]);
+    expect([minute?.open, minute?.close]).toEqual(["10", "30"]);
+  });
+});
