@@ -54,11 +54,11 @@ export const linkConfig = defineConfig("link", {
     meaning: "export: frames packed into one JetStream message at most (48 B each)",
   }),
   batchMs: duration("TAPEWIRE_LINK_BATCH_AGE", {
-    default: 0,
+    default: 1,
     unit: "ms",
     max: 1000,
     meaning:
-      "export: a partly filled message is published after this long (0 = at the end of each relay read)",
+      "export: partly filled messages go out at most once per this long (an idle link publishes a frame at once; a busy one waits out the rest); 0 = at the end of each relay read",
   }),
   eagerInFlight: int("TAPEWIRE_LINK_EAGER_IN_FLIGHT", {
     default: 1,

@@ -122,6 +122,8 @@ class LinkExporter implements Exporter, ExportState {
   private feed: RelayConsumer | null = null;
   private generation = 0;
   private flushScheduled = false;
+  /** performance.now() when partly filled messages last went out (flushPartial). */
+  private lastPartial = Number.NEGATIVE_INFINITY;
   private endScheduled = false;
   private failed = false;
   private closed = false;
@@ -333,22 +335,42 @@ class LinkExporter implements Exporter, ExportState {
     }
   }
 
-  /** The read is over (its buffer may be reused): copy pending runs; publish now, or after batchMs. */
+  /** The read is over (its buffer may be reused): copy pending runs; publish now or soon (flushPartial). */
   private readonly endOfRead = (): void => {
     this.endScheduled = false;
     for (let ex = 1; ex < 16; ex++) copyRun(this.batches[ex]!);
-    if (this.cfg.batchMs === 0) {
-      // Published at once while the link is idle; behind a publish in flight, frames wait for its ack (one
-      // round trip at most) and go out together: at 10k frames/s one frame per read would be 10k messages/s.
-      if (this.inFlight < this.cfg.eagerInFlight) this.flushAll();
-    } else if (!this.flushScheduled) {
+    this.flushPartial();
+  };
+
+  /**
+   * Partly filled messages go out once fewer than eagerInFlight publishes are in flight (else at the ack that
+   * brings it below, afterSettle) and batchMs has passed since the last ones went (else a timer waits out the
+   * rest). An idle link publishes a frame at once; a busy one sends at most one partly filled message per
+   * exchange per batchMs, so the messages per second (and PubAcks, stored messages, deliveries and acks, the
+   * NATS server's CPU) stop growing with the frame rate. batchMs 0: only the in-flight rule.
+   */
+  private flushPartial(): void {
+    if (this.inFlight >= this.cfg.eagerInFlight || this.flushScheduled) return;
+    let partial = false;
+    for (let ex = 1; ex < 16 && !partial; ex++) partial = this.batches[ex]!.frames > 0;
+    if (!partial) return;
+    const now = performance.now();
+    const wait = this.lastPartial + this.cfg.batchMs - now;
+    if (wait > 0) {
       this.flushScheduled = true;
-      setTimeout(this.flushAll, this.cfg.batchMs);
+      setTimeout(this.onFlushTimer, wait);
+      return;
     }
+    this.lastPartial = now;
+    this.flushAll();
+  }
+
+  private readonly onFlushTimer = (): void => {
+    this.flushScheduled = false;
+    if (!this.failed) this.flushPartial();
   };
 
   private readonly flushAll = (): void => {
-    this.flushScheduled = false;
     for (let ex = 1; ex < 16; ex++) if (this.batches[ex]!.frames > 0) this.seal(ex);
   };
 
@@ -404,7 +426,7 @@ class LinkExporter implements Exporter, ExportState {
     while (!this.failed && this.inFlight < this.cfg.maxInFlight && this.waiting.length > 0)
       this.publish(this.waiting.shift()!);
     // Partly filled messages held behind publishes in flight (endOfRead) go out once the link is idle again.
-    if (!this.failed && this.cfg.batchMs === 0 && this.inFlight < this.cfg.eagerInFlight) this.flushAll();
+    if (!this.failed) this.flushPartial();
     if (!this.failed && this.feed === null && !this.closed && this.waiting.length === 0) {
       if (this.inFlight <= this.cfg.maxInFlight / 2) this.openFeed(this.position());
     }

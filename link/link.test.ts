@@ -153,6 +153,33 @@ describe("link over JetStream", () => {
     tap.consumer.close();
   }, 60_000);
 
+  test("batch age: an idle link publishes a frame at once; frames read within the age after it go as one message", async () => {
+    const env = shared({ TAPEWIRE_LINK_BATCH_AGE: "1000" });
+    await using relayA = await startRelayProcess();
+    const tap = rawTap(relayA.outPath);
+    await waitFor(() => tap.consumer.connected, "tap");
+    await using exporter = await startExporter(linkConfigOf({ ...env, TAPEWIRE_RELAY_OUT: relayA.outPath }));
+    await using producer = await connectRelayProducer({ path: relayA.inPath });
+    const source = new TradeSource(Exchange.Kraken);
+    const tSend = performance.now();
+    producer.send(source.next(1)); // CollectorStart on an idle link
+    await waitFor(() => exporter.framesStored === 1, "the first frame stored");
+    // At once, not after the age (before, a waiting frame's timer ran the whole age).
+    expect(performance.now() - tSend).toBeLessThan(600);
+    const t0 = performance.now();
+    for (let i = 0; i < 10; i++) {
+      producer.send(source.next(1));
+      await waitFor(() => tap.chunks.length === source.sent, `frame ${i + 1} read from relay A`);
+    }
+    const readMs = performance.now() - t0;
+    await waitFor(() => exporter.framesStored === 11, "11 frames stored");
+    // Before: one message per relay read (batch age 0), or one per age counted from the first waiting frame.
+    if (readMs < 900) expect(exporter.messagesStored).toBe(2);
+    else expect(exporter.messagesStored).toBeLessThanOrEqual(1 + Math.ceil(readMs / 1000) + 1);
+    expect(exporter.metrics.messages[1]!.value).toBe(exporter.messagesStored);
+    tap.consumer.close();
+  }, 60_000);
+
   test("a publish not acknowledged within 5 s fails: the exporter reconnects and resumes, every frame once", async () => {
     // The exporter times its PubAcks itself (one timer for the oldest publish, link/export.ts): a stopped NATS
     // server holds the publish past the timeout; after it continues, the stream holds each frame once.
