@@ -2,11 +2,7 @@
 // append() only copies into pending chunks, reused (the fan-out path never waits on the disk); a timer every
 // TAPEWIRE_RELAY_ACK_MS hands them to the thread pool to write, then appends one commit record (record.ts), fsyncs at most every
 // TAPEWIRE_JOURNAL_FSYNC_MS, rotates by size or age, and tells the ingest side what is journaled (acks).
-// Behind each fsync, the synced frames older than the newest cacheKeepBytes are dropped from the page cache
-// (dropCache): the journal's footprint in memory stays bounded and its writes land in pages it freed itself.
 // Layout and recovery rules: relay/README.md ("Journal").
-
-import { dlopen, FFIType } from "bun:ffi";
 import {
   close,
   closeSync,
@@ -43,11 +39,6 @@ export interface JournalOptions {
   retentionMs: number;
   retentionBytes: number;
   requireArchive: boolean;
-  /**
-   * Synced bytes of a segment kept in the page cache behind its newest (default CACHE_KEEP_BYTES); older ones
-   * are dropped after each fsync (reads of them go to the disk).
-   */
-  cacheKeepBytes?: number;
 }
 
 export interface JournalStats {
@@ -63,8 +54,6 @@ export interface JournalStats {
   deletedSegments: number;
   /** Closed segments past retention that wait for their `.archived` marker. */
   waitingArchive: number;
-  /** Bytes of synced frames dropped from the page cache (posix_fadvise DONTNEED; 0 where unavailable). */
-  cacheDroppedBytes: number;
 }
 
 const RETENTION_EVERY_MS = 10_000;
@@ -76,33 +65,6 @@ const POOL_MAX = 32;
 const SYNC_WRITE_BYTES = 64 * 1024;
 /** Appends up to this many bytes are copied in a loop instead of through a subarray view. */
 const SMALL_COPY = 16 * FRAME_SIZE;
-/**
- * 32 MiB of a segment's newest synced frames stay cached (~70 s at 10k frames/s): resumes and the archiver read
- * recent frames from memory. The rest is dropped after each fsync. Measured on this project's VM (2 vCPUs,
- * free-page reporting to the hypervisor): 288 MB written into fresh page-cache pages cost 355-371 ms of system
- * CPU, the same writes into pages dropped behind an fsync every 8 MB 66-75 ms (BENCHMARKS.md, "fourth
- * session"): a first touch of a page the host had taken back is what the journal paid per frame, not the copy.
- */
-export const CACHE_KEEP_BYTES = 32 << 20;
-const POSIX_FADV_DONTNEED = 4;
-
-type Fadvise = (fd: number, offset: number, length: number, advice: number) => number;
-let fadvise: Fadvise | null | undefined;
-/** posix_fadvise(DONTNEED) of [from, to) of `fd` (clean pages only: the kernel keeps dirty ones); false if none. */
-export function dropCache(fd: number, from: number, to: number): boolean {
-  if (to <= from) return true;
-  if (fadvise === undefined) {
-    try {
-      const libc = dlopen("libc.so.6", {
-        posix_fadvise: { args: [FFIType.i32, FFIType.i64, FFIType.i64, FFIType.i32], returns: FFIType.i32 },
-      });
-      fadvise = libc.symbols.posix_fadvise as unknown as Fadvise;
-    } catch {
-      fadvise = null; // not glibc Linux: the page cache is left to the kernel
-    }
-  }
-  return fadvise ? fadvise(fd, from, to - from, POSIX_FADV_DONTNEED) === 0 : false;
-}
 
 export class Journal {
   /** Global position after every appended frame (pending included). */
@@ -127,9 +89,6 @@ export class Journal {
   private readonly recordState = newSeqState();
   private lastFsync = 0;
   private fsyncing = false;
-  /** Bytes of the current segment dropped from the page cache so far (dropCache). */
-  private droppedTo = 0;
-  private readonly cacheKeep: number;
   /** A segment change is under way on the thread pool (rotate()); flushes wait, appends go on. */
   private rotating = false;
   /** close() has begun: no rotation starts. */
@@ -147,7 +106,6 @@ export class Journal {
     private readonly state: SeqState,
     private readonly log: Logger,
   ) {
-    this.cacheKeep = opts.cacheKeepBytes ?? CACHE_KEEP_BYTES;
     const opened = openSegments(opts.dir, log);
     this.segments = opened.segments;
     this.stats = {
@@ -161,7 +119,6 @@ export class Journal {
       writeErrors: 0,
       deletedSegments: 0,
       waitingArchive: 0,
-      cacheDroppedBytes: 0,
     };
     const last = opened.last;
     copyState(last.state, state);
@@ -423,7 +380,6 @@ export class Journal {
       fsyncSync(this.writeFd);
       fsyncSync(this.indexFd);
       this.stats.fsyncs++;
-      this.dropSynced(this.writeFd, this.current.bytes);
       return;
     }
     if (this.fsyncing || now - this.lastFsync < this.opts.fsyncMs) return;
@@ -431,13 +387,8 @@ export class Journal {
     this.lastFsync = now;
     const frames = this.writeFd;
     const index = this.indexFd;
-    const seg = this.current;
-    // Every byte written so far (no write is in flight here): the fsync makes these pages clean.
-    const synced = seg.bytes;
     // On the thread pool: the event loop (fan-out) never waits for the disk.
     fsync(frames, (e1) => {
-      // Still the open segment (a rotation closes its file only after its own fsync, and drops it itself).
-      if (!e1 && seg === this.current && !this.rotating && !this.closed) this.dropSynced(frames, synced);
       fsync(index, (e2) => {
         this.fsyncing = false;
         this.stats.fsyncs++;
@@ -445,20 +396,6 @@ export class Journal {
         if (error) this.log.limited("error", "journal-fsync", "journal fsync failed", { error });
       });
     });
-  }
-
-  /**
-   * `synced` bytes of the current segment (open on `fd`) are on disk: drop all but the newest cacheKeep of them
-   * from the page cache. A hint: it never changes what a read returns (a dropped page is read from the disk).
-   */
-  private dropSynced(fd: number, synced: number): void {
-    const to = synced - this.cacheKeep;
-    const end = to - (to % 4096);
-    if (end <= this.droppedTo) return;
-    // From 0 every time: the kernel keeps a (large) folio the range only partly covers, so the one straddling
-    // the last end is dropped by a later call; what is already gone costs nothing to walk.
-    if (dropCache(fd, 0, end)) this.stats.cacheDroppedBytes += end - this.droppedTo;
-    this.droppedTo = end;
   }
 
   /**
@@ -477,10 +414,8 @@ export class Journal {
     const fail = (what: string, error: NodeJS.ErrnoException | null) => {
       if (error) this.log.limited("error", "journal-rotate", `journal rotation: ${what} failed`, { error });
     };
-    const oldSynced = old.bytes;
     fsync(oldFrames, (e1) => {
       fail("fsync of the closed segment", e1);
-      if (!e1 && !this.closed) this.dropSynced(oldFrames, oldSynced);
       fsync(oldIndex, (e2) => {
         fail("fsync of the closed index", e2);
         close(oldFrames, () => {
@@ -490,7 +425,6 @@ export class Journal {
             this.current = created.segment;
             this.writeFd = created.writeFd;
             this.indexFd = created.indexFd;
-            this.droppedTo = 0;
             fsync(created.indexFd, (e3) => {
               fail("fsync of the new index", e3);
               this.rotating = false;
