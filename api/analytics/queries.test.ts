@@ -136,3 +136,21 @@ describe("OHLCV's first and last trade", () => {
     expect([minute?.open, minute?.close]).toEqual(["10", "30"]);
   });
 });
+
+describe("OHLCV's buckets", () => {
+  test("before time_bucket's origin (2000-01-03) they are floors too", async () => {
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    await duck.run("SET TimeZone = 'UTC'");
+    await duck.run(`CREATE TABLE v AS SELECT 1::SMALLINT AS exchange, 1 AS instrument_id, t::TIMESTAMPTZ AS time,
+        id::UBIGINT AS trade_id, 5::BIGINT AS price_mantissa, 1::BIGINT AS size_mantissa, 0::SMALLINT AS price_decimals,
+        0::SMALLINT AS size_decimals
+      FROM (VALUES ('1999-12-31 23:59:30+00', 1), ('2000-01-03 00:00:30+00', 2), ('2026-12-02 10:00:59.999999+00', 3)) x(t, id)`);
+    const rows = await ohlcv(duck, "v", 60, 4, { price: 0, size: 0 });
+    duck.closeSync();
+    expect(rows.map((r) => [r.time, r.trades])).toEqual([
+      ["1999-12-31T23:59:00.000000Z", 1],
+      ["2000-01-03T00:00:00.000000Z", 1],
+      ["2026-12-02T10:00:00.000000Z", 1],
+    ]);
+  });
+});

@@ -213,8 +213,13 @@ async function packedOhlcv(
 ): Promise<unknown[][] | null> {
   const width = Math.trunc(seconds) * 1_000_000;
   const m = (2n ** 63n - 1n) / BigInt(width);
-  const b = bucketUs("time", seconds);
-  const key = `((epoch_us(time) - ${b}) * ${m} + trade_id::BIGINT)`;
+  // For times after time_bucket's origin, floor((t − origin) / width) is a plain % of a non-negative number:
+  // one modulo per trade instead of bucketUs's two. A bucket at or before the origin (the only place where the
+  // plain % differs) sends the request to the exact query.
+  const origin = Date.UTC(2000, 0, 3) * 1000;
+  const offset = `((epoch_us(time) - ${origin}) % ${width})`;
+  const b = `(epoch_us(time) - ${offset})`;
+  const key = `(${offset} * ${m} + trade_id::BIGINT)`;
   let out: unknown[][];
   try {
     out = await rows(
@@ -229,7 +234,8 @@ async function packedOhlcv(
     if (/overflow|out of range/i.test(String(error))) return null;
     throw error;
   }
-  for (const r of out) if (BigInt(r[12] as bigint) >= m) return null;
+  for (const r of out)
+    if (BigInt(r[12] as bigint) >= m || BigInt(r[2] as bigint) <= BigInt(origin)) return null;
   return out;
 }
 
