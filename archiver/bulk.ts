@@ -4,10 +4,11 @@
 //    detector (compared with archive_manifest) and what each file is verified against.
 // 2. The rows to export leave Postgres as plain table columns (no per-row expressions) through COPY on
 //    connections of our own (pg-copy.ts) that join the snapshot, two at a time, in batches of about BATCH_ROWS.
-// 3. DuckDB reads each batch, computes the mantissas from the NUMERIC text (exact string arithmetic), writes
-//    every partition of the batch in one partitioned COPY to a temporary folder, reads the files back and
-//    compares each with its facts; the verified ones are fsync'd, renamed into place (ArchiveStore) and
-//    recorded in the manifest in one statement. A partition that fails verification is reported, never placed.
+// 3. DuckDB reads each batch, computes the mantissas from the NUMERIC text (exact string arithmetic) and sorts
+//    it (two threads, a total order), writes every partition of the batch in one partitioned COPY to a
+//    temporary folder (one thread), reads the files back and compares each with its facts; the verified ones
+//    are fsync'd, renamed into place (ArchiveStore) and recorded in the manifest in one statement, while DuckDB
+//    goes on with the next batch. A partition that fails verification is reported, never placed.
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
@@ -26,6 +27,17 @@ export const BATCH_ROWS = 1_000_000;
 const PARSE_THREADS = 2;
 /** COPY connections at once. */
 const COPY_PARALLEL = 2;
+
+/** Milliseconds spent in each phase of the bulk export since the last reset (bench/archive-export.ts reads them). */
+export const exportPhases: Record<string, number> = {};
+async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    exportPhases[name] = (exportPhases[name] ?? 0) + performance.now() - t0;
+  }
+}
 
 export interface PartitionFacts extends SourceFacts {
   exchange: number;
@@ -90,7 +102,7 @@ export async function readFacts(
   await tx`SET LOCAL jit = off`;
   await tx`SET LOCAL work_mem = '256MB'`;
   await tx`SET LOCAL enable_sort = off`;
-  const rows = await tx.unsafe(factsSql(d, intervalS, since, before));
+  const rows = await phase("facts", () => tx.unsafe(factsSql(d, intervalS, since, before)));
   await tx`SET LOCAL enable_sort = on`;
   return rows.map((r) => ({
     exchange: Number(r.exchange_id),
@@ -195,14 +207,17 @@ export async function exportWanted(
     const instruments = [...new Set(batch.flatMap((p) => p.instruments))].join(", ");
     const statement = `COPY (SELECT ${columns.map(([c]) => c).join(", ")} FROM ${d.table} WHERE exchange IN (${exchanges}) AND instrument_id IN (${instruments || "NULL"}) AND time >= '${lo.toISOString()}' AND time < '${hi.toISOString()}') TO STDOUT (FORMAT csv, NULL '\\N')`;
     const csv = join(tmp, `${stem}-${n}.csv`);
-    const done = raw
-      ? copyOutToFile(raw, statement, csv, { snapshot: String(snap?.id) })
-      : copyToFile(tx, statement, csv);
+    const done = phase("copy (2 lanes, summed)", () =>
+      raw
+        ? copyOutToFile(raw, statement, csv, { snapshot: String(snap?.id) })
+        : copyToFile(tx, statement, csv),
+    );
     return done.then(() => csv);
   };
 
   let placed = 0;
   let duckChain: Promise<void> = Promise.resolve();
+  let placeChain: Promise<void> = Promise.resolve();
   const copies: Promise<void>[] = [];
   // COPY_PARALLEL COPYs at a time (postgres.js: one, on the transaction); DuckDB takes each CSV as it lands.
   const lanes = raw ? COPY_PARALLEL : 1;
@@ -219,20 +234,36 @@ export async function exportWanted(
         continue;
       }
       duckChain = duckChain.then(async () => {
+        let place: (() => Promise<number>) | undefined;
         try {
-          placed += await writeBatch(ctx, d, batch, csv, `${stem}-${n}`, instTable, onPlaced, onError);
+          place = await writeBatch(ctx, d, batch, csv, `${stem}-${n}`, instTable, onPlaced, onError);
         } catch (error) {
           for (const p of batch) onError(p, error);
         } finally {
           rmSync(csv, { force: true });
+        }
+        // Placing (fsync, sha256, rename) and recording a batch run on the JavaScript thread and the file
+        // system while DuckDB (its own thread) writes the next batch; batches are still recorded in order.
+        if (place) {
+          const run = place;
+          placeChain = placeChain.then(async () => {
+            try {
+              placed += await run();
+            } catch (error) {
+              for (const p of batch) onError(p, error);
+            }
+          });
         }
       });
     }
   };
   for (let l = 0; l < lanes; l++) copies.push(lane());
   await Promise.all(copies);
-  return { done: duckChain.then(() => placed) };
+  return { done: duckChain.then(() => placeChain).then(() => placed) };
 }
+
+const phaseRun = (ctx: BulkContext, name: string, statement: string) =>
+  phase(name, () => ctx.duck.run(statement));
 
 async function writeBatch(
   ctx: BulkContext,
@@ -243,7 +274,7 @@ async function writeBatch(
   instTable: string,
   onPlaced: (placed: PlacedPartition[]) => Promise<void>,
   onError: (p: PartitionFacts, error: unknown) => void,
-): Promise<number> {
+): Promise<() => Promise<number>> {
   const s = ctx.intervalS;
   const columns = rawColumns(d);
   const read = `read_csv('${csv.replaceAll("'", "''")}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${columns.map(([c, t]) => `'${c}': '${t}'`).join(", ")}})`;
@@ -254,28 +285,48 @@ async function writeBatch(
     .join(", ");
   const out = join(ctx.store.tmpDir(), name);
   rmSync(out, { recursive: true, force: true });
+  // Rows equal in the sort key are ordered by every other column too: the order is total (up to rows equal
+  // in every column, which give the same bytes in either order), whatever the threads do.
+  const keyColumns = new Set(["p", ...order.split(",").map((c) => c.trim())]);
+  const sortKey = [...keyColumns, ...d.columns.map((c) => c.name).filter((c) => !keyColumns.has(c))].join(
+    ", ",
+  );
+  let placing = false;
   try {
-    // Parsing the CSV is most of DuckDB's work and needs no order: PARSE_THREADS threads. The sort and the
-    // write, which decide the bytes, run on one thread (the same rows give the same file).
+    // Parsing the CSV and sorting need no thread to go first: PARSE_THREADS threads, into a table in the total
+    // order above (insertion order is preserved). The write, which decides the bytes, reads that table on one
+    // thread (the same rows give the same file); reading the files back is sums and bounds, on PARSE_THREADS.
     const table = `${name.replaceAll("-", "_")}_rows`;
     await ctx.duck.run(`SET threads = ${PARSE_THREADS}`);
     try {
-      await ctx.duck.run(
+      await phaseRun(
+        ctx,
+        "duck: csv read + mantissas + sort",
         `CREATE TEMP TABLE ${table} AS SELECT * FROM (SELECT r.exchange::VARCHAR || '_' || (epoch_us(r.time) // ${s * 1_000_000} * ${s})::VARCHAR AS p, ${d.columns.map(duckColumn).join(", ")}
-        FROM ${read} r LEFT JOIN ${instTable} i ON i.id = r.instrument_id) WHERE p IN (${wantedKeys})`,
+        FROM ${read} r LEFT JOIN ${instTable} i ON i.id = r.instrument_id) WHERE p IN (${wantedKeys}) ORDER BY ${sortKey}`,
       );
     } finally {
       await ctx.duck.run("SET threads = 1");
     }
     try {
-      await ctx.duck.run(
-        `COPY (SELECT * FROM ${table} ORDER BY p, ${order})
+      await phaseRun(
+        ctx,
+        "duck: parquet write (1 thread)",
+        `COPY (SELECT * FROM ${table})
        TO '${out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, PARTITION_BY (p), KV_METADATA {${meta}})`,
       );
     } finally {
       await ctx.duck.run(`DROP TABLE IF EXISTS ${table}`);
     }
-    const back = await ctx.duck.runAndReadAll(fileFactsSql(d, `${out}/*/*.parquet`));
+    await ctx.duck.run(`SET threads = ${PARSE_THREADS}`);
+    let back: Awaited<ReturnType<DuckDBConnection["runAndReadAll"]>>;
+    try {
+      back = await phase("duck: read-back verify", () =>
+        ctx.duck.runAndReadAll(fileFactsSql(d, `${out}/*/*.parquet`)),
+      );
+    } finally {
+      await ctx.duck.run("SET threads = 1");
+    }
     const files = new Map(
       back.getRows().map((r) => [
         String(r[0]),
@@ -306,24 +357,42 @@ async function writeBatch(
         onError(p, error);
       }
     }
-    const results = await ctx.store.placeMany(verified.map((v) => ({ local: v.file, path: v.path })));
-    const placed: PlacedPartition[] = [];
-    results.forEach((r, k) => {
-      const v = verified[k] as (typeof verified)[number];
-      if ("error" in r) onError(v.p, r.error);
-      else
-        placed.push({
-          exchange: v.p.exchange,
-          start: new Date(v.p.startS * 1000),
-          path: v.path,
-          bytes: r.bytes,
-          sha256: r.sha256,
-          facts: v.p,
-        });
-    });
-    if (placed.length) await onPlaced(placed);
-    return placed.length;
+    placing = true;
+    return async () => {
+      try {
+        return await place(ctx, verified, onPlaced, onError);
+      } finally {
+        rmSync(out, { recursive: true, force: true });
+      }
+    };
   } finally {
-    rmSync(out, { recursive: true, force: true });
+    if (!placing) rmSync(out, { recursive: true, force: true });
   }
+}
+
+async function place(
+  ctx: BulkContext,
+  verified: { p: PartitionFacts; file: string; path: string }[],
+  onPlaced: (placed: PlacedPartition[]) => Promise<void>,
+  onError: (p: PartitionFacts, error: unknown) => void,
+): Promise<number> {
+  const results = await phase("place (fsync, sha256, rename)", () =>
+    ctx.store.placeMany(verified.map((v) => ({ local: v.file, path: v.path }))),
+  );
+  const placed: PlacedPartition[] = [];
+  results.forEach((r, k) => {
+    const v = verified[k] as (typeof verified)[number];
+    if ("error" in r) onError(v.p, r.error);
+    else
+      placed.push({
+        exchange: v.p.exchange,
+        start: new Date(v.p.startS * 1000),
+        path: v.path,
+        bytes: r.bytes,
+        sha256: r.sha256,
+        facts: v.p,
+      });
+  });
+  if (placed.length) await phase("manifest insert", () => onPlaced(placed));
+  return placed.length;
 }
