@@ -11,9 +11,22 @@
 //   BENCH_ROUNDS=7 BENCH_LATENCY_FRAMES=50000 flock /work/coord/bench.lock bun bench/relay-bench-paired.ts
 //   (BENCH_CONSUMERS per relay, default 3; BENCH_RATE, default 10000; BENCH_PAIRED_CONTROL=0 skips the control;
 //   PAIRED_JSON=<file> writes every run's figures)
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+//
+// Throughput in pairs (BENCH_PAIRED_THROUGHPUT=1): the two relays run at max rate at the same time, each fed by
+// its OWN max-rate producer (relay-bench-producer.ts max, the sequential run's 1024 frames per write) into its own
+// consumers. Both producers connect, then start at one host-clock instant; each pipeline's throughput is
+// frames / (its last consumer's last frame − its producer's first write), every seq checked per consumer. Both
+// pipelines share the 2 vCPUs in the same window. The one that finishes first leaves the machine to the other for
+// the rest, which pulls the ratio toward 1: relay CPU per frame (from /proc, each pipeline's own window) beside it.
+//
+//   BENCH_PAIRED_THROUGHPUT=1 BENCH_ROUNDS=7 flock /work/coord/bench.lock bun bench/relay-bench-paired.ts
+//   (BENCH_THROUGHPUT_FRAMES per producer, default 6000000 as the sequential run; BENCH_BATCH, default 1024; BENCH_CONSUMERS,
+//   BENCH_PAIRED_CONTROL, PAIRED_JSON as above)
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { hostNowNs } from "../relay/hop.ts";
+import { FRAME_SIZE } from "../schema/frame.ts";
 import { defaultWarmup, withRelay } from "./relay-bench-ours.ts";
 import { cpuSeconds, type Helper, median, percentile, spawnHelper } from "./relay-bench-procs.ts";
 
@@ -274,7 +287,219 @@ export function formatPaired(res: PairedBenchResult): string {
   ].join("\n");
 }
 
-if (import.meta.main) {
+export interface ThruSide {
+  /** Frames per second into the relay, first write → last consumer's last frame. */
+  rate: number;
+  /** Relay CPU (user + system) per frame over this pipeline's window, µs. */
+  cpuUsPerFrame: number;
+  /** Seconds from this pipeline's first write to its last frame. */
+  seconds: number;
+}
+
+export interface ThruPairRun {
+  a: ThruSide;
+  b: ThruSide;
+  /** Frames lost or out of order on either side (must be 0). */
+  bad: number;
+  /** Host-clock skew between the two producers' first writes, µs. */
+  startSkewUs: number;
+  aFirst: boolean;
+}
+
+let goSeq = 0;
+
+/** One paired throughput run: relays a and b (fresh), each with its own max-rate producer and consumers. */
+export async function pairedThroughputRun(
+  work: string,
+  a: PairSide,
+  b: PairSide,
+  opts: { consumers: number; frames: number; batch: number; aFirst: boolean },
+): Promise<ThruPairRun> {
+  const { consumers, frames, batch } = opts;
+  // As relayThroughput: the queues hold a whole run, the relay never drops a slow consumer here.
+  const queueBytes = Math.ceil((frames * FRAME_SIZE) / (1 << 20) + 16) << 20;
+  const first = opts.aFirst ? { side: "a", env: a.env } : { side: "b", env: b.env };
+  const second = opts.aFirst ? { side: "b", env: b.env } : { side: "a", env: a.env };
+  const thru = (i: number, path: string) => ["thru", path, `bench-${i}`, String(frames)];
+  const body = async (
+    in1: string,
+    cons1: Helper[],
+    pid1: number,
+    in2: string,
+    cons2: Helper[],
+    pid2: number,
+  ): Promise<ThruPairRun> => {
+    const go = join(work, `go-${process.pid}-${goSeq++}`);
+    const prods = [in1, in2].map((p) =>
+      spawnHelper(["bun", PRODUCER, "max", p, String(frames), String(batch), go]),
+    );
+    try {
+      await Promise.all(prods.map((p) => p.line((l) => l.connected === true, "producer connected")));
+      const pids = [pid1, pid2];
+      const cons = [cons1, cons2];
+      const cpu0 = pids.map(cpuSeconds);
+      const startAt = hostNowNs() + 50e6; // both producers spin up to this instant
+      writeFileSync(`${go}.tmp`, String(startAt));
+      renameSync(`${go}.tmp`, go);
+      const pipeline = async (k: number) => {
+        const p = await prods[k]!.line((l) => typeof l.t0 === "number", "producer result", 600_000);
+        const results = await Promise.all(
+          cons[k]!.map((h) => h.line((l) => typeof l.tLast === "number", "consumer result", 600_000)),
+        );
+        const cpu = cpuSeconds(pids[k]) - cpu0[k]!;
+        const tLast = Math.max(...results.map((r) => r.tLast as number));
+        const t0 = p.t0 as number;
+        const delivered = results.reduce((s, r) => s + (r.count as number), 0);
+        const bad = results.reduce((s, r) => s + (r.bad as number), 0) + (frames * consumers - delivered);
+        return {
+          side: {
+            rate: (frames / (tLast - t0)) * 1e9,
+            cpuUsPerFrame: (cpu / frames) * 1e6,
+            seconds: (tLast - t0) / 1e9,
+          },
+          bad,
+          t0,
+        };
+      };
+      const [r1, r2] = await Promise.all([pipeline(0), pipeline(1)]);
+      const bySide = { [first.side]: r1.side, [second.side]: r2.side } as Record<"a" | "b", ThruSide>;
+      return {
+        a: bySide.a,
+        b: bySide.b,
+        bad: r1.bad + r2.bad,
+        startSkewUs: Math.abs(r1.t0 - r2.t0) / 1000,
+        aFirst: opts.aFirst,
+      };
+    } finally {
+      await Promise.all(prods.map((p) => p.kill()));
+      rmSync(go, { force: true });
+    }
+  };
+  return withRelay(
+    work,
+    queueBytes,
+    consumers,
+    thru,
+    (in1, cons1, pid1) =>
+      withRelay(
+        work,
+        queueBytes,
+        consumers,
+        thru,
+        (in2, cons2, pid2) => body(in1, cons1, pid1, in2, cons2, pid2),
+        second.env,
+      ),
+    first.env,
+  );
+}
+
+export interface PairedThruResult {
+  frames: number;
+  batch: number;
+  consumers: number;
+  pairs: Record<string, { a: string; b: string; runs: ThruPairRun[] }>;
+  loadavg: [number, number];
+}
+
+export async function runPairedThroughput(
+  opts: {
+    rounds?: number;
+    frames?: number;
+    batch?: number;
+    consumers?: number;
+    control?: boolean;
+    log?: (l: string) => void;
+  } = {},
+): Promise<PairedThruResult> {
+  const rounds = opts.rounds ?? 7;
+  const frames = opts.frames ?? 6_000_000;
+  const batch = opts.batch ?? 1024;
+  const consumers = opts.consumers ?? 3;
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const on: PairSide = { name: "journal on", env: { TAPEWIRE_JOURNAL: "true" } };
+  const off: PairSide = { name: "journal off", env: { TAPEWIRE_JOURNAL: "false" } };
+  const off2: PairSide = { name: "journal off (2nd)", env: { TAPEWIRE_JOURNAL: "false" } };
+  const pairs: PairedThruResult["pairs"] = { "on vs off": { a: on.name, b: off.name, runs: [] } };
+  const sides: Record<string, [PairSide, PairSide]> = { "on vs off": [on, off] };
+  if (opts.control !== false) {
+    pairs["control: off vs off"] = { a: off.name, b: off2.name, runs: [] };
+    sides["control: off vs off"] = [off, off2];
+  }
+  const load0 = loadavg()[0]!;
+  const work = mkdtempSync(join(tmpdir(), "tapewire-paired-thru-"));
+  try {
+    const names = Object.keys(pairs);
+    for (let r = 0; r < rounds; r++) {
+      const order = r % 2 === 0 ? names : [...names].reverse();
+      for (const name of order) {
+        Bun.spawnSync(["sync"]); // no run pays for an earlier one's writeback
+        const [a, b] = sides[name]!;
+        const run = await pairedThroughputRun(work, a, b, { consumers, frames, batch, aFirst: r % 2 === 0 });
+        pairs[name]!.runs.push(run);
+        log(
+          `round ${r + 1}/${rounds} ${name}: ${JSON.stringify({
+            a: run.a,
+            b: run.b,
+            ratio: +(run.a.rate / run.b.rate).toFixed(3),
+            bad: run.bad,
+            startSkewUs: run.startSkewUs,
+          })}`,
+        );
+      }
+    }
+    return { frames, batch, consumers, pairs, loadavg: [load0, loadavg()[0]!] };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+export function formatPairedThroughput(res: PairedThruResult): string {
+  const x = (v: number) => `${v.toFixed(2)}×`;
+  const spread = (vs: number[]) => `${Math.min(...vs).toFixed(2)}–${Math.max(...vs).toFixed(2)}`;
+  const lines = [
+    `| paired max rate, 1 producer → ${res.consumers} consumers per relay | throughput in, no loss | relay CPU per frame | seconds |`,
+    "|---|---|---|---|",
+  ];
+  let bad = 0;
+  let skew = 0;
+  for (const [name, pair] of Object.entries(res.pairs)) {
+    const runs = pair.runs;
+    const m = (f: (r: ThruPairRun) => number) => median(runs.map(f));
+    const row = (label: string, s: (r: ThruPairRun) => ThruSide) =>
+      `| ${name}: ${label} | ${(m((r) => s(r).rate) / 1e6).toFixed(2)} M/s | ${m((r) => s(r).cpuUsPerFrame).toFixed(3)} µs | ${m((r) => s(r).seconds).toFixed(2)} s |`;
+    const thru = runs.map((r) => r.a.rate / r.b.rate);
+    const cpu = runs.map((r) => r.a.cpuUsPerFrame / r.b.cpuUsPerFrame);
+    lines.push(
+      row(pair.a, (r) => r.a),
+      row(pair.b, (r) => r.b),
+      `| **${name}: ratio a ÷ b** (median of the runs' ratios; min–max) | **${x(median(thru))}** (${spread(thru)}) | ${x(median(cpu))} (${spread(cpu)}) | |`,
+    );
+    bad += runs.reduce((s, r) => s + r.bad, 0);
+    skew = Math.max(skew, ...runs.map((r) => r.startSkewUs));
+  }
+  const runs = Object.values(res.pairs)[0]?.runs.length ?? 0;
+  return [
+    ...lines,
+    "",
+    `${runs} rounds; per run ${res.frames} frames per producer, ${res.batch} frames per write; frames lost or out of` +
+      ` order: ${bad}; producers' first writes at most ${skew.toFixed(0)} µs apart. Load average` +
+      ` ${res.loadavg[0].toFixed(1)} → ${res.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
+  ].join("\n");
+}
+
+if (import.meta.main && process.env.BENCH_PAIRED_THROUGHPUT === "1") {
+  const env = process.env;
+  const res = await runPairedThroughput({
+    rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
+    frames: env.BENCH_THROUGHPUT_FRAMES ? Number(env.BENCH_THROUGHPUT_FRAMES) : undefined,
+    batch: env.BENCH_BATCH ? Number(env.BENCH_BATCH) : undefined,
+    consumers: env.BENCH_CONSUMERS ? Number(env.BENCH_CONSUMERS) : undefined,
+    control: env.BENCH_PAIRED_CONTROL !== "0",
+  });
+  console.log(formatPairedThroughput(res));
+  if (env.PAIRED_JSON) await Bun.write(env.PAIRED_JSON, JSON.stringify(res, null, 2));
+  process.exit(0);
+} else if (import.meta.main) {
   const env = process.env;
   const res = await runPairedBench({
     rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,

@@ -1,5 +1,7 @@
 // Producer process for bench/relay-bench.ts.
-//   max   <path> <frames> <batch> : frames as fast as the relay takes them, `batch` frames per write
+//   max   <path> <frames> <batch> [go] : frames as fast as the relay takes them, `batch` frames per write; with
+//                                   a go file (bench/relay-bench-paired.ts), connect, print {"connected":true},
+//                                   wait for the file, then start at the host-clock ns it holds (sub-ms together)
 //   paced <path> <frames> <rate>  : one frame per write at `rate`/s on absolute-time sleeps (like uds.c
 //                                   prodpaced), tsRecv stamped with the host clock just before each write
 //   paced2 <pathA,pathB> <frames> <rate> : the same paced stream to two relays at once (bench/relay-bench-paired.ts):
@@ -8,13 +10,14 @@
 // Prints one JSON line {t0, t1} (host ns) when done.
 
 import { dlopen, FFIType, ptr } from "bun:ffi";
+import { existsSync, readFileSync } from "node:fs";
 import type { Socket } from "bun";
 import { hostNowNs as nowNs, stampRecv } from "../relay/hop.ts";
 import { FrameRing } from "../relay/ring.ts";
 import { frames } from "../relay/testing.ts";
 import { FRAME_SIZE, Kind, writeSeq } from "../schema/frame.ts";
 
-const [mode, path, framesArg, third] = process.argv.slice(2);
+const [mode, path, framesArg, third, goFile] = process.argv.slice(2);
 const total = Number(framesArg);
 if (!path || !(total > 0))
   throw new Error("usage: relay-bench-producer.ts max|paced <path> <frames> <batch|rate>");
@@ -53,6 +56,12 @@ if (mode === "max") {
     }
   };
   const socket = await Bun.connect({ unix: path, socket: { data() {}, drain: (s) => pump(s) } });
+  if (goFile) {
+    console.log(JSON.stringify({ connected: true }));
+    while (!existsSync(goFile)) await Bun.sleep(1);
+    const startAt = Number(readFileSync(goFile, "utf8"));
+    while (nowNs() < startAt) {} // the last few ms spun: both producers of a pair start together
+  }
   t0 = nowNs();
   pump(socket);
   await finished;
