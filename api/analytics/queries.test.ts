@@ -2,7 +2,15 @@
 // divideUnits) give the same text as the string versions (trimDecimal(unitsText(…)), divideDecimal) they replace.
 import { describe, expect, test } from "bun:test";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { divideDecimal, divideUnits, ohlcv, trimDecimal, unitsDecimal, unitsText } from "./queries.ts";
+import {
+  divideDecimal,
+  divideUnits,
+  ohlcv,
+  packedOhlcv,
+  trimDecimal,
+  unitsDecimal,
+  unitsText,
+} from "./queries.ts";
 
 // A deterministic spread of integers: zero, ±1, small and large, with and without trailing zeros, past 2⁶⁴.
 function integers(): bigint[] {
@@ -152,5 +160,25 @@ describe("OHLCV's buckets", () => {
       ["2000-01-03T00:00:00.000000Z", 1],
       ["2026-12-02T10:00:00.000000Z", 1],
     ]);
+  });
+
+  test("exchange-sized trade ids (billions) take the packed key when their span fits, and keep (time, trade_id)", async () => {
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    await duck.run("SET TimeZone = 'UTC'");
+    // Binance-like ids near 5·10⁹ (past the day's bound 1.07·10⁸ as such, but spanning 3): trade 5e9+2 at 10,
+    // then at one later instant 5e9+3 at 30 and 5e9+1 at 40 (the close: the larger id at the last instant).
+    const base = 5_000_000_000;
+    await duck.run(`CREATE TABLE v AS SELECT 1::SMALLINT AS exchange, 1 AS instrument_id,
+        make_timestamp(1764547200000000 + s)::TIMESTAMPTZ AS time, id::UBIGINT AS trade_id,
+        p::BIGINT AS price_mantissa, 100::BIGINT AS size_mantissa, 0::SMALLINT AS price_decimals, 2::SMALLINT AS size_decimals
+      FROM (VALUES (1, ${base + 2}, 10), (3, ${base + 3}, 30), (3, ${base + 1}, 40)) t(s, id, p)`);
+    expect(await packedOhlcv(duck, "v", 86_400)).not.toBeNull();
+    const [day] = await ohlcv(duck, "v", 86_400, 4, { price: 0, size: 2 });
+    // Spanning the bound: the exact query, chosen before any aggregation runs.
+    await duck.run(`INSERT INTO v SELECT exchange, instrument_id, time, trade_id + 200000000, price_mantissa, size_mantissa,
+        price_decimals, size_decimals FROM v WHERE trade_id = ${base + 2}`);
+    expect(await packedOhlcv(duck, "v", 86_400)).toBeNull();
+    duck.closeSync();
+    expect([day?.open, day?.close, day?.high, day?.low, day?.trades]).toEqual(["10", "30", "40", "10", 3]);
   });
 });

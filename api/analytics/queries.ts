@@ -201,12 +201,15 @@ export async function ohlcv(
 /**
  * perDecimals's aggregation with cheaper keys and products, or null where they do not apply. Building the
  * HUGEINT (time, trade_id) key was ~50 ns of a trade's CPU and the product's range CASE ~15: here the key is one
- * BIGINT, (time − bucket start) · M + trade_id, which orders a bucket's trades by (time, trade_id) as long as
- * every trade_id is below M = ⌊(2⁶³ − 1) / bucket width in µs⌋ (1-minute buckets: 1.5·10¹¹, 1-day: 1.07·10⁸);
- * the largest trade_id of each bucket comes back and is checked. Σ price·size multiplies in BIGINT, which DuckDB
- * checks: a product past 2⁶³ raises an overflow error instead of wrapping. Either way the exact query runs.
+ * BIGINT, (time − bucket start) · M + (trade_id − lo), which orders a bucket's trades by (time, trade_id) as long
+ * as the range's trade ids span less than M = ⌊(2⁶³ − 1) / bucket width in µs⌋ (1-minute buckets: 1.5·10¹¹,
+ * 1-day: 1.07·10⁸). lo and the span come from one scan of the ids before the aggregation, so the choice is made
+ * up front: exchange ids in the billions (Binance, Coinbase) take the fast path when their span fits, and a range
+ * whose span does not goes straight to the exact query instead of running both. Σ price·size multiplies in
+ * BIGINT, which DuckDB checks: a product past 2⁶³ raises an overflow error instead of wrapping, and the exact
+ * query runs.
  */
-async function packedOhlcv(
+export async function packedOhlcv(
   duck: DuckDBConnection,
   view: string,
   seconds: number,
@@ -219,24 +222,28 @@ async function packedOhlcv(
   const origin = Date.UTC(2000, 0, 3) * 1000;
   const offset = `((epoch_us(time) - ${origin}) % ${width})`;
   const b = `(epoch_us(time) - ${offset})`;
-  const key = `(${offset} * ${m} + trade_id::BIGINT)`;
-  let out: unknown[][];
+  const [bounds] = await rows(
+    duck,
+    `SELECT min(trade_id)::HUGEINT, max(trade_id)::HUGEINT, min(epoch_us(time)) FROM ${view}`,
+  );
+  if (!bounds || bounds[0] === null) return null;
+  const lo = BigInt(bounds[0] as bigint);
+  // A bucket at or before the origin, or ids spanning M or more: the exact query.
+  if (BigInt(bounds[1] as bigint) - lo >= m || BigInt(bounds[2] as bigint) <= BigInt(origin)) return null;
+  const key = `(${offset} * ${m} + (trade_id::BIGINT - ${lo}))`;
   try {
-    out = await rows(
+    return await rows(
       duck,
       `SELECT exchange, instrument_id, ${b} AS b, price_decimals AS pd, size_decimals AS sd,
          arg_min(price_mantissa, ${key}) AS o, max(price_mantissa) AS h, min(price_mantissa) AS l,
          arg_max(price_mantissa, ${key}) AS c, sum(size_mantissa) AS v, sum(price_mantissa * size_mantissa) AS pv,
-         count(*)::BIGINT AS n, max(trade_id) AS mt
+         count(*)::BIGINT AS n
        FROM ${view} GROUP BY ALL ORDER BY b, exchange, instrument_id`,
     );
   } catch (error) {
     if (/overflow|out of range/i.test(String(error))) return null;
     throw error;
   }
-  for (const r of out)
-    if (BigInt(r[12] as bigint) >= m || BigInt(r[2] as bigint) <= BigInt(origin)) return null;
-  return out;
 }
 
 export interface VolatilityRow {
