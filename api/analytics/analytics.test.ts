@@ -12,6 +12,7 @@ import { loadRegistry } from "../../schema/instruments.ts";
 import { AnalystSqlError, runAnalystSql } from "./analyst-sql.ts";
 import { divideDecimal, trimDecimal } from "./queries.ts";
 import { AnalyticsService, analyticsConfig } from "./service.ts";
+import { tradeIdBounds } from "./source.ts";
 
 const registry = loadRegistry({});
 const log = createLogger({}, () => {});
@@ -101,6 +102,26 @@ describe("analytics across archive and database", () => {
     );
     expect(seam.map((r) => [r.exchange, r.trades])).toEqual(pg.map((r) => [r.exchange, r.n]));
     expect(seam.map((r) => r.volume)).toEqual(pg.map((r) => String(r.v).replace(/\.?0+$/, "")));
+  });
+
+  test("the trade ids' bounds come from the files' statistics and the loaded rows, holding every id", async () => {
+    // After the export above: three hours of trades in Parquet. Their real bounds, scanned, against the footers'.
+    const files = [...new Bun.Glob("trades/**/*.parquet").scanSync({ cwd: root })].map((p) => join(root, p));
+    expect(files.length).toBeGreaterThan(0);
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    const list = files.map((p) => `'${p}'`).join(", ");
+    await duck.run(
+      "CREATE TEMP TABLE live AS SELECT 1::UBIGINT AS trade_id UNION ALL SELECT 999999::UBIGINT",
+    );
+    const [[lo, hi]] = (
+      await duck.runAndReadAll(
+        `SELECT min(trade_id)::HUGEINT, max(trade_id)::HUGEINT FROM read_parquet([${list}])`,
+      )
+    ).getRows() as [[bigint, bigint]];
+    expect(await tradeIdBounds(duck, null, files)).toEqual({ lo: BigInt(lo), hi: BigInt(hi) });
+    expect(await tradeIdBounds(duck, "live", files)).toEqual({ lo: 1n, hi: 999999n });
+    expect(await tradeIdBounds(duck, null, [])).toBeNull();
+    duck.closeSync();
   });
 
   test("VWAP is exact: Σ price·size / Σ size from the database's own numerics", async () => {

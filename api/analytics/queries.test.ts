@@ -173,6 +173,13 @@ describe("OHLCV's buckets", () => {
         p::BIGINT AS price_mantissa, 100::BIGINT AS size_mantissa, 0::SMALLINT AS price_decimals, 2::SMALLINT AS size_decimals
       FROM (VALUES (1, ${base + 2}, 10), (3, ${base + 3}, 30), (3, ${base + 1}, 40)) t(s, id, p)`);
     expect(await packedOhlcv(duck, "v", 86_400)).not.toBeNull();
+    // Bounds the range already knows (its files' statistics), a superset: the same path without the scan.
+    const from = new Date(1764547200000);
+    const known = (lo: number, hi: number) => ({ ids: { lo: BigInt(lo), hi: BigInt(hi) }, from });
+    expect(await packedOhlcv(duck, "v", 86_400, known(base, base + 10))).toEqual(
+      (await packedOhlcv(duck, "v", 86_400)) as unknown[][],
+    );
+    expect(await packedOhlcv(duck, "v", 86_400, known(base, base + 200_000_000))).toBeNull();
     const [day] = await ohlcv(duck, "v", 86_400, 4, { price: 0, size: 2 });
     // Spanning the bound: the exact query, chosen before any aggregation runs.
     await duck.run(`INSERT INTO v SELECT exchange, instrument_id, time, trade_id + 200000000, price_mantissa, size_mantissa,

@@ -132,6 +132,12 @@ export interface OhlcvRow {
   trades: number;
 }
 
+/** What a loaded range already knows: bounds of its trade ids (null: unknown) and its start. */
+export interface KnownBounds {
+  ids: { lo: bigint; hi: bigint } | null;
+  from: Date;
+}
+
 /** OHLCV and VWAP per bucket; `seconds` is the bucket length; `scales` are the view's DECIMAL scales. */
 export async function ohlcv(
   duck: DuckDBConnection,
@@ -139,6 +145,7 @@ export async function ohlcv(
   seconds: number,
   vwapPlaces: number,
   scales: { price: number; size: number },
+  known?: KnownBounds,
 ): Promise<OhlcvRow[]> {
   const { price: ps, size: ss } = scales;
   // Per bucket and decimals on the raw mantissas: first/last by (time, trade_id), like first(price ORDER BY time,
@@ -157,7 +164,7 @@ export async function ohlcv(
   // The decimals are an instrument's, constant in practice: then each bucket is one row of that aggregation,
   // formatted at its own decimals (decimal text does not depend on the scale it was computed at).
   const single =
-    (await packedOhlcv(duck, view, seconds)) ??
+    (await packedOhlcv(duck, view, seconds, known)) ??
     (await rows(duck, `${perDecimals("")} ORDER BY b, exchange, instrument_id`));
   let out = single;
   let scaled = false;
@@ -213,6 +220,7 @@ export async function packedOhlcv(
   duck: DuckDBConnection,
   view: string,
   seconds: number,
+  known?: KnownBounds,
 ): Promise<unknown[][] | null> {
   const width = Math.trunc(seconds) * 1_000_000;
   const m = (2n ** 63n - 1n) / BigInt(width);
@@ -222,14 +230,27 @@ export async function packedOhlcv(
   const origin = Date.UTC(2000, 0, 3) * 1000;
   const offset = `((epoch_us(time) - ${origin}) % ${width})`;
   const b = `(epoch_us(time) - ${offset})`;
-  const [bounds] = await rows(
-    duck,
-    `SELECT min(trade_id)::HUGEINT, max(trade_id)::HUGEINT, min(epoch_us(time)) FROM ${view}`,
-  );
-  if (!bounds || bounds[0] === null) return null;
-  const lo = BigInt(bounds[0] as bigint);
+  let lo: bigint;
+  let hi: bigint;
+  let earliest: bigint;
+  if (known?.ids) {
+    // The range's bounds, known without a scan (the files' statistics): a superset is enough.
+    ({ lo, hi } = known.ids);
+    earliest = BigInt(known.from.getTime()) * 1000n;
+  } else {
+    const [bounds] = await rows(
+      duck,
+      `SELECT min(trade_id)::HUGEINT, max(trade_id)::HUGEINT, min(epoch_us(time)) FROM ${view}`,
+    );
+    if (!bounds || bounds[0] === null) return null;
+    [lo, hi, earliest] = [
+      BigInt(bounds[0] as bigint),
+      BigInt(bounds[1] as bigint),
+      BigInt(bounds[2] as bigint),
+    ];
+  }
   // A bucket at or before the origin, or ids spanning M or more: the exact query.
-  if (BigInt(bounds[1] as bigint) - lo >= m || BigInt(bounds[2] as bigint) <= BigInt(origin)) return null;
+  if (hi - lo >= m || earliest <= BigInt(origin) + BigInt(width)) return null;
   const key = `(${offset} * ${m} + (trade_id::BIGINT - ${lo}))`;
   try {
     return await rows(

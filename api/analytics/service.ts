@@ -11,7 +11,7 @@ import { defineConfig, duration, int, string } from "../../lib/config.ts";
 import { datasetByName } from "../../schema/archive.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
 import * as Q from "./queries.ts";
-import { loadRange, type RangeFilter, type Scales } from "./source.ts";
+import { type LoadedRange, loadRange, type RangeFilter, type Scales } from "./source.ts";
 
 export const analyticsConfig = defineConfig("api", {
   archiveDir: string("ARCHIVE_DIR", {
@@ -90,7 +90,7 @@ export class AnalyticsService {
   private async over<T>(
     dataset: string,
     f: RangeFilter,
-    fn: (duck: DuckDBConnection, view: string) => Promise<T>,
+    fn: (duck: DuckDBConnection, view: string, range: LoadedRange) => Promise<T>,
   ) {
     const d = datasetByName(dataset);
     if (!d) throw new Error(`unknown dataset ${dataset}`);
@@ -98,7 +98,7 @@ export class AnalyticsService {
     try {
       const range = await loadRange(this.sql, duck, this.tmp, this.store, d, f, this.scales);
       try {
-        const result = await fn(duck, range.view);
+        const result = await fn(duck, range.view, range);
         return { result, sources: { archivedFiles: range.archivedFiles, databaseRows: range.liveRows } };
       } finally {
         await range.drop();
@@ -110,7 +110,9 @@ export class AnalyticsService {
 
   ohlcv(f: RangeFilter, seconds: number) {
     const places = Math.max(...this.registry.all.map((i) => i.priceDecimals)) + 4;
-    return this.over("trades", f, (duck, view) => Q.ohlcv(duck, view, seconds, places, this.scales));
+    return this.over("trades", f, (duck, view, range) =>
+      Q.ohlcv(duck, view, seconds, places, this.scales, { ids: range.tradeIds, from: f.from }),
+    );
   }
   volatility(f: RangeFilter, seconds: number) {
     return this.over("trades", f, (duck, view) => Q.realizedVolatility(duck, view, seconds));

@@ -27,7 +27,15 @@ export interface LoadedRange {
   view: string;
   archivedFiles: number;
   liveRows: number;
+  /** For a dataset with trade ids: bounds holding every id in the view, or null where a file lacks statistics. */
+  tradeIds: IdBounds | null;
   drop(): Promise<void>;
+}
+
+/** lo ≤ every trade_id ≤ hi in the view (from the files' statistics and the loaded rows; a superset). */
+export interface IdBounds {
+  lo: bigint;
+  hi: bigint;
 }
 
 /** Scales the DECIMAL columns are presented at: every instrument's decimals fit. */
@@ -187,9 +195,42 @@ export async function loadRange(
     view: id,
     archivedFiles: files.length,
     liveRows,
+    tradeIds: d.columns.some((c) => c.name === "trade_id")
+      ? await tradeIdBounds(
+          duck,
+          liveRows > 0 ? `${id}_live` : null,
+          files.map((f) => join(archiveRoot, f.path)),
+        )
+      : null,
     async drop() {
       await duck.run(`DROP VIEW IF EXISTS ${id}`);
       await duck.run(`DROP TABLE IF EXISTS ${id}_live`);
     },
   };
+}
+
+/**
+ * Bounds of the trade ids from the Parquet footers' row-group statistics (no scan of the files) and the loaded
+ * database rows; null when a row group has no statistics for the column.
+ */
+export async function tradeIdBounds(
+  duck: DuckDBConnection,
+  live: string | null,
+  paths: string[],
+): Promise<IdBounds | null> {
+  const parts: string[] = [];
+  if (paths.length) {
+    const list = paths.map((p) => `'${p.replaceAll("'", "''")}'`).join(", ");
+    parts.push(`SELECT TRY_CAST(stats_min_value AS HUGEINT) AS lo, TRY_CAST(stats_max_value AS HUGEINT) AS hi
+      FROM parquet_metadata([${list}]) WHERE path_in_schema = 'trade_id'`);
+  }
+  if (live) parts.push(`SELECT min(trade_id)::HUGEINT AS lo, max(trade_id)::HUGEINT AS hi FROM ${live}`);
+  if (!parts.length) return null;
+  const [r] = (
+    await duck.runAndReadAll(
+      `SELECT min(lo), max(hi), count(*) FILTER (WHERE lo IS NULL OR hi IS NULL)::BIGINT FROM (${parts.join(" UNION ALL ")})`,
+    )
+  ).getRows();
+  if (!r || r[0] === null || r[1] === null || Number(r[2]) > 0) return null;
+  return { lo: BigInt(r[0] as bigint), hi: BigInt(r[1] as bigint) };
 }
