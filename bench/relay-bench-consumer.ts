@@ -1,5 +1,8 @@
 // Consumer process for bench/relay-bench.ts, built on the real client (relay/client.ts).
 //   thru <path> <name> <frames>            : count data frames, check seqs; report first/last receive time
+//   thruck <path> <name> <frames>          : as thru, plus the host-clock ns at every CK_EVERY-th frame in the
+//                                            result (ck[i] = time frame (i + 1)·CK_EVERY arrived), from one
+//                                            preallocated array (bench/relay-bench-paired.ts, overlap window)
 //   lat  <path> <name> <frames> <out.bin>  : per-frame hop latency (tsRecv → now) into a Float64Array file
 //   hop  <path> <name> <frames> <out.bin>  : per trade frame [id, tsRecv, now] in ns since TRACE_BASE_S
 //                                            (relay/trace.ts), for bench/relay-bench-hops.ts
@@ -18,6 +21,8 @@ if (!path || !name || !(total > 0))
 
 const latencies = mode === "lat" ? new Float64Array(total) : null;
 const hops = mode === "hop" ? new Float64Array(total * 3) : null;
+const CK_EVERY = 16384;
+const checkpoints = mode === "thruck" ? new Float64Array(Math.floor((total - 1) / CK_EVERY)) : null;
 let count = 0;
 let bad = 0;
 let expect = 0;
@@ -34,7 +39,17 @@ function finish(): void {
   if (latencies && outFile) writeFileSync(outFile, new Uint8Array(latencies.buffer));
   if (hops && outFile) writeFileSync(outFile, new Uint8Array(hops.buffer));
   console.log(
-    JSON.stringify({ name, count, bad, tFirst, tLast, spin, cpuShare, cpuS: (cpu.user + cpu.system) / 1e6 }),
+    JSON.stringify({
+      name,
+      count,
+      bad,
+      tFirst,
+      tLast,
+      spin,
+      cpuShare,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      ...(checkpoints ? { ckEvery: CK_EVERY, ck: Array.from(checkpoints) } : {}),
+    }),
   );
   process.exit(0);
 }
@@ -66,5 +81,6 @@ connectRelayConsumer({
     if (seq !== expect) bad++;
     expect = seq + 1;
     if (++count === total) finish();
+    else if (checkpoints !== null && count % CK_EVERY === 0) checkpoints[count / CK_EVERY - 1] = nowNs();
   },
 });

@@ -18,6 +18,12 @@
 // frames / (its last consumer's last frame − its producer's first write), every seq checked per consumer. Both
 // pipelines share the 2 vCPUs in the same window. The one that finishes first leaves the machine to the other for
 // the rest, which pulls the ratio toward 1: relay CPU per frame (from /proc, each pipeline's own window) beside it.
+// So each pipeline is also measured over the OVERLAP window, where both were running: from the later producer's
+// first write to the earlier pipeline's last frame. Each consumer (relay-bench-consumer.ts thruck) reports the
+// host-clock time of every 16384th frame; a pipeline's frame count at time t is its slowest consumer's, linearly
+// interpolated between those checkpoints (from 0 at its producer's first write), and its overlap rate is
+// (count at window end − count at window start) / window length. Both figures are printed, the whole-run one
+// as before.
 //
 //   BENCH_PAIRED_THROUGHPUT=1 BENCH_ROUNDS=7 flock /work/coord/bench.lock bun bench/relay-bench-paired.ts
 //   (BENCH_THROUGHPUT_FRAMES per producer, default 6000000 as the sequential run; BENCH_BATCH, default 1024; BENCH_CONSUMERS,
@@ -294,6 +300,8 @@ export interface ThruSide {
   cpuUsPerFrame: number;
   /** Seconds from this pipeline's first write to its last frame. */
   seconds: number;
+  /** Frames per second over the overlap window (both pipelines running), slowest consumer's count. */
+  overlapRate: number;
 }
 
 export interface ThruPairRun {
@@ -303,7 +311,36 @@ export interface ThruPairRun {
   bad: number;
   /** Host-clock skew between the two producers' first writes, µs. */
   startSkewUs: number;
+  /** Seconds both pipelines were running: later first write → earlier pipeline's last frame. */
+  overlapS: number;
   aFirst: boolean;
+}
+
+/** One consumer's arrivals as (host ns, frames received) points, from (producer's first write, 0). */
+function arrivals(t0: number, r: Record<string, unknown>): [number[], number[]] {
+  const every = r.ckEvery as number;
+  const ck = r.ck as number[];
+  const ts = [t0, r.tFirst as number];
+  const ns = [0, 1];
+  for (let i = 0; i < ck.length; i++) {
+    ts.push(ck[i]!);
+    ns.push((i + 1) * every);
+  }
+  ts.push(r.tLast as number);
+  ns.push(r.count as number);
+  return [ts, ns];
+}
+
+/** Frames received by time t, linear between the points (0 before the first, all after the last). */
+function framesAt([ts, ns]: [number[], number[]], t: number): number {
+  if (t <= ts[0]!) return 0;
+  for (let i = 1; i < ts.length; i++) {
+    if (t <= ts[i]!) {
+      const dt = ts[i]! - ts[i - 1]!;
+      return dt > 0 ? ns[i - 1]! + ((ns[i]! - ns[i - 1]!) * (t - ts[i - 1]!)) / dt : ns[i]!;
+    }
+  }
+  return ns[ns.length - 1]!;
 }
 
 let goSeq = 0;
@@ -320,7 +357,7 @@ export async function pairedThroughputRun(
   const queueBytes = Math.ceil((frames * FRAME_SIZE) / (1 << 20) + 16) << 20;
   const first = opts.aFirst ? { side: "a", env: a.env } : { side: "b", env: b.env };
   const second = opts.aFirst ? { side: "b", env: b.env } : { side: "a", env: a.env };
-  const thru = (i: number, path: string) => ["thru", path, `bench-${i}`, String(frames)];
+  const thru = (i: number, path: string) => ["thruck", path, `bench-${i}`, String(frames)];
   const body = async (
     in1: string,
     cons1: Helper[],
@@ -351,23 +388,34 @@ export async function pairedThroughputRun(
         const t0 = p.t0 as number;
         const delivered = results.reduce((s, r) => s + (r.count as number), 0);
         const bad = results.reduce((s, r) => s + (r.bad as number), 0) + (frames * consumers - delivered);
+        const points = results.map((r) => arrivals(t0, r));
+        // The pipeline's count at t: its slowest consumer's.
+        const at = (t: number) => Math.min(...points.map((pt) => framesAt(pt, t)));
         return {
           side: {
             rate: (frames / (tLast - t0)) * 1e9,
             cpuUsPerFrame: (cpu / frames) * 1e6,
             seconds: (tLast - t0) / 1e9,
+            overlapRate: 0,
           },
           bad,
           t0,
+          tLast,
+          at,
         };
       };
       const [r1, r2] = await Promise.all([pipeline(0), pipeline(1)]);
+      const w0 = Math.max(r1.t0, r2.t0);
+      const w1 = Math.min(r1.tLast, r2.tLast);
+      if (!(w1 > w0)) throw new Error("the two pipelines did not overlap");
+      for (const r of [r1, r2]) r.side.overlapRate = ((r.at(w1) - r.at(w0)) / (w1 - w0)) * 1e9;
       const bySide = { [first.side]: r1.side, [second.side]: r2.side } as Record<"a" | "b", ThruSide>;
       return {
         a: bySide.a,
         b: bySide.b,
         bad: r1.bad + r2.bad,
         startSkewUs: Math.abs(r1.t0 - r2.t0) / 1000,
+        overlapS: (w1 - w0) / 1e9,
         aFirst: opts.aFirst,
       };
     } finally {
@@ -441,6 +489,8 @@ export async function runPairedThroughput(
             a: run.a,
             b: run.b,
             ratio: +(run.a.rate / run.b.rate).toFixed(3),
+            overlapRatio: +(run.a.overlapRate / run.b.overlapRate).toFixed(3),
+            overlapS: run.overlapS,
             bad: run.bad,
             startSkewUs: run.startSkewUs,
           })}`,
@@ -457,8 +507,8 @@ export function formatPairedThroughput(res: PairedThruResult): string {
   const x = (v: number) => `${v.toFixed(2)}×`;
   const spread = (vs: number[]) => `${Math.min(...vs).toFixed(2)}–${Math.max(...vs).toFixed(2)}`;
   const lines = [
-    `| paired max rate, 1 producer → ${res.consumers} consumers per relay | throughput in, no loss | relay CPU per frame | seconds |`,
-    "|---|---|---|---|",
+    `| paired max rate, 1 producer → ${res.consumers} consumers per relay | overlap-window throughput (slowest consumer) | whole-run throughput in, no loss | relay CPU per frame | seconds (overlap) |`,
+    "|---|---|---|---|---|",
   ];
   let bad = 0;
   let skew = 0;
@@ -466,13 +516,14 @@ export function formatPairedThroughput(res: PairedThruResult): string {
     const runs = pair.runs;
     const m = (f: (r: ThruPairRun) => number) => median(runs.map(f));
     const row = (label: string, s: (r: ThruPairRun) => ThruSide) =>
-      `| ${name}: ${label} | ${(m((r) => s(r).rate) / 1e6).toFixed(2)} M/s | ${m((r) => s(r).cpuUsPerFrame).toFixed(3)} µs | ${m((r) => s(r).seconds).toFixed(2)} s |`;
+      `| ${name}: ${label} | ${(m((r) => s(r).overlapRate) / 1e6).toFixed(2)} M/s | ${(m((r) => s(r).rate) / 1e6).toFixed(2)} M/s | ${m((r) => s(r).cpuUsPerFrame).toFixed(3)} µs | ${m((r) => s(r).seconds).toFixed(2)} s (${m((r) => r.overlapS).toFixed(2)} s) |`;
+    const overlap = runs.map((r) => r.a.overlapRate / r.b.overlapRate);
     const thru = runs.map((r) => r.a.rate / r.b.rate);
     const cpu = runs.map((r) => r.a.cpuUsPerFrame / r.b.cpuUsPerFrame);
     lines.push(
       row(pair.a, (r) => r.a),
       row(pair.b, (r) => r.b),
-      `| **${name}: ratio a ÷ b** (median of the runs' ratios; min–max) | **${x(median(thru))}** (${spread(thru)}) | ${x(median(cpu))} (${spread(cpu)}) | |`,
+      `| **${name}: ratio a ÷ b** (median of the runs' ratios; min–max) | **${x(median(overlap))}** (${spread(overlap)}) | ${x(median(thru))} (${spread(thru)}) | ${x(median(cpu))} (${spread(cpu)}) | |`,
     );
     bad += runs.reduce((s, r) => s + r.bad, 0);
     skew = Math.max(skew, ...runs.map((r) => r.startSkewUs));
