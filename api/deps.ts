@@ -110,7 +110,13 @@ export async function createDeps(
   });
   const portfolios = new PortfolioService(db);
   const matcher = new PaperMatcher(db, config, log.child({ part: "matcher" }), metrics);
-  const analytics = new AnalyticsService(readSql, loadRegistry(config.env), analyticsConfig.read(config.env));
+  // Analytics COPY over its own connection on the primary; with a replica, through postgres.js on the reads' pool.
+  const analytics = new AnalyticsService(
+    readSql,
+    loadRegistry(config.env),
+    analyticsConfig.read(config.env),
+    config.databaseReadUrl ? undefined : config.databaseUrl,
+  );
   const backtest = backtestRunnerFor(db, config.env, log.child({ part: "backtests" }));
   let refreshTimer: Timer | undefined;
   return {

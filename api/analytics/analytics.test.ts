@@ -124,6 +124,21 @@ describe("analytics across archive and database", () => {
     duck.closeSync();
   });
 
+  test("the live rows over our own COPY connection (the API's path) equal postgres.js's, request after request", async () => {
+    const raw = new AnalyticsService(db.sql, registry, analyticsConfig.read({ ARCHIVE_DIR: root }), db.url);
+    try {
+      const viaPostgresJs = await service.ohlcv(range, 3600);
+      expect(viaPostgresJs.sources.databaseRows).toBeGreaterThan(0);
+      // Several requests in a row: postgres.js's COPY once stalled the second one on its pooled connection.
+      for (let i = 0; i < 5; i++) expect(await raw.ohlcv(range, 3600)).toEqual(viaPostgresJs);
+      expect((await raw.volatility(range, 3600)).result).toEqual(
+        (await service.volatility(range, 3600)).result,
+      );
+    } finally {
+      raw.close();
+    }
+  });
+
   test("VWAP is exact: Σ price·size / Σ size from the database's own numerics", async () => {
     const r = await service.ohlcv({ ...range, exchanges: [1] }, 6 * 3600);
     const [pg] =

@@ -54,6 +54,8 @@ export class AnalyticsService {
     readonly sql: postgres.Sql,
     readonly registry: InstrumentRegistry,
     readonly config: AnalyticsConfig,
+    /** The database's URL for our own COPY connection (archiver/pg-copy.ts); without it COPY uses postgres.js. */
+    readonly copyUrl?: string,
   ) {
     this.store = openArchiveStore({
       dir: config.archiveDir.startsWith("s3://") ? config.archiveDir : resolve(config.archiveDir),
@@ -96,7 +98,7 @@ export class AnalyticsService {
     if (!d) throw new Error(`unknown dataset ${dataset}`);
     const duck = await this.connect();
     try {
-      const range = await loadRange(this.sql, duck, this.tmp, this.store, d, f, this.scales);
+      const range = await loadRange(this.sql, duck, this.tmp, this.store, d, f, this.scales, this.copyUrl);
       try {
         const result = await fn(duck, range.view, range);
         return { result, sources: { archivedFiles: range.archivedFiles, databaseRows: range.liveRows } };

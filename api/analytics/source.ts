@@ -10,6 +10,7 @@ import type postgres from "postgres";
 import { copyToFile } from "../../archiver/copy-out.ts";
 import { readSourceCsv } from "../../archiver/duck.ts";
 import { INSTRUMENT_FACTORS } from "../../archiver/export.ts";
+import { copyOutToFile, rawCopySupported } from "../../archiver/pg-copy.ts";
 import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
 
@@ -132,7 +133,9 @@ export async function loadRange(
   d: ArchiveDataset,
   f: RangeFilter,
   scales: Scales,
+  copyUrl?: string,
 ): Promise<LoadedRange> {
+  const raw = copyUrl && rawCopySupported(copyUrl) ? copyUrl : undefined;
   const id = `${d.name}_${process.pid}_${++counter}`;
   const csv = join(tmpDir, `${id}.csv`);
   const { files, liveBytes } = await sql.begin("isolation level repeatable read read only", async (tx) => {
@@ -154,7 +157,15 @@ export async function loadRange(
         end: new Date(r.partition_end),
       })),
     );
-    const liveBytes = await copyToFile(tx, `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`, csv);
+    const copy = `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`;
+    // Our own COPY connection in this transaction's snapshot: postgres.js's COPY stream under Bun can leave its
+    // pooled connection stalled, and the next request's COPY on it then never completes (notebooks.test.ts,
+    // one run in three). Without a URL (tests, a replica) postgres.js as before.
+    let liveBytes: number;
+    if (raw) {
+      const [snap] = await tx`SELECT pg_export_snapshot() AS id`;
+      liveBytes = await copyOutToFile(raw, copy, csv, { snapshot: String(snap?.id) });
+    } else liveBytes = await copyToFile(tx, copy, csv);
     return {
       liveBytes,
       files: files.map((r) => ({
