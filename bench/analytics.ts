@@ -22,6 +22,7 @@ import { copyOutToFile } from "../archiver/pg-copy.ts";
 import { createLogger } from "../lib/log.ts";
 import { freshDatabase } from "../lib/testing.ts";
 import { loadRegistry } from "../schema/instruments.ts";
+import { writeSyntheticTrades } from "./synthetic-trades.ts";
 
 const TRADES = Number(process.env.BENCH_TRADES ?? 10_000_000);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
@@ -48,15 +49,7 @@ try {
   // Synthetic data made by DuckDB (fast), loaded with COPY: kraken, coinbase on the USD pairs, binance on USDT.
   const gen = await (await DuckDBInstance.create(":memory:", { threads: "2" })).connect();
   const spanMs = DAYS * 86_400_000;
-  await gen.run(`COPY (
-    SELECT make_timestamp(${start * 1000}::BIGINT + (i * ${Math.floor((spanMs * 1000) / TRADES)})::BIGINT)::VARCHAR || '+00' AS time,
-      (i % 3) + 1 AS exchange, CASE WHEN i % 3 = 2 THEN 4 + (i // 3) % 3 ELSE 1 + (i // 3) % 3 END AS instrument_id,
-      i AS trade_id,
-      ((CASE (i // 3) % 3 WHEN 0 THEN 9000000 WHEN 1 THEN 300000 ELSE 15000 END) + (hash(i) % 5000)::BIGINT)::DECIMAL(18,0) / 100 AS price,
-      ((1 + hash(i * 7) % 2000000)::BIGINT)::DECIMAL(18,0) / 100000000 AS size,
-      CASE WHEN i % 2 = 0 THEN 'buy' ELSE 'sell' END AS side, i AS seq,
-      (${start}::BIGINT * 1000000 + i * ${Math.floor((spanMs * 1_000_000) / TRADES)})::BIGINT AS recv_ns
-    FROM range(${TRADES}) t(i)) TO '${scratch}/trades.csv' (HEADER false)`);
+  await writeSyntheticTrades(gen, `${scratch}/trades.csv`, { startMs: start, days: DAYS, trades: TRADES });
   const topsPerExchange = TOP_DAYS * 86_400;
   await gen.run(`COPY (
     SELECT make_timestamp(${start * 1000}::BIGINT + (i // 3) * 1000000)::VARCHAR || '+00' AS time,
