@@ -72,7 +72,7 @@ export async function createDeps(
   const { sql, db } = connectDatabase(config.databaseUrl, config.dbPoolSize);
   const reads = config.databaseReadUrl
     ? new ReadRouter({
-        primary: { db, sql },
+        primary: { db, sql, url: config.databaseUrl },
         replicaUrl: config.databaseReadUrl,
         poolSize: config.dbPoolSize,
         maxLagMs: config.readMaxLagMs,
@@ -110,12 +110,13 @@ export async function createDeps(
   });
   const portfolios = new PortfolioService(db);
   const matcher = new PaperMatcher(db, config, log.child({ part: "matcher" }), metrics);
-  // Analytics COPY over its own connection on the primary; with a replica, through postgres.js on the reads' pool.
+  // Analytics' COPY runs over a connection of its own on the server the request's transaction reads (the
+  // replica while reads go there: a hot standby exports and imports snapshots too), never on the pool's.
   const analytics = new AnalyticsService(
     readSql,
     loadRegistry(config.env),
     analyticsConfig.read(config.env),
-    config.databaseReadUrl ? undefined : config.databaseUrl,
+    reads ? () => reads.current() : config.databaseUrl,
   );
   const backtest = backtestRunnerFor(db, config.env, log.child({ part: "backtests" }));
   let refreshTimer: Timer | undefined;

@@ -134,6 +134,48 @@ test("market reads come from the replica: a trade the bridge writes shows once t
   expect(metrics.text).toMatch(/tapewire_api_db_replica_lag_seconds \d/);
 }, 60_000);
 
+test("analytics on the replica: the live rows' COPY runs over a connection of its own there, in the request's snapshot, request after request", async () => {
+  await caughtUp();
+  const from = new Date(Date.now() - 3600_000).toISOString();
+  for (let k = 0; k < 3; k++) await trade(++tradeId, `5000${k}.5`);
+  const last = tradeId;
+  await waitFor(async () => (await tradeIds(onReplica)).includes(String(last)), "the trades on the replica");
+  await pair.pauseReplay();
+  await trade(++tradeId);
+  const onStandby = (await replica`SELECT count(*)::int AS n FROM trades WHERE time > ${from}`)[0]!
+    .n as number;
+  const onPrimary = (await primary`SELECT count(*)::int AS n FROM trades WHERE time > ${from}`)[0]!
+    .n as number;
+  expect(onPrimary).toBe(onStandby + 1);
+  // Sessions opened on the replica's tapewire database (a standby keeps its own statistics).
+  const sessions = async () => {
+    const [r] = await replica.unsafe(
+      "SELECT pg_stat_clear_snapshot(), (SELECT sessions::int FROM pg_stat_database WHERE datname = 'tapewire') AS n",
+    );
+    return r!.n as number;
+  };
+  const before = await sessions();
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const q = `symbol=BTC-USD&from=${from}&to=${to}&interval=1h`;
+  // Several requests in a row: postgres.js's COPY stream once stalled the pooled connection under the next one.
+  let first: unknown;
+  for (let i = 0; i < 6; i++) {
+    const r = await onReplica.call("GET", `/api/analytics/${i % 2 ? "volatility" : "ohlcv"}?${q}`);
+    expect(r.status).toBe(200);
+    // The replica's rows (replay paused: the primary's newest trade is not there), so the COPY read the replica.
+    expect(r.body.sources.databaseRows).toBe(onStandby);
+    if (i === 0) first = r.body;
+    else if (i % 2 === 0) expect(r.body).toEqual(first);
+  }
+  expect(target(onReplica)).toBe("replica");
+  // One connection of our own per request (the pool's connections are reused and opened no session).
+  await waitFor(async () => (await sessions()) - before >= 6, {
+    timeoutMs: 10_000,
+    what: "a COPY session on the replica per analytics request",
+  });
+  await pair.resumeReplay();
+}, 60_000);
+
 describe("read-your-writes routes use the primary while the replica is frozen", () => {
   test("account, login, session, portfolio, order, fills, positions, cash, refresh, logout", async () => {
     await caughtUp();

@@ -54,8 +54,12 @@ export class AnalyticsService {
     readonly sql: postgres.Sql,
     readonly registry: InstrumentRegistry,
     readonly config: AnalyticsConfig,
-    /** The database's URL for our own COPY connection (archiver/pg-copy.ts); without it COPY uses postgres.js. */
-    readonly copyUrl?: string,
+    /**
+     * The database's URL for our own COPY connection (archiver/pg-copy.ts); without it COPY uses postgres.js.
+     * A function: the server reads go to now (a replica or the primary, api/db/read-router.ts) as a handle and
+     * its URL together, since the COPY joins a snapshot that exists only on the server that exported it.
+     */
+    readonly copyUrl?: string | (() => { sql: postgres.Sql; url?: string }),
   ) {
     this.store = openArchiveStore({
       dir: config.archiveDir.startsWith("s3://") ? config.archiveDir : resolve(config.archiveDir),
@@ -98,7 +102,8 @@ export class AnalyticsService {
     if (!d) throw new Error(`unknown dataset ${dataset}`);
     const duck = await this.connect();
     try {
-      const range = await loadRange(this.sql, duck, this.tmp, this.store, d, f, this.scales, this.copyUrl);
+      const to = typeof this.copyUrl === "function" ? this.copyUrl() : { sql: this.sql, url: this.copyUrl };
+      const range = await loadRange(to.sql, duck, this.tmp, this.store, d, f, this.scales, to.url);
       try {
         const result = await fn(duck, range.view, range);
         return { result, sources: { archivedFiles: range.archivedFiles, databaseRows: range.liveRows } };

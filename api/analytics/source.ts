@@ -6,7 +6,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
-import type postgres from "postgres";
+import postgres from "postgres";
 import { copyToFile } from "../../archiver/copy-out.ts";
 import { readSourceCsv } from "../../archiver/duck.ts";
 import { INSTRUMENT_FACTORS } from "../../archiver/export.ts";
@@ -125,6 +125,31 @@ export function liveSql(
 
 let counter = 0;
 
+/**
+ * `copy` through postgres.js on a connection opened for it (TLS as the URL asks) in `snapshot`, then closed:
+ * a stalled COPY stream can hold up only this request, never a pooled connection the next one would get.
+ */
+export async function copyOnOwnConnection(
+  url: string,
+  snapshot: string,
+  copy: string,
+  csv: string,
+): Promise<number> {
+  const own = postgres(url, {
+    max: 1,
+    connection: { TimeZone: "UTC", application_name: "tapewire-api-copy", jit: "off" },
+    onnotice: () => {},
+  });
+  try {
+    return await own.begin("isolation level repeatable read read only", async (tx) => {
+      await tx.unsafe(`SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`);
+      return copyToFile(tx, copy, csv);
+    });
+  } finally {
+    await own.end({ timeout: 1 });
+  }
+}
+
 export async function loadRange(
   sql: postgres.Sql,
   duck: DuckDBConnection,
@@ -158,13 +183,18 @@ export async function loadRange(
       })),
     );
     const copy = `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`;
-    // Our own COPY connection in this transaction's snapshot: postgres.js's COPY stream under Bun can leave its
-    // pooled connection stalled, and the next request's COPY on it then never completes (notebooks.test.ts,
-    // one run in three). Without a URL (tests, a replica) postgres.js as before.
+    // Our own COPY connection in this transaction's snapshot (on the server `sql` reads: the primary or a hot
+    // standby): postgres.js's COPY stream under Bun can leave its pooled connection stalled, and the next
+    // request's COPY on it then never completes (notebooks.test.ts, one run in three). A TLS URL, which our
+    // reader does not speak: postgres.js, but on a connection of its own, closed after the COPY. No URL
+    // (tests): postgres.js on the transaction.
     let liveBytes: number;
-    if (raw) {
+    if (copyUrl) {
       const [snap] = await tx`SELECT pg_export_snapshot() AS id`;
-      liveBytes = await copyOutToFile(raw, copy, csv, { snapshot: String(snap?.id) });
+      const snapshot = String(snap?.id);
+      liveBytes = raw
+        ? await copyOutToFile(raw, copy, csv, { snapshot })
+        : await copyOnOwnConnection(copyUrl, snapshot, copy, csv);
     } else liveBytes = await copyToFile(tx, copy, csv);
     return {
       liveBytes,

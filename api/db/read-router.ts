@@ -15,7 +15,8 @@ import type { ApiMetrics } from "../metrics.ts";
 import { connectDatabase, type Database, type Sql } from "./client.ts";
 
 export interface ReadRouterOptions {
-  primary: { db: Database; sql: Sql };
+  /** The primary's handles, and its URL (DATABASE_URL) for connections of our own (analytics' COPY). */
+  primary: { db: Database; sql: Sql; url?: string };
   replicaUrl: string;
   poolSize: number;
   maxLagMs: number;
@@ -120,6 +121,16 @@ export class ReadRouter {
         (g) => g.set({}, this.target === "replica" ? 1 : 0),
       );
     }
+  }
+
+  /**
+   * The current target's postgres.js handle with that server's URL, as one pair: a COPY over a connection of
+   * our own (archiver/pg-copy.ts) joins a snapshot exported by `sql`'s transaction, which exists only there.
+   */
+  current(): { sql: Sql; url?: string } {
+    return this.target === "replica"
+      ? { sql: this.replica.sql, url: this.opts.replicaUrl }
+      : { sql: this.opts.primary.sql, url: this.opts.primary.url };
   }
 
   status(): ReplicaStatus {

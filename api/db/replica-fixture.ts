@@ -1,8 +1,10 @@
 // A private Postgres primary and a streaming replica of it, for tests (never the system cluster at 5432):
 // initdb in a temp dir with wal_level=replica and a replication line in pg_hba, pg_ctl start on a free
 // port, then pg_basebackup -R (standby.signal + primary_conninfo) into a second dir started on another
-// port. Run as the postgres user when the tests run as root (initdb refuses root).
-import { appendFileSync, chownSync, mkdtempSync, rmSync } from "node:fs";
+// port. Run as the postgres user when the tests run as root (initdb refuses root). `tls`: both servers
+// take TLS only for the tapewire database (a self-signed certificate made here by openssl; pg_hba refuses
+// plain connections to it), and the URLs ask for it (sslmode=require).
+import { appendFileSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
@@ -44,9 +46,9 @@ function freePort(): number {
   return port;
 }
 
-const url = (port: number, db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
-
-export async function startReplicaPair(): Promise<ReplicaPair> {
+export async function startReplicaPair(options: { tls?: boolean } = {}): Promise<ReplicaPair> {
+  const url = (port: number, db: string) =>
+    `postgres://postgres@127.0.0.1:${port}/${db}${options.tls && db === "tapewire" ? "?sslmode=require" : ""}`;
   const dir = mkdtempSync(join(tmpdir(), "tw-replica-"));
   if (asPostgres.length) chownSync(dir, Number(Bun.spawnSync(["id", "-u", "postgres"]).stdout), 0);
   const primaryDir = join(dir, "primary");
@@ -84,6 +86,25 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
       ].join("\n"),
     );
     appendFileSync(join(primaryDir, "pg_hba.conf"), "host replication postgres 127.0.0.1/32 trust\n");
+    if (options.tls) {
+      const [crt, key] = [join(dir, "server.crt"), join(dir, "server.key")];
+      await run(
+        ["openssl", "req", "-new", "-x509", "-days", "2", "-nodes", "-subj", "/CN=127.0.0.1"].concat([
+          "-keyout",
+          key,
+          "-out",
+          crt,
+        ]),
+        "openssl req",
+      );
+      appendFileSync(
+        join(primaryDir, "postgresql.conf"),
+        `ssl = on\nssl_cert_file = '${crt}'\nssl_key_file = '${key}'\n`,
+      );
+      // First match wins: a plain connection to tapewire is refused, TLS ones fall through to trust.
+      const hba = join(primaryDir, "pg_hba.conf");
+      writeFileSync(hba, `hostnossl tapewire all 0.0.0.0/0 reject\n${readFileSync(hba, "utf8")}`);
+    }
     await ctl(primaryDir, "start");
     started.push(primaryDir);
     await run(
