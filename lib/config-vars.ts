@@ -205,39 +205,53 @@ export function bytes<D extends number | undefined>(name: string, opts: Common<D
   return make(name, "bytes", expected, opts, parse, formatBytes);
 }
 
-const DURATION_MS: Readonly<Record<string, number>> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-  d: 86_400_000,
+const DURATION_US: Readonly<Record<string, number>> = {
+  us: 1,
+  µs: 1,
+  ms: 1000,
+  s: 1_000_000,
+  m: 60_000_000,
+  h: 3_600_000_000,
+  d: 86_400_000_000,
 };
-const DURATION = /^(\d+(?:_\d+)*)\s*(ms|s|m|h|d)?$/;
+const DURATION = /^(\d+(?:_\d+)*)\s*(us|µs|ms|s|m|h|d)?$/;
 
-/** "250" (in `unit`), "250ms", "5s", "15m", "2h", "7d" → a whole number of `unit`; "1500ms" as seconds throws. */
+type DurationUnit = "us" | "ms" | "s";
+
+/** "250" (in `unit`), "500us", "250ms", "5s", "15m", "2h", "7d" → a whole number of `unit`; "1500ms" as seconds throws. */
 export function parseDuration(
   raw: string,
-  unit: "ms" | "s",
+  unit: DurationUnit,
   expected = `a duration like 250ms, 5s or 15m`,
 ): number {
   const match = DURATION.exec(raw.trim());
   if (!match) throw new ExpectedError(expected);
-  const ms = Number((match[1] ?? "").replaceAll("_", "")) * (DURATION_MS[match[2] ?? unit] ?? 1);
-  const value = ms / (unit === "s" ? 1000 : 1);
+  const n = Number((match[1] ?? "").replaceAll("_", ""));
+  // Scale by the whole ratio of the two units, never through µs: 10⁶ days in µs is past 2⁵³.
+  const from = DURATION_US[match[2] ?? unit] ?? 1;
+  const to = DURATION_US[unit] ?? 1;
+  const value = from >= to ? n * (from / to) : n / (to / from);
   if (!Number.isSafeInteger(value)) throw new ExpectedError(expected);
   return value;
 }
 
 export function duration<D extends number | undefined>(
   name: string,
-  opts: Common<D> & Range & { readonly unit: "ms" | "s" },
+  opts: Common<D> & Range & { readonly unit: DurationUnit },
 ): Var<number | D> {
   const min = opts.min ?? 0;
   const max = opts.max ?? Number.MAX_SAFE_INTEGER;
-  const expected = `a duration like 250ms, 5s or 15m (a bare number is ${opts.unit}), in ${min}..${max} ${opts.unit}`;
+  const expected =
+    opts.unit === "us"
+      ? `a duration like 500us, 2ms or 1s (a bare number is µs), in ${min}..${max} µs`
+      : `a duration like 250ms, 5s or 15m (a bare number is ${opts.unit}), in ${min}..${max} ${opts.unit}`;
   const parse = (raw: string) => inRange(parseDuration(raw, opts.unit, expected), min, max, expected);
   checkDefault(name, opts.default, parse, String);
-  return make(name, "duration", expected, opts, parse, (v) => `${v} ${opts.unit}`);
+  const show =
+    opts.unit === "us"
+      ? (v: number) => (v % 1000 === 0 ? `${v / 1000} ms` : `${v} µs`)
+      : (v: number) => `${v} ${opts.unit}`;
+  return make(name, "duration", expected, opts, parse, show);
 }
 
 /** Comma list, items trimmed, empty items dropped; `item` returns a complaint for a bad item. */

@@ -270,6 +270,13 @@ describe("parsers (properties)", () => {
       ),
     );
     expect(parseDuration("42", "s")).toBe(42);
+    expect(parseDuration("250us", "us")).toBe(250);
+    expect(parseDuration("250µs", "us")).toBe(250);
+    expect(parseDuration("2ms", "us")).toBe(2000);
+    expect(parseDuration("7d", "us")).toBe(604_800_000_000);
+    expect(parseDuration("250", "us")).toBe(250);
+    expect(parseDuration("3000us", "ms")).toBe(3);
+    expect(() => parseDuration("1500us", "ms")).toThrow(ExpectedError);
   });
 
   test("parseBool accepts exactly the documented words, any case", () => {

@@ -53,12 +53,12 @@ export const linkConfig = defineConfig("link", {
     max: 20_000,
     meaning: "export: frames packed into one JetStream message at most (48 B each)",
   }),
-  batchMs: duration("TAPEWIRE_LINK_BATCH_AGE", {
-    default: 1,
-    unit: "ms",
-    max: 1000,
+  batchUs: duration("TAPEWIRE_LINK_BATCH_AGE", {
+    default: 1000,
+    unit: "us",
+    max: 1_000_000,
     meaning:
-      "export: partly filled messages go out at most once per this long (an idle link publishes a frame at once; a busy one waits out the rest); 0 = at the end of each relay read",
+      "export: partly filled messages go out at most once per this long (500us, 1ms; an idle link publishes a frame at once; a busy one sends at the first relay read after it, or a timer does); 0 = at the end of each relay read",
   }),
   eagerInFlight: int("TAPEWIRE_LINK_EAGER_IN_FLIGHT", {
     default: 1,

@@ -344,21 +344,25 @@ class LinkExporter implements Exporter, ExportState {
 
   /**
    * Partly filled messages go out once fewer than eagerInFlight publishes are in flight (else at the ack that
-   * brings it below, afterSettle) and batchMs has passed since the last ones went (else a timer waits out the
-   * rest). An idle link publishes a frame at once; a busy one sends at most one partly filled message per
-   * exchange per batchMs, so the messages per second (and PubAcks, stored messages, deliveries and acks, the
-   * NATS server's CPU) stop growing with the frame rate. batchMs 0: only the in-flight rule.
+   * brings it below, afterSettle) and batchUs has passed since the last ones went: checked at the end of every
+   * relay read, so a busy link sends on time whatever the timers' grain (Bun's are whole milliseconds); a timer
+   * only covers the last frames before the link goes quiet. An idle link publishes a frame at once; a busy one
+   * sends at most one partly filled message per exchange per batchUs, so the messages per second (and PubAcks,
+   * stored messages, deliveries and acks, the NATS server's CPU) stop growing with the frame rate. batchUs 0:
+   * only the in-flight rule.
    */
   private flushPartial(): void {
-    if (this.inFlight >= this.cfg.eagerInFlight || this.flushScheduled) return;
+    if (this.inFlight >= this.cfg.eagerInFlight) return;
     let partial = false;
     for (let ex = 1; ex < 16 && !partial; ex++) partial = this.batches[ex]!.frames > 0;
     if (!partial) return;
     const now = performance.now();
-    const wait = this.lastPartial + this.cfg.batchMs - now;
+    const wait = this.lastPartial + this.cfg.batchUs / 1000 - now;
     if (wait > 0) {
-      this.flushScheduled = true;
-      setTimeout(this.onFlushTimer, wait);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setTimeout(this.onFlushTimer, wait);
+      }
       return;
     }
     this.lastPartial = now;

@@ -154,7 +154,7 @@ describe("link over JetStream", () => {
   }, 60_000);
 
   test("batch age: an idle link publishes a frame at once; frames read within the age after it go as one message", async () => {
-    const env = shared({ TAPEWIRE_LINK_BATCH_AGE: "1000" });
+    const env = shared({ TAPEWIRE_LINK_BATCH_AGE: "1s" });
     await using relayA = await startRelayProcess();
     const tap = rawTap(relayA.outPath);
     await waitFor(() => tap.consumer.connected, "tap");
