@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "../lib/log.ts";
@@ -12,14 +12,14 @@ import {
   segmentName,
   writeRecord,
 } from "../relay/journal/record.ts";
-import { datasetByName, decimalExpr } from "../schema/archive.ts";
+import { datasetByName, decimalExpr, untaggedPath } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { Archiver, type DuckSource } from "./archiver.ts";
 import { openExportDuck } from "./duck.ts";
 import { exportPartition } from "./export.ts";
 import { markArchivedSegments } from "./journal-marks.ts";
 import { applyRetention } from "./retention.ts";
-import { LocalStore } from "./store.ts";
+import { LocalStore, listFiles, sha256Of } from "./store.ts";
 
 const registry = loadRegistry({});
 const log = createLogger({ test: "archiver" }, process.env.DEBUG_ARCHIVER ? console.error : () => {});
@@ -98,9 +98,16 @@ describe("archiver", () => {
       "trades/3/2026-11-30T10:00:00.000Z/2",
     ]);
     const kraken = rows.find((r) => r.dataset === "trades" && r.exchange === 1);
-    expect(kraken?.path).toBe("trades/exchange=kraken/date=2026-11-30/hour=10/part-2026-11-30T10.parquet");
+    // The partition's path with the first 16 hex digits of the file's sha256 in the name (contentPath).
+    expect(kraken?.path).toBe(
+      `trades/exchange=kraken/date=2026-11-30/hour=10/part-2026-11-30T10.${String(kraken?.sha256).slice(0, 16)}.parquet`,
+    );
     // Exact values through the DECIMAL view, beside the database's NUMERIC text.
-    const file = join(root, "trades/exchange=binance/date=2026-11-30/hour=10/part-2026-11-30T10.parquet");
+    const binance = rows.find((r) => r.dataset === "trades" && r.exchange === 3);
+    expect(untaggedPath(String(binance?.path))).toBe(
+      "trades/exchange=binance/date=2026-11-30/hour=10/part-2026-11-30T10.parquet",
+    );
+    const file = join(root, String(binance?.path));
     const reader = await duckCtx.duck.runAndReadAll(
       `SELECT trade_id, ${decimalExpr("price_mantissa", "price_decimals", 9)}::VARCHAR, ${decimalExpr("size_mantissa", "size_decimals", 8)}::VARCHAR FROM read_parquet('${file}') ORDER BY trade_id`,
     );
@@ -189,14 +196,29 @@ describe("archiver", () => {
     expect(row?.sha256).toBe(r.sha256);
   });
 
-  test("late rows for an archived hour change its source range and the partition is re-exported", async () => {
+  test("late rows for an archived hour change its source range and the partition is re-exported, into a new file beside the one earlier readers resolved", async () => {
+    const kraken10 = async () =>
+      (await manifest()).find(
+        (m) => m.dataset === "trades" && m.exchange === 1 && new Date(m.partition_start).getTime() === base,
+      );
+    const resolved = await kraken10(); // what a reader took from the manifest just before the re-export
     await insertTrade(1, 1, 999, base + 1000, "89999.99", "0.5"); // backfilled into 10:00
     expect(await archiver(base + 7 * H).runOnce()).toBe(1);
-    const row = (await manifest()).find(
-      (m) => m.dataset === "trades" && m.exchange === 1 && new Date(m.partition_start).getTime() === base,
-    );
+    const row = await kraken10();
     expect(Number(row?.rows)).toBe(41);
     expect(Number(row?.exports)).toBe(2);
+    // A rename over the same name would hand that reader the new rows under the old row's sha256 and count:
+    // the new version has a name of its own, the old file is untouched and superseded (kept for the grace).
+    expect(row?.path).not.toBe(resolved?.path);
+    expect(sha256Of(readFileSync(join(root, String(resolved?.path))))).toBe(String(resolved?.sha256));
+    expect(sha256Of(readFileSync(join(root, String(row?.path))))).toBe(String(row?.sha256));
+    const old = await duckCtx.duck.runAndReadAll(
+      `SELECT count(*)::INTEGER, count(*) FILTER (WHERE trade_id = 999)::INTEGER FROM read_parquet('${join(root, String(resolved?.path))}')`,
+    );
+    expect(old.getRows()[0]).toEqual([40, 0]);
+    const superseded = await db.sql`SELECT path, dataset FROM archive_superseded`;
+    expect(superseded.map((r) => [r.path, r.dataset])).toEqual([[resolved?.path, "trades"]]);
+    expect(listFiles(root, "trades/exchange=kraken/date=2026-11-30/hour=10/").length).toBe(2);
   });
 
   test("retention deletes only verified, unchanged partitions, whatever the clock says", async () => {
@@ -222,12 +244,12 @@ describe("archiver", () => {
   test("a late row into a pruned partition is merged into its file, not replacing it", async () => {
     await insertTrade(3, 8, 9, base + 7_000, "0.000012347", "2");
     expect(await archiver(base + 9 * H).runOnce()).toBe(1);
-    const file = join(root, "trades/exchange=binance/date=2026-11-30/hour=10/part-2026-11-30T10.parquet");
+    const row = (await manifest()).find((m) => m.dataset === "trades" && m.exchange === 3);
+    const file = join(root, String(row?.path));
     const reader = await duckCtx.duck.runAndReadAll(
       `SELECT list(trade_id ORDER BY trade_id)::VARCHAR FROM read_parquet('${file}')`,
     );
     expect(String(reader.getRows()[0]?.[0])).toBe("[7, 8, 9]");
-    const row = (await manifest()).find((m) => m.dataset === "trades" && m.exchange === 3);
     expect(Number(row?.rows)).toBe(3);
   });
 });
@@ -288,9 +310,7 @@ describe("bulk export", () => {
     const rows =
       await db.sql`SELECT 1 FROM archive_manifest WHERE exchange = 2 AND partition_start = ${new Date(t)}`;
     expect(rows.length).toBe(0);
-    expect(
-      existsSync(join(root, "trades/exchange=coinbase/date=2026-11-10/hour=05/part-2026-11-10T05.parquet")),
-    ).toBe(false);
+    expect(listFiles(root, "trades/exchange=coinbase/date=2026-11-10/hour=05/")).toEqual([]);
     await db.sql`DELETE FROM trades WHERE trade_id IN (800001, 800002)`; // later tests export all history
   });
 });

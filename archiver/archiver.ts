@@ -14,7 +14,14 @@ import {
   type PlacedPartition,
   readFacts,
 } from "./bulk.ts";
-import { type CompactFaults, compactDays, dayStartMs, removeSuperseded, sweepOrphans } from "./compact.ts";
+import {
+  type CompactFaults,
+  compactDays,
+  dayStartMs,
+  removeSuperseded,
+  supersedeReplaced,
+  sweepOrphans,
+} from "./compact.ts";
 import { COMPACT_GRACE_MS } from "./config.ts";
 import { combineFacts, type ExportResult, exportPartition, type Partition } from "./export.ts";
 import type { ArchiverMetrics } from "./metrics.ts";
@@ -306,13 +313,16 @@ export class Archiver {
       source_fingerprint: p.facts.fingerprint,
       verified_at: verifiedAt,
     }));
-    await this.sql`
-      INSERT INTO archive_manifest ${this.sql(rows)}
+    await this.sql.begin(async (tx) => {
+      await supersedeReplaced(tx, d.name, placed);
+      await tx`
+      INSERT INTO archive_manifest ${tx(rows)}
       ON CONFLICT (dataset, exchange, partition_start) DO UPDATE SET
         path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, sha256 = excluded.sha256,
         source_rows = excluded.source_rows, source_min_us = excluded.source_min_us,
         source_max_us = excluded.source_max_us, source_fingerprint = excluded.source_fingerprint,
         verified_at = excluded.verified_at, exports = archive_manifest.exports + 1`;
+    });
     for (const p of placed) {
       this.opts.metrics?.exported(d.name, p.facts.rows, p.bytes);
       this.opts.log.info("partition archived", {
@@ -347,7 +357,9 @@ export class Archiver {
     end: Date,
     r: ExportResult,
   ): Promise<void> {
-    await this.sql`
+    await this.sql.begin(async (tx) => {
+      await supersedeReplaced(tx, d.name, [{ exchange, start, path: r.path }]);
+      await tx`
       INSERT INTO archive_manifest (dataset, exchange, partition_start, partition_end, path, rows, bytes, sha256,
         source_rows, source_min_us, source_max_us, source_fingerprint, verified_at)
       VALUES (${d.name}, ${exchange}, ${start}, ${end}, ${r.path}, ${r.file.rows}, ${r.bytes}, ${r.sha256},
@@ -357,6 +369,7 @@ export class Archiver {
         source_rows = excluded.source_rows, source_min_us = excluded.source_min_us,
         source_max_us = excluded.source_max_us, source_fingerprint = excluded.source_fingerprint,
         verified_at = excluded.verified_at, exports = archive_manifest.exports + 1`;
+    });
     this.opts.metrics?.exported(d.name, r.file.rows, r.bytes);
   }
 

@@ -387,7 +387,7 @@ async function place(
       placed.push({
         exchange: v.p.exchange,
         start: new Date(v.p.startS * 1000),
-        path: v.path,
+        path: r.path,
         bytes: r.bytes,
         sha256: r.sha256,
         facts: v.p,

@@ -12,7 +12,7 @@ import { runAnalystSql } from "../api/analytics/analyst-sql.ts";
 import { loadRange } from "../api/analytics/source.ts";
 import { createLogger } from "../lib/log.ts";
 import { type FreshDatabase, freshDatabase, waitFor } from "../lib/testing.ts";
-import { datasetByName, dayPath } from "../schema/archive.ts";
+import { datasetByName, dayPath, untaggedPath } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { schemaExport } from "../trader/schema-export.ts";
 import { Archiver } from "./archiver.ts";
@@ -30,6 +30,14 @@ const trades = datasetByName("trades")!;
 const scales = { price: 9, size: 8 };
 const DAY_FILE = dayPath("trades", "kraken", new Date(DAY));
 const DATE_DIR = "trades/exchange=kraken/date=2026-11-20/";
+/** Files under a folder by their partitions' paths (names carry a content tag: schema/archive.ts contentPath). */
+const ls = (root: string, under: string) => listFiles(root, under).map(untaggedPath);
+/** The day file's archive path (tagged) as the manifest names it. */
+async function dayFile(f: Fixture): Promise<string> {
+  const [r] = await f.db.sql`SELECT path FROM archive_manifest
+    WHERE dataset = 'trades' AND exchange = 1 AND partition_start = ${new Date(DAY)}`;
+  return String(r?.path);
+}
 const TRADER_PYTHON = join(import.meta.dir, "..", ".data", "trader-venv", "bin", "python");
 const haveTrader = existsSync(TRADER_PYTHON);
 
@@ -184,7 +192,9 @@ describe("compaction", () => {
     expect(await a.runOnce()).toBe(26);
     expect(a.failures).toBe(0);
     const rows = await tradeManifest(f);
-    expect(rows.map((r) => [new Date(r.partition_start).toISOString(), r.rows, r.path])).toEqual([
+    expect(
+      rows.map((r) => [new Date(r.partition_start).toISOString(), r.rows, untaggedPath(r.path)]),
+    ).toEqual([
       ["2026-11-20T00:00:00.000Z", 120, DAY_FILE],
       [
         "2026-11-21T00:00:00.000Z",
@@ -207,18 +217,20 @@ describe("compaction", () => {
     expect(String(day.source_fingerprint).split(":").slice(0, 1)).toEqual(["120"]);
     expect(String(day.source_fingerprint)).toContain(`:${pg?.ids}:`);
     // On disk: the day file alone under the date folder, its bytes the manifest's sha256, nothing left in .tmp.
-    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
-    expect(sha256Of(readFileSync(join(f.root, DAY_FILE)))).toBe(day.sha256);
+    expect(ls(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    const file = join(f.root, day.path);
+    expect(sha256Of(readFileSync(file))).toBe(day.sha256);
+    expect(day.path).toBe(DAY_FILE.replace(/\.parquet$/, `.${String(day.sha256).slice(0, 16)}.parquet`));
     expect(listFiles(f.root, ".tmp")).toEqual([]);
     // Every trade once, sorted by instrument, time, trade id; zstd; the archive's key-value metadata.
-    const ids = await fileIds(f, DAY_FILE);
+    const ids = await fileIds(f, day.path);
     expect([...ids].sort((x, y) => x - y)).toEqual(range(1000, 1120));
     const sorted = await f.duck.duck.runAndReadAll(
-      `SELECT bool_and(ok) FROM (SELECT (instrument_id, time, trade_id) >= lag((instrument_id, time, trade_id)) OVER () IS NOT FALSE AS ok FROM read_parquet('${join(f.root, DAY_FILE)}'))`,
+      `SELECT bool_and(ok) FROM (SELECT (instrument_id, time, trade_id) >= lag((instrument_id, time, trade_id)) OVER () IS NOT FALSE AS ok FROM read_parquet('${file}'))`,
     );
     expect(sorted.getRows()[0]?.[0]).toBe(true);
     const meta = await f.duck.duck.runAndReadAll(
-      `SELECT decode(key) FROM parquet_kv_metadata('${join(f.root, DAY_FILE)}') WHERE decode(key) LIKE 'tapewire_%' ORDER BY 1`,
+      `SELECT decode(key) FROM parquet_kv_metadata('${file}') WHERE decode(key) LIKE 'tapewire_%' ORDER BY 1`,
     );
     expect(meta.getRows().map((r) => String(r[0]))).toEqual([
       "tapewire_archive_format",
@@ -227,7 +239,7 @@ describe("compaction", () => {
       "tapewire_wire_version",
     ]);
     const codec = await f.duck.duck.runAndReadAll(
-      `SELECT DISTINCT compression FROM parquet_metadata('${join(f.root, DAY_FILE)}')`,
+      `SELECT DISTINCT compression FROM parquet_metadata('${file}')`,
     );
     expect(codec.getRows().map((r) => String(r[0]))).toEqual(["ZSTD"]);
     expect(metric(f, "archive_compactions_total")).toBe(1);
@@ -242,7 +254,7 @@ describe("compaction", () => {
     await archiver(twin, DAY + 26 * H).runOnce();
     const [a] = await tradeManifest(f);
     const [b] = await tradeManifest(twin);
-    expect(b?.path).toBe(DAY_FILE);
+    expect(b?.path).toBe(a?.path);
     expect(b?.sha256).toBe(a?.sha256);
   }, 30_000);
 
@@ -272,13 +284,17 @@ describe("compaction", () => {
     "the backtests' archive reader reads windows inside and across the day file",
     async () => {
       // BTC-USD is instrument 1 (even k): 05:30–07:12 holds k = 28..36, 23:30–00:30 k = 118 and 120, 122.
-      expect(await backtestRead(f, DAY + 5.5 * H, DAY + 7.2 * H)).toEqual({ rows: 5, files: [DAY_FILE] });
-      expect(await backtestRead(f, DAY + 23.5 * H, DAY + 24.5 * H)).toEqual({
+      const read = async (...args: Parameters<typeof backtestRead>) => {
+        const r = await backtestRead(...args);
+        return { rows: r.rows, files: r.files.map(untaggedPath) };
+      };
+      expect(await read(f, DAY + 5.5 * H, DAY + 7.2 * H)).toEqual({ rows: 5, files: [DAY_FILE] });
+      expect(await read(f, DAY + 23.5 * H, DAY + 24.5 * H)).toEqual({
         rows: 3,
         files: [DAY_FILE, "trades/exchange=kraken/date=2026-11-21/hour=00/part-2026-11-21T00.parquet"],
       });
       // Given every file, it opens only those whose span (a day for hour=all) overlaps the window.
-      expect(await backtestRead(f, DAY + 24 * H, DAY + 24.5 * H, true)).toEqual({
+      expect(await read(f, DAY + 24 * H, DAY + 24.5 * H, true)).toEqual({
         rows: 2,
         files: ["trades/exchange=kraken/date=2026-11-21/hour=00/part-2026-11-21T00.parquet"],
       });
@@ -286,16 +302,17 @@ describe("compaction", () => {
     60_000,
   );
 
-  test("a late row into a compacted day re-exports the whole day from Postgres", async () => {
+  test("a late row into a compacted day re-exports the whole day from Postgres, into a new file beside the one earlier readers resolved", async () => {
     const before = (await tradeManifest(f))[0]!;
     await f.db
       .sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
       VALUES (${new Date(DAY + 5 * H + 1234)}, 1, 2, 900, 89000.5, 0.002, 'sell', 900, ${String((DAY + 5 * H) * 1e6)})`;
-    expect(await archiver(f, DAY + 26 * H + 120_000).runOnce()).toBe(1);
+    // The grace: an hour (a reader resolved the manifest just before the re-export).
+    expect(await archiver(f, DAY + 26 * H + 120_000, undefined, true, H).runOnce()).toBe(1);
     const rows = await tradeManifest(f);
     expect(rows.length).toBe(3); // still one row for the day: no hourly row came back
     const day = rows[0]!;
-    expect([day.path, day.rows, day.source_rows, day.exports]).toEqual([
+    expect([untaggedPath(day.path), day.rows, day.source_rows, day.exports]).toEqual([
       DAY_FILE,
       121,
       121,
@@ -303,13 +320,24 @@ describe("compaction", () => {
     ]);
     expect(new Date(day.partition_end).getTime()).toBe(DAY + 24 * H);
     expect(day.sha256).not.toBe(before.sha256);
-    expect(sha256Of(readFileSync(join(f.root, DAY_FILE)))).toBe(day.sha256);
-    expect((await fileIds(f, DAY_FILE)).sort((x, y) => x - y)).toEqual([900, ...range(1000, 1120)]);
-    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(sha256Of(readFileSync(join(f.root, day.path)))).toBe(day.sha256);
+    expect((await fileIds(f, day.path)).sort((x, y) => x - y)).toEqual([900, ...range(1000, 1120)]);
     expect((await readerIds(f, DAY, DAY + 24 * H)).ids).toEqual([900, ...range(1000, 1120)]);
+    // The same name would be a rename over the file a reader resolved (sha256 and rows of the old row): the
+    // new version has its own name, and the old one is intact, superseded, until the grace has passed.
+    expect(day.path).not.toBe(before.path);
+    expect(sha256Of(readFileSync(join(f.root, before.path)))).toBe(before.sha256);
+    expect((await fileIds(f, before.path)).sort((x, y) => x - y)).toEqual(range(1000, 1120));
+    expect(ls(f.root, DATE_DIR)).toEqual([DAY_FILE, DAY_FILE]);
+    expect(
+      (await f.db.sql`SELECT path FROM archive_superseded WHERE dataset = 'trades'`).map((r) => r.path),
+    ).toEqual([before.path]);
     expect(metric(f, "archive_partitions_exported_total")).toBe(27);
-    // Unchanged since: nothing more.
+    // Unchanged since: nothing more; the grace over, the old version goes.
     expect(await archiver(f, DAY + 26 * H + 180_000).runOnce()).toBe(0);
+    expect(ls(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(existsSync(join(f.root, before.path))).toBe(false);
+    expect(existsSync(join(f.root, day.path))).toBe(true);
   }, 30_000);
 
   test("retention deletes exactly the compacted day's rows; a late row then merges into the day file", async () => {
@@ -330,13 +358,13 @@ describe("compaction", () => {
       VALUES (${new Date(DAY + 7 * H + 99)}, 1, 1, 901, 89001.5, 0.003, 'buy', 901, ${String((DAY + 7 * H) * 1e6)})`;
     expect(await archiver(f, DAY + 26 * H + 300_000).runOnce()).toBe(1);
     const merged = (await tradeManifest(f))[0]!;
-    expect([merged.path, merged.rows, merged.source_rows, merged.exports]).toEqual([
+    expect([untaggedPath(merged.path), merged.rows, merged.source_rows, merged.exports]).toEqual([
       DAY_FILE,
       122,
       1, // the late row: what the database holds for the day now
       pruned.exports + 1,
     ]);
-    expect((await fileIds(f, DAY_FILE)).sort((x, y) => x - y)).toEqual([900, 901, ...range(1000, 1120)]);
+    expect((await fileIds(f, merged.path)).sort((x, y) => x - y)).toEqual([900, 901, ...range(1000, 1120)]);
     expect((await readerIds(f, DAY, DAY + 24 * H)).ids).toEqual([900, 901, ...range(1000, 1120)]);
     // Retention takes the merged row too (re-verified after the prune), then the day is settled.
     expect(await applyRetention(f.db.sql, { days: 1, now, log })).toBe(1);
@@ -376,7 +404,7 @@ describe("compaction waits", () => {
     expect(b.failures).toBe(0);
     const after = await tradeManifest(f);
     expect(after.map((r) => r.rows)).toEqual([121, 5, 5]);
-    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(ls(f.root, DATE_DIR)).toEqual([DAY_FILE]);
   }, 30_000);
 
   test("an open day is never compacted; ARCHIVE_COMPACT off leaves the hours as they are", async () => {
@@ -407,9 +435,9 @@ describe("compaction waits", () => {
       const rows = await tradeManifest(g);
       expect(rows.length).toBe(3);
       const day = rows[0]!;
-      expect([day.path, day.rows, day.source_rows]).toEqual([DAY_FILE, 120, 120]);
+      expect([untaggedPath(day.path), day.rows, day.source_rows]).toEqual([DAY_FILE, 120, 120]);
       expect(day.pruned_at).not.toBeNull();
-      expect(listFiles(g.root, DATE_DIR)).toEqual([DAY_FILE]);
+      expect(ls(g.root, DATE_DIR)).toEqual([DAY_FILE]);
       expect(await applyRetention(g.db.sql, { days: 1, now: new Date(DAY + 48 * H), log })).toBe(0);
       expect((await readerIds(g, DAY, DAY + 24 * H)).ids).toEqual(range(1000, 1120));
       // A late row for that pruned day merges into the day file.
@@ -417,7 +445,7 @@ describe("compaction waits", () => {
         .sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
         VALUES (${new Date(DAY + 3 * H)}, 1, 2, 902, 89002.5, 0.004, 'sell', 902, ${String((DAY + 3 * H) * 1e6)})`;
       expect(await archiver(g, DAY + 26 * H + 180_000).runOnce()).toBe(1);
-      expect((await fileIds(g, DAY_FILE)).sort((x, y) => x - y)).toEqual([902, ...range(1000, 1120)]);
+      expect((await fileIds(g, await dayFile(g))).sort((x, y) => x - y)).toEqual([902, ...range(1000, 1120)]);
       expect((await readerIds(g, DAY, DAY + 24 * H)).ids).toEqual([902, ...range(1000, 1120)]);
     } finally {
       await dispose(g);
@@ -456,7 +484,7 @@ describe("compaction crashes", () => {
     expect(a.failures).toBe(0); // the hours are archived; the compaction's failure is its own
     expect(metric(f, "archive_compaction_failures_total")).toBe(1);
     // The day file exists but no manifest row names it: readers see the 24 hourly files.
-    expect(existsSync(join(f.root, DAY_FILE))).toBe(true);
+    expect(ls(f.root, DATE_DIR)).toContain(DAY_FILE);
     const rows = await tradeManifest(f);
     expect(rows.length).toBe(26);
     const got = await readerIds(f, DAY, DAY + 24 * H);
@@ -467,7 +495,7 @@ describe("compaction crashes", () => {
     expect(after.length).toBe(3);
     expect(after[0]?.sha256).toBe(expectedSha);
     expect(existsSync(stale)).toBe(false);
-    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(ls(f.root, DATE_DIR)).toEqual([DAY_FILE]);
   }, 30_000);
 
   test("a crash after the commit, before the hourly files are deleted: the next start removes them", async () => {
@@ -486,7 +514,7 @@ describe("compaction crashes", () => {
       H,
     ).runOnce();
     const rows = await tradeManifest(f);
-    expect(rows.map((r) => r.path)).toEqual([DAY_FILE, nextDayFile]);
+    expect(rows.map((r) => untaggedPath(r.path))).toEqual([DAY_FILE, nextDayFile]);
     expect(listFiles(f.root, nextDir).length).toBe(3); // the day file and the two superseded hourly files
     // Readers use the manifest: the day file only, every trade once.
     const got = await readerIds(f, DAY + 24 * H, DAY + 48 * H);
@@ -494,8 +522,8 @@ describe("compaction crashes", () => {
     // A restarted archiver (a new instance; its grace is over) deletes them on its first cycle.
     const removedBefore = metric(f, "archive_compaction_files_removed_total");
     expect(await archiver(f, DAY + 48 * H + 120_000).runOnce()).toBe(0);
-    expect(listFiles(f.root, nextDir)).toEqual([nextDayFile]);
-    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(ls(f.root, nextDir)).toEqual([nextDayFile]);
+    expect(ls(f.root, DATE_DIR)).toEqual([DAY_FILE]);
     expect(metric(f, "archive_compaction_files_removed_total")).toBe(removedBefore + 2);
   }, 30_000);
 });
@@ -529,7 +557,10 @@ describe("the grace period of the replaced hourly files", () => {
        FROM read_parquet([${taken.map((p) => `'${join(f.root, p)}'`).join(", ")}], hive_partitioning = false)`,
     );
     expect(got.getRows()[0]).toEqual([130, 130, 1000, 1129]);
-    expect((await tradeManifest(f)).map((r) => r.path)).toEqual([DAY_FILE, ...taken.slice(24)]);
+    expect((await tradeManifest(f)).map((r) => untaggedPath(r.path))).toEqual([
+      DAY_FILE,
+      ...taken.slice(24).map(untaggedPath),
+    ]);
     expect(await superseded()).toEqual(taken.slice(0, 24));
     if (haveTrader) {
       // The backtests' reader with the list it was given before the swap: BTC-USD (even k) of the 26 hours.
@@ -558,12 +589,12 @@ describe("the grace period of the replaced hourly files", () => {
       },
       { timeoutMs: 15_000, what: "the superseded hourly files deleted" },
     );
-    expect(listFiles(f.root, DATE_DIR)).toEqual([DAY_FILE]);
+    expect(ls(f.root, DATE_DIR)).toEqual([DAY_FILE]);
     expect(await superseded()).toEqual([]);
     expect(metric(f, "archive_compaction_files_removed_total")).toBe(24);
     // Not before the grace: the swap's commit is the day row's verified_at, on the same clock.
     const [age] = await f.db.sql`SELECT extract(epoch FROM now() - verified_at) * 1000 AS ms
-      FROM archive_manifest WHERE path = ${DAY_FILE}`;
+      FROM archive_manifest WHERE path = ${await dayFile(f)}`;
     expect(Number(age?.ms)).toBeGreaterThanOrEqual(300);
     // The hours the manifest still names (the next day's) were never touched.
     for (const p of taken.slice(24)) expect(existsSync(join(f.root, p))).toBe(true);

@@ -234,7 +234,7 @@ async function compactDay(
     await tx`
       INSERT INTO archive_manifest (dataset, exchange, partition_start, partition_end, path, rows, bytes, sha256,
         source_rows, source_min_us, source_max_us, source_fingerprint, pruned_at, verified_at)
-      VALUES (${d.name}, ${exchange}, ${day}, ${dayEnd}, ${path}, ${file.file.rows}, ${file.bytes}, ${file.sha256},
+      VALUES (${d.name}, ${exchange}, ${day}, ${dayEnd}, ${file.path}, ${file.file.rows}, ${file.bytes}, ${file.sha256},
         ${src.rows}, ${src.minUs}, ${src.maxUs}, ${src.fingerprint}, ${pruned ? tx`now()` : null}, now())`;
     // The partition files stay for the grace period (readers of the manifest before this commit open them).
     const paths = parts.map((p) => p.path);
@@ -253,6 +253,28 @@ async function compactDay(
     bytes: file.bytes,
   });
   ctx.faults?.afterCommit?.(day);
+}
+
+/**
+ * In the transaction of a manifest upsert, before it: the files its rows replace under another name (a
+ * re-export with other rows gets a new content-addressed name, schema/archive.ts contentPath) are superseded
+ * like a compaction's partition files, so a reader that resolved the old row still finds the old file for the
+ * grace period, and removeSuperseded deletes it after.
+ */
+export async function supersedeReplaced(
+  tx: postgres.TransactionSql,
+  dataset: string,
+  rows: readonly { exchange: number; start: Date; path: string }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await tx`
+    INSERT INTO archive_superseded (path, dataset, superseded_at)
+    SELECT m.path, m.dataset, now() FROM archive_manifest m
+    JOIN unnest(${rows.map((r) => r.exchange)}::smallint[], ${rows.map((r) => r.start.toISOString())}::timestamptz[],
+      ${rows.map((r) => r.path)}::text[]) AS n(exchange, start, path)
+      ON m.exchange = n.exchange AND m.partition_start = n.start
+    WHERE m.dataset = ${dataset} AND m.path <> n.path
+    ON CONFLICT (path) DO UPDATE SET dataset = excluded.dataset, superseded_at = excluded.superseded_at`;
 }
 
 /**

@@ -42,7 +42,7 @@ describe("archiver on the running stack", () => {
       { timeoutMs: 180_000, what: "a verified trades partition in archive_manifest" },
     );
     expect(String(m.path)).toMatch(
-      /^trades\/exchange=\w+\/date=[\d-]+\/hour=\d\d\/part-[\d-]+T\d\d-\d\d\.parquet$/,
+      /^trades\/exchange=\w+\/date=[\d-]+\/hour=\d\d\/part-[\d-]+T\d\d-\d\d\.[0-9a-f]{16}\.parquet$/,
     );
     const file = join(archiveDir, String(m.path));
     const bytes = new Uint8Array(readFileSync(file));

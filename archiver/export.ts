@@ -156,7 +156,7 @@ export async function writeVerified(
       throw new ArchiveVerifyError(`${path}: time bounds differ from the source`);
     const [placed] = await store.placeMany([{ local: tmpParquet, path }]);
     if (!placed || "error" in placed) throw placed?.error ?? new Error(`${path}: not placed`);
-    return { file: written, path, bytes: placed.bytes, sha256: placed.sha256 };
+    return { file: written, path: placed.path, bytes: placed.bytes, sha256: placed.sha256 };
   } finally {
     rmSync(tmpParquet, { force: true });
   }

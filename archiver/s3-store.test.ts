@@ -9,14 +9,14 @@ import { join } from "node:path";
 import { AnalyticsService, analyticsConfig } from "../api/analytics/service.ts";
 import { createLogger } from "../lib/log.ts";
 import { type FreshDatabase, freshDatabase, waitFor } from "../lib/testing.ts";
-import { dayPath } from "../schema/archive.ts";
+import { dayPath, untaggedPath } from "../schema/archive.ts";
 import { loadRegistry } from "../schema/instruments.ts";
 import { Archiver } from "./archiver.ts";
 import type { CompactFaults } from "./compact.ts";
 import { openExportDuck } from "./duck.ts";
 import { applyRetention } from "./retention.ts";
 import { S3Store } from "./s3-store.ts";
-import { sha256Of } from "./store.ts";
+import { listFiles, sha256Of } from "./store.ts";
 
 const MOTO = join(import.meta.dir, "..", ".data", "s3-venv", "bin", "moto_server");
 const haveMoto = existsSync(MOTO);
@@ -155,8 +155,12 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
       expect(r.sources.databaseRows).toBe(120); // the open third hour, both exchanges
       const [pg] = await db.sql`SELECT count(*)::int AS n, sum(size)::text AS v FROM trades`;
       expect(r.result.reduce((a, c) => a + c.trades, 0)).toBe(pg?.n);
-      const path = "trades/exchange=kraken/date=2026-11-20/hour=00/part-2026-11-20T00.parquet";
-      expect(existsSync(join(cache, path))).toBe(true); // fetched into the cache, under the archive's path
+      const [m] = await db.sql`SELECT path FROM archive_manifest
+        WHERE dataset = 'trades' AND exchange = 1 AND partition_start = ${new Date(base)}`;
+      expect(untaggedPath(String(m?.path))).toBe(
+        "trades/exchange=kraken/date=2026-11-20/hour=00/part-2026-11-20T00.parquet",
+      );
+      expect(existsSync(join(cache, String(m?.path)))).toBe(true); // fetched into the cache, under the archive's path
     } finally {
       service.close();
     }
@@ -171,22 +175,28 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
     // A late trade for kraken 00:00, exported by an archiver with a fresh cache: it must fetch the old file.
     await insertTrades(1, base + 30_000, 1, 99_999);
     const s = store(tmp("tw-s3-cache2-"));
-    const key = "trades/exchange=kraken/date=2026-11-20/hour=00/part-2026-11-20T00.parquet";
-    const [before] = await db.sql`SELECT sha256 FROM archive_manifest WHERE path = ${key}`;
+    const kraken00 = async () =>
+      (
+        await db.sql`SELECT path, rows, sha256 FROM archive_manifest
+          WHERE dataset = 'trades' AND exchange = 1 AND partition_start = ${new Date(base)}`
+      )[0];
+    const before = await kraken00();
     expect(await runArchiver(s, base + 2 * H + 1)).toBe(1);
-    const [after] = await db.sql`SELECT rows, sha256 FROM archive_manifest WHERE path = ${key}`;
+    const after = await kraken00();
     expect(Number(after?.rows)).toBe(61);
     expect(after?.sha256).not.toBe(before?.sha256);
-    // A reader whose cache holds the old version notices the new sha256 and refetches.
+    // The merged object has a name of its own: a reader that resolved the old row still gets exactly the old
+    // bytes (the old object stays for the grace), one that resolves the new row gets the new ones.
+    expect(after?.path).not.toBe(before?.path);
     const reader = store(tmp("tw-s3-cache3-"));
-    const old = await reader.localPath(key, String(before?.sha256)).catch((e) => e);
-    expect(String(old)).toContain("the manifest says"); // S3 has the new object, not the old one
-    const fresh = await reader.localPath(key, String(after?.sha256));
+    const old = await reader.localPath(String(before?.path), String(before?.sha256));
+    expect(sha256Of(readFileSync(old))).toBe(String(before?.sha256));
+    const fresh = await reader.localPath(String(after?.path), String(after?.sha256));
     expect(sha256Of(readFileSync(fresh))).toBe(String(after?.sha256));
     // A corrupted cache copy with a stale sidecar is replaced when the manifest's sha256 differs.
     writeFileSync(`${fresh}.sha256`, "0".repeat(64));
     writeFileSync(fresh, "not parquet");
-    const again = await reader.localPath(key, String(after?.sha256));
+    const again = await reader.localPath(String(after?.path), String(after?.sha256));
     expect(sha256Of(readFileSync(again))).toBe(String(after?.sha256));
   }, 90_000);
 
@@ -221,21 +231,22 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
     // The clock at 2026-11-26 01:00: 11-25 is closed, 11-26 is not.
     await compactRun(s, day + 25 * H);
     const dayKey = dayPath("trades", "coinbase", new Date(day));
-    const [row] = await db.sql`SELECT partition_end, rows, bytes, sha256 FROM archive_manifest
+    const [row] = await db.sql`SELECT path, partition_end, rows, bytes, sha256 FROM archive_manifest
       WHERE dataset = 'trades' AND exchange = 2 AND partition_start = ${new Date(day)}`;
     expect([new Date(row?.partition_end).getTime(), Number(row?.rows)]).toEqual([day + 24 * H, 1440]);
     const objects = (await s.list()).map((o) => o.key);
     const under = (date: string, ex: string) =>
       objects.filter((k) => k.startsWith(`archive/trades/exchange=${ex}/date=${date}/`)).sort();
-    expect(under("2026-11-25", "coinbase")).toEqual([`archive/${dayKey}`]);
-    const object = new Bun.S3Client({ bucket: BUCKET, endpoint, ...credentials }).file(`archive/${dayKey}`);
+    expect(under("2026-11-25", "coinbase").map(untaggedPath)).toEqual([`archive/${dayKey}`]);
+    expect(untaggedPath(String(row?.path))).toBe(dayKey);
+    const object = new Bun.S3Client({ bucket: BUCKET, endpoint, ...credentials }).file(
+      `archive/${row?.path}`,
+    );
     const bytes = new Uint8Array(await object.arrayBuffer());
     expect([bytes.length, sha256Of(bytes)]).toEqual([Number(row?.bytes), String(row?.sha256)]);
     // The hourly files' cached copies went with their objects; the day file is the cache's copy.
-    expect(
-      existsSync(join(cache, "trades/exchange=coinbase/date=2026-11-25/hour=05/part-2026-11-25T05.parquet")),
-    ).toBe(false);
-    expect(sha256Of(readFileSync(join(cache, dayKey)))).toBe(String(row?.sha256));
+    expect(listFiles(cache, "trades/exchange=coinbase/date=2026-11-25/hour=05/")).toEqual([]);
+    expect(sha256Of(readFileSync(join(cache, String(row?.path))))).toBe(String(row?.sha256));
     // A reader with an empty cache fetches the day object and counts each trade once.
     const readCache = tmp("tw-s3-compact-read-");
     const service = s3Analytics(readCache);
@@ -275,8 +286,8 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
     ).toBe(25);
     await compactRun(store(tmp("tw-s3-compact2-")), day + 49 * H + 60_000);
     const swept = (await s.list()).map((o) => o.key);
-    expect(swept.filter((k) => k.startsWith("archive/trades/exchange=kraken/date=2026-11-26/"))).toEqual([
-      `archive/${nextKey}`,
-    ]);
+    expect(
+      swept.filter((k) => k.startsWith("archive/trades/exchange=kraken/date=2026-11-26/")).map(untaggedPath),
+    ).toEqual([`archive/${nextKey}`]);
   }, 180_000);
 });

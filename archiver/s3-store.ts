@@ -7,6 +7,7 @@
 // manifest's sha256, renamed into place, and refetched when the manifest's sha256 changes (a re-export).
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { contentPath } from "../schema/archive.ts";
 import { type ArchiveStore, LocalStore, type PlaceResult, sha256Of } from "./store.ts";
 
 export class ArchiveS3Error extends Error {
@@ -69,19 +70,18 @@ export class S3Store implements ArchiveStore {
       try {
         const bytes = readFileSync(item.local);
         const sha256 = sha256Of(bytes);
-        const object = this.client.file(this.key(item.path));
+        const path = contentPath(item.path, sha256);
+        const object = this.client.file(this.key(path));
         await object.write(bytes, { type: "application/vnd.apache.parquet" });
         const stat = await object.stat();
         if (stat.size !== bytes.length)
-          throw new ArchiveS3Error(
-            `${this.key(item.path)}: stored ${stat.size} bytes, uploaded ${bytes.length}`,
-          );
+          throw new ArchiveS3Error(`${this.key(path)}: stored ${stat.size} bytes, uploaded ${bytes.length}`);
         const back = sha256Of(new Uint8Array(await object.arrayBuffer()));
         if (back !== sha256)
-          throw new ArchiveS3Error(`${this.key(item.path)}: read back sha256 ${back}, uploaded ${sha256}`);
+          throw new ArchiveS3Error(`${this.key(path)}: read back sha256 ${back}, uploaded ${sha256}`);
         // The verified local file becomes the cache's copy.
-        this.cache(item.path, sha256, () => renameSync(item.local, this.cached(item.path)));
-        out.push({ bytes: bytes.length, sha256 });
+        this.cache(path, sha256, () => renameSync(item.local, this.cached(path)));
+        out.push({ bytes: bytes.length, sha256, path });
       } catch (error) {
         out.push({ error });
       }

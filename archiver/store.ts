@@ -18,13 +18,18 @@ import {
 } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
+import { contentPath } from "../schema/archive.ts";
 
-export type PlaceResult = { bytes: number; sha256: string } | { error: unknown };
+/** A placed file: its size, its sha256, and the archive path it got (contentPath: the sha256 in the name). */
+export type PlaceResult = { bytes: number; sha256: string; path: string } | { error: unknown };
 
 export interface ArchiveStore {
   /** A local scratch folder on the same file system as local copies (for atomic renames). */
   tmpDir(): string;
-  /** Make each local file durable at its archive path (relative); the local file is consumed. */
+  /**
+   * Make each local file durable in the archive; the local file is consumed. `path` is the partition's path
+   * (partitionPath, dayPath): the file lands at contentPath(path, its sha256), which the result says.
+   */
   placeMany(items: readonly { local: string; path: string }[]): Promise<PlaceResult[]>;
   /** A local file holding the archive file at `path` (with this sha256 when given: a stale copy is refreshed). */
   localPath(path: string, sha256?: string): Promise<string>;
@@ -104,12 +109,14 @@ export class LocalStore implements ArchiveStore {
     const dirs = new Set<string>();
     for (const item of items) {
       try {
-        const final = join(this.root, item.path);
         const bytes = readFileSync(item.local);
+        const sha256 = sha256Of(bytes);
+        const path = contentPath(item.path, sha256);
+        const final = join(this.root, path);
         mkdirSync(dirname(final), { recursive: true });
         renameSync(item.local, final);
         dirs.add(dirname(final));
-        results.push({ bytes: bytes.length, sha256: sha256Of(bytes) });
+        results.push({ bytes: bytes.length, sha256, path });
       } catch (error) {
         results.push({ error });
       }

@@ -161,6 +161,26 @@ export function dayPath(dataset: string, exchange: string, day: Date): string {
   return `${dataset}/exchange=${exchange}/date=${date}/hour=all/part-${date}.parquet`;
 }
 
+/** The version tag contentPath puts in a file name: `.<16 hex digits>` before `.parquet`. */
+const CONTENT_TAG = /\.[0-9a-f]{16}(\.parquet)$/;
+
+/**
+ * The archive path of a file holding these bytes: `path` (partitionPath, dayPath) with the first 16 hex digits
+ * of its sha256 in the name, `part-2026-12-01T13.3f9a0c1d2e4b5a69.parquet`. A re-export with other rows is a
+ * new file beside the old one, never a rename over a file a reader may have resolved from the manifest (the
+ * old one is superseded and kept for ARCHIVE_COMPACT_GRACE); the same rows give the same bytes, so the same
+ * name. A path that already carries a tag gets the new one instead.
+ */
+export function contentPath(path: string, sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`contentPath: not a sha256: ${sha256}`);
+  const base = untaggedPath(path);
+  if (!base.endsWith(".parquet")) throw new Error(`contentPath: not a Parquet path: ${path}`);
+  return `${base.slice(0, -".parquet".length)}.${sha256.slice(0, 16)}.parquet`;
+}
+
+/** The partition's path of a file's archive path: contentPath's tag taken out. */
+export const untaggedPath = (path: string): string => path.replace(CONTENT_TAG, "$1");
+
 /** Key-value metadata every file carries: the formats and the instruments it holds, with their decimals. */
 export function fileMetadata(
   instruments: readonly { id: number; symbol: string; priceDecimals: number; sizeDecimals: number }[],

@@ -116,6 +116,14 @@ def list_partitions(root: Path, dataset: str, exchange: str, files: Iterable[str
         )
         compacted = {f.split("/hour=")[0] for f in found if "/hour=all/" in f}
         found = [f for f in found if "/hour=all/" in f or f.split("/hour=")[0] not in compacted]
+        # Names are content-addressed (part-…T13.<sha256 prefix>.parquet): a re-export with other rows is a new
+        # file beside the old one, which stays for the grace period too. One partition per folder: the newest.
+        newest: dict[str, str] = {}
+        for f in found:
+            folder = f.rsplit("/", 1)[0]
+            if folder not in newest or (root / f).stat().st_mtime_ns > (root / newest[folder]).stat().st_mtime_ns:
+                newest[folder] = f
+        found = list(newest.values())
     return sorted(found, key=lambda f: (_partition_start_ns(f) or 0, f))
 
 
