@@ -117,6 +117,7 @@ export async function createDeps(
     loadRegistry(config.env),
     analyticsConfig.read(config.env),
     reads ? () => reads.current() : config.databaseUrl,
+    log.child({ part: "analytics" }),
   );
   const backtest = backtestRunnerFor(db, config.env, log.child({ part: "backtests" }));
   let refreshTimer: Timer | undefined;

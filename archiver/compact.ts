@@ -164,22 +164,19 @@ async function filesFacts(
   );
 }
 
-/** Compact one day: the day file placed, the manifest swapped, the partition files superseded. */
-async function compactDay(
+/** Steps 1 and 2 of a day: the partitions' files (under `root`) checked, the day file written and placed. */
+async function writeDay(
   ctx: CompactContext,
   d: ArchiveDataset,
-  exchange: number,
+  path: string,
+  exchangeName: string,
   day: Date,
   parts: PartitionRow[],
-  pruned: boolean,
-): Promise<void> {
-  const exchangeName = EXCHANGE_NAMES[exchange];
-  if (!exchangeName) throw new Error(`unknown exchange ${exchange}`);
-  const path = dayPath(d.name, exchangeName, day);
-  // 1. The partitions' files, each exactly the bytes the manifest verified.
+  root: string,
+): Promise<{ file: Awaited<ReturnType<typeof writeVerified>>; source: SourceFacts }> {
   const locals: string[] = [];
   for (const p of parts) {
-    const local = await ctx.store.localPath(p.path, p.sha256);
+    const local = join(root, p.path);
     const sha = createHash("sha256").update(readFileSync(local)).digest("hex");
     if (sha !== p.sha256)
       throw new ArchiveVerifyError(`${p.path}: sha256 ${sha}, the manifest says ${p.sha256}`);
@@ -205,10 +202,34 @@ async function compactDay(
   const tmp = join(ctx.store.tmpDir(), `compact-${d.name}-${exchangeName}-${day.getTime()}.parquet`);
   rmSync(tmp, { force: true });
   const file = await writeVerified(ctx.duck, ctx.store, ctx.registry, d, path, select, expected, tmp);
+  return { file, source };
+}
+
+/** Compact one day: the day file placed, the manifest swapped, the partition files superseded. */
+async function compactDay(
+  ctx: CompactContext,
+  d: ArchiveDataset,
+  exchange: number,
+  day: Date,
+  parts: PartitionRow[],
+  pruned: boolean,
+): Promise<void> {
+  const exchangeName = EXCHANGE_NAMES[exchange];
+  if (!exchangeName) throw new Error(`unknown exchange ${exchange}`);
+  const path = dayPath(d.name, exchangeName, day);
+  // 1. The partitions' files, each exactly the bytes the manifest verified (S3: leased from the cache, so its
+  //    bound evicts none of them before the day file is written).
+  const lease = await ctx.store.lease(parts);
+  let written: Awaited<ReturnType<typeof writeDay>>;
+  try {
+    written = await writeDay(ctx, d, path, exchangeName, day, parts, lease.root);
+  } finally {
+    lease.release();
+  }
+  const { file, source: src } = written;
   ctx.faults?.afterPlace?.(day);
   // 3. The manifest: the partitions' rows out, the day row in, if nothing changed them meanwhile.
   const dayEnd = new Date(day.getTime() + DAY_MS);
-  const src = source;
   await ctx.sql.begin(async (tx) => {
     const now = await tx`
       SELECT partition_start, sha256, source_fingerprint, pruned_at FROM archive_manifest

@@ -11,6 +11,12 @@ export const archiveStoreVars = {
     meaning:
       "with ARCHIVE_DIR=s3://…: local read-through cache of archive files (DuckDB reads local files) and export scratch",
   }),
+  cacheMaxMb: int("ARCHIVE_CACHE_MAX_MB", {
+    default: 10_240,
+    min: 1,
+    meaning:
+      "with ARCHIVE_DIR=s3://…: bound of the local cache's copies, in MiB; past it the least recently used go (never one a running query or compaction holds)",
+  }),
   s3Endpoint: string("ARCHIVE_S3_ENDPOINT", {
     default: undefined,
     meaning:
@@ -71,7 +77,7 @@ export const archiverConfig = defineConfig(
       default: COMPACT_GRACE_MS,
       min: 0,
       meaning:
-        "how long the partition files a compaction replaced are kept before they are deleted (tracked in archive_superseded, across restarts): longer than any reader that read the manifest just before the swap may still be reading, e.g. a backtest (BACKTEST_TIMEOUT)",
+        "how long the files a compaction or a re-export replaced are kept before they are deleted (tracked in archive_superseded, across restarts): longer than any reader that read the manifest just before the swap may still be reading, e.g. a backtest (BACKTEST_TIMEOUT)",
     }),
     retentionDays: int("TAPEWIRE_RETENTION_DAYS", {
       default: undefined,

@@ -26,6 +26,7 @@ if (!config.databaseUrl) {
 const store = openArchiveStore({
   dir: config.dir.startsWith("s3://") ? config.dir : resolve(config.dir),
   cacheDir: resolve(config.cacheDir),
+  cacheMaxBytes: config.cacheMaxMb * 2 ** 20,
   endpoint: config.s3Endpoint,
   region: config.s3Region,
 });

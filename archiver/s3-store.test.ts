@@ -291,3 +291,116 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
     ).toEqual([`archive/${nextKey}`]);
   }, 180_000);
 });
+
+describe.skipIf(!haveMoto)("the S3 read cache, bounded (moto server)", () => {
+  const KB = 1024;
+  /** Four 10 KiB objects placed by an archiver's store; their archive paths (content-addressed). */
+  async function objects(tag: string): Promise<{ path: string; sha256: string }[]> {
+    const writer = store(tmp("tw-s3-bound-w-"));
+    const out: { path: string; sha256: string }[] = [];
+    for (let h = 0; h < 4; h++) {
+      const local = join(writer.tmpDir(), `obj-${tag}-${h}`);
+      writeFileSync(local, crypto.getRandomValues(new Uint8Array(10 * KB)));
+      const [r] = await writer.placeMany([
+        {
+          local,
+          path: `trades/exchange=kraken/date=2030-01-0${tag}/hour=0${h}/part-2030-01-0${tag}T0${h}.parquet`,
+        },
+      ]);
+      if (!r || "error" in r) throw new Error("not placed");
+      out.push({ path: r.path, sha256: r.sha256 });
+    }
+    return out;
+  }
+  const cached = (cache: string) =>
+    listFiles(cache, "trades/")
+      .filter((p) => p.endsWith(".parquet"))
+      .sort();
+
+  test("past ARCHIVE_CACHE_MAX_MB the least recently used copies go, never a leased one (a running query's)", async () => {
+    const [f0, f1, f2, f3] = (await objects("1")) as { path: string; sha256: string }[] as [
+      { path: string; sha256: string },
+      { path: string; sha256: string },
+      { path: string; sha256: string },
+      { path: string; sha256: string },
+    ];
+    const cache = tmp("tw-s3-bound-r-");
+    const reader = new S3Store({
+      bucket: BUCKET,
+      prefix: "archive",
+      cacheDir: cache,
+      endpoint,
+      ...credentials,
+      maxBytes: 25 * KB,
+    });
+    // A query holds f0 (oldest); f1, f2, f3 are fetched after it, one at a time.
+    const query = await reader.lease([f0]);
+    for (const f of [f1, f2, f3]) await reader.localPath(f.path, f.sha256);
+    expect(cached(cache)).toEqual([f0.path, f3.path].sort()); // 2 × 10 KiB fit; f1 then f2 went
+    expect(sha256Of(readFileSync(join(query.root, f0.path)))).toBe(f0.sha256);
+    // Another process sharing the folder (its own store, a bound of one copy) cannot take f0 either.
+    const other = new S3Store({
+      bucket: BUCKET,
+      prefix: "archive",
+      cacheDir: cache,
+      endpoint,
+      ...credentials,
+      maxBytes: 10 * KB,
+    });
+    expect(other.trim()).toBe(1); // f3
+    expect(cached(cache)).toEqual([f0.path]);
+    // A use makes a copy recent: with f0 released and f1 fetched, f1 is kept and the older one goes.
+    query.release();
+    await reader.localPath(f2.path, f2.sha256);
+    expect(cached(cache)).toEqual([f0.path, f2.path].sort());
+    await reader.localPath(f0.path, f0.sha256); // f0 used again: now f2 is the oldest
+    await reader.localPath(f1.path, f1.sha256);
+    expect(cached(cache)).toEqual([f0.path, f1.path].sort());
+    // A lease over more than the bound holds all of it while it runs, and the bound holds again after.
+    const big = await reader.lease([f0, f1, f2, f3]);
+    expect(cached(cache).length).toBe(4);
+    for (const f of [f0, f1, f2, f3]) expect(sha256Of(readFileSync(join(big.root, f.path)))).toBe(f.sha256);
+    big.release();
+    expect(existsSync(big.root)).toBe(false);
+    expect(reader.trim()).toBe(2);
+    expect(cached(cache).length).toBe(2);
+  }, 60_000);
+
+  test("the API's cache drops copies the manifest no longer names (a compaction's hours, a re-export's old version), never one a request holds", async () => {
+    Object.assign(process.env, {
+      S3_ACCESS_KEY_ID: credentials.accessKeyId,
+      S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    });
+    const cache = tmp("tw-s3-sweep-");
+    const service = s3Analytics(cache);
+    try {
+      const manifest = async () =>
+        (await db.sql`SELECT path, sha256 FROM archive_manifest`).map((r) => ({
+          path: String(r.path),
+          sha256: String(r.sha256),
+        }));
+      const named = await manifest();
+      // Copies of every file the manifest names, and of two it no longer names (superseded, still on S3
+      // for the grace, or gone from it): the objects placed above.
+      const reader = store(cache);
+      for (const f of named) await reader.localPath(f.path, f.sha256);
+      const stale = (await objects("2")).slice(0, 2);
+      for (const f of stale) await reader.localPath(f.path, f.sha256);
+      // A request holds one stale copy (it resolved the manifest before the swap).
+      const held = await reader.lease([stale[0]!]);
+      expect(await service.sweepCache()).toBe(1);
+      expect(cached(cache)).toEqual([...named.map((f) => f.path), stale[0]!.path].sort());
+      held.release();
+      expect(await service.sweepCache()).toBe(1);
+      expect(cached(cache)).toEqual(named.map((f) => f.path).sort());
+      // The analytics still read everything the manifest names, from the cache.
+      const range = { from: new Date(base), to: new Date(base + 3 * H), exchanges: [], instruments: [] };
+      const [inRange] = await db.sql`SELECT count(*)::int AS n FROM archive_manifest
+        WHERE dataset = 'trades' AND partition_start < ${new Date(base + 3 * H)} AND partition_end > ${new Date(base)}`;
+      expect((await service.ohlcv(range, 3 * 3600)).sources.archivedFiles).toBe(inRange!.n);
+      expect(cached(cache)).toEqual(named.map((f) => f.path).sort()); // nothing fetched again
+    } finally {
+      service.close();
+    }
+  }, 60_000);
+});

@@ -4,11 +4,33 @@
 // S3 PUTs replace an object atomically: a reader sees the old file or the new one, never a part.
 // DuckDB here has no httpfs (no extension is downloaded at run time), so readers get a local read-through
 // cache (ARCHIVE_CACHE_DIR) with the archive's own paths: a file is fetched once, checked against the
-// manifest's sha256, renamed into place, and refetched when the manifest's sha256 changes (a re-export).
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+// manifest's sha256, renamed into place (names are content-addressed, so a name is one version for good; a
+// copy whose sidecar says another sha256 is refetched). The cache is bounded (ARCHIVE_CACHE_MAX_MB): after a
+// fetch or a placement the least recently used copies go until it fits. A reader leases its files: each is
+// hard-linked into a folder of the lease's own (`.leases/<pid>-<n>/`) that DuckDB reads, so no eviction and no
+// other process sharing the folder (the archiver, another API) can take a file a running query is reading; a
+// copy with more than one link is leased and never evicted. retainOnly drops what the manifest no longer names.
+import {
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { contentPath } from "../schema/archive.ts";
-import { type ArchiveStore, LocalStore, type PlaceResult, sha256Of } from "./store.ts";
+import {
+  type ArchiveLease,
+  type ArchiveStore,
+  inLanes,
+  LocalStore,
+  type PlaceResult,
+  sha256Of,
+} from "./store.ts";
 
 export class ArchiveS3Error extends Error {
   override readonly name = "ArchiveS3Error";
@@ -30,6 +52,8 @@ export function parseS3Url(dir: string): S3Location | null {
 export interface S3StoreOptions extends S3Location {
   /** Local folder for the read-through cache and the export's scratch files. */
   cacheDir: string;
+  /** Bound of the cache's copies in bytes (leased copies may exceed it while leased); none: unbounded. */
+  maxBytes?: number;
   /** S3-compatible endpoint (default: Bun's S3_ENDPOINT / AWS_ENDPOINT, else AWS). */
   endpoint?: string;
   region?: string;
@@ -38,9 +62,30 @@ export interface S3StoreOptions extends S3Location {
   secretAccessKey?: string;
 }
 
+let leases = 0;
+
+/** A process that is gone (its leases are left over from a crash). */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
 export class S3Store implements ArchiveStore {
   private readonly client: Bun.S3Client;
+  /** Archive paths this process is fetching or linking right now: never evicted meanwhile. */
+  private readonly busy = new Map<string, number>();
   constructor(private readonly opts: S3StoreOptions) {
+    const leaseDir = join(opts.cacheDir, ".leases");
+    try {
+      for (const name of readdirSync(leaseDir))
+        if (gone(Number(name.split("-")[0]))) rmSync(join(leaseDir, name), { recursive: true, force: true });
+    } catch {
+      // no lease folder yet
+    }
     this.client = new Bun.S3Client({
       bucket: opts.bucket,
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -86,6 +131,7 @@ export class S3Store implements ArchiveStore {
         out.push({ error });
       }
     }
+    this.trim();
     return out;
   }
 
@@ -108,9 +154,32 @@ export class S3Store implements ArchiveStore {
   }
 
   async localPath(path: string, sha256?: string): Promise<string> {
+    this.hold(path, 1);
+    try {
+      return await this.fetch(path, sha256);
+    } finally {
+      this.hold(path, -1);
+    }
+  }
+
+  private hold(path: string, by: 1 | -1): void {
+    const n = (this.busy.get(path) ?? 0) + by;
+    if (n > 0) this.busy.set(path, n);
+    else this.busy.delete(path);
+  }
+
+  private async fetch(path: string, sha256?: string): Promise<string> {
     const file = this.cached(path);
     const have = this.cachedSha(path);
-    if (have !== null && (sha256 === undefined || have === sha256)) return file;
+    if (have !== null && (sha256 === undefined || have === sha256)) {
+      try {
+        const now = new Date();
+        utimesSync(file, now, now); // its last use, for the least-recently-used order
+        return file;
+      } catch {
+        // evicted between the sidecar and the file: fetched again below
+      }
+    }
     const bytes = new Uint8Array(await this.client.file(this.key(path)).arrayBuffer());
     const got = sha256Of(bytes);
     if (sha256 !== undefined && got !== sha256)
@@ -118,7 +187,105 @@ export class S3Store implements ArchiveStore {
     const tmp = join(this.tmpDir(), `fetch-${process.pid}-${Math.random().toString(36).slice(2)}`);
     writeFileSync(tmp, bytes);
     this.cache(path, got, () => renameSync(tmp, file));
+    this.trim();
     return file;
+  }
+
+  async lease(files: readonly { path: string; sha256?: string }[]): Promise<ArchiveLease> {
+    const root = join(this.opts.cacheDir, ".leases", `${process.pid}-${++leases}`);
+    const release = () => rmSync(root, { recursive: true, force: true });
+    try {
+      await inLanes(files, 4, async (f) => {
+        const link = join(root, f.path);
+        mkdirSync(dirname(link), { recursive: true });
+        this.hold(f.path, 1);
+        try {
+          // Another process may evict the copy between our fetch and the link: fetch again then.
+          for (let attempt = 0; ; attempt++) {
+            const file = await this.fetch(f.path, f.sha256);
+            try {
+              linkSync(file, link);
+              break;
+            } catch (error) {
+              if ((error as NodeJS.ErrnoException).code === "EEXIST") break; // listed twice
+              if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt >= 2) throw error;
+            }
+          }
+        } finally {
+          this.hold(f.path, -1);
+        }
+      });
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return { root, release };
+  }
+
+  /** The cache's copies (archive paths) with their size, last use and link count; scratch folders excluded. */
+  private copies(): { path: string; bytes: number; usedMs: number; links: number }[] {
+    const root = this.opts.cacheDir;
+    let names: string[];
+    try {
+      names = readdirSync(root, { recursive: true }) as string[];
+    } catch {
+      return [];
+    }
+    const out: { path: string; bytes: number; usedMs: number; links: number }[] = [];
+    for (const name of names) {
+      if (name.startsWith(".") || !name.endsWith(".parquet")) continue; // .leases, .tmp*, sidecars
+      try {
+        const st = statSync(join(root, name));
+        if (st.isFile())
+          out.push({
+            path: relative(root, join(root, name)),
+            bytes: st.size,
+            usedMs: st.mtimeMs,
+            links: st.nlink,
+          });
+      } catch {
+        // removed meanwhile
+      }
+    }
+    return out;
+  }
+
+  /** Drop one copy (its sidecar first: a reader never takes the file for a checked one while it goes). */
+  private drop(path: string): void {
+    rmSync(`${this.cached(path)}.sha256`, { force: true });
+    rmSync(this.cached(path), { force: true });
+  }
+
+  /** A copy no lease holds (its only link) and this process is not fetching or linking. */
+  private free(c: { path: string; links: number }): boolean {
+    return c.links === 1 && !this.busy.has(c.path);
+  }
+
+  /** Within the bound: the least recently used free copies go first. Returns the copies dropped. */
+  trim(): number {
+    const max = this.opts.maxBytes;
+    if (max === undefined) return 0;
+    const all = this.copies();
+    let total = all.reduce((n, c) => n + c.bytes, 0);
+    if (total <= max) return 0;
+    let dropped = 0;
+    for (const c of all.filter((x) => this.free(x)).sort((a, b) => a.usedMs - b.usedMs)) {
+      if (total <= max) break;
+      this.drop(c.path);
+      total -= c.bytes;
+      dropped++;
+    }
+    return dropped;
+  }
+
+  async retainOnly(keep: ReadonlySet<string>): Promise<number> {
+    let dropped = 0;
+    for (const c of this.copies())
+      if (!keep.has(c.path) && this.free(c)) {
+        this.drop(c.path);
+        dropped++;
+      }
+    return dropped;
   }
 
   async files(under: string): Promise<string[]> {
@@ -131,8 +298,7 @@ export class S3Store implements ArchiveStore {
   async remove(paths: readonly string[]): Promise<void> {
     for (const path of paths) {
       await this.client.delete(this.key(path));
-      rmSync(`${this.cached(path)}.sha256`, { force: true });
-      rmSync(this.cached(path), { force: true });
+      this.drop(path); // a lease's link keeps its reader's copy
     }
   }
 
@@ -156,6 +322,8 @@ export class S3Store implements ArchiveStore {
 export function openArchiveStore(o: {
   dir: string;
   cacheDir: string;
+  /** S3: the cache's bound (ARCHIVE_CACHE_MAX_MB). */
+  cacheMaxBytes?: number;
   endpoint?: string;
   region?: string;
   env?: Record<string, string | undefined>;
@@ -171,6 +339,7 @@ export function openArchiveStore(o: {
   return new S3Store({
     ...s3,
     cacheDir: o.cacheDir,
+    maxBytes: o.cacheMaxBytes,
     endpoint: o.endpoint,
     region: o.region,
     accessKeyId: env.S3_ACCESS_KEY_ID ?? env.AWS_ACCESS_KEY_ID,

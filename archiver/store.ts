@@ -2,7 +2,7 @@
 // `placeMany` then makes it durable under its archive path and says its size and sha256, and only after that
 // does the caller write the manifest row. `localPath` gives a readable local copy of a manifest path.
 // LocalStore: ARCHIVE_DIR on this host (fsync, rename, fsync the folder). S3Store (s3-store.ts): an
-// S3-compatible bucket, with a local read-through cache for DuckDB.
+// S3-compatible bucket, with a bounded local read-through cache for DuckDB that readers lease files from.
 import { createHash } from "node:crypto";
 import {
   closeSync,
@@ -33,6 +33,14 @@ export interface ArchiveStore {
   placeMany(items: readonly { local: string; path: string }[]): Promise<PlaceResult[]>;
   /** A local file holding the archive file at `path` (with this sha256 when given: a stale copy is refreshed). */
   localPath(path: string, sha256?: string): Promise<string>;
+  /**
+   * Local copies of these archive files for one reader, under `lease.root` by their archive paths, that no
+   * eviction removes until `release()` (S3: hard links into a folder of the lease's own, so another process
+   * sharing the cache cannot take them away either). LocalStore: the archive itself.
+   */
+  lease(files: readonly { path: string; sha256?: string }[]): Promise<ArchiveLease>;
+  /** Drop local copies of files not in `keep` (archive paths) that no lease holds: S3's cache; 0 elsewhere. */
+  retainOnly(keep: ReadonlySet<string>): Promise<number>;
   /** The archive files (relative paths) under the folder `under` (relative, e.g. `trades/exchange=kraken/`). */
   files(under: string): Promise<string[]>;
   /** Delete archive files (relative paths; a missing one is not an error): compaction's replaced partitions. */
@@ -43,20 +51,27 @@ export interface ArchiveStore {
   readonly readRoot: string;
 }
 
-/** Make sure every listed archive file is readable under store.readRoot (S3: fetched into the cache). */
-export async function ensureLocal(
+/** What a reader reads its files under until it is done with them (ArchiveStore.lease). */
+export interface ArchiveLease {
+  readonly root: string;
+  release(): void;
+}
+
+/** Every listed archive file readable under the lease's root until release() (S3: fetched into the cache). */
+export function ensureLocal(
   store: ArchiveStore,
   files: readonly { path: string; sha256?: string }[],
-  parallel = 4,
-): Promise<void> {
+): Promise<ArchiveLease> {
+  return store.lease(files);
+}
+
+/** Run `fn` over `items`, at most `parallel` at a time. */
+export async function inLanes<T>(items: readonly T[], parallel: number, fn: (item: T) => Promise<void>) {
   let next = 0;
   const lane = async () => {
-    while (next < files.length) {
-      const f = files[next++] as { path: string; sha256?: string };
-      await store.localPath(f.path, f.sha256);
-    }
+    while (next < items.length) await fn(items[next++] as T);
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, files.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, lane));
 }
 
 export const sha256Of = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
@@ -133,6 +148,13 @@ export class LocalStore implements ArchiveStore {
     const p = join(this.root, path);
     statSync(p);
     return p;
+  }
+  async lease(files: readonly { path: string }[]): Promise<ArchiveLease> {
+    for (const f of files) statSync(join(this.root, f.path));
+    return { root: this.root, release() {} };
+  }
+  async retainOnly(): Promise<number> {
+    return 0; // the archive itself: the archiver deletes what is superseded
   }
   async files(under: string): Promise<string[]> {
     return listFiles(this.root, under);

@@ -100,9 +100,25 @@ export async function runAnalystSql(
     path: String(r.path),
     sha256: String(r.sha256),
   }));
-  // S3: the files are read from the local cache (fetched here when missing or stale).
-  await ensureLocal(store, files);
-  const root = store.readRoot;
+  // S3: the files are read from the local cache (fetched here when missing), leased until the query is done.
+  const lease = await ensureLocal(store, files);
+  try {
+    return await runOver(lease.root, files, registry, scales, limits, text, format, signal);
+  } finally {
+    lease.release();
+  }
+}
+
+async function runOver(
+  root: string,
+  files: { dataset: string; exchange: number; path: string }[],
+  registry: InstrumentRegistry,
+  scales: Scales,
+  limits: SqlLimits,
+  text: string,
+  format: ResultFormat,
+  signal?: AbortSignal,
+): Promise<SqlResult> {
   const scratch = mkdtempSync(join(tmpdir(), "tapewire-sql-"));
   const instance = await DuckDBInstance.create(":memory:", {
     threads: "1",

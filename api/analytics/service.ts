@@ -8,10 +8,14 @@ import { archiveStoreVars } from "../../archiver/config.ts";
 import { openArchiveStore } from "../../archiver/s3-store.ts";
 import type { ArchiveStore } from "../../archiver/store.ts";
 import { defineConfig, duration, int, string } from "../../lib/config.ts";
+import { createLogger, type Logger } from "../../lib/log.ts";
 import { datasetByName } from "../../schema/archive.ts";
 import type { InstrumentRegistry } from "../../schema/instruments.ts";
 import * as Q from "./queries.ts";
 import { type LoadedRange, loadRange, type RangeFilter, type Scales } from "./source.ts";
+
+/** How often the S3 cache is swept of copies the manifest no longer names. */
+const CACHE_SWEEP_MS = 60_000;
 
 export const analyticsConfig = defineConfig("api", {
   archiveDir: string("ARCHIVE_DIR", {
@@ -60,10 +64,12 @@ export class AnalyticsService {
      * its URL together, since the COPY joins a snapshot that exists only on the server that exported it.
      */
     readonly copyUrl?: string | (() => { sql: postgres.Sql; url?: string }),
+    private readonly log: Logger = createLogger({ svc: "api", part: "analytics" }),
   ) {
     this.store = openArchiveStore({
       dir: config.archiveDir.startsWith("s3://") ? config.archiveDir : resolve(config.archiveDir),
       cacheDir: resolve(config.cacheDir),
+      cacheMaxBytes: config.cacheMaxMb * 2 ** 20,
       endpoint: config.s3Endpoint,
       region: config.s3Region,
     });
@@ -93,6 +99,27 @@ export class AnalyticsService {
     return c;
   }
 
+  private lastSweep = 0;
+
+  /**
+   * S3: drop the cache's copies of files the manifest no longer names (superseded by a compaction or a
+   * re-export). A reader that resolved the manifest before holds a lease on its copies (kept), or fetches
+   * the file again (S3 keeps it for ARCHIVE_COMPACT_GRACE). Returns the copies dropped.
+   */
+  async sweepCache(): Promise<number> {
+    this.lastSweep = Date.now();
+    const rows = await this.sql`SELECT path FROM archive_manifest`;
+    return this.store.retainOnly(new Set(rows.map((r) => String(r.path))));
+  }
+
+  /** At most once a minute, beside the request that notices it is due (never in its way). */
+  private sweepDue(): void {
+    if (!this.config.archiveDir.startsWith("s3://") || Date.now() - this.lastSweep < CACHE_SWEEP_MS) return;
+    this.sweepCache().catch((error) =>
+      this.log.warn("archive cache sweep failed (retried in a minute)", { error: error as Error }),
+    );
+  }
+
   private async over<T>(
     dataset: string,
     f: RangeFilter,
@@ -100,6 +127,7 @@ export class AnalyticsService {
   ) {
     const d = datasetByName(dataset);
     if (!d) throw new Error(`unknown dataset ${dataset}`);
+    this.sweepDue();
     const duck = await this.connect();
     try {
       const to = typeof this.copyUrl === "function" ? this.copyUrl() : { sql: this.sql, url: this.copyUrl };

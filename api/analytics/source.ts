@@ -11,7 +11,7 @@ import { copyToFile } from "../../archiver/copy-out.ts";
 import { readSourceCsv } from "../../archiver/duck.ts";
 import { INSTRUMENT_FACTORS } from "../../archiver/export.ts";
 import { copyOutToFile, rawCopySupported } from "../../archiver/pg-copy.ts";
-import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
+import { type ArchiveLease, type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
 
 export interface RangeFilter {
@@ -205,9 +205,28 @@ export async function loadRange(
       })),
     };
   });
-  // S3: fetch what the cache lacks (or holds in an older version) before DuckDB reads it.
-  await ensureLocal(store, files);
-  const archiveRoot = store.readRoot;
+  // S3: fetch what the cache lacks before DuckDB reads it, leased (no eviction takes them) until drop().
+  const lease = await ensureLocal(store, files);
+  try {
+    return await viewOver(duck, id, csv, d, f, scales, files, liveBytes, lease);
+  } catch (error) {
+    lease.release();
+    throw error;
+  }
+}
+
+async function viewOver(
+  duck: DuckDBConnection,
+  id: string,
+  csv: string,
+  d: ArchiveDataset,
+  f: RangeFilter,
+  scales: Scales,
+  files: { path: string; exchange: number }[],
+  liveBytes: number,
+  lease: ArchiveLease,
+): Promise<LoadedRange> {
+  const archiveRoot = lease.root;
   // The database's rows in a temporary table; none (the range is archived) and there is nothing to load,
   // unless the view needs the table for its columns (no file either).
   const parts: string[] = [];
@@ -244,8 +263,12 @@ export async function loadRange(
         )
       : null,
     async drop() {
-      await duck.run(`DROP VIEW IF EXISTS ${id}`);
-      await duck.run(`DROP TABLE IF EXISTS ${id}_live`);
+      try {
+        await duck.run(`DROP VIEW IF EXISTS ${id}`);
+        await duck.run(`DROP TABLE IF EXISTS ${id}_live`);
+      } finally {
+        lease.release();
+      }
     },
   };
 }
