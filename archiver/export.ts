@@ -195,13 +195,19 @@ export async function exportPartition(
     const order = p.dataset.orderBy.replaceAll("t.", "");
     let select = `${readSourceCsv(p.dataset, csv)} ORDER BY ${order}`;
     let expected = facts;
-    if (pruned) {
-      const previous = await store.localPath(pruned.path, pruned.sha256);
-      expected = combineFacts(await fileFacts(duck, p.dataset, previous), facts);
-      select = `SELECT * FROM (SELECT * FROM read_parquet('${previous}', hive_partitioning = false) UNION ALL ${readSourceCsv(p.dataset, csv)}) ORDER BY ${order}`;
+    // A pruned partition's file is leased (S3: no cache eviction takes it) until the merged file is written.
+    const lease = pruned ? await store.lease([pruned]) : null;
+    try {
+      if (pruned && lease) {
+        const previous = join(lease.root, pruned.path);
+        expected = combineFacts(await fileFacts(duck, p.dataset, previous), facts);
+        select = `SELECT * FROM (SELECT * FROM read_parquet('${previous}', hive_partitioning = false) UNION ALL ${readSourceCsv(p.dataset, csv)}) ORDER BY ${order}`;
+      }
+      const file = await writeVerified(duck, store, registry, p.dataset, path, select, expected, tmpParquet);
+      return { source: facts, ...file };
+    } finally {
+      lease?.release();
     }
-    const file = await writeVerified(duck, store, registry, p.dataset, path, select, expected, tmpParquet);
-    return { source: facts, ...file };
   } finally {
     rmSync(csv, { force: true });
     rmSync(tmpParquet, { force: true });

@@ -144,6 +144,7 @@ export class S3Store implements ArchiveStore {
     rmSync(`${file}.sha256`, { force: true });
     put();
     writeFileSync(`${file}.sha256`, sha256);
+    if (this.estimate !== null) this.estimate += statSync(file).size;
   }
   private cachedSha(path: string): string | null {
     try {
@@ -262,23 +263,35 @@ export class S3Store implements ArchiveStore {
   }
 
   /** Within the bound: the least recently used free copies go first. Returns the copies dropped. */
+  /**
+   * Bytes in the cache by the last scan plus what this process added since (null: scan next time). A scan walks
+   * the whole folder, so it runs only when the estimate passes the bound, or a minute after the last one
+   * (other processes sharing the folder add copies this process does not count; each trims by its own scans).
+   */
+  private estimate: number | null = null;
+  private scannedAt = 0;
+
   trim(): number {
     const max = this.opts.maxBytes;
     if (max === undefined) return 0;
+    if (this.estimate !== null && this.estimate <= max && Date.now() - this.scannedAt < 60_000) return 0;
     const all = this.copies();
+    this.scannedAt = Date.now();
     let total = all.reduce((n, c) => n + c.bytes, 0);
-    if (total <= max) return 0;
     let dropped = 0;
-    for (const c of all.filter((x) => this.free(x)).sort((a, b) => a.usedMs - b.usedMs)) {
-      if (total <= max) break;
-      this.drop(c.path);
-      total -= c.bytes;
-      dropped++;
-    }
+    if (total > max)
+      for (const c of all.filter((x) => this.free(x)).sort((a, b) => a.usedMs - b.usedMs)) {
+        if (total <= max) break;
+        this.drop(c.path);
+        total -= c.bytes;
+        dropped++;
+      }
+    this.estimate = total;
     return dropped;
   }
 
   async retainOnly(keep: ReadonlySet<string>): Promise<number> {
+    this.estimate = null;
     let dropped = 0;
     for (const c of this.copies())
       if (!keep.has(c.path) && this.free(c)) {
@@ -300,6 +313,7 @@ export class S3Store implements ArchiveStore {
       await this.client.delete(this.key(path));
       this.drop(path); // a lease's link keeps its reader's copy
     }
+    this.estimate = null;
   }
 
   /** Every object under the prefix, or under `keyPrefix` (a full key prefix) when given. */
