@@ -249,7 +249,9 @@ export class Archiver {
         skip: (exchange, dayMs) =>
           this.cycleFailed.has(`${d.name}:*`) || this.cycleFailed.has(`${d.name}:${exchange}:${dayMs}`),
       });
-      if (r.failed > 0) this.sweepNext = true;
+      // A compacted day's folder is swept next cycle too: a version a failed manifest insert left there (names
+      // are content-addressed: a redo with other rows does not overwrite it) is no reader's and goes.
+      if (r.failed > 0 || r.compacted > 0) this.sweepNext = true;
     } catch (error) {
       // Compaction never holds back the archive: the partition files stay verified and listed.
       this.opts.metrics?.compactionFailed(d.name);

@@ -528,6 +528,28 @@ describe("compaction crashes", () => {
   }, 30_000);
 });
 
+describe("versions no manifest row names", () => {
+  test("a version a failed manifest insert left in an hour's folder goes once its day is compacted", async () => {
+    const g = await fixture();
+    try {
+      // What a placed file whose manifest row was never written leaves (the redo had other rows: another name).
+      const orphan =
+        "trades/exchange=kraken/date=2026-11-20/hour=05/part-2026-11-20T05.00000000000000ab.parquet";
+      mkdirSync(join(g.root, orphan, ".."), { recursive: true });
+      writeFileSync(join(g.root, orphan), "PAR1 orphan");
+      const a = archiver(g, DAY + 26 * H);
+      await a.runOnce(); // exports and compacts the day
+      expect(a.failures).toBe(0);
+      expect(ls(g.root, DATE_DIR).sort()).toEqual([DAY_FILE, untaggedPath(orphan)].sort());
+      await a.runOnce(); // the same archiver's next cycle sweeps the compacted day's folder
+      expect(ls(g.root, DATE_DIR)).toEqual([DAY_FILE]);
+      expect((await readerIds(g, DAY, DAY + 24 * H)).ids).toEqual(range(1000, 1120));
+    } finally {
+      await dispose(g);
+    }
+  }, 30_000);
+});
+
 describe("the grace period of the replaced hourly files", () => {
   let f: Fixture;
   /** The manifest's trade files as a reader takes them (loadRange, the SQL endpoint, a backtest: step one). */
