@@ -2,10 +2,12 @@
 // 1. One grouped query gives each partition's facts (rows, time bounds, exact sums of every integer column,
 //    with mantissa sums computed per instrument as sum(value) × 10^decimals), which are both the change
 //    detector (compared with archive_manifest) and what each file is verified against.
-// 2. The rows to export leave Postgres as plain table columns (no per-row expressions) through COPY on
-//    connections of our own (pg-copy.ts) that join the snapshot, two at a time, in batches of about BATCH_ROWS.
-// 3. DuckDB reads each batch, computes the mantissas from the NUMERIC text (exact string arithmetic) and sorts
-//    it (two threads, a total order), writes every partition of the batch in one partitioned COPY to a
+// 2. The rows to export leave Postgres as plain table columns (no per-row expressions) through binary COPY on
+//    connections of our own that join the snapshot, two at a time, in batches of about BATCH_ROWS, decoded
+//    straight into a DuckDB staging table with the exact mantissas (copy-duck.ts). Without our own connections
+//    (TLS: postgres.js) or a DuckDB we can open connections on, a batch is a CSV file instead, whose mantissas
+//    DuckDB computes from the NUMERIC text (exact string arithmetic).
+// 3. DuckDB sorts each batch (two threads, a total order), writes every partition of the batch in one partitioned COPY to a
 //    temporary folder (one thread), reads the files back and compares each with its facts; the verified ones
 //    are fsync'd, renamed into place (ArchiveStore) and recorded in the manifest in one statement, while DuckDB
 //    goes on with the next batch. A partition that fails verification is reported, never placed.
@@ -16,7 +18,9 @@ import type postgres from "postgres";
 import { type ArchiveColumn, type ArchiveDataset, fileMetadata, partitionPath } from "../schema/archive.ts";
 import { EXCHANGE_NAMES } from "../schema/frame.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
+import { type BinaryColumn, copyIntoDuck, type PgBinaryType, stagedType } from "./copy-duck.ts";
 import { copyToFile } from "./copy-out.ts";
+import { connectBeside } from "./duck.ts";
 import { ArchiveVerifyError, INSTRUMENT_FACTORS, integerColumns, type SourceFacts } from "./export.ts";
 import { copyOutToFile, rawCopySupported } from "./pg-copy.ts";
 import type { ArchiveStore } from "./store.ts";
@@ -27,6 +31,8 @@ export const BATCH_ROWS = 1_000_000;
 const PARSE_THREADS = 2;
 /** COPY connections at once. */
 const COPY_PARALLEL = 2;
+/** Batches held in DuckDB staging tables at once (the one being sorted and those being copied): bounds memory. */
+const MAX_STAGED = COPY_PARALLEL + 1;
 
 /** Milliseconds spent in each phase of the bulk export since the last reset (bench/archive-export.ts reads them). */
 export const exportPhases: Record<string, number> = {};
@@ -55,7 +61,8 @@ export interface PlacedPartition {
   facts: PartitionFacts;
 }
 
-const key = (exchange: number, startS: number) => `${exchange}_${startS}`;
+/** A partition's key in DuckDB (the `p` column): exchange · 10^10 + start in seconds, a BIGINT. */
+const key = (exchange: number, startS: number) => String(exchange * 10_000_000_000 + startS);
 const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 /** Postgres: the facts of every partition of `d` with rows in [since, before), in one grouped pass. */
@@ -128,17 +135,46 @@ function rawColumns(d: ArchiveDataset): [string, string][] {
   return [...out];
 }
 
+/** The same columns for a binary COPY: the Postgres type each is cast to (so its binary layout is known). */
+function binaryColumns(d: ArchiveDataset): BinaryColumn[] {
+  const pg: Record<string, PgBinaryType> = {
+    SMALLINT: "int2",
+    INTEGER: "int4",
+    BIGINT: "int8",
+    UBIGINT: "int8",
+    TIMESTAMPTZ: "timestamptz",
+    VARCHAR: "text",
+  };
+  const mantissas = new Map<string, ArchiveColumn["mantissaOf"]>();
+  for (const c of d.columns)
+    if ("column" in c.from && c.mantissaOf) mantissas.set(c.from.column, c.mantissaOf);
+  return rawColumns(d).map(([name, type]) => {
+    const mantissaOf = mantissas.get(name);
+    return mantissaOf ? { name, pg: "numeric", mantissaOf } : { name, pg: pg[type] as PgBinaryType };
+  });
+}
+
+/** Where DuckDB reads a batch from: the CSV file of a text COPY, or the staging table of a binary one. */
+type BatchSource = { csv: string } | { table: string; dictionary: string[] };
+
 /** NUMERIC text × 10^decimals as BIGINT, exactly (digits past the decimals give a wrong value, caught by the check). */
 const mantissaFromText = (v: string, decimals: string) =>
   `(CAST(replace(${v}, '.', '') AS BIGINT) * CAST(10 ^ (${decimals} - CASE WHEN strpos(${v}, '.') = 0 THEN 0 ELSE length(${v}) - strpos(${v}, '.') END) AS BIGINT))`;
 
-function duckColumn(c: ArchiveColumn): string {
+function duckColumn(c: ArchiveColumn, source: BatchSource): string {
   if ("instrument" in c.from)
     return c.from.instrument === "symbol"
       ? `coalesce(i.symbol, '') AS ${c.name}`
       : `coalesce(i.${c.from.instrument}, 0)::SMALLINT AS ${c.name}`;
-  if (c.mantissaOf) return `${mantissaFromText(`r.${c.from.column}`, `i.${c.mantissaOf}`)} AS ${c.name}`;
-  return `r.${c.from.column} AS ${c.name}`;
+  const v = `r.${c.from.column}`;
+  if ("csv" in source)
+    return c.mantissaOf ? `${mantissaFromText(v, `i.${c.mantissaOf}`)} AS ${c.name}` : `${v} AS ${c.name}`;
+  // Staged: mantissas are exact already, text is a code into the dictionary (list elements count from 1).
+  if (c.mantissaOf) return `${v} AS ${c.name}`;
+  if (c.type === "VARCHAR")
+    return `CAST([${source.dictionary.map(sqlString).join(", ")}] AS VARCHAR[])[${v} + 1] AS ${c.name}`;
+  if (c.type === "UBIGINT") return `${v}::UBIGINT AS ${c.name}`;
+  return `${v} AS ${c.name}`;
 }
 
 /** DuckDB's fingerprint over files (per partition folder `p`), the same shape as factsSql's. */
@@ -200,59 +236,104 @@ export async function exportWanted(
     rows += p.rows;
   }
   const columns = rawColumns(d);
-  const copyOf = (batch: PartitionFacts[], n: number) => {
+  const binary = binaryColumns(d);
+  const decimals = {
+    price: new Map(instruments.map((i) => [Number(i.id), Number(i.price_decimals)])),
+    size: new Map(instruments.map((i) => [Number(i.id), Number(i.size_decimals)])),
+  };
+  const copyOf = async (
+    batch: PartitionFacts[],
+    n: number,
+    load: DuckDBConnection | null,
+  ): Promise<BatchSource> => {
     const lo = new Date(Math.min(...batch.map((p) => p.startS)) * 1000);
     const hi = new Date((Math.max(...batch.map((p) => p.startS)) + ctx.intervalS) * 1000);
     const exchanges = [...new Set(batch.map((p) => p.exchange))].join(", ");
     const instruments = [...new Set(batch.flatMap((p) => p.instruments))].join(", ");
-    const statement = `COPY (SELECT ${columns.map(([c]) => c).join(", ")} FROM ${d.table} WHERE exchange IN (${exchanges}) AND instrument_id IN (${instruments || "NULL"}) AND time >= '${lo.toISOString()}' AND time < '${hi.toISOString()}') TO STDOUT (FORMAT csv, NULL '\\N')`;
+    const where = `WHERE exchange IN (${exchanges}) AND instrument_id IN (${instruments || "NULL"}) AND time >= '${lo.toISOString()}' AND time < '${hi.toISOString()}'`;
+    if (raw && load) {
+      const table = `${stem.replaceAll("-", "_")}_${n}_staged`;
+      await load.run(`CREATE TABLE ${table} (${binary.map((c) => `${c.name} ${stagedType(c)}`).join(", ")})`);
+      const statement = `COPY (SELECT ${binary.map((c) => `${c.name}::${c.pg}`).join(", ")} FROM ${d.table} ${where}) TO STDOUT (FORMAT binary)`;
+      try {
+        const { dictionary } = await phase("copy (2 lanes, summed)", () =>
+          copyIntoDuck(raw, statement, String(snap?.id), binary, decimals, load, table),
+        );
+        return { table, dictionary };
+      } catch (error) {
+        await load.run(`DROP TABLE IF EXISTS ${table}`);
+        throw error;
+      }
+    }
+    const statement = `COPY (SELECT ${columns.map(([c]) => c).join(", ")} FROM ${d.table} ${where}) TO STDOUT (FORMAT csv, NULL '\\N')`;
     const csv = join(tmp, `${stem}-${n}.csv`);
-    const done = phase("copy (2 lanes, summed)", () =>
+    await phase("copy (2 lanes, summed)", () =>
       raw
         ? copyOutToFile(raw, statement, csv, { snapshot: String(snap?.id) })
         : copyToFile(tx, statement, csv),
     );
-    return done.then(() => csv);
+    return { csv };
   };
 
   let placed = 0;
   let duckChain: Promise<void> = Promise.resolve();
   let placeChain: Promise<void> = Promise.resolve();
   const copies: Promise<void>[] = [];
-  // COPY_PARALLEL COPYs at a time (postgres.js: one, on the transaction); DuckDB takes each CSV as it lands.
+  // COPY_PARALLEL COPYs at a time (postgres.js: one, on the transaction); DuckDB takes each batch as it lands.
   const lanes = raw ? COPY_PARALLEL : 1;
+  // Staged batches live in DuckDB's memory: a lane waits while MAX_STAGED are copied and not yet written.
+  let staged = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    staged--;
+    waiting.shift()?.();
+  };
   let next = 0;
   const lane = async () => {
-    while (next < batches.length) {
-      const n = next++;
-      const batch = batches[n] as PartitionFacts[];
-      let csv: string;
-      try {
-        csv = await copyOf(batch, n);
-      } catch (error) {
-        for (const p of batch) onError(p, error);
-        continue;
-      }
-      duckChain = duckChain.then(async () => {
-        let place: (() => Promise<number>) | undefined;
+    // Each lane appends on a connection of its own (DuckDB sorts and writes on ctx.duck meanwhile).
+    const load = raw ? await connectBeside(ctx.duck) : null;
+    try {
+      while (next < batches.length) {
+        const n = next++;
+        const batch = batches[n] as PartitionFacts[];
+        if (load) {
+          while (staged >= MAX_STAGED) await new Promise<void>((resolve) => waiting.push(resolve));
+          staged++;
+        }
+        let source: BatchSource;
         try {
-          place = await writeBatch(ctx, d, batch, csv, `${stem}-${n}`, instTable, onPlaced, onError);
+          source = await copyOf(batch, n, load);
+        } catch (error) {
+          if (load) release();
+          for (const p of batch) onError(p, error);
+          continue;
+        }
+        duckChain = duckChain.then(() => writeAndPlace(batch, n, source, load !== null));
+      }
+    } finally {
+      load?.closeSync();
+    }
+  };
+  const writeAndPlace = async (batch: PartitionFacts[], n: number, source: BatchSource, counted: boolean) => {
+    let place: (() => Promise<number>) | undefined;
+    try {
+      place = await writeBatch(ctx, d, batch, source, `${stem}-${n}`, instTable, onPlaced, onError);
+    } catch (error) {
+      for (const p of batch) onError(p, error);
+    } finally {
+      if ("csv" in source) rmSync(source.csv, { force: true });
+      else await ctx.duck.run(`DROP TABLE IF EXISTS ${source.table}`).catch(() => {});
+      if (counted) release();
+    }
+    // Placing (fsync, sha256, rename) and recording a batch run on the JavaScript thread and the file
+    // system while DuckDB (its own thread) writes the next batch; batches are still recorded in order.
+    if (place) {
+      const run = place;
+      placeChain = placeChain.then(async () => {
+        try {
+          placed += await run();
         } catch (error) {
           for (const p of batch) onError(p, error);
-        } finally {
-          rmSync(csv, { force: true });
-        }
-        // Placing (fsync, sha256, rename) and recording a batch run on the JavaScript thread and the file
-        // system while DuckDB (its own thread) writes the next batch; batches are still recorded in order.
-        if (place) {
-          const run = place;
-          placeChain = placeChain.then(async () => {
-            try {
-              placed += await run();
-            } catch (error) {
-              for (const p of batch) onError(p, error);
-            }
-          });
         }
       });
     }
@@ -269,7 +350,7 @@ async function writeBatch(
   ctx: BulkContext,
   d: ArchiveDataset,
   batch: PartitionFacts[],
-  csv: string,
+  source: BatchSource,
   name: string,
   instTable: string,
   onPlaced: (placed: PlacedPartition[]) => Promise<void>,
@@ -277,8 +358,11 @@ async function writeBatch(
 ): Promise<() => Promise<number>> {
   const s = ctx.intervalS;
   const columns = rawColumns(d);
-  const read = `read_csv('${csv.replaceAll("'", "''")}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${columns.map(([c, t]) => `'${c}': '${t}'`).join(", ")}})`;
-  const wantedKeys = batch.map((p) => sqlString(key(p.exchange, p.startS))).join(", ");
+  const read =
+    "csv" in source
+      ? `read_csv('${source.csv.replaceAll("'", "''")}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${columns.map(([c, t]) => `'${c}': '${t}'`).join(", ")}})`
+      : source.table;
+  const wantedKeys = batch.map((p) => key(p.exchange, p.startS)).join(", ");
   const order = d.orderBy.replaceAll("t.", "");
   const meta = Object.entries(fileMetadata(ctx.registry.all))
     .map(([k, v]) => `${k}: ${sqlString(v)}`)
@@ -301,8 +385,8 @@ async function writeBatch(
     try {
       await phaseRun(
         ctx,
-        "duck: csv read + mantissas + sort",
-        `CREATE TEMP TABLE ${table} AS SELECT * FROM (SELECT r.exchange::VARCHAR || '_' || (epoch_us(r.time) // ${s * 1_000_000} * ${s})::VARCHAR AS p, ${d.columns.map(duckColumn).join(", ")}
+        "duck: read batch + sort",
+        `CREATE TEMP TABLE ${table} AS SELECT * FROM (SELECT r.exchange::BIGINT * 10000000000 + epoch_us(r.time) // ${s * 1_000_000} * ${s} AS p, ${d.columns.map((c) => duckColumn(c, source)).join(", ")}
         FROM ${read} r LEFT JOIN ${instTable} i ON i.id = r.instrument_id) WHERE p IN (${wantedKeys}) ORDER BY ${sortKey}`,
       );
     } finally {

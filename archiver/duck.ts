@@ -3,6 +3,18 @@
 import { type DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import type { ArchiveDataset } from "../schema/archive.ts";
 
+/** The instance behind each connection openExportDuck made: the bulk export opens more connections on it. */
+const instances = new WeakMap<DuckDBConnection, DuckDBInstance>();
+
+/** Another connection to the database of `duck` (UTC), or null when `duck` was not made by openExportDuck. */
+export async function connectBeside(duck: DuckDBConnection): Promise<DuckDBConnection | null> {
+  const instance = instances.get(duck);
+  if (!instance) return null;
+  const c = await instance.connect();
+  await c.run("SET TimeZone = 'UTC'");
+  return c;
+}
+
 export async function openExportDuck(): Promise<{ duck: DuckDBConnection; close(): void }> {
   const instance = await DuckDBInstance.create(":memory:", {
     threads: "1",
@@ -11,6 +23,7 @@ export async function openExportDuck(): Promise<{ duck: DuckDBConnection; close(
   });
   const duck = await instance.connect();
   await duck.run("SET TimeZone = 'UTC'");
+  instances.set(duck, instance);
   return {
     duck,
     close() {

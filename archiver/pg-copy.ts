@@ -117,6 +117,13 @@ class Scram {
 
 const FLUSH = 4 << 20;
 
+/** Where a COPY's data goes: each CopyData message's bytes are `buf[start, end)` (valid only during the call). */
+export interface CopySink {
+  data(buf: Uint8Array, start: number, end: number): void;
+  /** After the last row, before the promise resolves (a throw fails the COPY). */
+  end(): void;
+}
+
 /**
  * Run `setup` statements, then `copy` (a `COPY … TO STDOUT`), writing its data to `path` (fsync'd).
  * `snapshot` (from pg_export_snapshot()) makes the COPY see exactly that snapshot. Returns the rows copied.
@@ -126,6 +133,42 @@ export async function copyOutToFile(
   copy: string,
   path: string,
   options: { snapshot?: string } = {},
+): Promise<number> {
+  const fd = openSync(path, "w");
+  const out = new Uint8Array(FLUSH + 65536);
+  let outLen = 0;
+  const flush = () => {
+    let o = 0;
+    while (o < outLen) o += writeSync(fd, out, o, outLen - o);
+    outLen = 0;
+  };
+  try {
+    return await copyOut(url, copy, options, {
+      data(buf, start, end) {
+        const n = end - start;
+        if (outLen + n > out.length) flush();
+        if (n > out.length) writeSync(fd, buf, start, n);
+        else {
+          out.set(buf.subarray(start, end), outLen);
+          outLen += n;
+        }
+      },
+      end() {
+        flush();
+        fsyncSync(fd);
+      },
+    });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** `copy` (a `COPY … TO STDOUT`) on a connection of our own, every CopyData message to `sink`. Returns the rows copied. */
+export async function copyOut(
+  url: string,
+  copy: string,
+  options: { snapshot?: string },
+  sink: CopySink,
 ): Promise<number> {
   const t = target(url);
   const statements = [
@@ -139,14 +182,6 @@ export async function copyOutToFile(
       : []),
     copy,
   ];
-  const fd = openSync(path, "w");
-  const out = new Uint8Array(FLUSH + 65536);
-  let outLen = 0;
-  const flush = () => {
-    let o = 0;
-    while (o < outLen) o += writeSync(fd, out, o, outLen - o);
-    outLen = 0;
-  };
   let pending: Uint8Array | null = null;
   let rows = 0;
   let scram: Scram | null = null;
@@ -157,14 +192,9 @@ export async function copyOutToFile(
       if (done) return;
       done = true;
       try {
-        if (!error) {
-          flush();
-          fsyncSync(fd);
-        }
+        if (!error) sink.end();
       } catch (e) {
         error = e as Error;
-      } finally {
-        closeSync(fd);
       }
       error ? reject(error) : resolve(rows);
     };
@@ -183,6 +213,7 @@ export async function copyOutToFile(
         socket.write(concat(int32(4 + params.length), params));
       },
       data(socket, chunk) {
+        if (done) return;
         let buf: Uint8Array = chunk;
         if (pending) {
           buf = concat(pending, chunk);
@@ -195,18 +226,15 @@ export async function copyOutToFile(
             const type = buf[o] as number;
             const len = view.getInt32(o + 1);
             if (buf.length - o < 1 + len) break;
-            const body = buf.subarray(o + 5, o + 1 + len);
+            const start = o + 5;
             o += 1 + len;
+            if (type === 0x64) {
+              // 'd' CopyData: one row
+              sink.data(buf, start, o);
+              continue;
+            }
+            const body = buf.subarray(start, o);
             switch (type) {
-              case 0x64: // 'd' CopyData: one row
-                if (outLen + body.length > out.length) flush();
-                if (body.length > out.length) {
-                  writeSync(fd, body);
-                } else {
-                  out.set(body, outLen);
-                  outLen += body.length;
-                }
-                break;
               case 0x52: {
                 // 'R' authentication
                 const code = new DataView(body.buffer, body.byteOffset).getInt32(0);

@@ -1,0 +1,139 @@
+// Binary COPY into DuckDB (copy-duck.ts) against Postgres's own answers: every value the archive's columns can
+// hold, each compared with what Postgres computes for it (mantissas as (v · 10^decimals)::bigint, times as µs
+// since the epoch), across chunk boundaries, with NULLs in some chunks only; and the stream's errors.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type FreshDatabase, freshDatabase } from "../lib/testing.ts";
+import { type BinaryColumn, CopyDecodeError, copyIntoDuck, stagedType } from "./copy-duck.ts";
+import { connectBeside, openExportDuck } from "./duck.ts";
+
+let db: FreshDatabase;
+let duck: Awaited<ReturnType<typeof openExportDuck>>;
+
+const columns: BinaryColumn[] = [
+  { name: "k", pg: "int4" },
+  { name: "instrument_id", pg: "int4" },
+  { name: "small", pg: "int2" },
+  { name: "big", pg: "int8" },
+  { name: "t", pg: "timestamptz" },
+  { name: "price", pg: "numeric", mantissaOf: "price_decimals" },
+  { name: "size", pg: "numeric", mantissaOf: "size_decimals" },
+  { name: "label", pg: "text" },
+];
+// instrument 1: 2 price / 8 size decimals; 2: 0 / 18 (mantissas past 2^53); 9: not listed (mantissas NULL).
+const decimals = {
+  price: new Map([
+    [1, 2],
+    [2, 0],
+  ]),
+  size: new Map([
+    [1, 8],
+    [2, 18],
+  ]),
+};
+
+beforeAll(async () => {
+  db = await freshDatabase({ prefix: "tw_copy_duck", migrate: false });
+  duck = await openExportDuck();
+  await db.sql.unsafe(`CREATE TABLE v (k int4, instrument_id int4, small int2, big int8, t timestamptz, price numeric,
+    size numeric, label text)`);
+  // Edge values first, then 5,000 generated rows (three chunks), NULLs only among the first 2,048 + the edges.
+  await db.sql.unsafe(`INSERT INTO v VALUES
+    (1, 1, 32767, 9223372036854775807, '2026-12-02 20:30:00.123456+00', 90000.12, 0.00000001, 'buy'),
+    (2, 1, -32768, -9223372036854775808, '1999-12-31 23:59:59.999999+00', 90000.0, 1, 'sell'),
+    (3, 1, 0, 0, '1969-07-20 20:17:40.000001+00', -0.01, -123.45678901, ''),
+    (4, 2, 1, 4294967296, '2000-01-01 00:00:00+00', 123456789012345678, 9.223372036854775807, 'a longer label'),
+    (5, 2, -1, -4294967297, '2262-04-11 23:47:16.854775+00', -9007199254740993, -9.223372036854775808, 'ünïcödé'),
+    (6, 1, NULL, NULL, NULL, NULL, NULL, NULL),
+    (7, 9, 2, 2, '2026-01-01 00:00:00+00', 1.5, 2.5, 'buy'),
+    (8, 1, 3, 3, '2026-01-01 00:00:00+00', 90000.129, 0.000000015, 'sell')`);
+  await db.sql.unsafe(`INSERT INTO v SELECT 100 + i, 1 + i % 2, (i % 30000)::int2, i::int8 * 1000003, timestamptz '2026-11-01' + i * interval '1.25 ms',
+      CASE WHEN i < 2000 AND i % 7 = 0 THEN NULL ELSE round(90000 + i * 0.37, 2) END, round(i * 0.00000123, 8),
+      CASE WHEN i % 3 = 0 THEN 'buy' WHEN i % 3 = 1 THEN 'sell' ELSE 'side-' || (i % 5) END
+    FROM generate_series(1, 5000) i`);
+});
+afterAll(async () => {
+  duck?.close();
+  await db?.drop();
+});
+
+async function load(select: string) {
+  const conn = await connectBeside(duck.duck);
+  if (!conn) throw new Error("no second connection");
+  const table = `staged_${Math.floor(Math.random() * 1e9)}`;
+  await conn.run(`CREATE TABLE ${table} (${columns.map((c) => `${c.name} ${stagedType(c)}`).join(", ")})`);
+  try {
+    const copy = `COPY (${select}) TO STDOUT (FORMAT binary)`;
+    return { table, ...(await copyIntoDuck(db.url, copy, undefined, columns, decimals, conn, table)) };
+  } finally {
+    conn.closeSync();
+  }
+}
+
+describe("binary COPY into DuckDB", () => {
+  test("every value equals Postgres's own: integers, µs times, exact mantissas (past 2^53 too), text, NULLs", async () => {
+    const { table, rows, dictionary } = await load("SELECT * FROM v ORDER BY k");
+    expect(rows).toBe(5008);
+    // What Postgres says each staged value must be (digits past the decimals are dropped: 90000.129 → 9000012).
+    const expected = await db.sql.unsafe(`SELECT k, small, big::text,
+        (extract(epoch from t) * 1000000)::bigint::text AS t_us,
+        CASE WHEN instrument_id IN (1, 2) THEN trunc(price * 10::numeric ^ CASE instrument_id WHEN 1 THEN 2 ELSE 0 END)::bigint::text END AS price,
+        CASE WHEN instrument_id IN (1, 2) THEN trunc(size * 10::numeric ^ CASE instrument_id WHEN 1 THEN 8 ELSE 18 END)::numeric(40,0)::text END AS size,
+        label FROM v ORDER BY k`);
+    const got = (
+      await duck.duck.runAndReadAll(
+        `SELECT k, small, big::VARCHAR, epoch_us(t)::VARCHAR, price::VARCHAR, size::VARCHAR,
+          CAST([${dictionary.map((s) => `'${s.replaceAll("'", "''")}'`).join(", ")}] AS VARCHAR[])[label + 1] FROM ${table} ORDER BY k`,
+      )
+    ).getRows();
+    expect(got.length).toBe(expected.length);
+    const norm = (v: unknown) => (v === null || v === undefined ? null : String(v));
+    for (let i = 0; i < got.length; i++) {
+      const e = expected[i] as Record<string, unknown>;
+      expect(got[i]?.map(norm)).toEqual([e.k, e.small, e.big, e.t_us, e.price, e.size, e.label].map(norm));
+    }
+    // Spot checks that do not lean on Postgres's arithmetic.
+    expect(got[0]?.slice(2, 6).map(norm)).toEqual([
+      "9223372036854775807",
+      "1796243400123456",
+      "9000012",
+      "1",
+    ]);
+    expect(got[3]?.slice(4, 6).map(norm)).toEqual(["123456789012345678", "9223372036854775807"]);
+    expect(got[4]?.slice(4, 7).map(norm)).toEqual(["-9007199254740993", "-9223372036854775808", "ünïcödé"]);
+    expect(new Set(dictionary)).toEqual(
+      new Set([
+        "buy",
+        "sell",
+        "",
+        "a longer label",
+        "ünïcödé",
+        "side-2",
+        "side-0",
+        "side-4",
+        "side-1",
+        "side-3",
+      ]),
+    );
+  });
+
+  test("an empty result is an empty table", async () => {
+    const { table, rows } = await load("SELECT * FROM v WHERE false");
+    expect(rows).toBe(0);
+    const [[n]] = (await duck.duck.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows() as [[bigint]];
+    expect(n).toBe(0n);
+  });
+
+  test("a mantissa past 64 bits, an infinite time and a wrong column count are refused", async () => {
+    await expect(
+      load("SELECT k, 2, small, big, t, 99999999999999999999::numeric, size, label FROM v WHERE k = 1"),
+    ).rejects.toThrow(CopyDecodeError);
+    await expect(
+      load(
+        "SELECT k, instrument_id, small, big, 'infinity'::timestamptz, price, size, label FROM v WHERE k = 1",
+      ),
+    ).rejects.toThrow(/infinite timestamp/);
+    await expect(
+      load("SELECT k, instrument_id, small, big, t, price, size FROM v WHERE k = 1"),
+    ).rejects.toThrow(/7 fields, expected 8/);
+  });
+});
