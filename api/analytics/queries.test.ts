@@ -1,10 +1,12 @@
 // The exact decimal formatting of the aggregations' integer results: the one-pass functions (unitsDecimal,
 // divideUnits) give the same text as the string versions (trimDecimal(unitsText(…)), divideDecimal) they replace.
 import { describe, expect, test } from "bun:test";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { type DuckDBDataChunk, DuckDBInstance } from "@duckdb/node-api";
 import {
+  chunks,
   divideDecimal,
   divideUnits,
+  integerColumn,
   ohlcv,
   packedOhlcv,
   trimDecimal,
@@ -79,6 +81,36 @@ describe("exact decimal text from integer units", () => {
     expect(divideUnits(-125n, 3, 1n, 0, 2)).toBe("-0.13");
     expect(divideUnits(-4n, 3, 1n, 0, 2)).toBe("0");
     expect(divideUnits(1n, 0, 0n, 0, 2)).toBeNull();
+  });
+});
+
+describe("reading integer columns out of DuckDB", () => {
+  test("integerColumn gives getItem's value on every row: each integer type, nulls, signs, past 2⁶⁴, several chunks", async () => {
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    // 5,000 rows (3 chunks); nulls at scattered rows (validity bits in every byte of the mask), a column without any.
+    const parts = await chunks(
+      duck,
+      `SELECT (i % 200 - 100)::TINYINT, CASE WHEN i % 7 = 3 THEN NULL ELSE (i * 12 - 32000)::SMALLINT END,
+         (i * 104729 - 2147483647)::INTEGER, CASE WHEN i % 11 = 0 THEN NULL ELSE i * 9007199254741 - 9223372036854775807 END,
+         i::UBIGINT * 3689348814741910::UBIGINT,
+         CASE WHEN i % 5 = 1 THEN NULL ELSE (i - 2500)::HUGEINT * 68056473384187692692674921486353 END,
+         (i::HUGEINT * 18446744073709551616 + i), (i * 1000)::HUGEINT, i::USMALLINT, (i % 2 = 0)
+       FROM range(5000) t(i)`,
+    );
+    duck.closeSync();
+    expect(parts.length).toBeGreaterThan(1);
+    let rows = 0;
+    for (const chunk of parts) {
+      for (let c = 0; c < chunk.columnCount; c++) {
+        const read = integerColumn(chunk, c);
+        const vector = chunk.getColumnVector(c);
+        const got = Array.from({ length: chunk.rowCount }, (_, r) => read(r));
+        const want = Array.from({ length: chunk.rowCount }, (_, r) => vector.getItem(r));
+        expect([c, got]).toEqual([c, want]);
+      }
+      rows += chunk.rowCount;
+    }
+    expect(rows).toBe(5000);
   });
 });
 
@@ -176,8 +208,9 @@ describe("OHLCV's buckets", () => {
     // Bounds the range already knows (its files' statistics), a superset: the same path without the scan.
     const from = new Date(1764547200000);
     const known = (lo: number, hi: number) => ({ ids: { lo: BigInt(lo), hi: BigInt(hi) }, from });
-    expect(await packedOhlcv(duck, "v", 86_400, known(base, base + 10))).toEqual(
-      (await packedOhlcv(duck, "v", 86_400)) as unknown[][],
+    const rowsOf = (c: DuckDBDataChunk[] | null) => c?.flatMap((x) => x.getRows()) ?? null;
+    expect(rowsOf(await packedOhlcv(duck, "v", 86_400, known(base, base + 10)))).toEqual(
+      rowsOf(await packedOhlcv(duck, "v", 86_400)),
     );
     expect(await packedOhlcv(duck, "v", 86_400, known(base, base + 200_000_000))).toBeNull();
     const [day] = await ohlcv(duck, "v", 86_400, 4, { price: 0, size: 2 });
