@@ -85,32 +85,69 @@ describe("exact decimal text from integer units", () => {
 });
 
 describe("reading integer columns out of DuckDB", () => {
-  test("integerColumn gives getItem's value on every row: each integer type, nulls, signs, past 2⁶⁴, several chunks", async () => {
+  test("integerColumn gives getItem's value on every row (a number where safe): each integer type, nulls, signs, the 2⁵³, 2⁶³ and 2⁶⁴ edges, several chunks", async () => {
     const duck = await (await DuckDBInstance.create(":memory:")).connect();
-    // 5,000 rows (3 chunks); nulls at scattered rows (validity bits in every byte of the mask), a column without any.
+    // 5,000 rows (3 chunks); nulls at scattered rows (validity bits in every byte of the mask), columns without
+    // any; the first rows of the edge columns hold the values either side of 2⁵³, 2⁶³ and 2⁶⁴.
+    const edges = [
+      0n,
+      1n,
+      -1n,
+      2n ** 53n - 1n,
+      2n ** 53n,
+      2n ** 53n + 1n,
+      -(2n ** 53n) + 1n,
+      -(2n ** 53n),
+      -(2n ** 53n) - 1n,
+    ];
+    const big = [
+      2n ** 63n - 1n,
+      -(2n ** 63n),
+      2n ** 64n,
+      -(2n ** 64n),
+      2n ** 127n - 1n,
+      -(2n ** 127n),
+      2n ** 32n,
+      -(2n ** 32n),
+    ];
+    const list = (xs: bigint[], type: string) => `[${xs.map((x) => `(${x})::${type}`).join(", ")}]`;
     const parts = await chunks(
       duck,
       `SELECT (i % 200 - 100)::TINYINT, CASE WHEN i % 7 = 3 THEN NULL ELSE (i * 12 - 32000)::SMALLINT END,
          (i * 104729 - 2147483647)::INTEGER, CASE WHEN i % 11 = 0 THEN NULL ELSE i * 9007199254741 - 9223372036854775807 END,
          i::UBIGINT * 3689348814741910::UBIGINT,
          CASE WHEN i % 5 = 1 THEN NULL ELSE (i - 2500)::HUGEINT * 68056473384187692692674921486353 END,
-         (i::HUGEINT * 18446744073709551616 + i), (i * 1000)::HUGEINT, i::USMALLINT, (i % 2 = 0)
+         (i::HUGEINT * 18446744073709551616 + i), (i * 1000)::HUGEINT, i::USMALLINT, (i % 2 = 0),
+         coalesce(${list([...edges, 2n ** 63n - 1n, -(2n ** 63n)], "BIGINT")}[i + 1], i * 1000),
+         coalesce(${list([...edges, ...big], "HUGEINT")}[i + 1], -i::HUGEINT),
+         coalesce(${list([0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 64n - 1n], "UBIGINT")}[i + 1], i::UBIGINT)
        FROM range(5000) t(i)`,
     );
     duck.closeSync();
     expect(parts.length).toBeGreaterThan(1);
+    const exact = (x: unknown) => (typeof x === "number" || typeof x === "bigint" ? BigInt(x) : x);
     let rows = 0;
+    let numbers = 0;
     for (const chunk of parts) {
       for (let c = 0; c < chunk.columnCount; c++) {
         const read = integerColumn(chunk, c);
         const vector = chunk.getColumnVector(c);
         const got = Array.from({ length: chunk.rowCount }, (_, r) => read(r));
         const want = Array.from({ length: chunk.rowCount }, (_, r) => vector.getItem(r));
-        expect([c, got]).toEqual([c, want]);
+        expect([c, got.map(exact)]).toEqual([c, want.map(exact)]);
+        // A number only where it is exact, and every value within ±2⁵³ of a 64- or 128-bit column is one.
+        for (const x of got) {
+          if (typeof x === "number") {
+            expect(x >= -(2 ** 53) && x < 2 ** 53).toBe(true);
+            numbers++;
+          }
+          if (typeof x === "bigint") expect(x >= 2n ** 53n || x < -(2n ** 53n)).toBe(true);
+        }
       }
       rows += chunk.rowCount;
     }
     expect(rows).toBe(5000);
+    expect(numbers).toBeGreaterThan(5000 * 7);
   });
 });
 

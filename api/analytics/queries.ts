@@ -28,49 +28,89 @@ interface RawVector {
   validity?: { data?: unknown; offset?: unknown };
 }
 
-const TYPED_INTEGERS = new Set<number>([
+const SMALL_INTEGERS = new Set<number>([
   DuckDBTypeId.TINYINT,
   DuckDBTypeId.SMALLINT,
   DuckDBTypeId.INTEGER,
-  DuckDBTypeId.BIGINT,
   DuckDBTypeId.UTINYINT,
   DuckDBTypeId.USMALLINT,
   DuckDBTypeId.UINTEGER,
-  DuckDBTypeId.UBIGINT,
 ]);
+// 2³², and 2²¹: a high 32-bit word in [−2²¹, 2²¹) makes a 64-bit value safe as a number (|v| < 2⁵³).
+const WORD = 4294967296;
+const SAFE_HIGH = 2097152;
+
+/** 32-bit words over a typed array's bytes, or null where they would not be aligned. */
+function words(v: ArrayBufferView, count: number): [Uint32Array, Int32Array] | null {
+  if (v.byteOffset % 4 !== 0 || v.byteLength < count * 4) return null;
+  return [new Uint32Array(v.buffer, v.byteOffset, count), new Int32Array(v.buffer, v.byteOffset, count)];
+}
 
 /**
- * Column `index` of a chunk as a function of the row: the value getItem gives (a number or bigint for integer
- * types, null where the validity mask says so). getItem tests each row's validity bit with BigInt operations
- * (~100 ns a value, more than the formatting it feeds: 12,960 rows × 12 columns a 1-day request); for the
- * integer types, where the vector holds its typed array (or HUGEINT's DataView) and validity words as
- * @duckdb/node-api 1.5 does, the rows are read from those with number operations. Anything else: getItem.
+ * Column `index` of a chunk as a function of the row, for integer columns: getItem's value as a number where it
+ * is a safe integer, as a bigint where it is not, null where the validity mask says so (String() of either is
+ * the same text). getItem tests each row's validity bit with BigInt operations and makes a BigInt of every
+ * 64- and 128-bit value (~100 ns a value, more than the formatting it feeds: 12,960 rows × 12 columns a 1-day
+ * request); where the vector holds its typed array (or HUGEINT's DataView) and validity words as
+ * @duckdb/node-api 1.5 does, the rows are read from their 32-bit words with number operations. Any other
+ * vector or type: getItem.
  */
 export function integerColumn(chunk: DuckDBDataChunk, index: number): (row: number) => unknown {
   const vector = chunk.getColumnVector(index);
   const raw = vector as unknown as RawVector;
-  const words = raw.validity?.data;
+  const mask = raw.validity?.data;
+  const rows = chunk.rowCount;
   const fallback = (row: number) => vector.getItem(row);
-  if (raw.validity?.offset !== 0 || !(words === null || words instanceof BigUint64Array)) return fallback;
+  if (raw.validity?.offset !== 0 || !(mask === null || mask instanceof BigUint64Array)) return fallback;
   // Bit r of the mask is bit r % 8 of byte r >> 3 (little-endian 64-bit words); no mask: every row valid.
-  const bits = words && new Uint8Array(words.buffer, words.byteOffset, words.byteLength);
+  const bits = mask && new Uint8Array(mask.buffer, mask.byteOffset, mask.byteLength);
   const valid = bits ? (row: number) => ((bits[row >> 3] ?? 0) >> (row & 7)) & 1 : () => 1;
   const id = vector.type.typeId;
   const items = raw.items;
-  if (TYPED_INTEGERS.has(id) && ArrayBuffer.isView(items) && !(items instanceof DataView)) {
-    const array = items as unknown as ArrayLike<number | bigint>;
-    if (array.length < chunk.rowCount) return fallback;
+  if (SMALL_INTEGERS.has(id) && ArrayBuffer.isView(items) && !(items instanceof DataView)) {
+    const array = items as unknown as ArrayLike<number>;
+    if (array.length < rows) return fallback;
     return (row) => (valid(row) ? array[row] : null);
   }
-  const view = raw.dataView;
-  if (id === DuckDBTypeId.HUGEINT && view instanceof DataView && view.byteLength >= chunk.rowCount * 16) {
+  if (id === DuckDBTypeId.BIGINT && items instanceof BigInt64Array) {
+    const w = words(items, rows * 2);
+    if (!w) return fallback;
+    const [u, s] = w;
     return (row) => {
       if (!valid(row)) return null;
-      const at = row * 16;
-      // The upper 64 bits are 0 for every value in [0, 2⁶⁴): one BigInt read (sums and counts mostly).
-      if (view.getInt32(at + 8, true) === 0 && view.getInt32(at + 12, true) === 0)
-        return view.getBigUint64(at, true);
-      return (view.getBigInt64(at + 8, true) << 64n) + view.getBigUint64(at, true);
+      const high = s[2 * row + 1] ?? 0;
+      return high >= -SAFE_HIGH && high < SAFE_HIGH ? high * WORD + (u[2 * row] ?? 0) : items[row];
+    };
+  }
+  if (id === DuckDBTypeId.UBIGINT && items instanceof BigUint64Array) {
+    const w = words(items, rows * 2);
+    if (!w) return fallback;
+    const [u] = w;
+    return (row) => {
+      if (!valid(row)) return null;
+      const high = u[2 * row + 1] ?? 0;
+      return high < SAFE_HIGH ? high * WORD + (u[2 * row] ?? 0) : items[row];
+    };
+  }
+  const view = raw.dataView;
+  if (id === DuckDBTypeId.HUGEINT && view instanceof DataView) {
+    const w = words(view, rows * 4);
+    if (!w) return fallback;
+    const [u, s] = w;
+    return (row) => {
+      if (!valid(row)) return null;
+      const at = 4 * row;
+      // Safe: the upper 64 bits all 0 (all 1) and the next word's value in [0, 2²¹) ([−2²¹, 0)).
+      const top = s[at + 3] ?? 0;
+      const high = s[at + 1] ?? 0;
+      if (
+        top === (s[at + 2] ?? 0) &&
+        (top === 0 ? high >= 0 : top === -1 && high < 0) &&
+        high >= -SAFE_HIGH &&
+        high < SAFE_HIGH
+      )
+        return high * WORD + (u[at] ?? 0);
+      return (view.getBigInt64(at * 4 + 8, true) << 64n) + view.getBigUint64(at * 4, true);
     };
   }
   return fallback;
