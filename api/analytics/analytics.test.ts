@@ -8,11 +8,12 @@ import { Archiver } from "../../archiver/archiver.ts";
 import { openExportDuck } from "../../archiver/duck.ts";
 import { createLogger } from "../../lib/log.ts";
 import { type FreshDatabase, freshDatabase } from "../../lib/testing.ts";
+import { datasetByName } from "../../schema/archive.ts";
 import { loadRegistry } from "../../schema/instruments.ts";
 import { AnalystSqlError, runAnalystSql } from "./analyst-sql.ts";
 import { divideDecimal, trimDecimal } from "./queries.ts";
 import { AnalyticsService, analyticsConfig } from "./service.ts";
-import { tradeIdBounds } from "./source.ts";
+import { loadRange, tradeIdBounds } from "./source.ts";
 
 const registry = loadRegistry({});
 const log = createLogger({}, () => {});
@@ -122,6 +123,55 @@ describe("analytics across archive and database", () => {
     expect(await tradeIdBounds(duck, "live", files)).toEqual({ lo: 1n, hi: 999999n });
     expect(await tradeIdBounds(duck, null, [])).toBeNull();
     duck.closeSync();
+  });
+
+  test("a file whose partition is inside the range is read without a time filter, one the range cuts with it", async () => {
+    // After the export above: hours 0-2 of both exchanges in Parquet, the rest in the database.
+    const trades = datasetByName("trades");
+    if (!trades) throw new Error("no trades dataset");
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    await duck.run("SET TimeZone = 'UTC'");
+    const tmp = mkdtempSync(join(tmpdir(), "tw-analytics-view-"));
+    try {
+      // [from, to) in hours → Parquet scans in the view, how many with a time filter.
+      for (const [from, to, scans, filtered] of [
+        [0, 3, 2, 0],
+        [0.5, 2.5, 4, 2],
+        [1, 6, 2, 0],
+        [2.5, 6, 2, 2],
+      ] as const) {
+        const f = {
+          from: new Date(base + from * H),
+          to: new Date(base + to * H),
+          exchanges: [],
+          instruments: [],
+        };
+        const loaded = await loadRange(db.sql, duck, tmp, service.store, trades, f, service.scales);
+        try {
+          const [[text]] = (
+            await duck.runAndReadAll(`SELECT sql FROM duckdb_views() WHERE view_name = '${loaded.view}'`)
+          ).getRows() as [[string]];
+          const count = (needle: string) => text.split(needle).length - 1;
+          expect([from, to, count("read_parquet("), count('a."time" >=') + count("a.time >=")]).toEqual([
+            from,
+            to,
+            scans,
+            filtered,
+          ]);
+          const [[n]] = (
+            await duck.runAndReadAll(`SELECT count(*)::INTEGER FROM ${loaded.view}`)
+          ).getRows() as [[number]];
+          const [pg] =
+            await db.sql`SELECT count(*)::int AS n FROM trades WHERE time >= ${f.from} AND time < ${f.to}`;
+          expect([from, to, n]).toEqual([from, to, pg?.n]);
+        } finally {
+          await loaded.drop();
+        }
+      }
+    } finally {
+      duck.closeSync();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   test("the live rows over our own COPY connection (the API's path) equal postgres.js's, request after request", async () => {
