@@ -52,6 +52,8 @@ export interface ArchiverOptions {
    * the manifest before the swap still open them. Default COMPACT_GRACE_MS.
    */
   compactGraceMs?: number;
+  /** Rows per bulk-export batch (default bulk.ts BATCH_ROWS: what DuckDB holds at once). */
+  batchRows?: number;
   /** Test hooks for crash injection in compaction. */
   compactFaults?: CompactFaults;
 }
@@ -163,6 +165,9 @@ export class Archiver {
       ? new Date(dayStartMs(before.getTime() - this.opts.recheckS * 1000))
       : null;
     let exported = 0;
+    // Each dataset's DuckDB part (and its merges and compaction, on the same DuckDB connection) runs on while
+    // the next dataset's facts and COPYs run in Postgres; the next one's DuckDB part starts after it.
+    let duckAfter: Promise<void> = Promise.resolve();
     for (const d of ARCHIVE_DATASETS) {
       const started = performance.now();
       const merges: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
@@ -211,18 +216,29 @@ export class Archiver {
             wanted,
             (placed) => this.recordMany(d, placed, manifest),
             (p, error) => this.fail(d, p.exchange, new Date(p.startS * 1000), error),
+            duckAfter,
           );
         });
       } catch (error) {
         this.fail(d, 0, before, error);
       }
-      exported += await written.done; // also after a failed commit: DuckDB's work never overlaps the next
-      this.opts.metrics?.batch(d.name, (performance.now() - started) / 1000);
-      for (const m of merges) if (await this.exportOne(d, m.facts, m.entry)) exported++;
-      for (const g of days) if (await this.exportOne(d, g.facts, g.entry)) exported++;
-      if (this.compacting) await this.compact(d, before, since);
-      await this.removeSuperseded(d); // also with compaction off: what an earlier compaction superseded
+      const previous = duckAfter;
+      const done = written.done;
+      duckAfter = (async () => {
+        try {
+          await previous;
+          exported += await done; // also after a failed commit: DuckDB's work never overlaps the next
+          this.opts.metrics?.batch(d.name, (performance.now() - started) / 1000);
+          for (const m of merges) if (await this.exportOne(d, m.facts, m.entry)) exported++;
+          for (const g of days) if (await this.exportOne(d, g.facts, g.entry)) exported++;
+          if (this.compacting) await this.compact(d, before, since);
+          await this.removeSuperseded(d); // also with compaction off: what an earlier compaction superseded
+        } catch (error) {
+          this.fail(d, 0, before, error);
+        }
+      })();
     }
+    await duckAfter;
     this.sweepDue = this.sweepNext;
     this.sweepNext = false;
     this.fullScanDone = true;
@@ -289,6 +305,7 @@ export class Archiver {
       store: this.store,
       registry: this.opts.registry,
       intervalS: this.opts.intervalS,
+      batchRows: this.opts.batchRows,
     };
   }
 

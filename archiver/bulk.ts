@@ -7,11 +7,12 @@
 //    straight into a DuckDB staging table with the exact mantissas (copy-duck.ts). Without our own connections
 //    (TLS: postgres.js) or a DuckDB we can open connections on, a batch is a CSV file instead, whose mantissas
 //    DuckDB computes from the NUMERIC text (exact string arithmetic).
-// 3. DuckDB sorts each batch (two threads, a total order), writes every partition of the batch in one partitioned COPY to a
-//    temporary folder (one thread), reads the files back and compares each with its facts; the verified ones
-//    are fsync'd, renamed into place (ArchiveStore) and recorded in the manifest in one statement, while DuckDB
-//    goes on with the next batch. A partition that fails verification is reported, never placed.
-import { rmSync } from "node:fs";
+// 3. DuckDB sorts each batch (two threads, a total order), writes each partition's file with a COPY of its own
+//    to a temporary folder (two connections, one thread each, half the files each), reads the files back and
+//    compares each with its facts; the verified ones are fsync'd, renamed into place (ArchiveStore) and recorded
+//    in the manifest in one statement, while DuckDB goes on with the next batch. A partition that fails
+//    verification is reported, never placed. The archiver runs the next dataset's facts and COPYs meanwhile.
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type postgres from "postgres";
@@ -177,16 +178,18 @@ function duckColumn(c: ArchiveColumn, source: BatchSource): string {
   return `${v} AS ${c.name}`;
 }
 
-/** DuckDB's fingerprint over files (per partition folder `p`), the same shape as factsSql's. */
-function fileFactsSql(d: ArchiveDataset, glob: string): string {
+/** DuckDB's fingerprint over files (per file, named `<p>.parquet`), the same shape as factsSql's. */
+function fileFactsSql(d: ArchiveDataset, globs: readonly string[]): string {
   const sums = integerColumns(d).map((c) => `coalesce(sum(${c.name}::HUGEINT), 0)::VARCHAR`);
-  return `SELECT p, count(*)::BIGINT, epoch_us(min(time)), epoch_us(max(time)),
+  return `SELECT parse_filename(filename, true) AS p, count(*)::BIGINT, epoch_us(min(time)), epoch_us(max(time)),
     concat_ws(':', count(*)::VARCHAR, ${sums.join(", ")}), count(DISTINCT filename)::BIGINT, any_value(filename)
-    FROM read_parquet('${glob}', hive_partitioning = true, hive_types = {'p': VARCHAR}, filename = true) GROUP BY p`;
+    FROM read_parquet([${globs.map(sqlString).join(", ")}], hive_partitioning = false, filename = true) GROUP BY 1`;
 }
 
 export interface BulkContext {
   sql: postgres.Sql;
+  /** Rows per COPY batch (default BATCH_ROWS). */
+  batchRows?: number;
   /** For our own COPY connections; without one (or with TLS) COPY goes through postgres.js. */
   databaseUrl?: string;
   duck: DuckDBConnection;
@@ -199,6 +202,7 @@ export interface BulkContext {
  * Export `wanted` partitions of `d`, whose facts were read in the snapshot of `tx`. `onPlaced` records a batch
  * of placed partitions; `onError` reports one that failed. Resolves once every COPY is done (the caller may then
  * end the snapshot's transaction) with `done`, which resolves with the number placed once DuckDB has written them.
+ * DuckDB's part starts after `after` (the previous dataset's, still running on ctx.duck while these COPYs run).
  */
 export async function exportWanted(
   ctx: BulkContext,
@@ -207,6 +211,7 @@ export async function exportWanted(
   wanted: readonly PartitionFacts[],
   onPlaced: (placed: PlacedPartition[]) => Promise<void>,
   onError: (p: PartitionFacts, error: unknown) => void,
+  after: Promise<unknown> = Promise.resolve(),
 ): Promise<{ done: Promise<number> }> {
   if (wanted.length === 0) return { done: Promise.resolve(0) };
   const raw = ctx.databaseUrl && rawCopySupported(ctx.databaseUrl) ? ctx.databaseUrl : undefined;
@@ -214,21 +219,24 @@ export async function exportWanted(
   const instruments = await tx`SELECT id, symbol, price_decimals, size_decimals FROM instruments`;
   const tmp = ctx.store.tmpDir();
   const stem = `${d.name}-${process.pid}-${Date.now()}`;
-  const instTable = `inst_${process.pid}`;
-  await ctx.duck.run(
-    `CREATE OR REPLACE TEMP TABLE ${instTable} (id INTEGER, symbol VARCHAR, price_decimals SMALLINT, size_decimals SMALLINT)`,
-  );
-  if (instruments.length)
+  const instTable = `inst_${process.pid}_${d.name}`;
+  const loadInstruments = async () => {
     await ctx.duck.run(
-      `INSERT INTO ${instTable} VALUES ${instruments.map((i) => `(${Number(i.id)}, ${sqlString(String(i.symbol))}, ${Number(i.price_decimals)}, ${Number(i.size_decimals)})`).join(", ")}`,
+      `CREATE OR REPLACE TEMP TABLE ${instTable} (id INTEGER, symbol VARCHAR, price_decimals SMALLINT, size_decimals SMALLINT)`,
     );
+    if (instruments.length)
+      await ctx.duck.run(
+        `INSERT INTO ${instTable} VALUES ${instruments.map((i) => `(${Number(i.id)}, ${sqlString(String(i.symbol))}, ${Number(i.price_decimals)}, ${Number(i.size_decimals)})`).join(", ")}`,
+      );
+  };
 
   // Batches of whole partitions in time order, each one COPY of a time range over the exchanges it needs.
   const sorted = [...wanted].sort((a, b) => a.startS - b.startS || a.exchange - b.exchange);
   const batches: PartitionFacts[][] = [];
+  const batchRows = ctx.batchRows ?? BATCH_ROWS;
   let rows = 0;
   for (const p of sorted) {
-    if (batches.length === 0 || (rows + p.rows > BATCH_ROWS && (batches.at(-1)?.length ?? 0) > 0)) {
+    if (batches.length === 0 || (rows + p.rows > batchRows && (batches.at(-1)?.length ?? 0) > 0)) {
       batches.push([]);
       rows = 0;
     }
@@ -276,7 +284,10 @@ export async function exportWanted(
   };
 
   let placed = 0;
-  let duckChain: Promise<void> = Promise.resolve();
+  // ctx.duck runs one statement at a time: everything on it goes through this chain, after `after`.
+  let duckChain: Promise<void> = after.then(loadInstruments, loadInstruments);
+  // A second connection writes half of each batch's files while the first writes the other half.
+  const writer2 = await connectBeside(ctx.duck);
   let placeChain: Promise<void> = Promise.resolve();
   const copies: Promise<void>[] = [];
   // COPY_PARALLEL COPYs at a time (postgres.js: one, on the transaction); DuckDB takes each batch as it lands.
@@ -317,7 +328,7 @@ export async function exportWanted(
   const writeAndPlace = async (batch: PartitionFacts[], n: number, source: BatchSource, counted: boolean) => {
     let place: (() => Promise<number>) | undefined;
     try {
-      place = await writeBatch(ctx, d, batch, source, `${stem}-${n}`, instTable, onPlaced, onError);
+      place = await writeBatch(ctx, d, batch, source, `${stem}-${n}`, instTable, writer2, onPlaced, onError);
     } catch (error) {
       for (const p of batch) onError(p, error);
     } finally {
@@ -340,7 +351,10 @@ export async function exportWanted(
   };
   for (let l = 0; l < lanes; l++) copies.push(lane());
   await Promise.all(copies);
-  return { done: duckChain.then(() => placeChain).then(() => placed) };
+  const done = duckChain.then(() => placeChain).then(() => placed);
+  return {
+    done: done.finally(() => writer2?.closeSync()),
+  };
 }
 
 const phaseRun = (ctx: BulkContext, name: string, statement: string) =>
@@ -353,6 +367,7 @@ async function writeBatch(
   source: BatchSource,
   name: string,
   instTable: string,
+  writer2: DuckDBConnection | null,
   onPlaced: (placed: PlacedPartition[]) => Promise<void>,
   onError: (p: PartitionFacts, error: unknown) => void,
 ): Promise<() => Promise<number>> {
@@ -368,13 +383,31 @@ async function writeBatch(
     .map(([k, v]) => `${k}: ${sqlString(v)}`)
     .join(", ");
   const out = join(ctx.store.tmpDir(), name);
-  rmSync(out, { recursive: true, force: true });
-  // Rows equal in the sort key are ordered by every other column too: the order is total (up to rows equal
-  // in every column, which give the same bytes in either order), whatever the threads do.
-  const keyColumns = new Set(["p", ...order.split(",").map((c) => c.trim())]);
-  const sortKey = [...keyColumns, ...d.columns.map((c) => c.name).filter((c) => !keyColumns.has(c))].join(
-    ", ",
-  );
+  // The partitions in two halves by rows (in order), each written by its own connection on one thread, when
+  // there is a second connection: a file's bytes depend only on its own rows, so the split changes nothing.
+  const half = batch.reduce((n, p) => n + p.rows, 0) / 2;
+  let acc = 0;
+  const first = batch.filter((p) => {
+    const take = acc < half || acc === 0;
+    acc += p.rows;
+    return take;
+  });
+  const second = batch.slice(first.length);
+  const writes =
+    writer2 && second.length > 0
+      ? [
+          { conn: ctx.duck, parts: first, dir: `${out}-a` },
+          { conn: writer2, parts: second, dir: `${out}-b` },
+        ]
+      : [{ conn: ctx.duck, parts: batch, dir: out }];
+  const clean = () => {
+    for (const w of writes) rmSync(w.dir, { recursive: true, force: true });
+  };
+  clean();
+  // The sort key is total whatever the threads do: p holds the exchange, and (exchange, orderBy) is a unique
+  // key of every dataset's table (bulk-paths.test.ts checks the constraints). A key of fixed-width integers
+  // sorts faster than one that also carried the other columns (strings among them) as tie-breakers.
+  const sortKey = ["p", ...order.split(",").map((c) => c.trim())].join(", ");
   let placing = false;
   try {
     // Parsing the CSV and sorting need no thread to go first: PARSE_THREADS threads, into a table in the total
@@ -386,18 +419,31 @@ async function writeBatch(
       await phaseRun(
         ctx,
         "duck: read batch + sort",
-        `CREATE TEMP TABLE ${table} AS SELECT * FROM (SELECT r.exchange::BIGINT * 10000000000 + epoch_us(r.time) // ${s * 1_000_000} * ${s} AS p, ${d.columns.map((c) => duckColumn(c, source)).join(", ")}
+        `CREATE TABLE ${table} AS SELECT * FROM (SELECT r.exchange::BIGINT * 10000000000 + epoch_us(r.time) // ${s * 1_000_000} * ${s} AS p, ${d.columns.map((c) => duckColumn(c, source)).join(", ")}
         FROM ${read} r LEFT JOIN ${instTable} i ON i.id = r.instrument_id) WHERE p IN (${wantedKeys}) ORDER BY ${sortKey}`,
       );
     } finally {
       await ctx.duck.run("SET threads = 1");
     }
+    // One COPY per file (all of a writer's in one call). A partitioned COPY (PARTITION_BY) wrote a file's
+    // pages from the chunks its rows arrived in, so its bytes depended on where its batch-mates' rows ended
+    // (46 of the bench's 864 files differed between two batch sizes); a single-file COPY regroups its rows
+    // first: a file's bytes depend on its own rows only, whatever batch it is exported in.
+    for (const w of writes) mkdirSync(w.dir, { recursive: true });
     try {
-      await phaseRun(
-        ctx,
-        "duck: parquet write (1 thread)",
-        `COPY (SELECT * FROM ${table})
-       TO '${out}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, PARTITION_BY (p), KV_METADATA {${meta}})`,
+      await phase(`duck: parquet write (${writes.length} connections, 1 thread each)`, () =>
+        Promise.all(
+          writes.map((w) =>
+            w.conn.run(
+              w.parts
+                .map(
+                  (p) => `COPY (SELECT * EXCLUDE (p) FROM ${table} WHERE p = ${key(p.exchange, p.startS)})
+       TO '${w.dir}/${key(p.exchange, p.startS)}.parquet' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, KV_METADATA {${meta}})`,
+                )
+                .join(";\n"),
+            ),
+          ),
+        ),
       );
     } finally {
       await ctx.duck.run(`DROP TABLE IF EXISTS ${table}`);
@@ -406,7 +452,12 @@ async function writeBatch(
     let back: Awaited<ReturnType<DuckDBConnection["runAndReadAll"]>>;
     try {
       back = await phase("duck: read-back verify", () =>
-        ctx.duck.runAndReadAll(fileFactsSql(d, `${out}/*/*.parquet`)),
+        ctx.duck.runAndReadAll(
+          fileFactsSql(
+            d,
+            writes.map((w) => `${w.dir}/*.parquet`),
+          ),
+        ),
       );
     } finally {
       await ctx.duck.run("SET threads = 1");
@@ -446,11 +497,11 @@ async function writeBatch(
       try {
         return await place(ctx, verified, onPlaced, onError);
       } finally {
-        rmSync(out, { recursive: true, force: true });
+        clean();
       }
     };
   } finally {
-    if (!placing) rmSync(out, { recursive: true, force: true });
+    if (!placing) clean();
   }
 }
 

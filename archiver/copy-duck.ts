@@ -158,8 +158,7 @@ class ChunkLoader implements CopySink {
       throw new CopyDecodeError("a mantissa column needs the instrument_id column");
   }
 
-  data(buf: Uint8Array, start: number, end: number): void {
-    const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  data(buf: Uint8Array, v: DataView, start: number, end: number): void {
     let o = start;
     if (!this.headerSeen) {
       // The header travels in the first CopyData message (with or without the first row).

@@ -117,9 +117,12 @@ class Scram {
 
 const FLUSH = 4 << 20;
 
-/** Where a COPY's data goes: each CopyData message's bytes are `buf[start, end)` (valid only during the call). */
+/**
+ * Where a COPY's data goes: each CopyData message's bytes are `buf[start, end)`, `view` a DataView over all of
+ * `buf` (both valid only during the call).
+ */
 export interface CopySink {
-  data(buf: Uint8Array, start: number, end: number): void;
+  data(buf: Uint8Array, view: DataView, start: number, end: number): void;
   /** After the last row, before the promise resolves (a throw fails the COPY). */
   end(): void;
 }
@@ -144,7 +147,7 @@ export async function copyOutToFile(
   };
   try {
     return await copyOut(url, copy, options, {
-      data(buf, start, end) {
+      data(buf, _view, start, end) {
         const n = end - start;
         if (outLen + n > out.length) flush();
         if (n > out.length) writeSync(fd, buf, start, n);
@@ -230,7 +233,7 @@ export async function copyOut(
             o += 1 + len;
             if (type === 0x64) {
               // 'd' CopyData: one row
-              sink.data(buf, start, o);
+              sink.data(buf, view, start, o);
               continue;
             }
             const body = buf.subarray(start, o);

@@ -4,19 +4,8 @@
 // LocalStore: ARCHIVE_DIR on this host (fsync, rename, fsync the folder). S3Store (s3-store.ts): an
 // S3-compatible bucket, with a bounded local read-through cache for DuckDB that readers lease files from.
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-} from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { contentPath } from "../schema/archive.ts";
 
@@ -122,14 +111,16 @@ export class LocalStore implements ArchiveStore {
       return items.map(() => ({ error }));
     }
     const dirs = new Set<string>();
+    // Asynchronous file calls: the bulk export places a batch while the JavaScript thread also decodes the next
+    // batches' COPYs and hands DuckDB its next statements.
     for (const item of items) {
       try {
-        const bytes = readFileSync(item.local);
+        const bytes = await readFile(item.local);
         const sha256 = sha256Of(bytes);
         const path = contentPath(item.path, sha256);
         const final = join(this.root, path);
-        mkdirSync(dirname(final), { recursive: true });
-        renameSync(item.local, final);
+        await mkdir(dirname(final), { recursive: true });
+        await rename(item.local, final);
         dirs.add(dirname(final));
         results.push({ bytes: bytes.length, sha256, path });
       } catch (error) {
