@@ -5,6 +5,8 @@ import { ROOT } from "./relay-bench-procs.ts";
 
 export interface CRef {
   bin: string;
+  /** bench/relay-bench-ends.c built beside it: a C producer and consumer speaking our relay's protocols. */
+  ends: string;
   /** In-rate (frames/s) of `uds fanout NCONS BATCH TOTAL`; throws if any consumer saw a bad sequence. */
   fanout(consumers: number, batch: number, total: number): Promise<number>;
   /** p50/p99/p99.9 in µs of `uds fanlat NCONS RATE N`. */
@@ -34,11 +36,18 @@ export const c = {
     source = process.env.TAPEWIRE_UDS_C ?? join(ROOT, "..", "shared", "perf", "uds.c"),
   ): Promise<CRef> {
     const bin = join(dir, "uds");
-    const gcc = Bun.spawn(["gcc", "-O2", "-o", bin, source], { stderr: "pipe" });
-    if ((await gcc.exited) !== 0) throw new Error(`gcc failed: ${await new Response(gcc.stderr).text()}`);
+    const ends = join(dir, "relay-bench-ends");
+    for (const [out, src] of [
+      [bin, source],
+      [ends, join(import.meta.dir, "relay-bench-ends.c")],
+    ] as const) {
+      const gcc = Bun.spawn(["gcc", "-O2", "-o", out, src], { stderr: "pipe" });
+      if ((await gcc.exited) !== 0) throw new Error(`gcc failed: ${await new Response(gcc.stderr).text()}`);
+    }
     // uds.c binds its sockets relative to the working directory: run it inside the temp dir.
     return {
       bin,
+      ends,
       async fanout(consumers, batch, total) {
         const out = await run(bin, dir, ["fanout", String(consumers), String(batch), String(total)]);
         if (field(out, "bad") !== 0 || field(out, "delivered") !== total * consumers)

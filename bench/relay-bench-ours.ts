@@ -1,8 +1,8 @@
 // Our relay in the benchmark: `bun relay/main.ts`, Bun consumers on relay/client.ts, a Bun producer.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startRelayProcess, waitFor, waitForFilters } from "../relay/testing.ts";
-import { FRAME_SIZE } from "../schema/frame.ts";
+import { frames as encodeFrames, startRelayProcess, waitFor, waitForFilters } from "../relay/testing.ts";
+import { FRAME_SIZE, FrameOffset, Kind } from "../schema/frame.ts";
 import type { CRef } from "./relay-bench-c.ts";
 import { cpuSeconds, type Helper, percentile, spawnHelper } from "./relay-bench-procs.ts";
 
@@ -17,6 +17,8 @@ export async function withRelay<T>(
   body: (relayIn: string, cons: Helper[], relayPid: number) => Promise<T>,
   relayEnv: Record<string, string> = {},
   root?: string,
+  /** The consumer program before its arguments (default the Bun consumer; the C ends: [CRef.ends, "cons"]). */
+  consumerCmd: string[] = ["bun", CONSUMER],
 ): Promise<T> {
   // A fresh journal per run: each starts from seq 0 like the producer (the consumers check every seq).
   const dir = mkdtempSync(join(work, "relay-"));
@@ -32,7 +34,7 @@ export async function withRelay<T>(
   const cons: Helper[] = [];
   try {
     for (let i = 0; i < consumers; i++)
-      cons.push(spawnHelper(["bun", CONSUMER, ...consumerArgs(i, relay.outPath)]));
+      cons.push(spawnHelper([...consumerCmd, ...consumerArgs(i, relay.outPath)]));
     await Promise.all(cons.map((h) => h.line((l) => l.ready === true, "ready")));
     await waitForFilters(
       relay,
@@ -46,6 +48,18 @@ export async function withRelay<T>(
   }
 }
 
+/** The max-rate producer's batch: trades on 4 instruments (the seq is set per frame by the producer). */
+function producerBatch(batch: number): Uint8Array {
+  return encodeFrames(
+    Array.from({ length: batch }, (_, i) => ({
+      kind: Kind.Trade,
+      instrument: 1 + (i % 4),
+      price: 100 + i,
+      size: 1,
+    })),
+  );
+}
+
 export async function relayThroughput(
   work: string,
   consumers: number,
@@ -53,6 +67,8 @@ export async function relayThroughput(
   batch: number,
   relayEnv: Record<string, string> = {},
   root?: string,
+  /** The C ends (bench/relay-bench-ends.c) instead of the Bun producer and consumers: the relay alone. */
+  cEnds?: string,
 ) {
   // The relay never pushes back on a producer; a max-rate producer outruns the consumers, so the queues are
   // sized to hold a whole run and the figure is the rate every consumer sustained end to end (like uds.c's
@@ -62,11 +78,27 @@ export async function relayThroughput(
     work,
     queueBytes,
     consumers,
-    (i, path) => ["thru", path, `bench-${i}`, String(frames)],
+    (i, path) =>
+      cEnds
+        ? [
+            path,
+            `bench-${i}`,
+            String(frames),
+            String(FrameOffset.seq),
+            String(FrameOffset.kindFlags),
+            String(Kind.Status),
+          ]
+        : ["thru", path, `bench-${i}`, String(frames)],
     async (relayIn, cons, relayPid) => {
+      const template = join(work, "producer-batch.bin");
+      if (cEnds) writeFileSync(template, producerBatch(batch));
       const relayCpu0 = cpuSeconds(relayPid);
       const wall0 = performance.now();
-      const producer = spawnHelper(["bun", PRODUCER, "max", relayIn, String(frames), String(batch)]);
+      const producer = spawnHelper(
+        cEnds
+          ? [cEnds, "prod", relayIn, template, String(FrameOffset.seq), String(frames)]
+          : ["bun", PRODUCER, "max", relayIn, String(frames), String(batch)],
+      );
       try {
         const p = await producer.line((l) => typeof l.t0 === "number", "producer result");
         const results = await Promise.all(
@@ -89,6 +121,7 @@ export async function relayThroughput(
     },
     relayEnv,
     root,
+    cEnds ? [cEnds, "cons"] : undefined,
   );
 }
 

@@ -16,6 +16,13 @@ export interface RelayBenchOptions {
   throughputFrames?: number;
   /** Frames per write of the max-rate producers. */
   batch?: number;
+  /**
+   * Also run our relay with the C ends (bench/relay-bench-ends.c: a C producer and 3 C consumers speaking our
+   * protocols) in each throughput round: the relay alone, against uds.c fanout's all-C run (default true).
+   */
+  cEnds?: boolean;
+  /** Run the latency runs (default true); false: throughput (and brokers) only. */
+  latency?: boolean;
   latencyRate?: number;
   /** Measured frames per latency run (C: all of them; Bun runs: after the warm-up frames). */
   latencyFrames?: number;
@@ -41,8 +48,17 @@ export interface RelayBenchResult {
   /** Measured frames per consumer per latency run, and the warm-up frames before them (Bun runs). */
   latencyFrames: number;
   latencyWarmup: number;
-  /** Frames/s into the relay, all delivered to every consumer, no loss (medians). */
-  throughput: { relay: number; c: number; redis: number | null; nats: number | null };
+  /**
+   * Frames/s into the relay, all delivered to every consumer, no loss (medians). `relay`: Bun producer and
+   * consumers around our relay; `relayCEnds`: C producer and consumers around it (null when not run); `c`: all C.
+   */
+  throughput: {
+    relay: number;
+    relayCEnds: number | null;
+    c: number;
+    redis: number | null;
+    nats: number | null;
+  };
   /** Frames lost or reordered across all runs of ours (must be 0). */
   relayBad: number;
   /**
@@ -52,6 +68,7 @@ export interface RelayBenchResult {
   latency: { relay: Latency; c: Latency; bunEndsCRelay: Latency };
   ratios: {
     throughputVsC: number;
+    throughputCEndsVsC: number | null;
     vsRedis: number | null;
     vsNats: number | null;
     p50VsC: number;
@@ -70,6 +87,8 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
     consumers: opts.consumers ?? 3,
     throughputFrames: opts.throughputFrames ?? 6_000_000,
     batch: opts.batch ?? 1024,
+    cEnds: opts.cEnds ?? true,
+    latency: opts.latency ?? true,
     latencyRate: opts.latencyRate ?? 10_000,
     latencyFrames: opts.latencyFrames ?? 20_000,
     brokerMessages: opts.brokerMessages ?? 1_000_000,
@@ -92,6 +111,19 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
         const ours = await relayThroughput(work, o.consumers, o.throughputFrames, o.batch);
         row.relayThru = ours.inRate;
         relayBad += ours.bad;
+        if (o.cEnds) {
+          const alone = await relayThroughput(
+            work,
+            o.consumers,
+            o.throughputFrames,
+            o.batch,
+            {},
+            undefined,
+            uds.ends,
+          );
+          row.relayCEndsThru = alone.inRate;
+          relayBad += alone.bad;
+        }
         row.cThru = await uds.fanout(o.consumers, o.batch, o.throughputFrames * 3);
       }
       for (const broker of ["redis", "nats"] as const) {
@@ -109,6 +141,11 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
         }
         row[`${broker}Thru`] = res.perSubscriber;
         loss[broker]! += res.lost;
+      }
+      if (!o.latency) {
+        o.log(`round ${r + 1}/${o.rounds}: ${JSON.stringify(row)}`);
+        rounds.push(row);
+        continue;
       }
       const lat = await relayLatency(work, o.consumers, o.latencyRate, o.latencyFrames, latencyWarmup);
       relayBad += lat.bad;
@@ -133,6 +170,7 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
       loss[b] === null || o.brokerMessages <= 0 ? null : med(`${b}Thru`);
     const throughput = {
       relay: med("relayThru"),
+      relayCEnds: o.cEnds && o.throughputFrames > 0 ? med("relayCEndsThru") : null,
       c: med("cThru"),
       redis: brokerMed("redis"),
       nats: brokerMed("nats"),
@@ -151,6 +189,7 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
       latency,
       ratios: {
         throughputVsC: throughput.relay / throughput.c,
+        throughputCEndsVsC: throughput.relayCEnds === null ? null : throughput.relayCEnds / throughput.c,
         vsRedis: throughput.redis ? throughput.relay / throughput.redis : null,
         vsNats: throughput.nats ? throughput.relay / throughput.nats : null,
         p50VsC: latency.relay.p50 / latency.c.p50,
@@ -171,10 +210,21 @@ export function formatRelayBench(r: RelayBenchResult): string {
   const us = (v: number) => `${v.toFixed(1)} µs`;
   const x = (v: number | null) => (v === null ? "n/a" : `${v.toFixed(2)}×`);
   const at = `@${r.latencyRate / 1000}k/s`;
+  if (Number.isNaN(r.latency.relay.p50))
+    return [
+      "| relay fan-out, 1 producer → 3 consumers | tapewire (Bun) | C uds.c | ratio |",
+      "|---|---|---|---|",
+      `| throughput in, no loss (Bun producer and consumers around ours) | ${m(r.throughput.relay)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputVsC)} |`,
+      `| throughput in, no loss, C producer and consumers around both (the relay alone) | ${m(r.throughput.relayCEnds)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputCEndsVsC)} |`,
+      "",
+      `tapewire frames lost or out of order across all runs: ${r.relayBad}. Medians of ${r.rounds.length} interleaved rounds` +
+        ` (throughput only); load average ${r.loadavg[0].toFixed(1)} → ${r.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
+    ].join("\n");
   return [
     "| relay fan-out, 1 producer → 3 consumers | tapewire (Bun) | C uds.c | ratio |",
     "|---|---|---|---|",
-    `| throughput in, no loss | ${m(r.throughput.relay)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputVsC)} |`,
+    `| throughput in, no loss (Bun producer and consumers around ours) | ${m(r.throughput.relay)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputVsC)} |`,
+    `| throughput in, no loss, C producer and consumers around both (the relay alone) | ${m(r.throughput.relayCEnds)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputCEndsVsC)} |`,
     `| latency p50 ${at} | ${us(r.latency.relay.p50)} | ${us(r.latency.c.p50)} | ${x(r.ratios.p50VsC)} |`,
     `| latency p99 ${at} | ${us(r.latency.relay.p99)} | ${us(r.latency.c.p99)} | ${x(r.ratios.p99VsC)} |`,
     `| latency p99.9 ${at} | ${us(r.latency.relay.p999)} | ${us(r.latency.c.p999)} | ${x(r.latency.relay.p999 / r.latency.c.p999)} |`,
@@ -222,6 +272,10 @@ export async function runJournalAb(
     thruFrames?: number;
     beforeRoot?: string;
     beforeRef?: string;
+    /** Throughput runs with the C ends (bench/relay-bench-ends.c) instead of the Bun ones: the relay alone. */
+    cEnds?: boolean;
+    /** Run the latency runs (default true). */
+    latency?: boolean;
     log?: (l: string) => void;
   } = {},
 ): Promise<JournalAbResult> {
@@ -244,14 +298,22 @@ export async function runJournalAb(
       const envOf = (setting: string) => ({ TAPEWIRE_JOURNAL: setting === "off" ? "false" : "true" });
       const rootOf = (setting: string) => (setting === "before" ? opts.beforeRoot : undefined);
       for (const setting of order) {
-        const t = await relayThroughput(work, 3, thruFrames, 1024, envOf(setting), rootOf(setting));
+        const t = await relayThroughput(
+          work,
+          3,
+          thruFrames,
+          1024,
+          envOf(setting),
+          rootOf(setting),
+          opts.cEnds ? uds.ends : undefined,
+        );
         bad += t.bad;
         row[`${setting}Thru`] = t.inRate;
         row[`${setting}CpuRelay`] = t.cpu.relay;
         row[`${setting}CpuProducer`] = t.cpu.producer;
         row[`${setting}CpuConsumers`] = t.cpu.consumers.reduce((a, b) => a + b, 0);
       }
-      for (const setting of order) {
+      for (const setting of opts.latency === false ? [] : order) {
         // A max-rate run journals ~290 MB and deletes it; its writeback and discards otherwise land in the
         // next latency run (either setting's). Every latency run starts with the disk settled.
         settleDisk();
@@ -272,8 +334,10 @@ export async function runJournalAb(
         });
       }
       row.cThru = await uds.fanout(3, 1024, thruFrames * 3);
-      const cl = await uds.fanlat(3, rate, frames);
-      Object.assign(row, { cP50: cl.p50, cP99: cl.p99, cP999: cl.p999 });
+      if (opts.latency !== false) {
+        const cl = await uds.fanlat(3, rate, frames);
+        Object.assign(row, { cP50: cl.p50, cP99: cl.p99, cP999: cl.p999 });
+      }
       log(`journal A/B round ${r + 1}/${rounds}: ${JSON.stringify(row)}`);
       rows.push(row);
     }
@@ -332,7 +396,8 @@ export function formatJournalAb(j: JournalAbResult): string {
 }
 
 if (import.meta.main && process.env.BENCH_JOURNAL_AB === "1") {
-  // BENCH_JOURNAL_AB=1 bun bench/relay-bench.ts: the journal's cost, on and off in one run.
+  // BENCH_JOURNAL_AB=1 bun bench/relay-bench.ts: the journal's cost, on and off in one run. BENCH_C_ENDS=1: the
+  // throughput runs with the C ends (the relay alone); BENCH_LATENCY=0: throughput only.
   const env = process.env;
   // BENCH_BEFORE_ROOT=<checkout> (BENCH_BEFORE_REF names it) adds the journal on, run from that checkout.
   const result = await runJournalAb({
@@ -340,6 +405,8 @@ if (import.meta.main && process.env.BENCH_JOURNAL_AB === "1") {
     frames: env.BENCH_LATENCY_FRAMES ? Number(env.BENCH_LATENCY_FRAMES) : undefined,
     beforeRoot: env.BENCH_BEFORE_ROOT,
     beforeRef: env.BENCH_BEFORE_REF,
+    cEnds: env.BENCH_C_ENDS === "1",
+    latency: env.BENCH_LATENCY !== "0",
   });
   console.log(formatJournalAb(result));
   if (env.JOURNAL_AB_JSON) await Bun.write(env.JOURNAL_AB_JSON, JSON.stringify(result, null, 2));
@@ -348,11 +415,15 @@ if (import.meta.main && process.env.BENCH_JOURNAL_AB === "1") {
 
 if (import.meta.main) {
   const t0 = performance.now();
-  // BENCH_ROUNDS=5 for more interleaved rounds; BENCH_BROKERS=0 skips Redis and NATS.
+  // BENCH_ROUNDS=5 for more interleaved rounds; BENCH_BROKERS=0 skips Redis and NATS; BENCH_LATENCY=0 skips the
+  // latency runs; BENCH_C_ENDS=0 skips the C-ends throughput row; BENCH_THROUGHPUT_FRAMES sets a run's frames.
   const env = process.env;
   const result = await runRelayBench({
     rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
     brokerMessages: env.BENCH_BROKERS === "0" ? 0 : undefined,
+    latency: env.BENCH_LATENCY !== "0",
+    cEnds: env.BENCH_C_ENDS !== "0",
+    throughputFrames: env.BENCH_THROUGHPUT_FRAMES ? Number(env.BENCH_THROUGHPUT_FRAMES) : undefined,
   });
   console.log(formatRelayBench(result));
   console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
