@@ -371,7 +371,8 @@ function settleDisk(): void {
 
 export function formatJournalAb(j: JournalAbResult): string {
   const m = (v: number) => `${(v / 1e6).toFixed(2)} M/s`;
-  const us = (v: number) => `${v.toFixed(1)} µs`;
+  // Throughput only (BENCH_LATENCY=0): no latency medians.
+  const us = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? "n/a" : `${v.toFixed(1)} µs`);
   const at = `@${j.rate / 1000}k/s`;
   const row = (name: string, v: JournalAbResult["on"]) =>
     `| ${name} | ${m(v.thru)} | ${us(v.p50)} | ${us(v.p99)} | ${us(v.p999)} |`;
