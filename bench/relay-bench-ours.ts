@@ -114,7 +114,13 @@ export async function relayThroughput(
         const tLast = Math.max(...results.map((r) => r.tLast as number));
         const delivered = results.reduce((s, r) => s + (r.count as number), 0);
         const bad = results.reduce((s, r) => s + (r.bad as number), 0) + (frames * consumers - delivered);
-        return { inRate: (frames / (tLast - (p.t0 as number))) * 1e9, bad, cpu };
+        // CPU per frame in, ns, per process (the relay's includes its journal's thread-pool writes).
+        const nsPerFrame = {
+          relay: (cpu.relay * wall * 1e9) / frames,
+          producer: ((p.cpuS as number) * 1e9) / frames,
+          consumers: results.map((r) => ((r.cpuS as number) * 1e9) / frames),
+        };
+        return { inRate: (frames / (tLast - (p.t0 as number))) * 1e9, bad, cpu, nsPerFrame };
       } finally {
         await producer.kill();
       }

@@ -111,6 +111,10 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
         const ours = await relayThroughput(work, o.consumers, o.throughputFrames, o.batch);
         row.relayThru = ours.inRate;
         relayBad += ours.bad;
+        // CPU ns per frame in: relay, producer, the 3 consumers summed (the round's log line).
+        row.relayNs = Math.round(ours.nsPerFrame.relay);
+        row.producerNs = Math.round(ours.nsPerFrame.producer);
+        row.consumersNs = Math.round(ours.nsPerFrame.consumers.reduce((a, b) => a + b, 0));
         if (o.cEnds) {
           const alone = await relayThroughput(
             work,
@@ -123,6 +127,8 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
           );
           row.relayCEndsThru = alone.inRate;
           relayBad += alone.bad;
+          row.cEndsRelayNs = Math.round(alone.nsPerFrame.relay);
+          row.cEndsConsumersNs = Math.round(alone.nsPerFrame.consumers.reduce((a, b) => a + b, 0));
         }
         row.cThru = await uds.fanout(o.consumers, o.batch, o.throughputFrames * 3);
       }
@@ -204,6 +210,15 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
   }
 }
 
+/** CPU per frame in of each process in the throughput runs (medians over the rounds). */
+function cpuLine(r: RelayBenchResult): string {
+  const med = (key: string) => median(r.rounds.map((x) => x[key] ?? Number.NaN)).toFixed(0);
+  return (
+    `CPU per frame in, ns: Bun ends: relay ${med("relayNs")} (with its journal's writes), producer ${med("producerNs")},` +
+    ` 3 consumers ${med("consumersNs")} together; C ends: relay ${med("cEndsRelayNs")}, 3 C consumers ${med("cEndsConsumersNs")}.`
+  );
+}
+
 /** The result as Markdown tables (what `bun bench/relay-bench.ts` prints). */
 export function formatRelayBench(r: RelayBenchResult): string {
   const m = (v: number | null) => (v === null ? "n/a" : `${(v / 1e6).toFixed(2)} M/s`);
@@ -216,6 +231,8 @@ export function formatRelayBench(r: RelayBenchResult): string {
       "|---|---|---|---|",
       `| throughput in, no loss (Bun producer and consumers around ours) | ${m(r.throughput.relay)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputVsC)} |`,
       `| throughput in, no loss, C producer and consumers around both (the relay alone) | ${m(r.throughput.relayCEnds)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputCEndsVsC)} |`,
+      "",
+      cpuLine(r),
       "",
       `tapewire frames lost or out of order across all runs: ${r.relayBad}. Medians of ${r.rounds.length} interleaved rounds` +
         ` (throughput only); load average ${r.loadavg[0].toFixed(1)} → ${r.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
