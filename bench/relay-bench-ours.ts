@@ -1,6 +1,7 @@
 // Our relay in the benchmark: `bun relay/main.ts`, Bun consumers on relay/client.ts, a Bun producer.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { loadRelayConfig } from "../relay/config.ts";
 import { frames as encodeFrames, startRelayProcess, waitFor, waitForFilters } from "../relay/testing.ts";
 import { FRAME_SIZE, FrameOffset, Kind } from "../schema/frame.ts";
 import type { CRef } from "./relay-bench-c.ts";
@@ -48,6 +49,16 @@ export async function withRelay<T>(
   }
 }
 
+/** BENCH_QUEUE_BYTES: bytes per consumer queue, "default" (the relay's own, TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES), or "run". */
+export function benchQueue(): number | "run" {
+  const v = process.env.BENCH_QUEUE_BYTES;
+  if (v === undefined || v === "" || v === "run") return "run";
+  if (v === "default") return loadRelayConfig({}).consumerQueueBytes;
+  const n = Number(v);
+  if (!(n >= 4096)) throw new Error(`BENCH_QUEUE_BYTES=${v}: expected bytes (>= 4096), "default" or "run"`);
+  return n;
+}
+
 /** The max-rate producer's batch: trades on 4 instruments (the seq is set per frame by the producer). */
 function producerBatch(batch: number): Uint8Array {
   return encodeFrames(
@@ -69,11 +80,17 @@ export async function relayThroughput(
   root?: string,
   /** The C ends (bench/relay-bench-ends.c) instead of the Bun producer and consumers: the relay alone. */
   cEnds?: string,
+  /** Per-consumer queue: bytes, or "run" (a whole run's frames, the default); BENCH_QUEUE_BYTES sets it. */
+  queue: number | "run" = benchQueue(),
 ) {
-  // The relay never pushes back on a producer; a max-rate producer outruns the consumers, so the queues are
-  // sized to hold a whole run and the figure is the rate every consumer sustained end to end (like uds.c's
-  // fanout, whose relay blocks instead). No frame may be lost or reordered.
-  const queueBytes = Math.ceil((frames * FRAME_SIZE) / (1 << 20) + 16) << 20;
+  // The relay never pushes back on a producer: the figure is the rate every consumer sustained end to end
+  // (uds.c's relay blocks instead), and no frame may be lost or reordered. By default the queues hold a whole
+  // run, so a consumer descheduled for a while on this shared VM is never cut (at the relay's 8 MiB default a
+  // Bun consumer was cut in 1 of 5 rounds). That costs the relay: 3 queues of ~290 MB, committed up front, made
+  // its reads fault ~2× more here and its CPU per frame rise from ~90 to ~110-130 ns (BENCHMARKS.md, issue 14,
+  // fifth session). BENCH_QUEUE_BYTES=default measures at the production 8 MiB; a cut consumer then fails the
+  // run (Bun ends) or counts as lost (C ends).
+  const queueBytes = queue === "run" ? Math.ceil((frames * FRAME_SIZE) / (1 << 20) + 16) << 20 : queue;
   return withRelay(
     work,
     queueBytes,

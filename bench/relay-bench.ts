@@ -435,6 +435,7 @@ if (import.meta.main) {
   const t0 = performance.now();
   // BENCH_ROUNDS=5 for more interleaved rounds; BENCH_BROKERS=0 skips Redis and NATS; BENCH_LATENCY=0 skips the
   // latency runs; BENCH_C_ENDS=0 skips the C-ends throughput row; BENCH_THROUGHPUT_FRAMES sets a run's frames.
+  // BENCH_QUEUE_BYTES=default (the relay's 8 MiB) or bytes: the per-consumer queue of the throughput runs (whole run).
   const env = process.env;
   const result = await runRelayBench({
     rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
