@@ -1,7 +1,9 @@
 // Runs queued backtests one at a time (each is a NautilusTrader engine in its own Python process, on a
 // machine whose cores the live path needs): `python -m tapewire_trader.backtest --archive …` in the trader's
 // venv, the archive manifest's files for the window, the strategy's TRADER_* settings; its JSON report goes
-// to the backtest tables (results.ts). A run still going after BACKTEST_TIMEOUT is killed and marked failed;
+// to the backtest tables (results.ts). With the archive on S3 the run's files are leased from the store
+// (fetched into its local cache, hard-linked into a folder of the lease's own that no eviction touches) and
+// that folder is the Python side's --archive; the lease goes when the run ends, however it ends. A run still going after BACKTEST_TIMEOUT is killed and marked failed;
 // at start, a run left `running` past the timeout (its API process stopped) is marked failed and `queued` ones
 // run again.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -9,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { and, asc, eq, lt } from "drizzle-orm";
+import type { ArchiveLease, ArchiveStore } from "../../archiver/store.ts";
 import type { Logger } from "../../lib/log.ts";
 import { backtestRuns } from "../../schema/db/backtests.ts";
 import type { Database } from "../db/client.ts";
@@ -20,7 +23,10 @@ export interface RunnerOptions {
   python: string;
   /** trader/ (the package's root: `-m tapewire_trader.backtest` runs from there). */
   traderDir: string;
+  /** The archive's local folder (a local ARCHIVE_DIR; unused when `store` is given). */
   archiveRoot: string;
+  /** ARCHIVE_DIR=s3://…: the store each run leases its files from; its lease's folder is the run's archive. */
+  store?: ArchiveStore;
   timeoutMs: number;
   /** The API's environment: what the Python process may see of it (PATH, HOME, TAPEWIRE_INSTRUMENTS…). */
   env: Readonly<Record<string, string | undefined>>;
@@ -143,8 +149,17 @@ export class BacktestRunner {
 
   private async spawn(run: Run): Promise<BacktestReport> {
     const dir = mkdtempSync(join(tmpdir(), "tw-backtest-"));
+    let lease: ArchiveLease | undefined;
     try {
-      const files = await this.service.archiveFiles(run.venues, run.fromTime, run.toTime);
+      const rows = await this.service.archiveFileRows(run.venues, run.fromTime, run.toTime);
+      const files = rows.map((r) => r.path);
+      let archiveRoot = this.opts.archiveRoot;
+      if (this.opts.store) {
+        lease = await this.opts.store.lease(rows).catch((error: Error) => {
+          throw new Error(`backtest: the archive's files could not be fetched: ${error.message}`);
+        });
+        archiveRoot = lease.root;
+      }
       writeFileSync(join(dir, "files.json"), JSON.stringify(files));
       const env: Record<string, string> = { PYTHONDONTWRITEBYTECODE: "1", BUN: process.execPath };
       for (const k of PASSED_ENV) {
@@ -158,7 +173,7 @@ export class BacktestRunner {
           this.opts.python,
           "-m",
           "tapewire_trader.backtest",
-          ...["--archive", this.opts.archiveRoot, "--from", ns(run.fromTime), "--to", ns(run.toTime)],
+          ...["--archive", archiveRoot, "--from", ns(run.fromTime), "--to", ns(run.toTime)],
           ...["--files", join(dir, "files.json"), "--out", out],
         ],
         { cwd: this.opts.traderDir, env: { ...env, ...traderEnv(run) }, stdout: "ignore", stderr: "pipe" },
@@ -183,6 +198,7 @@ export class BacktestRunner {
       }
       return JSON.parse(readFileSync(out, "utf8")) as BacktestReport;
     } finally {
+      lease?.release();
       rmSync(dir, { recursive: true, force: true });
     }
   }

@@ -92,8 +92,13 @@ export class BacktestService {
 
   /** Verified archive partitions of the venues' exchanges that overlap [from, to), relative to ARCHIVE_DIR. */
   async archiveFiles(venues: readonly string[], from: Date, to: Date): Promise<string[]> {
-    const rows = await this.db
-      .select({ path: archiveManifest.path })
+    return (await this.archiveFileRows(venues, from, to)).map((r) => r.path);
+  }
+
+  /** archiveFiles with each file's sha256 (an S3 store checks the copies it fetches against it). */
+  async archiveFileRows(venues: readonly string[], from: Date, to: Date) {
+    return this.db
+      .select({ path: archiveManifest.path, sha256: archiveManifest.sha256 })
       .from(archiveManifest)
       .where(
         and(
@@ -104,7 +109,6 @@ export class BacktestService {
         ),
       )
       .orderBy(archiveManifest.dataset, archiveManifest.exchange, archiveManifest.partitionStart);
-    return rows.map((r) => r.path);
   }
 
   async list(userId: string, limit: number) {
