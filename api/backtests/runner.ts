@@ -3,9 +3,9 @@
 // venv, the archive manifest's files for the window, the strategy's TRADER_* settings; its JSON report goes
 // to the backtest tables (results.ts). With the archive on S3 the run's files are leased from the store
 // (fetched into its local cache, hard-linked into a folder of the lease's own that no eviction touches) and
-// that folder is the Python side's --archive; the lease goes when the run ends, however it ends. A run still going after BACKTEST_TIMEOUT is killed and marked failed;
-// at start, a run left `running` past the timeout (its API process stopped) is marked failed and `queued` ones
-// run again.
+// that folder is the Python side's --archive; the lease goes when the run ends, however it ends. A run still
+// going after BACKTEST_TIMEOUT is killed and marked failed; at start, a run left `running` past the timeout
+// (its API process stopped) is marked failed and `queued` ones run again.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -28,6 +28,7 @@ import { archiveFromRelay, makerScenario } from "./archive.testkit.ts";
 const MOTO = join(import.meta.dir, "..", "..", ".data", "s3-venv", "bin", "moto_server");
 const haveVenv = existsSync(join(traderEnvVars.read(process.env).venv, "bin", "python"));
 const haveMoto = existsSync(MOTO);
+if (!haveMoto && process.env.CI) throw new Error(".data/s3-venv is missing: .ci/run must create it");
 if (!haveMoto || !haveVenv)
   console.warn("SKIPPING backtests on S3: needs .data/s3-venv and the trader's venv");
 
