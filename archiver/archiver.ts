@@ -38,6 +38,11 @@ export interface ArchiverOptions {
   intervalS: number;
   /** How far back each cycle looks for late rows in already archived partitions, seconds. */
   recheckS: number;
+  /**
+   * How long after a partition's end its first export waits, seconds (default 0): rows stamped inside it are
+   * still being written by the bridge for a moment; ones later than this are caught as late rows.
+   */
+  settleS?: number;
   registry: InstrumentRegistry;
   log: Logger;
   metrics?: ArchiverMetrics;
@@ -156,7 +161,10 @@ export class Archiver {
 
   private async cycle(): Promise<number> {
     const now = this.now();
-    const before = intervalStart(now, this.opts.intervalS);
+    const before = intervalStart(
+      new Date(now.getTime() - (this.opts.settleS ?? 0) * 1000),
+      this.opts.intervalS,
+    );
     const failuresBefore = this.failures;
     this.cycleFailed = new Set();
     // The first pass looks at all history; later ones only at the recheck window (late rows land there), from

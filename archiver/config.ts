@@ -58,6 +58,14 @@ export const archiverConfig = defineConfig(
       min: 100,
       meaning: "how often the archiver looks for closed, missing or changed partitions",
     }),
+    settleS: duration("ARCHIVE_SETTLE", {
+      unit: "s",
+      default: 10,
+      min: 0,
+      max: 3600,
+      meaning:
+        "how long after a partition's end the archiver waits before its first export (the bridge is still writing rows stamped inside it); rows later than that are re-exported as late rows",
+    }),
     recheckS: duration("ARCHIVE_RECHECK", {
       unit: "s",
       default: 2 * 86_400,

@@ -56,6 +56,7 @@ const archiver = new Archiver(sql, openExportDuck, {
   databaseUrl: config.databaseUrl,
   intervalS: config.intervalS,
   recheckS: config.recheckS,
+  settleS: config.settleS,
   compact: config.compact,
   compactGraceMs: config.compactGraceMs,
   registry: loadRegistry(),
