@@ -3,7 +3,6 @@
 // on an ephemeral port, reached by Bun's own S3 client with path-style requests.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AnalyticsService, analyticsConfig } from "../api/analytics/service.ts";
@@ -16,10 +15,9 @@ import type { CompactFaults } from "./compact.ts";
 import { openExportDuck } from "./duck.ts";
 import { applyRetention } from "./retention.ts";
 import { S3Store } from "./s3-store.ts";
+import { haveMoto, type Moto, startMoto } from "./s3-testing.ts";
 import { listFiles, sha256Of } from "./store.ts";
 
-const MOTO = join(import.meta.dir, "..", ".data", "s3-venv", "bin", "moto_server");
-const haveMoto = existsSync(MOTO);
 if (!haveMoto && process.env.CI)
   throw new Error(
     ".data/s3-venv is missing: .ci/run must create it from archiver/s3-server/requirements.txt",
@@ -35,24 +33,13 @@ const BUCKET = "tapewire-archive";
 const credentials = { accessKeyId: "test", secretAccessKey: "test", region: "us-east-1" };
 let db: FreshDatabase;
 let endpoint: string;
-let moto: ReturnType<typeof Bun.spawn> | undefined;
+let moto: Moto | undefined;
 const dirs: string[] = [];
 const tmp = (name: string) => {
   const d = mkdtempSync(join(tmpdir(), name));
   dirs.push(d);
   return d;
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 const store = (cacheDir: string) =>
   new S3Store({ bucket: BUCKET, prefix: "archive", cacheDir, endpoint, ...credentials });
@@ -102,25 +89,15 @@ const s3Analytics = (cache: string) =>
 
 beforeAll(async () => {
   if (!haveMoto) return;
-  const port = await freePort();
-  endpoint = `http://127.0.0.1:${port}`;
-  moto = Bun.spawn([MOTO, "-H", "127.0.0.1", "-p", String(port)], { stdout: "ignore", stderr: "ignore" });
-  await waitFor(
-    () =>
-      fetch(`${endpoint}/`)
-        .then((r) => r.ok)
-        .catch(() => false),
-    { timeoutMs: 60_000 },
-  );
-  const made = await fetch(`${endpoint}/${BUCKET}`, { method: "PUT" });
-  expect(made.ok).toBe(true);
+  moto = await startMoto(BUCKET);
+  endpoint = moto.endpoint;
   db = await freshDatabase({ prefix: "tw_archive_s3" });
   // Three hours on kraken and coinbase (60 trades an hour each).
   for (const ex of [1, 2]) await insertTrades(ex, base, 180, ex * 10_000);
 }, 90_000);
 
 afterAll(async () => {
-  moto?.kill();
+  moto?.stop();
   await db?.drop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });

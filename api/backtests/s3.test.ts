@@ -14,9 +14,9 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { haveMoto, type Moto, startMoto } from "../../archiver/s3-testing.ts";
 import { waitFor } from "../../lib/testing.ts";
 import { connectRelayProducer } from "../../relay/index.ts";
 import { startRelayProcess } from "../../relay/testing.ts";
@@ -25,9 +25,7 @@ import { traderEnvVars } from "../../scripts/trader-env.ts";
 import { newUser, startTestApi, type TestApi } from "../test/harness.ts";
 import { archiveFromRelay, makerScenario } from "./archive.testkit.ts";
 
-const MOTO = join(import.meta.dir, "..", "..", ".data", "s3-venv", "bin", "moto_server");
 const haveVenv = existsSync(join(traderEnvVars.read(process.env).venv, "bin", "python"));
-const haveMoto = existsSync(MOTO);
 if (!haveMoto && process.env.CI) throw new Error(".data/s3-venv is missing: .ci/run must create it");
 if (!haveMoto || !haveVenv)
   console.warn("SKIPPING backtests on S3: needs .data/s3-venv and the trader's venv");
@@ -36,23 +34,12 @@ const BUCKET = "tapewire-backtests";
 const T0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
 const root = mkdtempSync(join(tmpdir(), "tw-bt-s3-"));
 const cacheDir = join(root, "cache");
-let moto: ReturnType<typeof Bun.spawn> | undefined;
+let moto: Moto | undefined;
 let relay: Awaited<ReturnType<typeof startRelayProcess>>;
 let local: TestApi;
 let s3: TestApi;
 let token: string;
 let manifest: { path: string }[];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
 
 const body = {
   strategy: "market_maker",
@@ -76,17 +63,8 @@ let endpoint: string;
 
 beforeAll(async () => {
   if (!haveMoto || !haveVenv) return;
-  const port = await freePort();
-  endpoint = `http://127.0.0.1:${port}`;
-  moto = Bun.spawn([MOTO, "-H", "127.0.0.1", "-p", String(port)], { stdout: "ignore", stderr: "ignore" });
-  await waitFor(
-    () =>
-      fetch(`${endpoint}/`)
-        .then((r) => r.ok)
-        .catch(() => false),
-    { timeoutMs: 60_000 },
-  );
-  expect((await fetch(`${endpoint}/${BUCKET}`, { method: "PUT" })).ok).toBe(true);
+  moto = await startMoto(BUCKET);
+  endpoint = moto.endpoint;
   relay = await startRelayProcess({ dir: join(root, "relay") });
   local = await startTestApi({ ARCHIVE_DIR: join(root, "archive") });
   token = (await newUser(local, "s3-backtester")).token;
@@ -113,7 +91,7 @@ afterAll(async () => {
   await s3?.close();
   await local?.close();
   await relay?.[Symbol.asyncDispose]();
-  moto?.kill();
+  moto?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
