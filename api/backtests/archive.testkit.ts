@@ -92,6 +92,17 @@ export async function archiveDatabase(sql: postgres.Sql, root: string, now: Date
   return [...manifest];
 }
 
+/** The market-maker backtest request over makerScenario(t0)'s window, with `over` merged in. */
+export const makerBacktest = (t0: number, over: Record<string, unknown> = {}) => ({
+  strategy: "market_maker",
+  instrument: "BTC-USDT",
+  venues: ["BINANCE"],
+  from: new Date(t0 - 60_000).toISOString(),
+  to: new Date(t0 + 60_000).toISOString(),
+  params: { tradeSize: "0.001", maxInventory: "0.002", halfSpreadBps: 10 },
+  ...over,
+});
+
 /**
  * Binance BTC-USDT (2 price, 8 size decimals; lot 0.00001) from t0 (ms): a collector start, then after FeedGuard's
  * 2 s cooldown a book whose top moves from 42000.00/42001.00 to 42100.00/42101.00 and takers both ways. The

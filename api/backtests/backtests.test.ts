@@ -10,7 +10,7 @@ import { startRelayProcess } from "../../relay/testing.ts";
 import { Exchange } from "../../schema/frame.ts";
 import { traderEnvVars } from "../../scripts/trader-env.ts";
 import { newUser, startTestApi, type TestApi } from "../test/harness.ts";
-import { archiveFromRelay, makerScenario } from "./archive.testkit.ts";
+import { archiveFromRelay, makerBacktest, makerScenario } from "./archive.testkit.ts";
 
 // Without the venv the job tests are skipped here; trader/pytest.test.ts fails CI for a missing venv.
 const haveVenv = existsSync(join(traderEnvVars.read(process.env).venv, "bin", "python"));
@@ -47,15 +47,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const body = (over: Record<string, unknown> = {}) => ({
-  strategy: "market_maker",
-  instrument: "BTC-USDT",
-  venues: ["BINANCE"],
-  from: new Date(T0 - 60_000).toISOString(),
-  to: new Date(T0 + 60_000).toISOString(),
-  params: { tradeSize: "0.001", maxInventory: "0.002", halfSpreadBps: 10 },
-  ...over,
-});
+const body = (over: Record<string, unknown> = {}) => makerBacktest(T0, over);
 
 describe("POST /api/backtests: checked before anything runs", () => {
   test("needs a token", async () => {

@@ -23,7 +23,7 @@ import { startRelayProcess } from "../../relay/testing.ts";
 import { Exchange } from "../../schema/frame.ts";
 import { traderEnvVars } from "../../scripts/trader-env.ts";
 import { newUser, startTestApi, type TestApi } from "../test/harness.ts";
-import { archiveFromRelay, makerScenario } from "./archive.testkit.ts";
+import { archiveFromRelay, makerBacktest, makerScenario } from "./archive.testkit.ts";
 
 const haveVenv = existsSync(join(traderEnvVars.read(process.env).venv, "bin", "python"));
 if (!haveMoto && process.env.CI) throw new Error(".data/s3-venv is missing: .ci/run must create it");
@@ -41,14 +41,7 @@ let s3: TestApi;
 let token: string;
 let manifest: { path: string }[];
 
-const body = {
-  strategy: "market_maker",
-  instrument: "BTC-USDT",
-  venues: ["BINANCE"],
-  from: new Date(T0 - 60_000).toISOString(),
-  to: new Date(T0 + 60_000).toISOString(),
-  params: { tradeSize: "0.001", maxInventory: "0.002", halfSpreadBps: 10 },
-};
+const body = makerBacktest(T0);
 
 const s3Env = (endpoint: string, extra: Record<string, string> = {}) => ({
   ARCHIVE_DIR: `s3://${BUCKET}/archive`,
