@@ -75,8 +75,13 @@ async function runArchiver(s: S3Store, nowMs: number): Promise<number> {
 }
 
 /** The API's analytics over the bucket's archive, with `cache` as its local cache. */
-const s3Analytics = (cache: string) =>
-  new AnalyticsService(
+/** The API's analytics on the bucket (Bun's S3 client reads the keys from the environment). */
+const s3Analytics = (cache: string) => {
+  Object.assign(process.env, {
+    S3_ACCESS_KEY_ID: credentials.accessKeyId,
+    S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+  });
+  return new AnalyticsService(
     db.sql,
     registry,
     analyticsConfig.read({
@@ -86,6 +91,7 @@ const s3Analytics = (cache: string) =>
       ARCHIVE_S3_REGION: credentials.region,
     }),
   );
+};
 
 beforeAll(async () => {
   if (!haveMoto) return;
@@ -119,10 +125,6 @@ describe.skipIf(!haveMoto)("archive on S3 (moto server)", () => {
   }, 60_000);
 
   test("analytics read archive (through an empty local cache) and database with every trade once", async () => {
-    Object.assign(process.env, {
-      S3_ACCESS_KEY_ID: credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    });
     const cache = tmp("tw-s3-readcache-");
     const service = s3Analytics(cache);
     try {
@@ -344,10 +346,6 @@ describe.skipIf(!haveMoto)("the S3 read cache, bounded (moto server)", () => {
   }, 60_000);
 
   test("the API's cache drops copies the manifest no longer names (a compaction's hours, a re-export's old version), never one a request holds", async () => {
-    Object.assign(process.env, {
-      S3_ACCESS_KEY_ID: credentials.accessKeyId,
-      S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    });
     const cache = tmp("tw-s3-sweep-");
     const service = s3Analytics(cache);
     try {
