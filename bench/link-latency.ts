@@ -43,6 +43,23 @@ export interface LinkLatencyRun {
   cpu: Record<string, number>;
   /** Frames per JetStream message the exporter published, warm-up included. */
   framesPerMessage: number;
+  /** Share of the machine's CPU time the hypervisor took from this VM over the paced run (steal), 0–1. */
+  steal: number;
+}
+
+/** /proc/stat's aggregate line as [steal, total] clock ticks (Linux; [NaN, NaN] elsewhere). */
+function stealTicks(): [number, number] {
+  try {
+    const f = readFileSync("/proc/stat", "utf8")
+      .split("\n", 1)[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number);
+    return [f[7]!, f.reduce((a, b) => a + b, 0)];
+  } catch {
+    return [Number.NaN, Number.NaN];
+  }
 }
 
 const pcts = (sorted: Float64Array): Pcts => ({
@@ -117,6 +134,7 @@ export async function linkLatencyRun(
       importer: importer.proc.pid,
       relayB: relayB.proc.pid,
     };
+    const steal0 = stealTicks();
     const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
     const wall0 = performance.now();
     const producer = spawnHelper(["bun", PRODUCER, "paced", relayA.inPath, String(total), String(rate)]);
@@ -126,6 +144,8 @@ export async function linkLatencyRun(
       cons.map((h) => h.line((l) => typeof l.tLast === "number", "consumer result", 60_000)),
     );
     const wall = (performance.now() - wall0) / 1000;
+    const steal1 = stealTicks();
+    const steal = (steal1[0] - steal0[0]) / (steal1[1] - steal0[1]);
     // JetStream messages per frame over the run: how much the exporter packs at this rate.
     const messages = await exporter.metric('tapewire_link_export_messages_total{exchange="kraken"}');
     const cpu: Record<string, number> = {};
@@ -156,6 +176,7 @@ export async function linkLatencyRun(
       bad,
       cpu,
       framesPerMessage: Math.round((total / messages) * 100) / 100,
+      steal,
     };
   } finally {
     await Promise.all(helpers.map((h) => h.kill()));
@@ -213,12 +234,12 @@ const cpuCell = (c: Record<string, number>): string =>
 export function formatLinkLatency(res: LinkLatencyResult): string {
   const us = (v: number) => Math.round(v).toLocaleString("en-US");
   const lines = [
-    `| latency @${res.rate / 1000}k/s, µs (run) | added p50 | added p99 | added p99.9 | local p50 | local p99 | far p50 | far p99 | lost/reordered | frames/message | CPU nats / export / import / relay B |`,
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    `| latency @${res.rate / 1000}k/s, µs (run) | added p50 | added p99 | added p99.9 | local p50 | local p99 | far p50 | far p99 | lost/reordered | frames/message | CPU nats / export / import / relay B | steal |`,
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const [name, list] of Object.entries(res.runs)) {
     const row = (label: string, x: LinkLatencyRun) =>
-      `| ${label} | ${us(x.added.p50)} | ${us(x.added.p99)} | ${us(x.added.p999)} | ${us(x.local.p50)} | ${us(x.local.p99)} | ${us(x.far.p50)} | ${us(x.far.p99)} | ${x.bad} | ${x.framesPerMessage.toFixed(2)} | ${cpuCell(x.cpu)} |`;
+      `| ${label} | ${us(x.added.p50)} | ${us(x.added.p99)} | ${us(x.added.p999)} | ${us(x.local.p50)} | ${us(x.local.p99)} | ${us(x.far.p50)} | ${us(x.far.p99)} | ${x.bad} | ${x.framesPerMessage.toFixed(2)} | ${cpuCell(x.cpu)} | ${(x.steal * 100).toFixed(1)}% |`;
     for (const [i, x] of list.entries()) lines.push(row(`${name} ${i + 1}`, x));
     if (list.length > 1) {
       const m = (f: (x: LinkLatencyRun) => number) => median(list.map(f));
@@ -228,6 +249,7 @@ export function formatLinkLatency(res: LinkLatencyResult): string {
         far: { p50: m((x) => x.far.p50), p99: m((x) => x.far.p99), p999: m((x) => x.far.p999) },
         bad: list.reduce((s, x) => s + x.bad, 0),
         framesPerMessage: m((x) => x.framesPerMessage),
+        steal: m((x) => x.steal),
         cpu: Object.fromEntries(
           ["nats", "exporter", "importer", "relayB"].map((k) => [k, m((x) => x.cpu[k] ?? Number.NaN)]),
         ),
@@ -240,7 +262,8 @@ export function formatLinkLatency(res: LinkLatencyResult): string {
     `Added = t_B − t_A of the same frame (by seq): its arrival behind relay B minus behind relay A; local/far =` +
       ` producer stamp → consumer. Separate producer and consumer processes; ${res.frames} measured frames per run` +
       ` after ${res.warmup} paced warm-up frames (checked, not timed); a sync before each run;` +
-      ` load average ${res.loadavg[0].toFixed(1)} → ${res.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
+      ` load average ${res.loadavg[0].toFixed(1)} → ${res.loadavg[1].toFixed(1)} on ${cpus().length} CPUs;` +
+      " steal = the CPU time the hypervisor took from this VM during the paced run (/proc/stat).",
   );
   return lines.join("\n");
 }
