@@ -82,6 +82,55 @@ describe("exact decimal text from integer units", () => {
     expect(divideUnits(-4n, 3, 1n, 0, 2)).toBe("0");
     expect(divideUnits(1n, 0, 0n, 0, 2)).toBeNull();
   });
+
+  test("numbers (the number fast paths) give the same text as the same values as bigints", () => {
+    // Safe integers around the paths' edges (10¹⁵, 2⁴⁹, 2⁵², 2⁵³; below 10⁻⁶ of a unit) and the spread above.
+    const edges = [0, 1, 9, 10, 999999, 10 ** 15 - 1, 10 ** 15, 10 ** 15 + 1, 2 ** 49 - 1, 2 ** 49, 2 ** 52];
+    const xs = [
+      ...edges.flatMap((x) => [x, -x]),
+      ...[2 ** 53 - 1, -(2 ** 53 - 1)],
+      ...integers()
+        .filter((v) => v >= -(2n ** 53n) + 1n && v <= 2n ** 53n - 1n)
+        .map(Number),
+    ];
+    let x = 0x9e3779b9;
+    const next = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x >>> 0;
+    };
+    // Prices and sizes like a 1-minute bucket's (price · size sums and volumes), with their mixed magnitudes.
+    for (let i = 0; i < 3000; i++) xs.push((next() % 2 ** 20) * 2 ** (next() % 33) + (next() % 1000));
+    for (const v of xs)
+      for (const scale of [1, 2, 5, 8, 9, 12, 15])
+        expect([v, scale, unitsDecimal(v, scale)]).toEqual([v, scale, unitsDecimal(BigInt(v), scale)]);
+    for (let i = 0; i < xs.length; i++) {
+      const a = xs[i] as number;
+      const b = xs[(i * 7 + 3) % xs.length] as number;
+      for (const [as, bs, places] of [
+        [10, 8, 12],
+        [17, 8, 13],
+        [4, 2, 3],
+        [2, 2, 0],
+        [9, 0, 2],
+        [2, 9, 4],
+      ] as const)
+        expect([a, b, as, bs, places, divideUnits(a, as, b, bs, places)]).toEqual([
+          a,
+          b,
+          as,
+          bs,
+          places,
+          divideUnits(BigInt(a), as, BigInt(b), bs, places),
+        ]);
+    }
+    // Rounding carries through every digit into the whole part; a quotient that rounds to 0 has no sign.
+    expect(divideUnits(99999, 0, 100000, 0, 4)).toBe("1");
+    expect(divideUnits(-99999, 0, 100000, 0, 4)).toBe("-1");
+    expect(divideUnits(-4, 3, 1, 0, 2)).toBe("0");
+    expect(unitsDecimal(12, 9)).toBe("0.000000012");
+  });
 });
 
 describe("reading integer columns out of DuckDB", () => {

@@ -140,6 +140,14 @@ export function unitsText(v: unknown, scale: number): string | null {
  */
 export function unitsDecimal(v: unknown, scale: number): string | null {
   if (v === null || v === undefined) return null;
+  if (typeof v === "number" && scale > 0 && scale < 16) {
+    // One correctly rounded division and the engine's shortest number text: for |v| < 10¹⁵ the exact quotient
+    // has at most 15 significant digits, the one decimal that short rounding to its double, so the text is the
+    // exact trimmed decimal; JavaScript writes it without an exponent from 10⁻⁶ up. ~4x cheaper than slicing.
+    const a = Math.abs(v);
+    const p = POW10_NUMBER[scale] as number;
+    if (a < 1e15 && (a === 0 || a * 1e6 >= p)) return String(v / p);
+  }
   const s = String(v);
   if (scale === 0) return s;
   const neg = s.charCodeAt(0) === 45;
@@ -161,6 +169,7 @@ export function unitsDecimal(v: unknown, scale: number): string | null {
   return neg && text !== "0" ? `-${text}` : text;
 }
 
+const POW10_NUMBER = Array.from({ length: 16 }, (_, n) => 10 ** n);
 const POW10: bigint[] = [];
 const pow10 = (n: number) => {
   let p = POW10[n];
@@ -179,6 +188,10 @@ export function divideUnits(
   bScale: number,
   places: number,
 ): string | null {
+  if (typeof a === "number" && typeof b === "number" && b !== 0 && aScale >= bScale && aScale - bScale < 16) {
+    const text = divideNumbers(a, b * (POW10_NUMBER[aScale - bScale] as number), places);
+    if (text !== null) return text;
+  }
   const num = BigInt(a);
   const den = BigInt(b);
   if (den === 0n) return null;
@@ -191,6 +204,59 @@ export function divideUnits(
   const text = unitsDecimal(rounded, places) ?? "0";
   return rounded !== 0n && num < 0n !== den < 0n ? `-${text}` : text;
 }
+
+const DIGITS = "0123456789";
+
+/**
+ * a / d rounded half away from zero to `places`, trimmed, by long division in exact number arithmetic (every
+ * operand and product an integer below 2⁵³), or null where that does not hold: divideUnits without BigInts
+ * (~5x cheaper; a 1-day request divides 12,960 times).
+ */
+function divideNumbers(a: number, d: number, places: number): string | null {
+  const an = Math.abs(a);
+  const dn = Math.abs(d);
+  if (!(an <= 2 ** 52 && dn > 0 && dn < 2 ** 49 && places <= 30)) return null;
+  let whole = Math.floor(an / dn);
+  let r = an - whole * dn;
+  if (r < 0) {
+    whole--;
+    r += dn;
+  } else if (r >= dn) {
+    whole++;
+    r -= dn;
+  }
+  // places + 1 digits (the last only rounds), each floor(10r / d) corrected for the division's rounding.
+  const digits = DIGIT_SCRATCH;
+  for (let i = 0; i <= places; i++) {
+    r *= 10;
+    let q = Math.floor(r / dn);
+    let rest = r - q * dn;
+    if (rest < 0) {
+      q--;
+      rest += dn;
+    } else if (rest >= dn) {
+      q++;
+      rest -= dn;
+    }
+    digits[i] = q;
+    r = rest;
+  }
+  if ((digits[places] as number) >= 5) {
+    let i = places - 1;
+    while (i >= 0 && digits[i] === 9) digits[i--] = 0;
+    if (i >= 0) digits[i] = (digits[i] as number) + 1;
+    else whole++;
+  }
+  let end = places;
+  while (end > 0 && digits[end - 1] === 0) end--;
+  let text = String(whole);
+  if (end > 0) {
+    text += ".";
+    for (let i = 0; i < end; i++) text += DIGITS[digits[i] as number];
+  }
+  return (whole !== 0 || end > 0) && a < 0 !== d < 0 ? `-${text}` : text;
+}
+const DIGIT_SCRATCH = new Array<number>(31).fill(0);
 
 /**
  * time_bucket(INTERVAL 'seconds', time) on epoch µs: floor((t − origin) / width) · width + origin, origin
@@ -300,7 +366,7 @@ export async function ohlcv(
  * exchange, instrument_id), formatted at each row's decimals; null when a bucket appears twice (two decimals in
  * it). Read column by column from the chunks; a bucket's time text is made once for the rows that share it.
  */
-function ohlcvRows(parts: DuckDBDataChunk[], vwapPlaces: number): OhlcvRow[] | null {
+export function ohlcvRows(parts: DuckDBDataChunk[], vwapPlaces: number): OhlcvRow[] | null {
   const out: OhlcvRow[] = [];
   let lastB: unknown = null;
   let lastTime = "";
