@@ -13,6 +13,13 @@
 //       nibble STATUS_KIND at KIND_OFF) are skipped; every other frame's seq must be the previous + 1 from 0.
 //       After TOTAL data frames prints {"name","count","bad","tFirst","tLast","cpuS"} (as
 //       bench/relay-bench-consumer.ts thru) and exits.
+//   prodpaced PATH TEMPLATE SEQ_OFF TS_OFF RATE TOTAL
+//       The latency runs' producer (as uds.c fanlat's): TEMPLATE's first frame, one frame per write at RATE/s on
+//       absolute CLOCK_MONOTONIC sleeps, seq i, the i64 LE tsRecv at TS_OFF stamped with CLOCK_REALTIME just
+//       before each write (schema/stamp.ts stampTsRecv). Prints {"t0":ns,"t1":ns,"cpuS":s}.
+//   lat PATH NAME TOTAL SEQ_OFF KIND_OFF STATUS_KIND TS_OFF OUT
+//       As cons, plus each data frame's latency (CLOCK_REALTIME right after the read that brought it − its
+//       tsRecv, as uds.c consume stamps it) into OUT as TOTAL doubles in ns (the Bun `lat` consumer's file).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -89,7 +96,49 @@ static void prod(const char *path, const char *template, int seq_off, long total
   fflush(stdout);
 }
 
-static void cons(const char *path, const char *name, long total, int seq_off, int kind_off, int status_kind) {
+static int64_t get_i64(const unsigned char *p) {
+  return (int64_t)((uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32);
+}
+
+static void put_i64(unsigned char *p, int64_t v) {
+  put_u32(p, (uint32_t)((uint64_t)v & 0xffffffffu));
+  put_u32(p + 4, (uint32_t)((uint64_t)v >> 32));
+}
+
+static int64_t realtime_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static void prodpaced(const char *path, const char *template, int seq_off, int ts_off, long rate, long total) {
+  FILE *f = fopen(template, "rb");
+  if (!f) die("template");
+  unsigned char frame[FRAME];
+  if (fread(frame, 1, FRAME, f) != FRAME) { fprintf(stderr, "template has no frame\n"); exit(1); }
+  fclose(f);
+  int s = connect_unix(path);
+  uint64_t period = 1000000000ull / (uint64_t)rate;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t next = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  double t0 = now_ns();
+  for (long i = 0; i < total; i++) {
+    next += period;
+    struct timespec w = {.tv_sec = (time_t)(next / 1000000000ull), .tv_nsec = (long)(next % 1000000000ull)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &w, NULL);
+    put_u32(frame + seq_off, (uint32_t)i);
+    put_i64(frame + ts_off, realtime_ns());
+    write_all(s, (const char *)frame, FRAME);
+  }
+  double t1 = now_ns();
+  close(s);
+  printf("{\"t0\":%.0f,\"t1\":%.0f,\"cpuS\":%.6f}\n", t0, t1, cpu_s());
+  fflush(stdout);
+}
+
+static void cons(const char *path, const char *name, long total, int seq_off, int kind_off, int status_kind,
+                 int ts_off, const char *out) {
   int s = connect_unix(path);
   char line[256];
   int n = snprintf(line, sizeof line, "{\"name\":\"%s\"}\n", name);
@@ -103,10 +152,13 @@ static void cons(const char *path, const char *name, long total, int seq_off, in
   long count = 0, bad = 0;
   uint32_t expect = 0;
   double t_first = 0;
+  double *lat = out ? calloc((size_t)total, sizeof(double)) : NULL;
+  if (out && !lat) die("calloc");
   while (count < total) {
     ssize_t r = read(s, buf + carried, sizeof buf - carried);
     if (r < 0) { if (errno == EINTR) continue; die("read"); }
     if (r == 0) break;
+    int64_t t_read = lat ? realtime_ns() : 0;
     size_t have = carried + (size_t)r, off = 0;
     for (; off + FRAME <= have && count < total; off += FRAME) {
       const unsigned char *p = buf + off;
@@ -115,12 +167,18 @@ static void cons(const char *path, const char *name, long total, int seq_off, in
       uint32_t seq = get_u32(p + seq_off);
       if (seq != expect) bad++;
       expect = seq + 1;
+      if (lat) lat[count] = (double)(t_read - get_i64(p + ts_off));
       count++;
     }
     carried = have - off;
     if (carried > 0) memmove(buf, buf + off, carried);
   }
   double t_last = now_ns();
+  if (lat) {
+    FILE *o = fopen(out, "wb");
+    if (!o || fwrite(lat, sizeof(double), (size_t)total, o) != (size_t)total) die("latency file");
+    fclose(o);
+  }
   printf("{\"name\":\"%s\",\"count\":%ld,\"bad\":%ld,\"tFirst\":%.0f,\"tLast\":%.0f,\"cpuS\":%.6f}\n", name, count,
          bad, t_first, t_last, cpu_s() - cpu0);
   fflush(stdout);
@@ -130,9 +188,15 @@ static void cons(const char *path, const char *name, long total, int seq_off, in
 int main(int argc, char **argv) {
   if (argc == 6 && !strcmp(argv[1], "prod")) prod(argv[2], argv[3], atoi(argv[4]), atol(argv[5]));
   else if (argc == 8 && !strcmp(argv[1], "cons"))
-    cons(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]));
+    cons(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), 0, NULL);
+  else if (argc == 8 && !strcmp(argv[1], "prodpaced"))
+    prodpaced(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), atol(argv[6]), atol(argv[7]));
+  else if (argc == 10 && !strcmp(argv[1], "lat"))
+    cons(argv[2], argv[3], atol(argv[4]), atoi(argv[5]), atoi(argv[6]), atoi(argv[7]), atoi(argv[8]), argv[9]);
   else {
-    fprintf(stderr, "usage: relay-bench-ends prod PATH TEMPLATE SEQ_OFF TOTAL | cons PATH NAME TOTAL SEQ_OFF KIND_OFF STATUS_KIND\n");
+    fprintf(stderr, "usage: relay-bench-ends prod PATH TEMPLATE SEQ_OFF TOTAL | cons PATH NAME TOTAL SEQ_OFF KIND_OFF"
+                    " STATUS_KIND | prodpaced PATH TEMPLATE SEQ_OFF TS_OFF RATE TOTAL | lat PATH NAME TOTAL SEQ_OFF"
+                    " KIND_OFF STATUS_KIND TS_OFF OUT\n");
     return 2;
   }
   return 0;

@@ -165,21 +165,59 @@ export async function relayLatency(
   warmup = defaultWarmup(rate),
   relayEnv: Record<string, string> = {},
   root?: string,
+  /** The C ends (bench/relay-bench-ends.c `prodpaced` / `lat`) instead of the Bun producer and consumers. */
+  cEnds?: string,
 ) {
   return withRelay(
     work,
     8 << 20, // the default queue
     consumers,
-    (i, path) => ["lat", path, `bench-${i}`, String(warmup + frames), join(work, `lat-${i}.bin`)],
-    (relayIn, cons) => pacedRun(work, relayIn, cons, rate, frames, warmup),
+    (i, path) =>
+      cEnds
+        ? cLatArgs(path, i, warmup + frames, join(work, `lat-${i}.bin`))
+        : ["lat", path, `bench-${i}`, String(warmup + frames), join(work, `lat-${i}.bin`)],
+    (relayIn, cons) =>
+      pacedRun(work, relayIn, cons, rate, frames, warmup, cEnds ? cPacedProducer(work, cEnds) : undefined),
     relayEnv,
     root,
+    cEnds ? [cEnds, "lat"] : undefined,
   );
+}
+
+/** Arguments of relay-bench-ends `lat` after the mode: our frames' offsets come from schema/frame.ts. */
+function cLatArgs(path: string, i: number, total: number, out: string): string[] {
+  return [
+    path,
+    `bench-${i}`,
+    String(total),
+    String(FrameOffset.seq),
+    String(FrameOffset.kindFlags),
+    String(Kind.Status),
+    String(FrameOffset.tsRecv),
+    out,
+  ];
+}
+
+/** The C paced producer's command (one real trade frame as its template), for pacedRun. */
+function cPacedProducer(work: string, ends: string) {
+  const template = join(work, "paced-frame.bin");
+  writeFileSync(template, producerBatch(1));
+  return (inPath: string, total: number, rate: number) => [
+    ends,
+    "prodpaced",
+    inPath,
+    template,
+    String(FrameOffset.seq),
+    String(FrameOffset.tsRecv),
+    String(rate),
+    String(total),
+  ];
 }
 
 /**
  * The same Bun producer and consumers through the C relay (`uds relay`): what our endpoints cost on their
- * own, so the relay's share of the latency can be read off.
+ * own, so the relay's share of the latency can be read off. With `cEnds`, the C ends in our frame format
+ * (relay-bench-ends.c) instead: the check that they cost what uds.c fanlat's own ends do.
  */
 export async function bunEndsViaCRelay(
   work: string,
@@ -188,6 +226,7 @@ export async function bunEndsViaCRelay(
   rate: number,
   frames: number,
   warmup = defaultWarmup(rate),
+  cEnds?: string,
 ) {
   const inPath = join(work, "c-relay-in.sock");
   const outPath = join(work, "c-relay-out.sock");
@@ -196,21 +235,26 @@ export async function bunEndsViaCRelay(
   try {
     await waitFor(() => existsSync(outPath) && existsSync(inPath), "C relay sockets");
     for (let i = 0; i < consumers; i++) {
+      const out = join(work, `lat-${i}.bin`);
       cons.push(
-        spawnHelper([
-          "bun",
-          CONSUMER,
-          "lat",
-          outPath,
-          `bench-${i}`,
-          String(warmup + frames),
-          join(work, `lat-${i}.bin`),
-        ]),
+        spawnHelper(
+          cEnds
+            ? [cEnds, "lat", ...cLatArgs(outPath, i, warmup + frames, out)]
+            : ["bun", CONSUMER, "lat", outPath, `bench-${i}`, String(warmup + frames), out],
+        ),
       );
     }
     await Promise.all(cons.map((h) => h.line((l) => l.ready === true, "ready")));
     // The C relay accepts every consumer before the producer; connected consumers are in its accept queue.
-    return await pacedRun(work, inPath, cons, rate, frames, warmup);
+    return await pacedRun(
+      work,
+      inPath,
+      cons,
+      rate,
+      frames,
+      warmup,
+      cEnds ? cPacedProducer(work, cEnds) : undefined,
+    );
   } finally {
     await Promise.all(cons.map((h) => h.kill()));
     await relay.kill();
@@ -226,10 +270,19 @@ async function pacedRun(
   rate: number,
   frames: number,
   warmup: number,
+  /** The producer's command (default the Bun paced producer). */
+  producerCmd: (inPath: string, total: number, rate: number) => string[] = (inPath, total, rate) => [
+    "bun",
+    PRODUCER,
+    "paced",
+    inPath,
+    String(total),
+    String(rate),
+  ],
 ) {
   // `warmup` frames first, then `frames` measured ones, all at `rate`, one stream, no pause between them.
   const total = warmup + frames;
-  const producer = spawnHelper(["bun", PRODUCER, "paced", inPath, String(total), String(rate)]);
+  const producer = spawnHelper(producerCmd(inPath, total, rate));
   try {
     await producer.line((l) => typeof l.t0 === "number", "producer result");
     const results = await Promise.all(

@@ -18,7 +18,8 @@ export interface RelayBenchOptions {
   batch?: number;
   /**
    * Also run our relay with the C ends (bench/relay-bench-ends.c: a C producer and 3 C consumers speaking our
-   * protocols) in each throughput round: the relay alone, against uds.c fanout's all-C run (default true).
+   * protocols) in each throughput round and each latency round: the relay alone, against uds.c's all-C runs
+   * (default true). The latency rounds also run those C ends through the C relay (`uds relay`).
    */
   cEnds?: boolean;
   /** Run the latency runs (default true); false: throughput (and brokers) only. */
@@ -63,9 +64,16 @@ export interface RelayBenchResult {
   relayBad: number;
   /**
    * One-way producer → relay → consumer at latencyRate, µs (medians of the runs' percentiles): ours, all-C, and
-   * our Bun producer/consumers through the C relay (the endpoints' share).
+   * our Bun producer/consumers through the C relay (the endpoints' share); with cEnds, the C ends in our frame
+   * format (relay-bench-ends.c) around our relay (the relay's share) and around the C relay (null otherwise).
    */
-  latency: { relay: Latency; c: Latency; bunEndsCRelay: Latency };
+  latency: {
+    relay: Latency;
+    c: Latency;
+    bunEndsCRelay: Latency;
+    cEndsRelay: Latency | null;
+    cEndsCRelay: Latency | null;
+  };
   ratios: {
     throughputVsC: number;
     throughputCEndsVsC: number | null;
@@ -168,6 +176,31 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
       );
       relayBad += mixed.bad;
       Object.assign(row, { mixP50: mixed.p50, mixP99: mixed.p99, mixP999: mixed.p999 });
+      if (o.cEnds) {
+        // The C ends around our relay (the relay's share) and around the C relay (the C ends' own check).
+        const alone = await relayLatency(
+          work,
+          o.consumers,
+          o.latencyRate,
+          o.latencyFrames,
+          latencyWarmup,
+          {},
+          undefined,
+          uds.ends,
+        );
+        relayBad += alone.bad;
+        Object.assign(row, { cEndsP50: alone.p50, cEndsP99: alone.p99, cEndsP999: alone.p999 });
+        const cc = await bunEndsViaCRelay(
+          work,
+          uds,
+          o.consumers,
+          o.latencyRate,
+          o.latencyFrames,
+          latencyWarmup,
+          uds.ends,
+        );
+        Object.assign(row, { ccP50: cc.p50, ccP99: cc.p99, ccP999: cc.p999, ccBad: cc.bad });
+      }
       o.log(`round ${r + 1}/${o.rounds}: ${JSON.stringify(row)}`);
       rounds.push(row);
     }
@@ -185,6 +218,8 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
       relay: { p50: med("relayP50"), p99: med("relayP99"), p999: med("relayP999") },
       c: { p50: med("cP50"), p99: med("cP99"), p999: med("cP999") },
       bunEndsCRelay: { p50: med("mixP50"), p99: med("mixP99"), p999: med("mixP999") },
+      cEndsRelay: o.cEnds ? { p50: med("cEndsP50"), p99: med("cEndsP99"), p999: med("cEndsP999") } : null,
+      cEndsCRelay: o.cEnds ? { p50: med("ccP50"), p99: med("ccP99"), p999: med("ccP999") } : null,
     };
     return {
       latencyRate: o.latencyRate,
@@ -219,6 +254,27 @@ function cpuLine(r: RelayBenchResult): string {
   );
 }
 
+/** The p50 split (C ends around our relay, around the C relay), when run; ratios to uds.c fanlat. */
+function splitRows(r: RelayBenchResult): string[] {
+  const a = r.latency.cEndsRelay;
+  const b = r.latency.cEndsCRelay;
+  if (a === null || b === null || Number.isNaN(a.p50)) return [];
+  const us = (v: number) => `${v.toFixed(1)} µs`;
+  const c = r.latency.c;
+  const row = (name: string, l: Latency) =>
+    `| ${name} | ${us(l.p50)} (${(l.p50 / c.p50).toFixed(2)}×) | ${us(l.p99)} (${(l.p99 / c.p99).toFixed(2)}×) | ${us(l.p999)} |`;
+  return [
+    "",
+    `| latency @${r.latencyRate / 1000}k/s, who carries the gap (× uds.c fanlat, same rounds) | p50 | p99 | p99.9 |`,
+    "|---|---|---|---|",
+    row("uds.c fanlat (C relay, C ends)", c),
+    row("C ends (our frames, relay-bench-ends.c) around the C relay", b),
+    row("C ends around our relay (the relay's share)", a),
+    row("Bun ends around the C relay (the ends' share)", r.latency.bunEndsCRelay),
+    row("Bun ends around our relay", r.latency.relay),
+  ];
+}
+
 /** The result as Markdown tables (what `bun bench/relay-bench.ts` prints). */
 export function formatRelayBench(r: RelayBenchResult): string {
   const m = (v: number | null) => (v === null ? "n/a" : `${(v / 1e6).toFixed(2)} M/s`);
@@ -250,6 +306,7 @@ export function formatRelayBench(r: RelayBenchResult): string {
     "|---|---|---|---|",
     `| through our relay | ${us(r.latency.relay.p50)} | ${us(r.latency.relay.p99)} | ${us(r.latency.relay.p999)} |`,
     `| through the C relay (uds relay) | ${us(r.latency.bunEndsCRelay.p50)} | ${us(r.latency.bunEndsCRelay.p99)} | ${us(r.latency.bunEndsCRelay.p999)} |`,
+    ...splitRows(r),
     "",
     "| brokers (JS subscribers, C publisher at max rate) | delivered per subscriber | tapewire in / broker | lost |",
     "|---|---|---|---|",
