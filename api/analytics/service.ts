@@ -16,6 +16,8 @@ import { type LoadedRange, loadRange, type RangeFilter, type Scales } from "./so
 
 /** How often the S3 cache is swept of copies the manifest no longer names. */
 const CACHE_SWEEP_MS = 60_000;
+/** DuckDB connections kept between requests. */
+const IDLE_CONNECTIONS = 4;
 
 export const analyticsConfig = defineConfig("api", {
   archiveDir: string("ARCHIVE_DIR", {
@@ -84,7 +86,12 @@ export class AnalyticsService {
     return this.store.readRoot;
   }
 
+  /** Connections between requests (one per request at a time; set up once: ~0.7 ms a request). */
+  private readonly idle: DuckDBConnection[] = [];
+
   private async connect(): Promise<DuckDBConnection> {
+    const kept = this.idle.pop();
+    if (kept) return kept;
     if (!this.instance) {
       mkdirSync(this.tmp, { recursive: true });
       this.instance = await DuckDBInstance.create(":memory:", {
@@ -129,6 +136,7 @@ export class AnalyticsService {
     if (!d) throw new Error(`unknown dataset ${dataset}`);
     this.sweepDue();
     const duck = await this.connect();
+    let reusable = false;
     try {
       const to = typeof this.copyUrl === "function" ? this.copyUrl() : { sql: this.sql, url: this.copyUrl };
       const range = await loadRange(to.sql, duck, this.tmp, this.store, d, f, this.scales, to.url);
@@ -137,9 +145,13 @@ export class AnalyticsService {
         return { result, sources: { archivedFiles: range.archivedFiles, databaseRows: range.liveRows } };
       } finally {
         await range.drop();
+        reusable = true;
       }
     } finally {
-      duck.closeSync();
+      // Kept for the next request once what this one made is dropped; after a failure, closed (nothing of it
+      // can reach another request).
+      if (reusable && this.instance && this.idle.length < IDLE_CONNECTIONS) this.idle.push(duck);
+      else duck.closeSync();
     }
   }
 
@@ -163,6 +175,7 @@ export class AnalyticsService {
   }
 
   close(): void {
+    for (const c of this.idle.splice(0)) c.closeSync();
     this.instance?.closeSync();
     this.instance = null;
   }

@@ -165,83 +165,119 @@ export async function loadRange(
   const raw = copyUrl && rawCopySupported(copyUrl) ? copyUrl : undefined;
   const id = `${d.name}_${process.pid}_${++counter}`;
   const csv = join(tmpDir, `${id}.csv`);
-  const { files, liveBytes } = await sql.begin("isolation level repeatable read read only", async (tx) => {
-    // The live query's estimated cost is high (an index range for each of ~100 guessed pairs), so the server's
-    // JIT would compile it on every request: 30-65 ms, even for a COPY of nothing.
-    await tx.unsafe("SET LOCAL jit = off");
-    const exFilter = f.exchanges.length ? `AND m.exchange IN (${ints(f.exchanges).join(", ")})` : "";
-    const files = await tx.unsafe(
-      `SELECT m.path, m.exchange, m.sha256, m.partition_start, m.partition_end FROM archive_manifest m WHERE m.dataset = '${d.name}'
+  // The archived part (lease, the files' view, their trade ids' bounds from the footers) is set up in DuckDB
+  // while Postgres runs the live COPY: DuckDB is idle during the transaction and the files are known once the
+  // manifest is read (~3 of the ~7 ms the two took one after the other on a 1-day request).
+  let archived: Promise<ArchivedPart> | undefined;
+  let loaded: { files: ArchivedFile[]; liveBytes: number };
+  try {
+    loaded = await sql.begin("isolation level repeatable read read only", async (tx) => {
+      // The live query's estimated cost is high (an index range for each of ~100 guessed pairs), so the server's
+      // JIT would compile it on every request: 30-65 ms, even for a COPY of nothing. Sent with the manifest's
+      // query in one round trip.
+      const exFilter = f.exchanges.length ? `AND m.exchange IN (${ints(f.exchanges).join(", ")})` : "";
+      const [, rows] = await Promise.all([
+        tx.unsafe("SET LOCAL jit = off"),
+        tx.unsafe(
+          `SELECT m.path, m.exchange, m.sha256, m.partition_start, m.partition_end FROM archive_manifest m WHERE m.dataset = '${d.name}'
        AND m.partition_end > '${f.from.toISOString()}' AND m.partition_start < '${f.to.toISOString()}' ${exFilter}
        ORDER BY m.partition_start, m.exchange`,
-    );
-    const live = liveSql(
-      d,
-      f,
-      files.map((r) => ({
-        exchange: Number(r.exchange),
-        start: new Date(r.partition_start),
-        end: new Date(r.partition_end),
-      })),
-    );
-    const copy = `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`;
-    // Our own COPY connection in this transaction's snapshot (on the server `sql` reads: the primary or a hot
-    // standby): postgres.js's COPY stream under Bun can leave its pooled connection stalled, and the next
-    // request's COPY on it then never completes (notebooks.test.ts, one run in three). A TLS URL, which our
-    // reader does not speak: postgres.js, but on a connection of its own, closed after the COPY. No URL
-    // (tests): postgres.js on the transaction.
-    let liveBytes: number;
-    if (copyUrl) {
-      const [snap] = await tx`SELECT pg_export_snapshot() AS id`;
-      const snapshot = String(snap?.id);
-      liveBytes = raw
-        ? await copyOutToFile(raw, copy, csv, { snapshot })
-        : await copyOnOwnConnection(copyUrl, snapshot, copy, csv);
-    } else liveBytes = await copyToFile(tx, copy, csv);
-    return {
-      liveBytes,
-      files: files.map((r) => ({
+        ),
+      ]);
+      const files = rows.map((r) => ({
         path: String(r.path),
         exchange: Number(r.exchange),
         sha256: String(r.sha256),
         inside: new Date(r.partition_start) >= f.from && new Date(r.partition_end) <= f.to,
-      })),
-    };
-  });
-  // S3: fetch what the cache lacks before DuckDB reads it, leased (no eviction takes them) until drop().
-  const lease = await ensureLocal(store, files);
-  try {
-    return await viewOver(duck, id, csv, d, f, scales, files, liveBytes, lease);
+      }));
+      archived = archivedPart(duck, id, d, f, scales, store, files);
+      // Awaited after the transaction (a failure there is handled there, not as an unhandled rejection here).
+      archived.catch(() => {});
+      const live = liveSql(
+        d,
+        f,
+        rows.map((r) => ({
+          exchange: Number(r.exchange),
+          start: new Date(r.partition_start),
+          end: new Date(r.partition_end),
+        })),
+      );
+      const copy = `COPY (${live}) TO STDOUT (FORMAT csv, NULL '\\N')`;
+      // Our own COPY connection in this transaction's snapshot (on the server `sql` reads: the primary or a hot
+      // standby): postgres.js's COPY stream under Bun can leave its pooled connection stalled, and the next
+      // request's COPY on it then never completes (notebooks.test.ts, one run in three). A TLS URL, which our
+      // reader does not speak: postgres.js, but on a connection of its own, closed after the COPY. No URL
+      // (tests): postgres.js on the transaction.
+      let liveBytes: number;
+      if (copyUrl) {
+        const [snap] = await tx`SELECT pg_export_snapshot() AS id`;
+        const snapshot = String(snap?.id);
+        liveBytes = raw
+          ? await copyOutToFile(raw, copy, csv, { snapshot })
+          : await copyOnOwnConnection(copyUrl, snapshot, copy, csv);
+      } else liveBytes = await copyToFile(tx, copy, csv);
+      return { liveBytes, files };
+    });
   } catch (error) {
-    lease.release();
+    rmSync(csv, { force: true });
+    await archived?.then(
+      (a) => a.drop(),
+      () => {},
+    );
+    throw error;
+  }
+  if (!archived) throw new Error("loadRange: the transaction returned before reading the manifest");
+  const part = await archived;
+  try {
+    return await viewOver(duck, id, csv, d, scales, loaded.files, loaded.liveBytes, part);
+  } catch (error) {
+    rmSync(csv, { force: true });
+    await part.drop();
     throw error;
   }
 }
 
-async function viewOver(
+interface ArchivedFile {
+  path: string;
+  exchange: number;
+  sha256: string;
+  /** The partition lies inside the range: every row of the file is in it. */
+  inside: boolean;
+}
+
+/** The range's Parquet files, leased, as one SELECT (and a view of it), with their trade ids' bounds. */
+interface ArchivedPart {
+  /** The files' rows as the view presents them, or null without files. */
+  select: string | null;
+  /** A view of `select` (the range's view when the database adds no rows). */
+  view: string | null;
+  /** From the footers' statistics; null without files or where a row group has none. */
+  tradeIds: IdBounds | null;
+  drop(): Promise<void>;
+}
+
+async function archivedPart(
   duck: DuckDBConnection,
   id: string,
-  csv: string,
   d: ArchiveDataset,
   f: RangeFilter,
   scales: Scales,
-  files: { path: string; exchange: number; inside: boolean }[],
-  liveBytes: number,
-  lease: ArchiveLease,
-): Promise<LoadedRange> {
-  const archiveRoot = lease.root;
-  // The database's rows in a temporary table; none (the range is archived) and there is nothing to load,
-  // unless the view needs the table for its columns (no file either).
-  const parts: string[] = [];
-  let liveRows = 0;
-  if (liveBytes > 0 || files.length === 0) {
-    await duck.run(`CREATE TEMP TABLE ${id}_live AS ${readSourceCsv(d, csv, [["exchange_id", "SMALLINT"]])}`);
-    const [liveCount] = (await duck.runAndReadAll(`SELECT count(*)::BIGINT FROM ${id}_live`)).getRows();
-    liveRows = Number(liveCount?.[0] ?? 0);
-    parts.push(`SELECT ${presentColumns(d, scales, "exchange_id")} FROM ${id}_live`);
-  }
-  rmSync(csv, { force: true });
-  if (files.length) {
+  store: ArchiveStore,
+  files: ArchivedFile[],
+): Promise<ArchivedPart> {
+  // S3: fetch what the cache lacks before DuckDB reads it, leased (no eviction takes them) until drop().
+  const lease = await ensureLocal(store, files);
+  const view = `${id}_files`;
+  let created = false;
+  const drop = async () => {
+    try {
+      if (created) await duck.run(`DROP VIEW IF EXISTS ${view}`);
+    } finally {
+      lease.release();
+    }
+  };
+  try {
+    if (!files.length) return { select: null, view: null, tradeIds: null, drop };
     // Each file's exchange is its partition's; the filter on time and instrument is pushed into the scan. A file
     // whose partition lies inside the range has every row inside it: no time filter, so a query that does not
     // use the time reads no time column (the week of spreads' per-exchange histogram: 56 -> 36 ms).
@@ -252,36 +288,91 @@ async function viewOver(
       g.paths.push(file.path);
       groups.set(key, g);
     }
+    const parts: string[] = [];
     for (const { exchange, inside, paths } of groups.values()) {
-      const list = paths.map((p) => `'${join(archiveRoot, p).replaceAll("'", "''")}'`).join(", ");
+      const list = paths.map((p) => `'${join(lease.root, p).replaceAll("'", "''")}'`).join(", ");
       const filter = where({ ...f, exchanges: [] }, "a", !inside);
       parts.push(
         `SELECT ${presentColumns(d, scales, `${exchange}::SMALLINT`)} FROM read_parquet([${list}], hive_partitioning = false) a${filter ? ` WHERE ${filter}` : ""}`,
       );
     }
-  }
-  await duck.run(`CREATE TEMP VIEW ${id} AS ${parts.join(" UNION ALL ")}`);
-  return {
-    view: id,
-    archivedFiles: files.length,
-    liveRows,
-    tradeIds: d.columns.some((c) => c.name === "trade_id")
+    const select = parts.join(" UNION ALL ");
+    await duck.run(`CREATE TEMP VIEW ${view} AS ${select}`);
+    created = true;
+    const tradeIds = d.columns.some((c) => c.name === "trade_id")
       ? await tradeIdBounds(
           duck,
-          liveRows > 0 ? `${id}_live` : null,
-          files.map((f) => join(archiveRoot, f.path)),
+          null,
+          files.map((file) => join(lease.root, file.path)),
         )
-      : null,
-    async drop() {
-      try {
-        await duck.run(`DROP VIEW IF EXISTS ${id}`);
-        await duck.run(`DROP TABLE IF EXISTS ${id}_live`);
-      } finally {
-        lease.release();
-      }
-    },
-  };
+      : null;
+    return { select, view, tradeIds, drop };
+  } catch (error) {
+    await drop();
+    throw error;
+  }
 }
+
+async function viewOver(
+  duck: DuckDBConnection,
+  id: string,
+  csv: string,
+  d: ArchiveDataset,
+  scales: Scales,
+  files: ArchivedFile[],
+  liveBytes: number,
+  part: ArchivedPart,
+): Promise<LoadedRange> {
+  // The database's rows in a temporary table; none (the range is archived) and there is nothing to load: the
+  // files' view is the range's, unless the view needs the table for its columns (no file either).
+  if (part.view && liveBytes === 0) {
+    rmSync(csv, { force: true });
+    return {
+      view: part.view,
+      archivedFiles: files.length,
+      liveRows: 0,
+      tradeIds: part.tradeIds,
+      drop: part.drop,
+    };
+  }
+  let tableMade = false;
+  let viewMade = false;
+  const drop = async () => {
+    try {
+      if (viewMade) await duck.run(`DROP VIEW IF EXISTS ${id}`);
+      if (tableMade) await duck.run(`DROP TABLE IF EXISTS ${id}_live`);
+    } finally {
+      await part.drop();
+    }
+  };
+  try {
+    await duck.run(`CREATE TEMP TABLE ${id}_live AS ${readSourceCsv(d, csv, [["exchange_id", "SMALLINT"]])}`);
+    tableMade = true;
+    rmSync(csv, { force: true });
+    const [liveCount] = (await duck.runAndReadAll(`SELECT count(*)::BIGINT FROM ${id}_live`)).getRows();
+    const liveRows = Number(liveCount?.[0] ?? 0);
+    const parts = [`SELECT ${presentColumns(d, scales, "exchange_id")} FROM ${id}_live`];
+    if (part.select) parts.push(part.select);
+    await duck.run(`CREATE TEMP VIEW ${id} AS ${parts.join(" UNION ALL ")}`);
+    viewMade = true;
+    let tradeIds: IdBounds | null = null;
+    if (d.columns.some((c) => c.name === "trade_id")) {
+      const live = liveRows > 0 ? await tradeIdBounds(duck, `${id}_live`, []) : null;
+      // A file without statistics (no bounds beside files) leaves them unknown.
+      if (!part.select) tradeIds = live;
+      else if (part.tradeIds) tradeIds = live ? unionBounds(part.tradeIds, live) : part.tradeIds;
+    }
+    return { view: id, archivedFiles: files.length, liveRows, tradeIds, drop };
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+}
+
+const unionBounds = (a: IdBounds, b: IdBounds): IdBounds => ({
+  lo: a.lo < b.lo ? a.lo : b.lo,
+  hi: a.hi > b.hi ? a.hi : b.hi,
+});
 
 /**
  * Bounds of the trade ids from the Parquet footers' row-group statistics (no scan of the files) and the loaded
