@@ -11,7 +11,7 @@ import { copyToFile } from "../../archiver/copy-out.ts";
 import { readSourceCsv } from "../../archiver/duck.ts";
 import { INSTRUMENT_FACTORS } from "../../archiver/export.ts";
 import { copyOutToFile, rawCopySupported } from "../../archiver/pg-copy.ts";
-import { type ArchiveLease, type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
+import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
 
 export interface RangeFilter {
@@ -370,7 +370,9 @@ async function viewOver(
 }
 
 const unionBounds = (a: IdBounds, b: IdBounds): IdBounds => ({
+  // biome-ignore lint/complexity/useMathMinMax: bigints
   lo: a.lo < b.lo ? a.lo : b.lo,
+  // biome-ignore lint/complexity/useMathMinMax: bigints
   hi: a.hi > b.hi ? a.hi : b.hi,
 });
 
