@@ -28,6 +28,7 @@ import {
 import { VALID_INDEXES } from "./ingest.ts";
 import type { Journal } from "./journal/journal.ts";
 import type { RelayMetrics } from "./metrics.ts";
+import { MultiWriter } from "./multiwrite.ts";
 import { ReplayCursor } from "./replay.ts";
 import { FrameRing } from "./ring.ts";
 import { setSendBuffer } from "./sockopt.ts";
@@ -85,6 +86,9 @@ export class ConsumerConn {
   }
 }
 
+/** An empty slot of Fanout's per-batch consumer lists. */
+const NONE = undefined as unknown as ConsumerConn;
+
 /** How long a consumer that sends no filter line waits before frames go out (see ConsumerConn.holding). */
 export const HOLD_MS = 500;
 /** Journal frames read per step of a replay (one scratch buffer, reused). */
@@ -102,6 +106,14 @@ export class Fanout {
   private replaying = 0;
   /** TAPEWIRE_RELAY_TRACE's recorder (per-consumer write times), or null. */
   trace: HopTrace | null = null;
+  /**
+   * The direct writes of a batch in one syscall (relay/multiwrite.ts: Linux AIO), so no consumer's wake-up
+   * preempts the relay before the next consumer is written; null where unsupported (one write per consumer).
+   */
+  private readonly multi: MultiWriter | null = MultiWriter.create();
+  /** The consumers of the current batch that are written directly (multi only), and those submitted. */
+  private readonly direct: ConsumerConn[] = [];
+  private readonly sent: ConsumerConn[] = [];
 
   constructor(
     private readonly metrics: RelayMetrics,
@@ -143,6 +155,9 @@ export class Fanout {
     if (length === 0) return;
     let fullCopies = 0;
     const consumers = this.consumers;
+    const multi = this.multi;
+    const direct = this.direct;
+    let directs = 0;
     for (let i = 0; i < consumers.length; i++) {
       const c = consumers[i]!;
       if (c.cutting || c.replay !== null) continue;
@@ -151,7 +166,8 @@ export class Fanout {
         c.framesOut += length / FRAME_SIZE;
         if (this.trace !== null) this.trace.writing(i);
         if (c.ring.size === 0 && !c.waitingDrain && !c.holding) {
-          this.writeDirect(c, batch);
+          if (multi === null) this.writeDirect(c, batch);
+          else direct[directs++] = c;
           continue;
         }
         c.ring.push(batch.src, batch.srcStart, length);
@@ -162,6 +178,8 @@ export class Fanout {
       }
       if (!c.waitingDrain && !c.holding) this.flush(c);
     }
+    if (directs === 1) this.writeDirect(direct[0]!, batch);
+    else if (directs > 1) this.writeDirects(multi!, directs, batch);
     if (this.trace !== null) this.trace.done();
     if (this.replaying > 0) {
       for (let i = 0; i < consumers.length; i++) {
@@ -180,11 +198,56 @@ export class Fanout {
 
   /** A consumer that is keeping up: write straight from the batch; only what the socket refuses is queued. */
   private writeDirect(c: ConsumerConn, batch: FrameBatch): void {
-    const n = c.socket.write(batch.src, batch.srcStart, batch.length);
-    if (n < 0 || n === batch.length) return; // closing (close handler cleans up) or all taken
+    this.written(c, batch, c.socket.write(batch.src, batch.srcStart, batch.length));
+  }
+
+  /** The direct writes of `count` consumers in one io_submit (per `capacity` of them). */
+  private writeDirects(multi: MultiWriter, count: number, batch: FrameBatch): void {
+    const direct = this.direct;
+    const sent = this.sent;
+    let queued = 0;
+    for (let k = 0; k < count; k++) {
+      const c = direct[k]!;
+      direct[k] = NONE; // hold no consumer past this batch
+      const fd = (c.socket as { fd?: number }).fd;
+      // A closed socket's fd is -1: never write to a number the kernel may have given to another file.
+      if (typeof fd !== "number" || fd < 0) {
+        this.writeDirect(c, batch);
+        continue;
+      }
+      sent[queued++] = c;
+      multi.add(fd, batch.src, batch.srcStart, batch.length);
+      if (queued === multi.capacity) {
+        this.submit(multi, queued, batch);
+        queued = 0;
+      }
+    }
+    if (queued > 0) this.submit(multi, queued, batch);
+  }
+
+  private submit(multi: MultiWriter, queued: number, batch: FrameBatch): void {
+    const sent = this.sent;
+    const done = multi.submit();
+    for (let k = 0; k < queued; k++) {
+      const c = sent[k]!;
+      sent[k] = NONE;
+      // Not attempted (refused at submission): through Bun's socket, which knows its state.
+      if (k >= done) this.writeDirect(c, batch);
+      else if (this.written(c, batch, multi.result(k))) this.flush(c);
+    }
+  }
+
+  /**
+   * After a direct write of `n` bytes (negative: closing): queue what the socket did not take; true when
+   * something was queued. A write Bun did not make (multiwrite) must then be flushed through Bun's socket
+   * once, so that Bun watches it for writability and calls drain.
+   */
+  private written(c: ConsumerConn, batch: FrameBatch, n: number): boolean {
+    if (n < 0 || n === batch.length) return false; // closing (close handler cleans up) or all taken
     if (batch.length >= RAISE_SNDBUF_AT) this.raiseBuffer(c);
     c.ring.pushRemainder(batch.src, batch.srcStart + n, batch.length - n, n % FRAME_SIZE);
     c.waitingDrain = true;
+    return true;
   }
 
   /** Frame by frame: filter check (two table loads), 12-word copy, and the queue bound. */

@@ -1,0 +1,105 @@
+// The fan-out's direct writes in one io_submit (relay/multiwrite.ts): every socket gets its own bytes from one
+// call, a full socket reports what it took, and through the relay a consumer whose writes came back short
+// (stopped for a while, under its queue bound) still gets every frame once it reads again: the rest goes
+// through Bun's socket, which then calls drain.
+import { afterEach, expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Socket } from "bun";
+import { FRAME_SIZE } from "../schema/frame.ts";
+import { connectRelayProducer } from "./index.ts";
+import { MultiWriter } from "./multiwrite.ts";
+import { frames, readLines, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
+
+const cleanups: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function socketPairs(n: number) {
+  const path = join(tmpdir(), `multiwrite-${process.pid}-${Date.now()}.sock`);
+  const servers: Socket<undefined>[] = [];
+  const got: number[][] = Array.from({ length: n }, () => []);
+  const listener = Bun.listen({ unix: path, socket: { open: (s) => void servers.push(s), data() {} } });
+  const clients: Socket<undefined>[] = [];
+  for (let i = 0; i < n; i++) {
+    clients.push(await Bun.connect({ unix: path, socket: { data: (_s, d) => void got[i]!.push(...d) } }));
+  }
+  await waitFor(() => servers.length === n, "accepted");
+  cleanups.push(() => {
+    for (const c of clients) c.end();
+    listener.stop(true);
+    rmSync(path, { force: true });
+  });
+  return { servers, got };
+}
+
+const fd = (s: Socket<undefined>) => (s as unknown as { fd: number }).fd;
+
+test.skipIf(process.platform !== "linux")("one io_submit writes each socket its own bytes", async () => {
+  const w = MultiWriter.create();
+  expect(w).not.toBeNull();
+  cleanups.push(() => w!.close());
+  const { servers, got } = await socketPairs(3);
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  for (let i = 0; i < 3; i++) w!.add(fd(servers[i]!), bytes, 10 * i, 5);
+  expect(w!.submit()).toBe(3);
+  expect(w!.submits).toBe(1);
+  expect([0, 1, 2].map((i) => w!.result(i))).toEqual([5, 5, 5]);
+  await waitFor(() => got.every((g) => g.length === 5), "bytes");
+  expect(got).toEqual([
+    [0, 1, 2, 3, 4],
+    [10, 11, 12, 13, 14],
+    [20, 21, 22, 23, 24],
+  ]);
+  // A socket whose buffer is full takes part of a write, then nothing (never blocks, never an error).
+  const big = new Uint8Array(8 << 20);
+  w!.add(fd(servers[0]!), big, 0, big.byteLength);
+  w!.submit();
+  expect(w!.result(0)).toBeGreaterThan(0);
+  expect(w!.result(0)).toBeLessThan(big.byteLength);
+});
+
+test("a consumer stopped under its queue bound gets every frame once it reads again, in order, not cut", async () => {
+  const relay = await startRelayProcess({ env: { TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES: String(64 << 20) } });
+  cleanups.push(() => relay[Symbol.asyncDispose]());
+  const procs = ["a", "b", "stopped"].map((name) => {
+    const proc = Bun.spawn(["bun", join(import.meta.dir, "consumer-fixture.ts"), relay.outPath, name], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    const reports: Array<{ event: string; data: number; discontinuities: number }> = [];
+    readLines(proc.stdout, (line) => reports.push(JSON.parse(line)));
+    cleanups.push(async () => {
+      proc.kill("SIGCONT");
+      proc.kill("SIGTERM");
+      await proc.exited;
+    });
+    return { proc, reports };
+  });
+  await waitForFilters(relay, ["a", "b", "stopped"]);
+  procs[2]!.proc.kill("SIGSTOP");
+  // 100k frames (4.8 MB: beyond a socket buffer, well within the queue), in small writes so that most
+  // ingest reads are small and every consumer is written directly, in one submit.
+  const total = 102_400;
+  const producer = await connectRelayProducer({ path: relay.inPath, bufferBytes: 1 << 20 });
+  const batch = frames(Array.from({ length: 64 }, () => ({})));
+  const view = new DataView(batch.buffer);
+  for (let seq = 0; seq < total; seq += 64) {
+    for (let j = 0; j < 64; j++) view.setUint32(j * FRAME_SIZE + 4, seq + j, true);
+    while (!producer.send(batch)) await producer.drained();
+    if (seq % 4096 === 0) await Bun.sleep(1);
+  }
+  await producer.close();
+  await Bun.sleep(200);
+  procs[2]!.proc.kill("SIGCONT");
+  for (const p of procs) {
+    await waitFor(() => p.reports.some((r) => r.event === "summary"), "summary", 20_000);
+    const done = p.reports.find((r) => r.event === "summary")!;
+    expect(done.data).toBe(total);
+    expect(done.discontinuities).toBe(0);
+    expect(p.reports.filter((r) => r.event === "closed")).toEqual([]);
+  }
+  expect(await relay.metric("tapewire_relay_slow_consumer_disconnects_total")).toBe(0);
+}, 30_000);
