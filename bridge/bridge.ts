@@ -19,6 +19,7 @@ import { PostgresSink } from "./sink/postgres.ts";
 import { Spool } from "./sink/spool.ts";
 import type { BatchSink, RelayPosition } from "./sink/types.ts";
 import { BatchWriter } from "./sink/writer.ts";
+import { KERNEL_UNSENT_BYTES, limitUnsentBytes } from "./socket-buffers.ts";
 import { TopicTable } from "./topics.ts";
 
 export interface BridgeDeps {
@@ -135,6 +136,13 @@ export async function startBridge(deps: BridgeDeps): Promise<Bridge> {
     metricsToken: probes.token,
   });
   publisher.target = server;
+  // Before any client connects: what a client's socket may hold in the kernel unsent (socket-buffers.ts).
+  const unsent = limitUnsentBytes(server.port ?? config.port, KERNEL_UNSENT_BYTES);
+  if (unsent.applied) log.debug("kernel unsent bytes per client bounded", { bytes: KERNEL_UNSENT_BYTES });
+  else
+    log.warn("cannot bound the kernel's unsent bytes per client: slow clients are seen later", {
+      reason: unsent.reason,
+    });
   const metricsServer =
     config.metricsPort >= 0 ? serveMetrics(metrics.registry, config.metricsPort, { ready }) : null;
   // The slow-client check also runs without traffic: the time limit needs a clock.
