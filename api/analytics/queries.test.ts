@@ -9,6 +9,7 @@ import {
   integerColumn,
   ohlcv,
   packedOhlcv,
+  spreadStats,
   trimDecimal,
   unitsDecimal,
   unitsText,
@@ -306,5 +307,33 @@ describe("OHLCV's buckets", () => {
     expect(await packedOhlcv(duck, "v", 86_400)).toBeNull();
     duck.closeSync();
     expect([day?.open, day?.close, day?.high, day?.low, day?.trades]).toEqual(["10", "30", "40", "10", 3]);
+  });
+});
+
+describe("spreads' seconds", () => {
+  test("before 1970 they are floors too (the plain division truncates toward zero there)", async () => {
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    await duck.run("SET TimeZone = 'UTC'");
+    // 23:59:59.5 on 1969-12-31 and 00:00:00.3 on 1970-01-01: two seconds, one exchange in each, so no
+    // cross-exchange sample; one second (a spread of 1) if -0.5 s were truncated to second 0.
+    await duck.run(`CREATE TABLE tops AS SELECT * FROM (VALUES
+      (1::SMALLINT, 1, TIMESTAMPTZ '1969-12-31 23:59:59.5+00', 2::SMALLINT, 10000::BIGINT, 10100::BIGINT),
+      (2::SMALLINT, 1, TIMESTAMPTZ '1970-01-01 00:00:00.3+00', 2::SMALLINT, 10000::BIGINT, 10300::BIGINT))
+      t(exchange, instrument_id, time, price_decimals, bid_price_mantissa, ask_price_mantissa)`);
+    const range = { from: new Date(-86_400_000), to: new Date(86_400_000) };
+    const rows = await spreadStats(duck, "tops", 2, range);
+    expect(rows.map((r) => [r.scope, r.samples, r.min])).toEqual([
+      [1, 1, "1"],
+      [2, 1, "3"],
+    ]);
+    // From 1970 on (both rows 1 h 0.6 s later: 01:00:00.1 and .9) the plain division; one second, both exchanges: a spread of 1.
+    await duck.run("UPDATE tops SET time = time + INTERVAL 1 HOUR + INTERVAL 600 MILLISECOND");
+    const later = await spreadStats(duck, "tops", 2, { from: new Date(0), to: new Date(86_400_000) });
+    expect(later.map((r) => [r.scope, r.samples, r.min])).toEqual([
+      [1, 1, "1"],
+      [2, 1, "3"],
+      ["cross", 1, "1"],
+    ]);
+    duck.closeSync();
   });
 });

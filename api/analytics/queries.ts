@@ -534,6 +534,7 @@ export async function spreadStats(
   duck: DuckDBConnection,
   view: string,
   priceScale: number,
+  range?: { from: Date; to: Date },
 ): Promise<SpreadRow[]> {
   // Spreads as BIGINT counts of 10^-priceScale (ask and bid share the price decimals). `n` counts the exchanges
   // of a second.
@@ -555,12 +556,17 @@ export async function spreadStats(
   const exchangesOf = new Map<number, number>();
   for (const r of perExchange) exchangesOf.set(num(r[1]), (exchangesOf.get(num(r[1])) ?? 0) + 1);
   const several = [...exchangesOf].filter(([, n]) => n > 1).map(([id]) => Math.trunc(id));
+  // The second of a top: a plain integer division where every time is after 1970 (a floor there; 1-second
+  // buckets are whole seconds whatever the origin), bucketUs's floor otherwise. 0.91x of the statement.
+  const second = range && range.from.getTime() >= 0 ? "epoch_us(time) // 1000000" : bucketUs("time", 1);
+  const tops = `SELECT exchange, instrument_id, ${second} AS b, time,
+        ${units("bid_price_mantissa")} AS bid, ${units("ask_price_mantissa")} AS ask FROM ${view}
+        WHERE ${present} AND instrument_id IN (${several.join(", ")})`;
   const cross = several.length
     ? await rows(
         duck,
         percentiles(
-          `WITH t AS (SELECT exchange, instrument_id, ${bucketUs("time", 1)} AS b, time, ${units("bid_price_mantissa")} AS bid,
-        ${units("ask_price_mantissa")} AS ask FROM ${view} WHERE ${present} AND instrument_id IN (${several.join(", ")})),
+          `WITH t AS (${tops}),
       g AS (SELECT instrument_id, b, min(ask) AS ask, max(bid) AS bid, count(*) AS n,
         bit_count(bit_or(1::UBIGINT << (exchange & 63)::UBIGINT)) = count(*) AS once FROM t GROUP BY ALL),
       s AS (SELECT instrument_id, b, exchange, arg_max(bid, time) AS bid, arg_max(ask, time) AS ask FROM t
