@@ -4,22 +4,32 @@
 //    detector (compared with archive_manifest) and what each file is verified against.
 // 2. The rows to export leave Postgres as plain table columns (no per-row expressions) through binary COPY on
 //    connections of our own that join the snapshot, two at a time, in batches of about BATCH_ROWS, decoded
-//    straight into a DuckDB staging table with the exact mantissas (copy-duck.ts). Without our own connections
-//    (TLS: postgres.js) or a DuckDB we can open connections on, a batch is a CSV file instead, whose mantissas
-//    DuckDB computes from the NUMERIC text (exact string arithmetic).
-// 3. DuckDB sorts each batch (two threads, a total order), writes each partition's file with a COPY of its own
-//    to a temporary folder (two connections, one thread each, half the files each), reads the files back and
-//    compares each with its facts; the verified ones are fsync'd, renamed into place (ArchiveStore) and recorded
-//    in the manifest in one statement, while DuckDB goes on with the next batch. A partition that fails
-//    verification is reported, never placed. The archiver runs the next dataset's facts and COPYs meanwhile.
-import { mkdirSync, rmSync } from "node:fs";
+//    straight into one buffer per column with the exact mantissas (copy-duck.ts). Without our own connections
+//    (TLS: postgres.js) or a DuckDB we can open connections on, a batch is a CSV file instead, which DuckDB
+//    reads (the mantissas from the NUMERIC text, exact string arithmetic) and sorts, and we read out.
+// 3. Each batch is split into its partitions, each partition's rows sorted by the dataset's order (a total
+//    order) and written as a Parquet file by parquet.ts (batch-files.ts; zstd off the JavaScript thread) to a
+//    temporary folder. DuckDB reads the files back and compares each with its facts; the verified ones are
+//    fsync'd, renamed into place (ArchiveStore) and recorded in the manifest in one statement, while the next
+//    batch is written. A partition that fails verification is reported, never placed. The archiver runs the
+//    next dataset's facts and COPYs meanwhile. (Until this writer, DuckDB sorted each batch into a table and
+//    wrote each file with a COPY: ~2.6 µs of CPU a row, against ~1 µs now.)
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type postgres from "postgres";
 import { type ArchiveColumn, type ArchiveDataset, fileMetadata, partitionPath } from "../schema/archive.ts";
 import { EXCHANGE_NAMES } from "../schema/frame.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
-import { type BinaryColumn, copyIntoDuck, type PgBinaryType, stagedType } from "./copy-duck.ts";
+import {
+  type BatchColumns,
+  batchFromCopy,
+  batchFromDuck,
+  fileBytes,
+  type InstrumentInfo,
+  partitionRows,
+} from "./batch-files.ts";
+import { type BinaryColumn, copyIntoColumns, type PgBinaryType } from "./copy-duck.ts";
 import { copyToFile } from "./copy-out.ts";
 import { connectBeside } from "./duck.ts";
 import { ArchiveVerifyError, INSTRUMENT_FACTORS, integerColumns, type SourceFacts } from "./export.ts";
@@ -155,27 +165,20 @@ function binaryColumns(d: ArchiveDataset): BinaryColumn[] {
   });
 }
 
-/** Where DuckDB reads a batch from: the CSV file of a text COPY, or the staging table of a binary one. */
-type BatchSource = { csv: string } | { table: string; dictionary: string[] };
+/** A batch: the CSV file of a text COPY (DuckDB reads and sorts it), or the decoded columns of a binary one. */
+type BatchSource = { csv: string } | { batch: BatchColumns };
 
 /** NUMERIC text × 10^decimals as BIGINT, exactly (digits past the decimals give a wrong value, caught by the check). */
 const mantissaFromText = (v: string, decimals: string) =>
   `(CAST(replace(${v}, '.', '') AS BIGINT) * CAST(10 ^ (${decimals} - CASE WHEN strpos(${v}, '.') = 0 THEN 0 ELSE length(${v}) - strpos(${v}, '.') END) AS BIGINT))`;
 
-function duckColumn(c: ArchiveColumn, source: BatchSource): string {
+function duckColumn(c: ArchiveColumn): string {
   if ("instrument" in c.from)
     return c.from.instrument === "symbol"
       ? `coalesce(i.symbol, '') AS ${c.name}`
       : `coalesce(i.${c.from.instrument}, 0)::SMALLINT AS ${c.name}`;
   const v = `r.${c.from.column}`;
-  if ("csv" in source)
-    return c.mantissaOf ? `${mantissaFromText(v, `i.${c.mantissaOf}`)} AS ${c.name}` : `${v} AS ${c.name}`;
-  // Staged: mantissas are exact already, text is a code into the dictionary (list elements count from 1).
-  if (c.mantissaOf) return `${v} AS ${c.name}`;
-  if (c.type === "VARCHAR")
-    return `CAST([${source.dictionary.map(sqlString).join(", ")}] AS VARCHAR[])[${v} + 1] AS ${c.name}`;
-  if (c.type === "UBIGINT") return `${v}::UBIGINT AS ${c.name}`;
-  return `${v} AS ${c.name}`;
+  return c.mantissaOf ? `${mantissaFromText(v, `i.${c.mantissaOf}`)} AS ${c.name}` : `${v} AS ${c.name}`;
 }
 
 /** DuckDB's fingerprint over files (per file, named `<p>.parquet`), the same shape as factsSql's. */
@@ -249,6 +252,16 @@ export async function exportWanted(
     price: new Map(instruments.map((i) => [Number(i.id), Number(i.price_decimals)])),
     size: new Map(instruments.map((i) => [Number(i.id), Number(i.size_decimals)])),
   };
+  const info = new Map<number, InstrumentInfo>(
+    instruments.map((i) => [
+      Number(i.id),
+      {
+        symbol: String(i.symbol),
+        priceDecimals: Number(i.price_decimals),
+        sizeDecimals: Number(i.size_decimals),
+      },
+    ]),
+  );
   const copyOf = async (
     batch: PartitionFacts[],
     n: number,
@@ -260,18 +273,11 @@ export async function exportWanted(
     const instruments = [...new Set(batch.flatMap((p) => p.instruments))].join(", ");
     const where = `WHERE exchange IN (${exchanges}) AND instrument_id IN (${instruments || "NULL"}) AND time >= '${lo.toISOString()}' AND time < '${hi.toISOString()}'`;
     if (raw && load) {
-      const table = `${stem.replaceAll("-", "_")}_${n}_staged`;
-      await load.run(`CREATE TABLE ${table} (${binary.map((c) => `${c.name} ${stagedType(c)}`).join(", ")})`);
       const statement = `COPY (SELECT ${binary.map((c) => `${c.name}::${c.pg}`).join(", ")} FROM ${d.table} ${where}) TO STDOUT (FORMAT binary)`;
-      try {
-        const { dictionary } = await phase("copy (2 lanes, summed)", () =>
-          copyIntoDuck(raw, statement, String(snap?.id), binary, decimals, load, table),
-        );
-        return { table, dictionary };
-      } catch (error) {
-        await load.run(`DROP TABLE IF EXISTS ${table}`);
-        throw error;
-      }
+      const got = await phase("copy (2 lanes, summed)", () =>
+        copyIntoColumns(raw, statement, String(snap?.id), binary, decimals),
+      );
+      return { batch: batchFromCopy(d, binary, got.columns, got.dictionary, got.rows, info, ctx.intervalS) };
     }
     const statement = `COPY (SELECT ${columns.map(([c]) => c).join(", ")} FROM ${d.table} ${where}) TO STDOUT (FORMAT csv, NULL '\\N')`;
     const csv = join(tmp, `${stem}-${n}.csv`);
@@ -286,8 +292,6 @@ export async function exportWanted(
   let placed = 0;
   // ctx.duck runs one statement at a time: everything on it goes through this chain, after `after`.
   let duckChain: Promise<void> = after.then(loadInstruments, loadInstruments);
-  // A second connection writes half of each batch's files while the first writes the other half.
-  const writer2 = await connectBeside(ctx.duck);
   let placeChain: Promise<void> = Promise.resolve();
   const copies: Promise<void>[] = [];
   // COPY_PARALLEL COPYs at a time (postgres.js: one, on the transaction); DuckDB takes each batch as it lands.
@@ -328,12 +332,11 @@ export async function exportWanted(
   const writeAndPlace = async (batch: PartitionFacts[], n: number, source: BatchSource, counted: boolean) => {
     let place: (() => Promise<number>) | undefined;
     try {
-      place = await writeBatch(ctx, d, batch, source, `${stem}-${n}`, instTable, writer2, onPlaced, onError);
+      place = await writeBatch(ctx, d, batch, source, `${stem}-${n}`, instTable, onPlaced, onError);
     } catch (error) {
       for (const p of batch) onError(p, error);
     } finally {
       if ("csv" in source) rmSync(source.csv, { force: true });
-      else await ctx.duck.run(`DROP TABLE IF EXISTS ${source.table}`).catch(() => {});
       if (counted) release();
     }
     // Placing (fsync, sha256, rename) and recording a batch run on the JavaScript thread and the file
@@ -353,12 +356,54 @@ export async function exportWanted(
   await Promise.all(copies);
   const done = duckChain.then(() => placeChain).then(() => placed);
   return {
-    done: done.finally(() => writer2?.closeSync()),
+    done,
   };
 }
 
 const phaseRun = (ctx: BulkContext, name: string, statement: string) =>
   phase(name, () => ctx.duck.run(statement));
+
+/**
+ * A CSV batch read by DuckDB (PARSE_THREADS threads: the mantissas from the NUMERIC text, the instruments
+ * joined), sorted by (p, orderBy) into a table and read out in that order.
+ */
+async function sortInDuck(
+  ctx: BulkContext,
+  d: ArchiveDataset,
+  batch: PartitionFacts[],
+  csv: string,
+  name: string,
+  instTable: string,
+): Promise<BatchColumns> {
+  const s = ctx.intervalS;
+  const columns = rawColumns(d);
+  const read = `read_csv('${csv.replaceAll("'", "''")}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${columns.map(([c, t]) => `'${c}': '${t}'`).join(", ")}})`;
+  const wantedKeys = batch.map((p) => key(p.exchange, p.startS)).join(", ");
+  const sortKey = [
+    "p",
+    ...d.orderBy
+      .replaceAll("t.", "")
+      .split(",")
+      .map((c) => c.trim()),
+  ].join(", ");
+  const table = `${name.replaceAll("-", "_")}_rows`;
+  await ctx.duck.run(`SET threads = ${PARSE_THREADS}`);
+  try {
+    await phaseRun(
+      ctx,
+      "duck: read batch + sort",
+      `CREATE TABLE ${table} AS SELECT * FROM (SELECT r.exchange::BIGINT * 10000000000 + epoch_us(r.time) // ${s * 1_000_000} * ${s} AS p, ${d.columns.map((c) => duckColumn(c)).join(", ")}
+        FROM ${read} r LEFT JOIN ${instTable} i ON i.id = r.instrument_id) WHERE p IN (${wantedKeys}) ORDER BY ${sortKey}`,
+    );
+  } finally {
+    await ctx.duck.run("SET threads = 1");
+  }
+  try {
+    return await batchFromDuck(ctx.duck, `SELECT * FROM ${table}`, d, true);
+  } finally {
+    await ctx.duck.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
 
 async function writeBatch(
   ctx: BulkContext,
@@ -367,97 +412,36 @@ async function writeBatch(
   source: BatchSource,
   name: string,
   instTable: string,
-  writer2: DuckDBConnection | null,
   onPlaced: (placed: PlacedPartition[]) => Promise<void>,
   onError: (p: PartitionFacts, error: unknown) => void,
 ): Promise<() => Promise<number>> {
   const s = ctx.intervalS;
-  const columns = rawColumns(d);
-  const read =
-    "csv" in source
-      ? `read_csv('${source.csv.replaceAll("'", "''")}', header = false, auto_detect = false, delim = ',', nullstr = '\\N', quote = '"', escape = '"', columns = {${columns.map(([c, t]) => `'${c}': '${t}'`).join(", ")}})`
-      : source.table;
-  const wantedKeys = batch.map((p) => key(p.exchange, p.startS)).join(", ");
-  const order = d.orderBy.replaceAll("t.", "");
-  const meta = Object.entries(fileMetadata(ctx.registry.all))
-    .map(([k, v]) => `${k}: ${sqlString(v)}`)
-    .join(", ");
-  const out = join(ctx.store.tmpDir(), name);
-  // The partitions in two halves by rows (in order), each written by its own connection on one thread, when
-  // there is a second connection: a file's bytes depend only on its own rows, so the split changes nothing.
-  const half = batch.reduce((n, p) => n + p.rows, 0) / 2;
-  let acc = 0;
-  const first = batch.filter((p) => {
-    const take = acc < half || acc === 0;
-    acc += p.rows;
-    return take;
-  });
-  const second = batch.slice(first.length);
-  const writes =
-    writer2 && second.length > 0
-      ? [
-          { conn: ctx.duck, parts: first, dir: `${out}-a` },
-          { conn: writer2, parts: second, dir: `${out}-b` },
-        ]
-      : [{ conn: ctx.duck, parts: batch, dir: out }];
-  const clean = () => {
-    for (const w of writes) rmSync(w.dir, { recursive: true, force: true });
-  };
+  const meta = fileMetadata(ctx.registry.all);
+  const dir = join(ctx.store.tmpDir(), name);
+  const clean = () => rmSync(dir, { recursive: true, force: true });
   clean();
-  // The sort key is total whatever the threads do: p holds the exchange, and (exchange, orderBy) is a unique
-  // key of every dataset's table (bulk-paths.test.ts checks the constraints). A key of fixed-width integers
-  // sorts faster than one that also carried the other columns (strings among them) as tie-breakers.
-  const sortKey = ["p", ...order.split(",").map((c) => c.trim())].join(", ");
   let placing = false;
   try {
-    // Parsing the CSV and sorting need no thread to go first: PARSE_THREADS threads, into a table in the total
-    // order above (insertion order is preserved). The write, which decides the bytes, reads that table on one
-    // thread (the same rows give the same file); reading the files back is sums and bounds, on PARSE_THREADS.
-    const table = `${name.replaceAll("-", "_")}_rows`;
-    await ctx.duck.run(`SET threads = ${PARSE_THREADS}`);
-    try {
-      await phaseRun(
-        ctx,
-        "duck: read batch + sort",
-        `CREATE TABLE ${table} AS SELECT * FROM (SELECT r.exchange::BIGINT * 10000000000 + epoch_us(r.time) // ${s * 1_000_000} * ${s} AS p, ${d.columns.map((c) => duckColumn(c, source)).join(", ")}
-        FROM ${read} r LEFT JOIN ${instTable} i ON i.id = r.instrument_id) WHERE p IN (${wantedKeys}) ORDER BY ${sortKey}`,
+    const rows =
+      "batch" in source ? source.batch : await sortInDuck(ctx, d, batch, source.csv, name, instTable);
+    // Each partition's rows in the dataset's order, encoded (parquet.ts): a file's bytes depend on its rows only.
+    const wanted = new Set(batch.map((p) => Number(key(p.exchange, p.startS))));
+    mkdirSync(dir, { recursive: true });
+    await phase("parquet: split, sort, encode, write", async () => {
+      const parts = partitionRows(d, rows, wanted);
+      await Promise.all(
+        [...parts].map(async ([k, idx]) => {
+          const bytes = await fileBytes(rows, idx, meta);
+          writeFileSync(`${dir}/${k}.parquet`, bytes);
+        }),
       );
-    } finally {
-      await ctx.duck.run("SET threads = 1");
-    }
-    // One COPY per file (all of a writer's in one call). A partitioned COPY (PARTITION_BY) wrote a file's
-    // pages from the chunks its rows arrived in, so its bytes depended on where its batch-mates' rows ended
-    // (46 of the bench's 864 files differed between two batch sizes); a single-file COPY regroups its rows
-    // first: a file's bytes depend on its own rows only, whatever batch it is exported in.
-    for (const w of writes) mkdirSync(w.dir, { recursive: true });
-    try {
-      await phase(`duck: parquet write (${writes.length} connections, 1 thread each)`, () =>
-        Promise.all(
-          writes.map((w) =>
-            w.conn.run(
-              w.parts
-                .map(
-                  (p) => `COPY (SELECT * EXCLUDE (p) FROM ${table} WHERE p = ${key(p.exchange, p.startS)})
-       TO '${w.dir}/${key(p.exchange, p.startS)}.parquet' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, KV_METADATA {${meta}})`,
-                )
-                .join(";\n"),
-            ),
-          ),
-        ),
-      );
-    } finally {
-      await ctx.duck.run(`DROP TABLE IF EXISTS ${table}`);
-    }
+    });
+    // Reading the files back is sums and bounds, on PARSE_THREADS.
     await ctx.duck.run(`SET threads = ${PARSE_THREADS}`);
     let back: Awaited<ReturnType<DuckDBConnection["runAndReadAll"]>>;
     try {
       back = await phase("duck: read-back verify", () =>
-        ctx.duck.runAndReadAll(
-          fileFactsSql(
-            d,
-            writes.map((w) => `${w.dir}/*.parquet`),
-          ),
-        ),
+        ctx.duck.runAndReadAll(fileFactsSql(d, [`${dir}/*.parquet`])),
       );
     } finally {
       await ctx.duck.run("SET threads = 1");

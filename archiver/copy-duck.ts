@@ -1,4 +1,5 @@
-// COPY … TO STDOUT (FORMAT binary) from Postgres straight into a DuckDB table: no text on either side.
+// COPY … TO STDOUT (FORMAT binary) from Postgres straight into column buffers (copyIntoColumns: what the bulk
+// export writes its Parquet files from) or a DuckDB table (copyIntoDuck): no text on either side.
 // Postgres sends each row as fixed binary fields (https://www.postgresql.org/docs/15/sql-copy.html#id-1.9.3.55.9.4),
 // which it produces ~10% cheaper than CSV text; we decode them here into DuckDB column vectors (2,048 rows a
 // chunk, one memcpy per column) and append the chunks to a staging table. DuckDB then never parses text: its
@@ -117,7 +118,16 @@ export function numericMantissa(v: DataView, o: number, decimals: number): numbe
   return negative ? -big : big;
 }
 
-/** Decodes binary COPY rows of `columns` into chunks appended to `table` (created by the caller, columns in order). */
+/**
+ * Where decoded chunks go: `buffers[c]` holds `rows` values of column c (its staged width), `validity[c]` its
+ * validity bits (bit r of byte r >> 3; 0 for NULL) or null when it has no NULL; both reused after the call.
+ */
+interface ChunkTarget {
+  chunk(buffers: readonly ArrayBuffer[], validity: readonly (Uint8Array | null)[], rows: number): void;
+  end(): void;
+}
+
+/** Decodes binary COPY rows of `columns` into chunks of CHUNK rows for a ChunkTarget. */
 class ChunkLoader implements CopySink {
   private readonly buffers: ArrayBuffer[];
   private readonly i16: Int16Array[];
@@ -125,7 +135,6 @@ class ChunkLoader implements CopySink {
   private readonly u32: Uint32Array[];
   private readonly validity: Uint8Array[];
   private readonly nulls: boolean[];
-  private readonly chunk: DuckDBDataChunk;
   private readonly offsets: Int32Array;
   private readonly lengths: Int32Array;
   private readonly instrumentCol: number;
@@ -141,7 +150,7 @@ class ChunkLoader implements CopySink {
 
   constructor(
     private readonly columns: readonly BinaryColumn[],
-    private readonly appender: Awaited<ReturnType<DuckDBConnection["createAppender"]>>,
+    private readonly target: ChunkTarget,
     private readonly instruments: Instruments,
   ) {
     this.buffers = columns.map((c) => new ArrayBuffer(WIDTH[c.pg] * CHUNK));
@@ -150,7 +159,6 @@ class ChunkLoader implements CopySink {
     this.u32 = this.buffers.map((b) => new Uint32Array(b));
     this.validity = columns.map(() => new Uint8Array(CHUNK / 8));
     this.nulls = columns.map(() => false);
-    this.chunk = DuckDBDataChunk.create(columns.map((c) => DUCK_TYPES[c.pg]));
     this.offsets = new Int32Array(columns.length);
     this.lengths = new Int32Array(columns.length);
     this.instrumentCol = columns.findIndex((c) => c.name === "instrument_id");
@@ -294,25 +302,12 @@ class ChunkLoader implements CopySink {
 
   flush(): void {
     if (this.rows === 0) return;
-    this.chunk.reset();
-    for (let c = 0; c < this.columns.length; c++) {
-      const vector = duckdb.data_chunk_get_vector(this.chunk.chunk, c);
-      duckdb.copy_data_to_vector(
-        vector,
-        0,
-        this.buffers[c] as ArrayBuffer,
-        0,
-        WIDTH[(this.columns[c] as BinaryColumn).pg] * this.rows,
-      );
-      if (this.nulls[c]) {
-        const bits = this.validity[c] as Uint8Array;
-        duckdb.vector_ensure_validity_writable(vector); // a fresh vector has no validity mask (a null pointer)
-        duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer as ArrayBuffer, 0, bits.byteLength);
-        this.nulls[c] = false;
-      }
-    }
-    this.chunk.rowCount = this.rows;
-    this.appender.appendDataChunk(this.chunk);
+    this.target.chunk(
+      this.buffers,
+      this.columns.map((_, c) => (this.nulls[c] ? (this.validity[c] as Uint8Array) : null)),
+      this.rows,
+    );
+    this.nulls.fill(false);
     this.total += this.rows;
     this.rows = 0;
   }
@@ -321,8 +316,88 @@ class ChunkLoader implements CopySink {
     if (!this.headerSeen || !this.trailerSeen)
       throw new CopyDecodeError("the binary COPY stream ended early");
     this.flush();
+    this.target.end();
+  }
+}
+
+/** Appends chunks to a DuckDB table (its columns stagedType() of the COPY's, in order). */
+class DuckTarget implements ChunkTarget {
+  private readonly dataChunk: DuckDBDataChunk;
+  constructor(
+    private readonly columns: readonly BinaryColumn[],
+    private readonly appender: Awaited<ReturnType<DuckDBConnection["createAppender"]>>,
+  ) {
+    this.dataChunk = DuckDBDataChunk.create(columns.map((c) => DUCK_TYPES[c.pg]));
+  }
+  chunk(buffers: readonly ArrayBuffer[], validity: readonly (Uint8Array | null)[], rows: number): void {
+    this.dataChunk.reset();
+    for (let c = 0; c < this.columns.length; c++) {
+      const vector = duckdb.data_chunk_get_vector(this.dataChunk.chunk, c);
+      duckdb.copy_data_to_vector(
+        vector,
+        0,
+        buffers[c] as ArrayBuffer,
+        0,
+        WIDTH[(this.columns[c] as BinaryColumn).pg] * rows,
+      );
+      const bits = validity[c];
+      if (bits) {
+        duckdb.vector_ensure_validity_writable(vector); // a fresh vector has no validity mask (a null pointer)
+        duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer as ArrayBuffer, 0, bits.byteLength);
+      }
+    }
+    this.dataChunk.rowCount = rows;
+    this.appender.appendDataChunk(this.dataChunk);
+  }
+  end(): void {
     this.appender.flushSync();
   }
+}
+
+/** A column of a whole COPY: `bytes` its staged values (WIDTH each), `valid[r]` 0 for NULL (null: no NULL). */
+export interface CollectedColumn {
+  bytes: Uint8Array;
+  valid: Uint8Array | null;
+}
+
+/** Gathers the chunks into one buffer per column. */
+class ColumnTarget implements ChunkTarget {
+  readonly out: CollectedColumn[];
+  rows = 0;
+  constructor(private readonly columns: readonly BinaryColumn[]) {
+    this.out = columns.map((c) => ({ bytes: new Uint8Array(WIDTH[c.pg] * CHUNK * 16), valid: null }));
+  }
+  chunk(buffers: readonly ArrayBuffer[], validity: readonly (Uint8Array | null)[], rows: number): void {
+    const r0 = this.rows;
+    for (let c = 0; c < this.columns.length; c++) {
+      const col = this.out[c] as CollectedColumn;
+      const width = WIDTH[(this.columns[c] as BinaryColumn).pg];
+      const need = width * (r0 + rows);
+      if (need > col.bytes.length) {
+        const grown = new Uint8Array(Math.max(need, col.bytes.length * 2));
+        grown.set(col.bytes.subarray(0, width * r0));
+        col.bytes = grown;
+        if (col.valid) {
+          const v = new Uint8Array(grown.length / width);
+          v.set(col.valid.subarray(0, r0));
+          col.valid = v;
+        }
+      }
+      col.bytes.set(new Uint8Array(buffers[c] as ArrayBuffer, 0, width * rows), width * r0);
+      const bits = validity[c];
+      if (bits && !col.valid) {
+        col.valid = new Uint8Array(col.bytes.length / width);
+        col.valid.fill(1, 0, r0);
+      }
+      if (col.valid) {
+        const v = col.valid;
+        if (bits) for (let r = 0; r < rows; r++) v[r0 + r] = ((bits[r >> 3] as number) >> (r & 7)) & 1;
+        else v.fill(1, r0, r0 + rows);
+      }
+    }
+    this.rows = r0 + rows;
+  }
+  end(): void {}
 }
 
 /**
@@ -341,7 +416,7 @@ export async function copyIntoDuck(
 ): Promise<{ rows: number; dictionary: string[] }> {
   const appender = await duck.createAppender(table);
   try {
-    const loader = new ChunkLoader(columns, appender, instruments);
+    const loader = new ChunkLoader(columns, new DuckTarget(columns, appender), instruments);
     const rows = await copyOut(url, copy, { snapshot }, loader);
     if (loader.total !== rows)
       throw new CopyDecodeError(`decoded ${loader.total} rows, the server sent ${rows}`);
@@ -349,4 +424,23 @@ export async function copyIntoDuck(
   } finally {
     appender.closeSync();
   }
+}
+
+/**
+ * Run `copy` like copyIntoDuck, into one buffer per column (CollectedColumn: mantissas and times as int64 words,
+ * µs since 1970; text as UINTEGER codes into `dictionary`) instead of a DuckDB table.
+ */
+export async function copyIntoColumns(
+  url: string,
+  copy: string,
+  snapshot: string | undefined,
+  columns: readonly BinaryColumn[],
+  instruments: Instruments,
+): Promise<{ rows: number; columns: CollectedColumn[]; dictionary: string[] }> {
+  const target = new ColumnTarget(columns);
+  const loader = new ChunkLoader(columns, target, instruments);
+  const rows = await copyOut(url, copy, { snapshot }, loader);
+  if (loader.total !== rows || target.rows !== rows)
+    throw new CopyDecodeError(`decoded ${loader.total} rows, the server sent ${rows}`);
+  return { rows, columns: target.out, dictionary: loader.dictionary };
 }

@@ -1,15 +1,17 @@
 // Export one partition (dataset × exchange × interval) from Postgres to a Parquet file, atomically and verified:
-// the rows and their fingerprint are read in one repeatable-read snapshot, written to a temporary file through
-// DuckDB, read back and compared, fsync'd, renamed into place, and only then recorded in archive_manifest.
+// the rows and their fingerprint are read in one repeatable-read snapshot, sorted by DuckDB and written to a
+// temporary file by parquet.ts (the bulk export's writer: the same rows give the same file either way), read
+// back by DuckDB and compared, fsync'd, renamed into place, and only then recorded in archive_manifest.
 // A crash at any step leaves no manifest row, so readers (which only read manifest paths) never see the file
-// and the next run redoes it. The same rows give the same bytes: one DuckDB thread, a fixed sort order.
-import { rmSync } from "node:fs";
+// and the next run redoes it. The same rows give the same bytes: a fixed sort order, a deterministic writer.
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type postgres from "postgres";
 import { type ArchiveDataset, fileMetadata, partitionPath } from "../schema/archive.ts";
 import { EXCHANGE_NAMES } from "../schema/frame.ts";
 import type { InstrumentRegistry } from "../schema/instruments.ts";
+import { batchFromDuck, fileBytes } from "./batch-files.ts";
 import { copyToFile } from "./copy-out.ts";
 import { readSourceCsv } from "./duck.ts";
 import type { ArchiveStore } from "./store.ts";
@@ -124,8 +126,6 @@ export async function fileFacts(
   };
 }
 
-const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
-
 /**
  * Write `select` to a temporary Parquet file, read it back and compare with `expected`, then place it in the
  * store. Throws ArchiveVerifyError (and places nothing) on a mismatch.
@@ -140,13 +140,11 @@ export async function writeVerified(
   expected: SourceFacts,
   tmpParquet: string,
 ): Promise<Omit<ExportResult, "source">> {
-  const meta = Object.entries(fileMetadata(registry.all))
-    .map(([k, v]) => `${k}: ${sqlString(v)}`)
-    .join(", ");
   try {
-    await duck.run(
-      `COPY (${select}) TO '${tmpParquet}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, KV_METADATA {${meta}})`,
-    );
+    // DuckDB gives the rows in the select's order; parquet.ts writes them (the bulk export's writer: the same
+    // rows give the same file whichever path exported them).
+    const rows = await batchFromDuck(duck, select, d, false);
+    writeFileSync(tmpParquet, await fileBytes(rows, null, fileMetadata(registry.all)));
     const written = await fileFacts(duck, d, tmpParquet);
     if (written.rows !== expected.rows || written.fingerprint !== expected.fingerprint)
       throw new ArchiveVerifyError(

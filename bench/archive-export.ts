@@ -7,6 +7,8 @@
 // the CPU the export took (this process: DuckDB and JavaScript; the rest of the machine: Postgres, mostly) and
 // the archive's size beside the tables'. BENCH_BEFORE_ROOT=<a checkout of another commit> (with node_modules)
 // runs that commit's Archiver too in every round, in alternating order, for an A/B in the same run.
+// BENCH_CPU_SPLIT=1 also samples each export's CPU per thread of this process and per Postgres backend status
+// (bench/cpu-sampler.ts) and prints the medians.
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +31,19 @@ const registry = loadRegistry({});
 const log = createLogger({ bench: "archive-export" }, () => {});
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const BEFORE_ROOT = process.env.BENCH_BEFORE_ROOT;
+const CPU_SPLIT = process.env.BENCH_CPU_SPLIT === "1";
+
+/** Starts bench/cpu-sampler.ts on this process; the returned function stops it and gives its split (s). */
+async function startSampler(): Promise<() => Promise<Record<string, number>>> {
+  const proc = Bun.spawn(["bun", join(import.meta.dir, "cpu-sampler.ts"), String(process.pid)], {
+    stdout: "pipe",
+  });
+  await Bun.sleep(300); // its first sample
+  return async () => {
+    proc.kill("SIGTERM");
+    return JSON.parse(await new Response(proc.stdout).text());
+  };
+}
 
 /** Busy CPU ms of the whole machine (from /proc/stat) and of this process. */
 function cpu() {
@@ -93,6 +108,7 @@ try {
     self: [] as number[],
     others: [] as number[],
     phases: {} as Record<string, number[]>,
+    split: {} as Record<string, number[]>,
     hashes: new Set<string>(),
     bytes: 0,
   }));
@@ -113,11 +129,14 @@ try {
         log,
         now: () => new Date(start + spanMs + 3_600_000),
       });
+      const stop = CPU_SPLIT ? await startSampler() : null;
       const c0 = cpu();
       const t0 = performance.now();
       await archiver.runOnce();
       run.ms.push(performance.now() - t0);
       const c1 = cpu();
+      if (stop)
+        for (const [k, sec] of Object.entries(await stop())) run.split[k] = [...(run.split[k] ?? []), sec];
       run.self.push(c1.self - c0.self);
       run.others.push(c1.machine - c0.machine - (c1.self - c0.self));
       if (archiver.failures > 0) throw new Error("the archiver reported failures");
@@ -163,6 +182,14 @@ try {
     console.log("  | phase | median ms | share of export wall |\n  |---|---|---|");
     for (const [name, xs] of Object.entries(run.phases))
       console.log(`  | ${name} | ${median(xs).toFixed(0)} | ${((100 * median(xs)) / ms).toFixed(0)}% |`);
+    if (CPU_SPLIT) {
+      console.log("  | CPU of (median over rounds) | s | µs per row |\n  |---|---|---|");
+      for (const [name, xs] of Object.entries(run.split).sort((a, b) => median(b[1]) - median(a[1])))
+        if (median(xs) >= 0.05)
+          console.log(
+            `  | ${name} | ${median(xs).toFixed(2)} | ${((1e6 * median(xs)) / total).toFixed(2)} |`,
+          );
+    }
   });
   if (runs.length > 1)
     console.log(

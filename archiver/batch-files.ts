@@ -1,0 +1,387 @@
+// From a bulk-export batch to its Parquet files (parquet.ts), without DuckDB: the batch's rows as columns in the
+// dataset's order (from the binary COPY's decoded columns, or read out of DuckDB for a CSV batch), split into
+// its partitions and each partition's rows sorted by (orderBy), a unique key of the table (bulk-paths.test.ts):
+// a total order, so the same rows give the same file whatever order Postgres sent them in.
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { ArchiveColumn, ArchiveDataset } from "../schema/archive.ts";
+import type { BinaryColumn, CollectedColumn } from "./copy-duck.ts";
+import { CREATED_BY, encodeParquet, type ParquetColumn } from "./parquet.ts";
+
+export interface InstrumentInfo {
+  symbol: string;
+  priceDecimals: number;
+  sizeDecimals: number;
+}
+
+/** A batch: its columns (the dataset's, in order) over `rows` rows, and each row's partition key (bulk.ts `p`). */
+export interface BatchColumns {
+  rows: number;
+  columns: ParquetColumn[];
+  keys: Float64Array;
+}
+
+const enc = new TextEncoder();
+const TWO32 = 4294967296;
+
+function emptyColumn(c: ArchiveColumn, n: number, valid: Uint8Array | null): ParquetColumn {
+  switch (c.type) {
+    case "TIMESTAMPTZ":
+    case "BIGINT":
+    case "UBIGINT":
+      return {
+        name: c.name,
+        kind: "int64",
+        logical: c.type === "TIMESTAMPTZ" ? "timestamp" : c.type === "UBIGINT" ? "uint64" : "int64",
+        words: new Int32Array(2 * n),
+        valid,
+      };
+    case "INTEGER":
+    case "SMALLINT":
+      return {
+        name: c.name,
+        kind: "int32",
+        logical: c.type === "INTEGER" ? "int32" : "int16",
+        values: new Int32Array(n),
+        valid,
+      };
+    case "VARCHAR":
+      return { name: c.name, kind: "string", codes: new Uint32Array(n), dictionary: [], valid };
+  }
+}
+
+/** The batch of a binary COPY (copyIntoColumns): `binary` its columns, `exchange` and `time` among them. */
+export function batchFromCopy(
+  d: ArchiveDataset,
+  binary: readonly BinaryColumn[],
+  collected: readonly CollectedColumn[],
+  dictionary: readonly string[],
+  rows: number,
+  instruments: ReadonlyMap<number, InstrumentInfo>,
+  intervalS: number,
+): BatchColumns {
+  const at = (name: string) => {
+    const k = binary.findIndex((b) => b.name === name);
+    if (k < 0) throw new Error(`the COPY has no column ${name}`);
+    return collected[k] as CollectedColumn;
+  };
+  const dictBytes = dictionary.map((s) => enc.encode(s));
+  const inst = at("instrument_id");
+  const instIds = new Int32Array(inst.bytes.buffer, 0, rows);
+  const columns = d.columns.map((c): ParquetColumn => {
+    if ("instrument" in c.from) {
+      const which = c.from.instrument;
+      const col = emptyColumn(c, rows, null);
+      if (col.kind === "string") {
+        // Code k: the k-th distinct symbol, in order of first appearance (the file's bytes do not depend on codes).
+        const codes = new Map<string, number>();
+        const dict: Uint8Array[] = [];
+        for (let r = 0; r < rows; r++) {
+          const s =
+            (inst.valid && !inst.valid[r] ? undefined : instruments.get(instIds[r] as number))?.symbol ?? "";
+          let code = codes.get(s);
+          if (code === undefined) {
+            code = dict.push(enc.encode(s)) - 1;
+            codes.set(s, code);
+          }
+          col.codes[r] = code;
+        }
+        return { ...col, dictionary: dict };
+      }
+      if (col.kind !== "int32") throw new Error(`${c.name}: an instrument attribute of type ${c.type}`);
+      for (let r = 0; r < rows; r++) {
+        const i = inst.valid && !inst.valid[r] ? undefined : instruments.get(instIds[r] as number);
+        col.values[r] = i ? (which === "price_decimals" ? i.priceDecimals : i.sizeDecimals) : 0;
+      }
+      return col;
+    }
+    const src = at(c.from.column);
+    const col = emptyColumn(c, rows, src.valid);
+    if (col.kind === "int64") return { ...col, words: new Int32Array(src.bytes.buffer, 0, 2 * rows) };
+    if (col.kind === "string")
+      return { ...col, codes: new Uint32Array(src.bytes.buffer, 0, rows), dictionary: dictBytes };
+    if (col.logical === "int32") return { ...col, values: new Int32Array(src.bytes.buffer, 0, rows) };
+    const i16 = new Int16Array(src.bytes.buffer, 0, rows);
+    for (let r = 0; r < rows; r++) col.values[r] = i16[r] as number;
+    return col;
+  });
+  const exchange = new Int16Array(at("exchange").bytes.buffer, 0, rows);
+  const time = new Int32Array(at("time").bytes.buffer, 0, 2 * rows);
+  const keys = new Float64Array(rows);
+  const us = intervalS * 1_000_000;
+  for (let r = 0; r < rows; r++) {
+    const t = (time[2 * r + 1] as number) * TWO32 + ((time[2 * r] as number) >>> 0);
+    keys[r] = (exchange[r] as number) * 10_000_000_000 + Math.floor(t / us) * intervalS;
+  }
+  return { rows, columns, keys };
+}
+
+interface RawVector {
+  items?: unknown;
+  validity?: { data?: unknown; offset?: unknown } | null;
+}
+
+/** Grows a column's arrays to hold `n` rows (ParquetColumn arrays are replaced, the first `r` rows kept). */
+function grow(c: ParquetColumn, r: number, n: number): ParquetColumn {
+  const valid = c.valid ? new Uint8Array(n) : null;
+  if (valid && c.valid) valid.set(c.valid.subarray(0, r));
+  if (c.kind === "int64") {
+    const words = new Int32Array(2 * n);
+    words.set(c.words.subarray(0, 2 * r));
+    return { ...c, words, valid };
+  }
+  if (c.kind === "int32") {
+    const values = new Int32Array(n);
+    values.set(c.values.subarray(0, r));
+    return { ...c, values, valid };
+  }
+  const codes = new Uint32Array(n);
+  codes.set(c.codes.subarray(0, r));
+  return { ...c, codes, valid };
+}
+
+/**
+ * The rows of a DuckDB query over the dataset's columns (in order; with `key`, a BIGINT partition key `p` first),
+ * read out chunk by chunk in the query's order: integers straight from the vectors, text through getItem.
+ */
+export async function batchFromDuck(
+  duck: DuckDBConnection,
+  query: string,
+  d: ArchiveDataset,
+  key: boolean,
+): Promise<BatchColumns> {
+  const select = d.columns.map((c) => (c.type === "TIMESTAMPTZ" ? `epoch_us(${c.name})` : c.name)).join(", ");
+  const result = await duck.run(`SELECT ${key ? "p, " : ""}${select} FROM (${query})`);
+  let columns = d.columns.map((c) => emptyColumn(c, 0, null));
+  const dicts = d.columns.map(() => ({ codes: new Map<string, number>(), bytes: [] as Uint8Array[] }));
+  let keys = new Float64Array(0);
+  let rows = 0;
+  const base = key ? 1 : 0;
+  for (;;) {
+    const chunk = await result.fetchChunk();
+    if (!chunk || chunk.rowCount === 0) break;
+    const n = chunk.rowCount;
+    if (rows + n > keys.length) {
+      const cap = Math.max(2 * keys.length, rows + n, 4096);
+      const k2 = new Float64Array(cap);
+      k2.set(keys.subarray(0, rows));
+      keys = k2;
+      columns = columns.map((c) => grow(c, rows, cap));
+    }
+    if (key) {
+      const v = chunk.getColumnVector(0);
+      for (let r = 0; r < n; r++) keys[rows + r] = Number(v.getItem(r));
+    }
+    columns = columns.map((c, k) => {
+      const vector = chunk.getColumnVector(k + base);
+      const raw = vector as unknown as RawVector;
+      const mask = raw.validity?.data;
+      const bits =
+        raw.validity?.offset === 0 && mask instanceof BigUint64Array
+          ? new Uint8Array(mask.buffer, mask.byteOffset, mask.byteLength)
+          : null;
+      const fast =
+        ArrayBuffer.isView(raw.items) &&
+        (raw.validity === null || raw.validity === undefined || raw.validity.data == null || bits !== null);
+      let col = c;
+      const isNull = (r: number) =>
+        fast ? (bits ? !(((bits[r >> 3] as number) >> (r & 7)) & 1) : false) : vector.getItem(r) === null;
+      for (let r = 0; r < n; r++)
+        if (isNull(r)) {
+          if (!col.valid) {
+            const valid = new Uint8Array(keys.length);
+            valid.fill(1, 0, rows + r);
+            col = { ...col, valid };
+          }
+          (col.valid as Uint8Array)[rows + r] = 0;
+        } else if (col.valid) col.valid[rows + r] = 1;
+      const items = raw.items as ArrayBufferView;
+      if (col.kind === "int64") {
+        if (fast && (items instanceof BigInt64Array || items instanceof BigUint64Array))
+          col.words.set(new Int32Array(items.buffer, items.byteOffset, 2 * n), 2 * rows);
+        else {
+          const b = new BigInt64Array(col.words.buffer);
+          for (let r = 0; r < n; r++) {
+            const v = vector.getItem(r);
+            if (v !== null) b[rows + r] = BigInt.asIntN(64, BigInt(v as bigint));
+          }
+        }
+      } else if (col.kind === "int32") {
+        if (fast && (items instanceof Int32Array || items instanceof Int16Array))
+          for (let r = 0; r < n; r++) col.values[rows + r] = items[r] as number;
+        else
+          for (let r = 0; r < n; r++) {
+            const v = vector.getItem(r);
+            col.values[rows + r] = v === null ? 0 : Number(v);
+          }
+      } else {
+        const dict = dicts[k] as (typeof dicts)[number];
+        for (let r = 0; r < n; r++) {
+          const v = vector.getItem(r);
+          if (v === null) continue;
+          const s = String(v);
+          let code = dict.codes.get(s);
+          if (code === undefined) {
+            code = dict.bytes.push(enc.encode(s)) - 1;
+            dict.codes.set(s, code);
+          }
+          col.codes[rows + r] = code;
+        }
+        col = { ...col, dictionary: dict.bytes };
+      }
+      return col;
+    });
+    rows += n;
+  }
+  return { rows, columns, keys };
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let k = 0; k < n; k++) if (a[k] !== b[k]) return (a[k] as number) - (b[k] as number);
+  return a.length - b.length;
+}
+
+/** Rows a, b of a column in ascending order, NULLs last (DuckDB's default). */
+function comparator(c: ParquetColumn): (a: number, b: number) => number {
+  const valid = c.valid;
+  let f: (a: number, b: number) => number;
+  if (c.kind === "int64") {
+    const w = c.words;
+    const unsigned = c.logical === "uint64";
+    f = (a, b) => {
+      const ha = w[2 * a + 1] as number;
+      const hb = w[2 * b + 1] as number;
+      if (ha !== hb) return unsigned ? (ha >>> 0) - (hb >>> 0) : ha - hb;
+      return ((w[2 * a] as number) >>> 0) - ((w[2 * b] as number) >>> 0);
+    };
+  } else if (c.kind === "int32") {
+    const v = c.values;
+    f = (a, b) => (v[a] as number) - (v[b] as number);
+  } else {
+    // Codes ranked by their bytes (DuckDB orders VARCHAR by bytes).
+    const order = c.dictionary
+      .map((_, k) => k)
+      .sort((x, y) => compareBytes(c.dictionary[x] as Uint8Array, c.dictionary[y] as Uint8Array));
+    const rank = new Uint32Array(c.dictionary.length);
+    order.forEach((code, k) => {
+      rank[code] = k;
+    });
+    const codes = c.codes;
+    f = (a, b) => (rank[codes[a] as number] as number) - (rank[codes[b] as number] as number);
+  }
+  if (!valid) return f;
+  return (a, b) => (valid[a] ? (valid[b] ? f(a, b) : -1) : valid[b] ? 1 : 0);
+}
+
+/** Each wanted partition's rows (by key), sorted by the dataset's orderBy. */
+/** The Parquet bytes of one file's rows. */
+export const fileBytes = (batch: BatchColumns, idx: Int32Array | null, metadata: Record<string, string>) =>
+  encodeParquet(
+    idx ? batch.columns.map((c) => gather(c, idx)) : batch.columns,
+    idx ? idx.length : batch.rows,
+    metadata,
+    CREATED_BY,
+  );
+
+export function partitionRows(
+  d: ArchiveDataset,
+  batch: BatchColumns,
+  wanted: ReadonlySet<number>,
+): Map<number, Int32Array> {
+  // Rows by partition, in arrival order (runs of one key are common: one lookup a run).
+  const lists = new Map<number, number[]>();
+  let lastKey = Number.NaN;
+  let last: number[] | null = null;
+  for (let r = 0; r < batch.rows; r++) {
+    const k = batch.keys[r] as number;
+    if (k !== lastKey) {
+      lastKey = k;
+      last = wanted.has(k) ? (lists.get(k) ?? null) : null;
+      if (!last && wanted.has(k)) {
+        last = [];
+        lists.set(k, last);
+      }
+    }
+    last?.push(r);
+  }
+  const byName = new Map(d.columns.map((c, k) => [c.name, batch.columns[k] as ParquetColumn]));
+  const cmps = d.orderBy.split(",").map((s) => {
+    const c = byName.get(s.trim().replace(/^t\./, ""));
+    if (!c) throw new Error(`${d.name}: orderBy column ${s} is not exported`);
+    return comparator(c);
+  });
+  const cmp = (a: number, b: number) => {
+    for (const f of cmps) {
+      const x = f(a, b);
+      if (x !== 0) return x;
+    }
+    return 0;
+  };
+  const out = new Map<number, Int32Array>();
+  // The first sort column (the instrument) is a few values: rows bucketed by it in arrival order, buckets in
+  // its order; Postgres sends the rows in time order mostly, so the check below then rarely has to sort.
+  const first = byName.get((d.orderBy.split(",")[0] ?? "").trim().replace(/^t\./, ""));
+  const firstInts = first?.kind === "int32" && !first.valid ? first.values : null;
+  for (const [k, l] of lists) {
+    let idx: Int32Array;
+    if (firstInts) {
+      const buckets = new Map<number, number[]>();
+      for (const r of l) {
+        const v = firstInts[r] as number;
+        let b = buckets.get(v);
+        if (!b) {
+          b = [];
+          buckets.set(v, b);
+        }
+        b.push(r);
+      }
+      idx = new Int32Array(l.length);
+      let o = 0;
+      for (const v of [...buckets.keys()].sort((x, y) => x - y))
+        for (const r of buckets.get(v) as number[]) idx[o++] = r;
+    } else idx = Int32Array.from(l);
+    let sorted = true;
+    for (let i = 1; i < idx.length && sorted; i++)
+      if (cmp(idx[i - 1] as number, idx[i] as number) > 0) sorted = false;
+    if (!sorted) idx.sort(cmp);
+    out.set(k, idx);
+  }
+  return out;
+}
+
+/** The rows `idx` of a column, in that order. */
+export function gather(c: ParquetColumn, idx: Int32Array): ParquetColumn {
+  const n = idx.length;
+  let valid: Uint8Array | null = null;
+  if (c.valid) {
+    const v = c.valid;
+    valid = new Uint8Array(n);
+    let nulls = 0;
+    for (let i = 0; i < n; i++) {
+      const ok = v[idx[i] as number] as number;
+      valid[i] = ok;
+      if (!ok) nulls++;
+    }
+    if (nulls === 0) valid = null;
+  }
+  if (c.kind === "int64") {
+    const w = c.words;
+    const out = new Int32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      const r = idx[i] as number;
+      out[2 * i] = w[2 * r] as number;
+      out[2 * i + 1] = w[2 * r + 1] as number;
+    }
+    return { ...c, words: out, valid };
+  }
+  if (c.kind === "int32") {
+    const v = c.values;
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = v[idx[i] as number] as number;
+    return { ...c, values: out, valid };
+  }
+  const codes = c.codes;
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = codes[idx[i] as number] as number;
+  return { ...c, codes: out, valid };
+}

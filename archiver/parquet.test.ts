@@ -1,0 +1,177 @@
+// parquet.ts's files as DuckDB, pyarrow and polars read them: exact values (64-bit extremes, unsigned past 2^63,
+// NULLs, UTF-8), the archive's types, row groups, footer statistics in type order, key-value metadata, and the
+// same bytes for the same columns.
+import { afterAll, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { encodeParquet, type ParquetColumn } from "./parquet.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "tw-parquet-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const PYTHON = join(import.meta.dir, "..", "notebooks", ".venv", "bin", "python");
+
+const N = 1000;
+const I64_MIN = -(2n ** 63n);
+const I64_MAX = 2n ** 63n - 1n;
+const words = (f: (i: number) => bigint) => {
+  const a = new BigInt64Array(N);
+  for (let i = 0; i < N; i++) a[i] = BigInt.asIntN(64, f(i));
+  return new Int32Array(a.buffer);
+};
+const valid = Uint8Array.from({ length: N }, (_, i) => (i % 7 === 3 ? 0 : 1));
+const enc = new TextEncoder();
+const symbols = ["BTC-USD", "ETH-EUR", "ünïcødé €", ""];
+const expected = (i: number) => ({
+  time: 1_764_547_200_000_000n + BigInt(i) * 1_000_001n,
+  instrument_id: i % 2 === 0 ? -2_147_483_648 + i : 2_147_483_647 - i,
+  symbol: i % 7 === 3 ? null : (symbols[i % 4] as string),
+  trade_id: 2n ** 64n - 1n - BigInt(i) * 3n,
+  price_mantissa:
+    i % 7 === 3 ? null : i === 12 ? I64_MIN : i === 13 ? I64_MAX : BigInt(i - 500) * 123_456_789_012n,
+  price_decimals: i % 7 === 3 ? null : (i % 19) - 9,
+});
+const columns: ParquetColumn[] = [
+  { name: "time", kind: "int64", logical: "timestamp", words: words((i) => expected(i).time), valid: null },
+  {
+    name: "instrument_id",
+    kind: "int32",
+    logical: "int32",
+    values: Int32Array.from({ length: N }, (_, i) => expected(i).instrument_id),
+    valid: null,
+  },
+  {
+    name: "symbol",
+    kind: "string",
+    codes: Uint32Array.from({ length: N }, (_, i) => i % 4),
+    dictionary: symbols.map((s) => enc.encode(s)),
+    valid,
+  },
+  {
+    name: "trade_id",
+    kind: "int64",
+    logical: "uint64",
+    words: words((i) => expected(i).trade_id),
+    valid: null,
+  },
+  {
+    name: "price_mantissa",
+    kind: "int64",
+    logical: "int64",
+    words: words((i) => expected(i).price_mantissa ?? 99n),
+    valid,
+  },
+  {
+    name: "price_decimals",
+    kind: "int32",
+    logical: "int16",
+    values: Int32Array.from({ length: N }, (_, i) => (i % 19) - 9),
+    valid,
+  },
+];
+const metadata = { tapewire_archive_format: "1", tapewire_instruments: '[{"symbol":"ünï"}]' };
+
+async function write(name: string): Promise<string> {
+  const file = join(dir, name);
+  writeFileSync(file, await encodeParquet(columns, N, metadata, "test", 300));
+  return file;
+}
+
+test("DuckDB reads the exact values, types, row groups, statistics and metadata", async () => {
+  const file = await write("a.parquet");
+  const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
+  const duck = await instance.connect();
+  try {
+    await duck.run("SET TimeZone = 'UTC'");
+    const rows = (
+      await duck.runAndReadAll(
+        `SELECT epoch_us(time), instrument_id, symbol, trade_id, price_mantissa, price_decimals FROM '${file}'`,
+      )
+    ).getRows();
+    expect(rows.length).toBe(N);
+    rows.forEach((r, i) => {
+      const e = expected(i);
+      expect(r).toEqual([e.time, e.instrument_id, e.symbol, e.trade_id, e.price_mantissa, e.price_decimals]);
+    });
+    const types = (await duck.runAndReadAll(`DESCRIBE SELECT * FROM '${file}'`)).getRows().map((r) => r[1]);
+    expect(types).toEqual([
+      "TIMESTAMP WITH TIME ZONE",
+      "INTEGER",
+      "VARCHAR",
+      "UBIGINT",
+      "BIGINT",
+      "SMALLINT",
+    ]);
+    const stats = (
+      await duck.runAndReadAll(
+        `SELECT row_group_id, path_in_schema, stats_min_value, stats_max_value, stats_null_count, compression FROM parquet_metadata('${file}') ORDER BY 1, column_id`,
+      )
+    ).getRows();
+    expect(new Set(stats.map((s) => s[0])).size).toBe(4); // 1,000 rows at 300 a row group
+    const of = (g: number, col: string) => stats.find((s) => s[0] === BigInt(g) && s[1] === col);
+    // Row group 0: rows 0–299. Unsigned order for trade_id, signed for the mantissa (which holds both extremes).
+    expect(of(0, "trade_id")?.slice(2, 4)).toEqual([
+      String(2n ** 64n - 1n - 299n * 3n),
+      String(2n ** 64n - 1n),
+    ]);
+    expect(of(0, "price_mantissa")?.slice(2, 5)).toEqual([String(I64_MIN), String(I64_MAX), BigInt(43)]);
+    expect(of(0, "symbol")?.slice(2, 4)).toEqual(["", "ünïcødé €"]);
+    expect(of(3, "instrument_id")?.slice(2, 4)).toEqual([
+      String(-2_147_483_648 + 900),
+      String(2_147_483_647 - 901),
+    ]);
+    expect(new Set(stats.map((s) => s[5]))).toEqual(new Set(["ZSTD"]));
+    const kv = (
+      await duck.runAndReadAll(
+        `SELECT decode(key), decode(value) FROM parquet_kv_metadata('${file}') ORDER BY 1`,
+      )
+    ).getRows();
+    expect(Object.fromEntries(kv)).toEqual(metadata);
+  } finally {
+    duck.closeSync();
+    instance.closeSync();
+  }
+});
+
+test("the same columns give the same bytes", async () => {
+  const a = await encodeParquet(columns, N, metadata, "test", 300);
+  const b = await encodeParquet(columns, N, metadata, "test", 300);
+  expect(Buffer.compare(a, b)).toBe(0);
+});
+
+test.skipIf(!existsSync(PYTHON))(
+  "pyarrow and polars read the exact values and types",
+  async () => {
+    const file = await write("b.parquet");
+    const script = `
+import json, sys, pyarrow.parquet as pq, polars as pl
+t = pq.read_table(sys.argv[1])
+p = pl.read_parquet(sys.argv[1])
+def rows(cols):
+    return [[str(v) if isinstance(v, int) else v for v in r] for r in zip(*cols)]
+a = rows([t.column('time').cast('int64').to_pylist()] + [t.column(c).to_pylist() for c in t.column_names[1:]])
+b = rows([p['time'].dt.epoch('us').to_list()] + [p[c].to_list() for c in p.columns[1:]])
+print(json.dumps({"arrow": a, "polars": b, "types": [str(f.type) for f in t.schema], "ptypes": [str(d) for d in p.dtypes], "meta": {k.decode(): v.decode() for k, v in t.schema.metadata.items()}}))
+`;
+    const proc = Bun.spawnSync([PYTHON, "-c", script, file]);
+    expect(proc.stderr.toString()).toBe("");
+    const got = JSON.parse(proc.stdout.toString());
+    const want = Array.from({ length: N }, (_, i) =>
+      Object.values(expected(i)).map((v) => (typeof v === "bigint" || typeof v === "number" ? String(v) : v)),
+    );
+    expect(got.arrow).toEqual(want);
+    expect(got.polars).toEqual(want);
+    expect(got.types).toEqual(["timestamp[us, tz=UTC]", "int32", "string", "uint64", "int64", "int16"]);
+    expect(got.ptypes).toEqual([
+      "Datetime(time_unit='us', time_zone='UTC')",
+      "Int32",
+      "String",
+      "UInt64",
+      "Int64",
+      "Int16",
+    ]);
+    expect(got.meta).toEqual(metadata);
+  },
+  30_000,
+);

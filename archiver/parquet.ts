@@ -1,0 +1,446 @@
+// A Parquet writer for the archive's columns (https://parquet.apache.org/docs/file-format/): the bulk export's
+// decoded columns go straight to a file, without a DuckDB table, sort and COPY between. What it writes is what
+// DuckDB's COPY wrote before, value for value and type for type: every column OPTIONAL (definition levels, RLE),
+// INT64 with TIMESTAMP(UTC, µs), UINT_64 or INT_64, INT32 with INT_32 or INT_16, BYTE_ARRAY with UTF8; PLAIN
+// values, one zstd-compressed v1 data page per column chunk, ROW_GROUP_SIZE rows a row group, min/max and null
+// counts in each column chunk's statistics (type-defined order: the API reads trade ids' bounds from them),
+// the key-value metadata given. Nothing depends on time or threads: the same columns give the same bytes.
+// The footer is Thrift's compact protocol (https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md).
+
+/** A column's values for `rows` rows: 64-bit as little-endian 32-bit word pairs; `valid[r]` 0 for NULL (null: none). */
+export type ParquetColumn =
+  | {
+      name: string;
+      kind: "int64";
+      logical: "timestamp" | "int64" | "uint64";
+      words: Int32Array;
+      valid: Uint8Array | null;
+    }
+  | { name: string; kind: "int32"; logical: "int32" | "int16"; values: Int32Array; valid: Uint8Array | null }
+  | {
+      name: string;
+      kind: "string";
+      codes: Uint32Array;
+      dictionary: readonly Uint8Array[];
+      valid: Uint8Array | null;
+    };
+
+export const ROW_GROUP_SIZE = 122_880;
+/** What the files say wrote them. */
+export const CREATED_BY = "tapewire archiver (archiver/parquet.ts)";
+const ZSTD_LEVEL = 3;
+const MAGIC = new TextEncoder().encode("PAR1");
+const enc = new TextEncoder();
+
+// Thrift compact protocol field types.
+const T_TRUE = 1;
+const T_FALSE = 2;
+const T_BYTE = 3;
+const T_I32 = 5;
+const T_I64 = 6;
+const T_BINARY = 8;
+const T_LIST = 9;
+const T_STRUCT = 12;
+
+/** Thrift compact protocol output. */
+class Compact {
+  private buf = new Uint8Array(4096);
+  len = 0;
+  private last: number[] = [];
+  private lastId = 0;
+
+  private byte(b: number): void {
+    if (this.len === this.buf.length) {
+      const next = new Uint8Array(this.buf.length * 2);
+      next.set(this.buf);
+      this.buf = next;
+    }
+    this.buf[this.len++] = b;
+  }
+  private varint(n: bigint): void {
+    let v = n;
+    while (v >= 0x80n) {
+      this.byte(Number(v & 0x7fn) | 0x80);
+      v >>= 7n;
+    }
+    this.byte(Number(v));
+  }
+  private zigzag(n: number | bigint): void {
+    const v = BigInt(n);
+    this.varint(BigInt.asUintN(64, (v << 1n) ^ (v >> 63n)));
+  }
+  private header(id: number, type: number): void {
+    const delta = id - this.lastId;
+    if (delta > 0 && delta <= 15) this.byte((delta << 4) | type);
+    else {
+      this.byte(type);
+      this.zigzag(id);
+    }
+    this.lastId = id;
+  }
+  i32(id: number, v: number): this {
+    this.header(id, T_I32);
+    this.zigzag(v);
+    return this;
+  }
+  i64(id: number, v: number | bigint): this {
+    this.header(id, T_I64);
+    this.zigzag(v);
+    return this;
+  }
+  i8(id: number, v: number): this {
+    this.header(id, T_BYTE);
+    this.byte(v & 0xff);
+    return this;
+  }
+  bool(id: number, v: boolean): this {
+    this.header(id, v ? T_TRUE : T_FALSE);
+    return this;
+  }
+  binary(id: number, v: Uint8Array | string): this {
+    const bytes = typeof v === "string" ? enc.encode(v) : v;
+    this.header(id, T_BINARY);
+    this.varint(BigInt(bytes.length));
+    for (const b of bytes) this.byte(b);
+    return this;
+  }
+  begin(id: number): this {
+    this.header(id, T_STRUCT);
+    this.last.push(this.lastId);
+    this.lastId = 0;
+    return this;
+  }
+  end(): this {
+    this.byte(0);
+    this.lastId = this.last.pop() ?? 0;
+    return this;
+  }
+  /** A list of structs, each written by `each` between its begin and end. */
+  structs<T>(id: number, items: readonly T[], each: (item: T) => void): this {
+    this.listHeader(id, items.length, T_STRUCT);
+    for (const item of items) {
+      this.last.push(this.lastId);
+      this.lastId = 0;
+      each(item);
+      this.end();
+    }
+    return this;
+  }
+  i32s(id: number, items: readonly number[]): this {
+    this.listHeader(id, items.length, T_I32);
+    for (const v of items) this.zigzag(v);
+    return this;
+  }
+  strings(id: number, items: readonly string[]): this {
+    this.listHeader(id, items.length, T_BINARY);
+    for (const s of items) {
+      const bytes = enc.encode(s);
+      this.varint(BigInt(bytes.length));
+      for (const b of bytes) this.byte(b);
+    }
+    return this;
+  }
+  private listHeader(id: number, size: number, type: number): void {
+    this.header(id, T_LIST);
+    if (size < 15) this.byte((size << 4) | type);
+    else {
+      this.byte(0xf0 | type);
+      this.varint(BigInt(size));
+    }
+  }
+  /** Close the outermost struct and return the bytes. */
+  done(): Uint8Array {
+    this.byte(0);
+    return this.buf.slice(0, this.len);
+  }
+}
+
+// parquet.thrift enums.
+const TYPE = { int32: 1, int64: 2, string: 6 } as const;
+const CONVERTED = { string: 0, timestamp: 10, uint64: 14, int16: 16, int32: 17, int64: 18 } as const;
+const OPTIONAL = 1;
+const REQUIRED = 0;
+const PLAIN = 0;
+const RLE = 3;
+const ZSTD = 6;
+const DATA_PAGE = 0;
+
+const logicalOf = (c: ParquetColumn) => (c.kind === "string" ? "string" : c.logical);
+
+function logicalType(w: Compact, c: ParquetColumn): void {
+  const l = logicalOf(c);
+  w.begin(10);
+  if (l === "string") w.begin(1).end();
+  else if (l === "timestamp") w.begin(8).bool(1, true).begin(2).begin(2).end().end().end();
+  else {
+    const [bits, signed] =
+      l === "int16" ? [16, true] : l === "int32" ? [32, true] : l === "int64" ? [64, true] : [64, false];
+    w.begin(10).i8(1, bits).bool(2, signed).end();
+  }
+  w.end();
+}
+
+interface Chunk {
+  offset: number;
+  compressed: number;
+  uncompressed: number;
+  values: number;
+  nulls: number;
+  min: Uint8Array | null;
+  max: Uint8Array | null;
+}
+
+/** Definition levels of rows [from, to) as RLE runs (bit width 1), with their 4-byte length in front. */
+function defLevels(valid: Uint8Array | null, from: number, to: number): Uint8Array {
+  const out: number[] = [0, 0, 0, 0];
+  const run = (n: number, v: number) => {
+    let x = n << 1;
+    while (x >= 0x80) {
+      out.push((x & 0x7f) | 0x80);
+      x >>>= 7;
+    }
+    out.push(x, v);
+  };
+  if (!valid) run(to - from, 1);
+  else {
+    let r = from;
+    while (r < to) {
+      const v = valid[r] ? 1 : 0;
+      let e = r + 1;
+      while (e < to && (valid[e] ? 1 : 0) === v) e++;
+      run(e - r, v);
+      r = e;
+    }
+  }
+  const n = out.length - 4;
+  out[0] = n & 0xff;
+  out[1] = (n >>> 8) & 0xff;
+  out[2] = (n >>> 16) & 0xff;
+  out[3] = n >>> 24;
+  return Uint8Array.from(out);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let k = 0; k < n; k++) if (a[k] !== b[k]) return (a[k] as number) - (b[k] as number);
+  return a.length - b.length;
+}
+
+/** The page's bytes (levels + PLAIN values) and the chunk's statistics for rows [from, to). */
+function pageOf(
+  c: ParquetColumn,
+  from: number,
+  to: number,
+): { data: Uint8Array; nulls: number; min: Uint8Array | null; max: Uint8Array | null } {
+  const levels = defLevels(c.valid, from, to);
+  const valid = c.valid;
+  let nulls = 0;
+  if (valid) for (let r = from; r < to; r++) if (!valid[r]) nulls++;
+  const n = to - from - nulls;
+  if (c.kind === "string") {
+    // Bytes and bounds from the distinct codes used (few), then the values byte by byte.
+    const codes = c.codes;
+    const used = new Uint32Array(c.dictionary.length);
+    for (let r = from; r < to; r++)
+      if (!valid || valid[r]) {
+        const code = codes[r] as number;
+        used[code] = (used[code] as number) + 1;
+      }
+    let bytes = 0;
+    let lo = -1;
+    let hi = -1;
+    used.forEach((count, code) => {
+      if (count === 0) return;
+      const v = c.dictionary[code] as Uint8Array;
+      bytes += count * (4 + v.length);
+      if (lo < 0 || compareBytes(v, c.dictionary[lo] as Uint8Array) < 0) lo = code;
+      if (hi < 0 || compareBytes(v, c.dictionary[hi] as Uint8Array) > 0) hi = code;
+    });
+    const data = new Uint8Array(levels.length + bytes);
+    data.set(levels);
+    let o = levels.length;
+    for (let r = from; r < to; r++) {
+      if (valid && !valid[r]) continue;
+      const v = c.dictionary[codes[r] as number] as Uint8Array;
+      const len = v.length;
+      data[o] = len & 0xff;
+      data[o + 1] = (len >>> 8) & 0xff;
+      data[o + 2] = (len >>> 16) & 0xff;
+      data[o + 3] = len >>> 24;
+      for (let j = 0; j < len; j++) data[o + 4 + j] = v[j] as number;
+      o += 4 + len;
+    }
+    return {
+      data,
+      nulls,
+      min: lo < 0 ? null : (c.dictionary[lo] as Uint8Array),
+      max: hi < 0 ? null : (c.dictionary[hi] as Uint8Array),
+    };
+  }
+  const width = c.kind === "int64" ? 2 : 1;
+  const src = c.kind === "int64" ? c.words : c.values;
+  const data = new Uint8Array(levels.length + 4 * width * n);
+  data.set(levels);
+  // The values: one copy without NULLs, else word by word; then the bounds over the non-NULL rows.
+  let words: Int32Array;
+  if (!valid || nulls === 0) words = src.subarray(width * from, width * to);
+  else {
+    words = new Int32Array(width * n);
+    let k = 0;
+    for (let r = from; r < to; r++) {
+      if (!valid[r]) continue;
+      words[k++] = src[width * r] as number;
+      if (width === 2) words[k++] = src[2 * r + 1] as number;
+    }
+  }
+  let minR = -1;
+  let maxR = -1;
+  if (n > 0) {
+    minR = 0;
+    maxR = 0;
+    if (width === 2) {
+      // Compare the high words (signed, or unsigned for UINT_64: flipping the sign bit maps one order on the
+      // other), then the low words unsigned.
+      const flip = c.kind === "int64" && c.logical === "uint64" ? 0x80000000 : 0;
+      let minH = (words[1] as number) ^ flip;
+      let minL = (words[0] as number) >>> 0;
+      let maxH = minH;
+      let maxL = minL;
+      for (let i = 1; i < n; i++) {
+        const h = (words[2 * i + 1] as number) ^ flip;
+        const l = (words[2 * i] as number) >>> 0;
+        if (h < minH || (h === minH && l < minL)) {
+          minH = h;
+          minL = l;
+          minR = i;
+        }
+        if (h > maxH || (h === maxH && l > maxL)) {
+          maxH = h;
+          maxL = l;
+          maxR = i;
+        }
+      }
+    } else {
+      let min = words[0] as number;
+      let max = min;
+      for (let i = 1; i < n; i++) {
+        const v = words[i] as number;
+        if (v < min) {
+          min = v;
+          minR = i;
+        }
+        if (v > max) {
+          max = v;
+          maxR = i;
+        }
+      }
+    }
+  }
+  data.set(new Uint8Array(words.buffer, words.byteOffset, 4 * width * n), levels.length);
+  const stat = (i: number) =>
+    i < 0 ? null : new Uint8Array(words.buffer, words.byteOffset + 4 * width * i, 4 * width).slice();
+  return { data, nulls, min: stat(minR), max: stat(maxR) };
+}
+
+function pageHeader(uncompressed: number, compressed: number, values: number): Uint8Array {
+  const w = new Compact();
+  w.i32(1, DATA_PAGE).i32(2, uncompressed).i32(3, compressed);
+  w.begin(5).i32(1, values).i32(2, PLAIN).i32(3, RLE).i32(4, RLE).end();
+  return w.done();
+}
+
+/**
+ * The bytes of a Parquet file holding `rows` rows of `columns` (in this order), with `metadata` as its
+ * key-value metadata. Pages are compressed off the JavaScript thread (Bun.zstdCompress).
+ */
+export async function encodeParquet(
+  columns: readonly ParquetColumn[],
+  rows: number,
+  metadata: Record<string, string>,
+  createdBy: string,
+  rowGroupSize = ROW_GROUP_SIZE,
+): Promise<Uint8Array> {
+  const groups: { from: number; to: number }[] = [];
+  for (let from = 0; from < rows; from += rowGroupSize)
+    groups.push({ from, to: Math.min(rows, from + rowGroupSize) });
+  const pages = groups.map((g) => columns.map((c) => pageOf(c, g.from, g.to)));
+  const compressed = await Promise.all(
+    pages.flat().map((p) => Bun.zstdCompress(p.data, { level: ZSTD_LEVEL })),
+  );
+  const parts: Uint8Array[] = [MAGIC];
+  let offset = MAGIC.length;
+  const chunks: Chunk[][] = [];
+  let k = 0;
+  groups.forEach((g, gi) => {
+    const row: Chunk[] = [];
+    (pages[gi] ?? []).forEach((p) => {
+      const body = compressed[k++] as Uint8Array;
+      const header = pageHeader(p.data.length, body.length, g.to - g.from);
+      row.push({
+        offset,
+        compressed: header.length + body.length,
+        uncompressed: header.length + p.data.length,
+        values: g.to - g.from,
+        nulls: p.nulls,
+        min: p.min,
+        max: p.max,
+      });
+      parts.push(header, body);
+      offset += header.length + body.length;
+    });
+    chunks.push(row);
+  });
+
+  const w = new Compact();
+  w.i32(1, 1);
+  w.structs(2, [null, ...columns], (c) => {
+    if (c === null) {
+      w.i32(3, REQUIRED).binary(4, "duckdb_schema").i32(5, columns.length);
+      return;
+    }
+    w.i32(1, TYPE[c.kind]).i32(3, OPTIONAL).binary(4, c.name).i32(6, CONVERTED[logicalOf(c)]);
+    logicalType(w, c);
+  });
+  w.i64(3, rows);
+  w.structs(4, chunks, (row) => {
+    const total = row.reduce((n, ch) => n + ch.uncompressed, 0);
+    w.structs(
+      1,
+      row.map((ch, ci) => ({ ch, c: columns[ci] as ParquetColumn })),
+      ({ ch, c }) => {
+        w.i64(2, ch.offset);
+        w.begin(3);
+        w.i32(1, TYPE[c.kind]).i32s(2, [PLAIN, RLE]).strings(3, [c.name]).i32(4, ZSTD);
+        w.i64(5, ch.values).i64(6, ch.uncompressed).i64(7, ch.compressed).i64(9, ch.offset);
+        w.begin(12).i64(3, ch.nulls);
+        if (ch.max) w.binary(5, ch.max);
+        if (ch.min) w.binary(6, ch.min);
+        w.end();
+        w.end();
+      },
+    );
+    w.i64(2, total).i64(3, row[0]?.values ?? 0);
+    w.i64(5, row[0]?.offset ?? 0).i64(
+      6,
+      row.reduce((n, ch) => n + ch.compressed, 0),
+    );
+  });
+  w.structs(5, Object.entries(metadata), ([key, value]) => {
+    w.binary(1, key).binary(2, value);
+  });
+  w.binary(6, createdBy);
+  w.structs(7, columns, () => {
+    w.begin(1).end();
+  });
+  const footer = w.done();
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setInt32(0, footer.length, true);
+  parts.push(footer, len, MAGIC);
+  const out = new Uint8Array(offset + footer.length + 8);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
