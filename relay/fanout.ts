@@ -110,7 +110,7 @@ export class Fanout {
    * The direct writes of a batch in one syscall (relay/multiwrite.ts: Linux AIO), so no consumer's wake-up
    * preempts the relay before the next consumer is written; null where unsupported (one write per consumer).
    */
-  private readonly multi: MultiWriter | null = MultiWriter.create();
+  private multi: MultiWriter | null = MultiWriter.create();
   /** The consumers of the current batch that are written directly (multi only), and those submitted. */
   private readonly direct: ConsumerConn[] = [];
   private readonly sent: ConsumerConn[] = [];
@@ -123,6 +123,12 @@ export class Fanout {
     /** SO_SNDBUF asked for on a consumer whose large writes come back partial; 0 = leave the OS default. */
     private readonly socketBufferBytes = 0,
   ) {}
+
+  /** Free the AIO context (at stop); later batches are written one consumer at a time. */
+  close(): void {
+    this.multi?.close();
+    this.multi = null;
+  }
 
   add(c: ConsumerConn): void {
     this.consumers.push(c);

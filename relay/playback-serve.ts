@@ -100,6 +100,7 @@ export class ReplayServer implements PlaybackTarget {
     if (!this.listener) return;
     for (const c of [...this.consumers]) c.socket.end();
     this.listener.stop(true);
+    this.fanout.close();
     this.listener = null;
     const error = removeSocketFile(this.opts.path);
     if (error) this.opts.log.error("could not remove socket file", { path: this.opts.path, error });

@@ -229,6 +229,7 @@ export async function startRelay(
       stopped = true;
       inbound.stop(true);
       out.stop(true);
+      fanout.close();
       passthrough?.stop();
       metricsServer?.stop(true);
       if (ackTimer) clearInterval(ackTimer);
