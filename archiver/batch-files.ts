@@ -152,7 +152,11 @@ export async function batchFromDuck(
   const select = d.columns.map((c) => (c.type === "TIMESTAMPTZ" ? `epoch_us(${c.name})` : c.name)).join(", ");
   const result = await duck.run(`SELECT ${key ? "p, " : ""}${select} FROM (${query})`);
   let columns = d.columns.map((c) => emptyColumn(c, 0, null));
-  const dicts = d.columns.map(() => ({ codes: new Map<string, number>(), bytes: [] as Uint8Array[] }));
+  const dicts = d.columns.map(() => ({
+    codes: new Map<string, number>(),
+    inline: new Map<number, Map<number, number>>(),
+    bytes: [] as Uint8Array[],
+  }));
   let keys = new Float64Array(0);
   let rows = 0;
   const base = key ? 1 : 0;
@@ -179,12 +183,16 @@ export async function batchFromDuck(
         raw.validity?.offset === 0 && mask instanceof BigUint64Array
           ? new Uint8Array(mask.buffer, mask.byteOffset, mask.byteLength)
           : null;
-      const fast =
-        ArrayBuffer.isView(raw.items) &&
-        (raw.validity === null || raw.validity === undefined || raw.validity.data == null || bits !== null);
+      const maskKnown =
+        raw.validity === null || raw.validity === undefined || raw.validity.data == null || bits !== null;
+      const fast = maskKnown && ArrayBuffer.isView(raw.items);
       let col = c;
       const isNull = (r: number) =>
-        fast ? (bits ? !(((bits[r >> 3] as number) >> (r & 7)) & 1) : false) : vector.getItem(r) === null;
+        maskKnown
+          ? bits
+            ? !(((bits[r >> 3] as number) >> (r & 7)) & 1)
+            : false
+          : vector.getItem(r) === null;
       for (let r = 0; r < n; r++)
         if (isNull(r)) {
           if (!col.valid) {
@@ -215,7 +223,42 @@ export async function batchFromDuck(
           }
       } else {
         const dict = dicts[k] as (typeof dicts)[number];
+        // DuckDB's strings are 16 bytes each: the length, then up to 12 bytes inline (longer ones point
+        // elsewhere: getItem). Inline ones are keyed by their bytes, with no string made per row.
+        const view = (vector as unknown as { dataView?: unknown }).dataView;
+        const dv = view instanceof DataView && view.byteLength >= 16 * n ? view : null;
         for (let r = 0; r < n; r++) {
+          if (dv && !(col.valid && !col.valid[rows + r])) {
+            const o = 16 * r;
+            const len = dv.getUint32(o, true);
+            if (len <= 12) {
+              let a = len;
+              let b = 0;
+              for (let j = 0; j < len; j++) {
+                const byte = dv.getUint8(o + 4 + j);
+                if (j < 6) a = a * 256 + byte;
+                else b = b * 256 + byte;
+              }
+              let inner = dict.inline.get(a);
+              if (!inner) {
+                inner = new Map();
+                dict.inline.set(a, inner);
+              }
+              let code = inner.get(b);
+              if (code === undefined) {
+                const bytes = new Uint8Array(dv.buffer, dv.byteOffset + o + 4, len).slice();
+                const s = new TextDecoder().decode(bytes);
+                code = dict.codes.get(s);
+                if (code === undefined) {
+                  code = dict.bytes.push(bytes) - 1;
+                  dict.codes.set(s, code);
+                }
+                inner.set(b, code);
+              }
+              col.codes[rows + r] = code;
+              continue;
+            }
+          }
           const v = vector.getItem(r);
           if (v === null) continue;
           const s = String(v);
