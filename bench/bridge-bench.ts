@@ -125,6 +125,10 @@ async function fanout(
     BRIDGE_SPOOL_DIR: spool,
     BRIDGE_MAX_CLIENTS: String(clients + 10),
     BRIDGE_MAX_BUFFERED_BYTES: String(64 << 20),
+    // The pacing below keeps each client under 4 MB unsent; since the kernel holds at most 64 KiB unsent per
+    // client (bridge/socket-buffers.ts), that backlog is the bridge's and counts against the total budget,
+    // whose 32 MB default would cut clients of a blast that measures throughput, not the policy.
+    BRIDGE_MAX_TOTAL_BUFFERED_BYTES: String(1 << 30),
   });
   const bridge: Bridge = await startBridge({ config, log: memoryLogger() });
   const c = await spawnClients(`ws://127.0.0.1:${bridge.port}/ws`, clients, total);
