@@ -10,7 +10,7 @@ import type { Socket } from "bun";
 import { FRAME_SIZE } from "../schema/frame.ts";
 import { connectRelayProducer } from "./index.ts";
 import { MultiWriter } from "./multiwrite.ts";
-import { frames, readLines, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
+import { frames, spawnConsumerFixture, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -64,20 +64,13 @@ test.skipIf(process.platform !== "linux")("one io_submit writes each socket its 
 test("a consumer stopped under its queue bound gets every frame once it reads again, in order, not cut", async () => {
   const relay = await startRelayProcess({ env: { TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES: String(64 << 20) } });
   cleanups.push(() => relay[Symbol.asyncDispose]());
-  const procs = ["a", "b", "stopped"].map((name) => {
-    const proc = Bun.spawn(["bun", join(import.meta.dir, "consumer-fixture.ts"), relay.outPath, name], {
-      stdout: "pipe",
-      stderr: "inherit",
-    });
-    const reports: Array<{ event: string; data: number; discontinuities: number }> = [];
-    readLines(proc.stdout, (line) => reports.push(JSON.parse(line)));
-    cleanups.push(async () => {
-      proc.kill("SIGCONT");
-      proc.kill("SIGTERM");
-      await proc.exited;
-    });
-    return { proc, reports };
-  });
+  const procs = ["a", "b", "stopped"].map((name) =>
+    spawnConsumerFixture<{ event: string; data: number; discontinuities: number }>(
+      relay.outPath,
+      name,
+      cleanups,
+    ),
+  );
   await waitForFilters(relay, ["a", "b", "stopped"]);
   procs[2]!.proc.kill("SIGSTOP");
   // 100k frames (4.8 MB: beyond a socket buffer, well within the queue), in small writes so that most

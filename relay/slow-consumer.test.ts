@@ -1,10 +1,9 @@
 // A consumer stopped with SIGSTOP under load: the producer and the healthy consumer go on at full speed with
 // no loss; the stopped one is cut at its queue bound and, once resumed, reads a final SlowConsumer frame.
 import { afterEach, expect, test } from "bun:test";
-import { join } from "node:path";
 import { FRAME_SIZE } from "../schema/frame.ts";
 import { connectRelayProducer } from "./index.ts";
-import { frames, readLines, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
+import { frames, spawnConsumerFixture, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
 
 interface Report {
   event: string;
@@ -21,20 +20,8 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function spawnFixture(path: string, name: string, mode = "") {
-  const proc = Bun.spawn(["bun", join(import.meta.dir, "consumer-fixture.ts"), path, name, mode], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reports: Report[] = [];
-  readLines(proc.stdout, (line) => reports.push(JSON.parse(line)));
-  cleanups.push(async () => {
-    proc.kill("SIGCONT");
-    proc.kill("SIGTERM");
-    await proc.exited;
-  });
-  return { proc, reports };
-}
+const spawnFixture = (path: string, name: string, mode = "") =>
+  spawnConsumerFixture<Report>(path, name, cleanups, mode);
 
 test("a SIGSTOPped consumer is cut with a SlowConsumer frame; producer and healthy consumer are unaffected", async () => {
   const queueBytes = 4 << 20;

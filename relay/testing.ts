@@ -239,3 +239,28 @@ export async function rawCollector(path: string) {
     [Symbol.dispose]: () => socket.end(),
   };
 }
+
+/**
+ * `bun relay/consumer-fixture.ts` reading `path` as consumer `name` (mode e.g. "slow"), its JSON report lines
+ * collected; `cleanups` gets what resumes (SIGCONT) and stops it, for tests that SIGSTOP it.
+ */
+export function spawnConsumerFixture<R>(
+  path: string,
+  name: string,
+  cleanups: Array<() => unknown>,
+  mode = "",
+): { proc: Subprocess<"ignore", "pipe", "inherit">; reports: R[] } {
+  const proc = spawn(["bun", join(import.meta.dir, "consumer-fixture.ts"), path, name, mode], {
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reports: R[] = [];
+  void readLines(proc.stdout, (line) => reports.push(JSON.parse(line) as R));
+  cleanups.push(async () => {
+    proc.kill("SIGCONT");
+    proc.kill("SIGTERM");
+    await proc.exited;
+  });
+  return { proc, reports };
+}
