@@ -25,6 +25,16 @@ const trades = (from: number, to: number): Partial<FrameFields>[] =>
   }));
 
 const seqs = (list: FrameFields[]) => list.map((f) => f.seq);
+
+/** A socket data handler that records the seq of every Ack the relay sends back. */
+const recordAcks =
+  (acks: number[]) =>
+  (_s: unknown, chunk: Uint8Array): void => {
+    const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (let off = 0; off + FRAME_SIZE <= chunk.byteLength; off += FRAME_SIZE)
+      if (frameKind(v, off) === Kind.Status && frameStatus(v, off) === Status.Ack)
+        acks.push(frameSeq(v, off));
+  };
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 
 test("pass-through keeps seqs, drops resends, reports a jump as one Gap frame; the journal resumes across it", async () => {
@@ -35,11 +45,14 @@ test("pass-through keeps seqs, drops resends, reports a jump as one Gap frame; t
   try {
     const live = collect(relay.outPath, { name: "live" });
     await waitFor(() => live.consumer.connected, "consumer");
-    const producer = await connectRelayProducer({ path: passthrough });
-    producer.send(frames(trades(100, 200)));
-    producer.send(frames(trades(150, 200))); // a resend after a reconnect: all duplicates
-    producer.send(frames(trades(250, 260))); // 200..249 never arrive
-    await producer.drained();
+    const firstAcks: number[] = [];
+    const producer = await Bun.connect({ unix: passthrough, socket: { data: recordAcks(firstAcks) } });
+    const firstRun = [
+      frames(trades(100, 200)),
+      frames(trades(150, 200)), // a resend after a reconnect: all duplicates
+      frames(trades(250, 260)), // 200..249 never arrive
+    ];
+    for (const bytes of firstRun) expect(producer.write(bytes)).toBe(bytes.length);
     await waitFor(() => live.frames.length >= 111, "frames at the consumer");
     expect(seqs(live.frames)).toEqual([...range(100, 200), 249, ...range(250, 260)]);
     const gap = live.frames[100]!;
@@ -52,12 +65,11 @@ test("pass-through keeps seqs, drops resends, reports a jump as one Gap frame; t
     ]);
     expect(live.frames.slice(0, 100).map((f) => f.id)).toEqual(range(7100, 7200));
     expect(await relay.metric('tapewire_relay_duplicate_frames_total{exchange="binance"}')).toBe(50);
-    // Acknowledged like a collector: the relay acks the last seq it took (the journal has it).
-    await waitFor(
-      () => relay.logs.some((l) => l.msg === "pass-through connection bound"),
-      "connection bound",
-    );
-    await producer.close();
+    // Acknowledged like a collector: the relay acks the last seq it took once the journal has it. Only then is
+    // a kill -9 sure to find 259 in the journal (killed before the ack, a resend of 255.. is rightly taken).
+    await waitFor(() => firstAcks.includes(259), "the ack of seq 259", 5_000);
+    expect(relay.logs.some((l) => l.msg === "pass-through connection bound")).toBe(true);
+    producer.end();
     live.consumer.close();
 
     // kill -9: the journal's state says where the sequence is; a resend of 255..269 takes only 260..269.
@@ -76,17 +88,7 @@ test("pass-through keeps seqs, drops resends, reports a jump as one Gap frame; t
 
     // A resend of only what the journal has (nothing new to flush) is still acknowledged.
     const acks: number[] = [];
-    const raw = await Bun.connect({
-      unix: passthrough,
-      socket: {
-        data(_s, chunk) {
-          const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-          for (let off = 0; off + FRAME_SIZE <= chunk.byteLength; off += FRAME_SIZE)
-            if (frameKind(v, off) === Kind.Status && frameStatus(v, off) === Status.Ack)
-              acks.push(frameSeq(v, off));
-        },
-      },
-    });
+    const raw = await Bun.connect({ unix: passthrough, socket: { data: recordAcks(acks) } });
     raw.write(frames(trades(262, 270)));
     await waitFor(() => acks.includes(269), "an ack for a duplicates-only resend", 5_000);
     raw.end();
@@ -104,16 +106,7 @@ test("pass-through keeps seqs, drops resends, reports a jump as one Gap frame; t
     ];
     for (const round of [0, 1]) {
       const got: number[] = [];
-      const c = await Bun.connect({
-        unix: relay.inPath,
-        socket: {
-          data(_s, chunk) {
-            const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-            for (let off = 0; off + FRAME_SIZE <= chunk.byteLength; off += FRAME_SIZE)
-              if (frameStatus(v, off) === Status.Ack) got.push(frameSeq(v, off));
-          },
-        },
-      });
+      const c = await Bun.connect({ unix: relay.inPath, socket: { data: recordAcks(got) } });
       c.write(frames(round === 0 ? run : run.slice(5)));
       await waitFor(() => got.includes(9), `collector ack, round ${round}`, 5_000);
       c.end();
