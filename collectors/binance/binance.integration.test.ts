@@ -44,6 +44,20 @@ function expectTradeIdsIncreasing(frames: FrameFields[]): void {
   }
 }
 
+/**
+ * Whether some BBO has the update id of a depth event's last frame of the same instrument. The simulator sends a
+ * bookTicker on a depth event's id only when the top moved in the tick that flushed it, so how soon one comes
+ * depends on the machine's pace: wait for it instead of assuming it came with the first trades.
+ */
+function someBboOnABookId(frames: FrameFields[]): boolean {
+  const bookIds = new Set<string>();
+  for (const f of frames) {
+    if (f.kind === Kind.BookLevel && f.flags & FLAG_END) bookIds.add(`${f.instrument}:${f.id}`);
+    else if (f.kind === Kind.Bbo && f.flags & FLAG_ASK && bookIds.has(`${f.instrument}:${f.id}`)) return true;
+  }
+  return false;
+}
+
 describe("binance collector against the simulator", () => {
   test("trades, books and BBO: rebuilt books equal the simulator's top at the same update id", async () => {
     await using h = await startHarness();
@@ -56,6 +70,7 @@ describe("binance collector against the simulator", () => {
     try {
       await h.relay.waitFor(allSynced(), 5000);
       await h.relay.waitFor((fr) => ALL.every((i) => tradesOf(fr, i).length >= 5), 5000);
+      await h.relay.waitFor(someBboOnABookId, 10_000);
     } finally {
       clearInterval(poll);
     }
@@ -101,7 +116,7 @@ describe("binance collector against the simulator", () => {
     }
     expect(frames.some((f) => isStatus(f, Status.TradeGap) || isStatus(f, Status.Gap))).toBe(false);
     expect(h.metric("collector_parse_errors_total")).toBe(0);
-  });
+  }, 20_000);
 
   test("disconnect → Disconnected, reconnect, Connected, every book resynced, no duplicate trades", async () => {
     await using h = await startHarness();
