@@ -237,9 +237,11 @@ export class Fanout {
     for (let k = 0; k < queued; k++) {
       const c = sent[k]!;
       sent[k] = NONE;
-      // Not attempted (refused at submission): through Bun's socket, which knows its state.
-      if (k >= done) this.writeDirect(c, batch);
-      else if (this.written(c, batch, multi.result(k))) this.flush(c);
+      const n = k < done ? multi.result(k) : Number.NaN;
+      // Not attempted (refused at submission), or no completion seen (NaN): not written, so through Bun's
+      // socket, which knows its state.
+      if (Number.isNaN(n)) this.writeDirect(c, batch);
+      else if (this.written(c, batch, n)) this.flush(c);
     }
   }
 

@@ -37,7 +37,8 @@ function openLibc() {
 
 /**
  * Up to `capacity` socket writes queued with add(), then sent by one submit(); result(i) is what write i
- * took (bytes, 0 when the socket buffer was full) or a negative errno (the socket is closing).
+ * took (bytes, 0 when the socket buffer was full), a negative errno (the socket is closing), or NaN when its
+ * completion was not in the ring after the call (the caller must treat the write as not made).
  */
 export class MultiWriter {
   private readonly iocbs: Uint32Array;
@@ -47,6 +48,11 @@ export class MultiWriter {
   private readonly ring: Uint32Array;
   private readonly results: Float64Array;
   private count = 0;
+  /**
+   * This submit's number, in the high word of each write's aio_data: a completion that arrives after its own
+   * submit was reaped (an asynchronous one) is skipped, never taken for a later submit's write of that index.
+   */
+  private generation = 0;
   /** Writes sent, io_submit calls (for tests and metrics). */
   writes = 0;
   submits = 0;
@@ -100,11 +106,12 @@ export class MultiWriter {
   add(fd: number, bytes: Uint8Array, start: number, length: number): boolean {
     if (this.count === this.capacity) return false;
     const i = this.count++;
+    if (i === 0) this.generation = (this.generation + 1) >>> 0;
     const w = this.iocbs;
     const o = (i * IOCB_SIZE) >>> 2;
     const at = ptr(bytes, start);
-    w[o] = i; // aio_data: this write's index
-    w[o + 1] = 0;
+    w[o] = i; // aio_data: this write's index, and the submit's generation (new at each first add)
+    w[o + 1] = this.generation;
     w[o + 2] = 0; // aio_key
     w[o + 3] = RWF_NOWAIT; // aio_rw_flags
     w[o + 4] = IOCB_CMD_PWRITE; // aio_lio_opcode (u16), aio_reqprio (s16) 0
@@ -130,6 +137,8 @@ export class MultiWriter {
     const n = this.count;
     this.count = 0;
     if (n === 0) return 0;
+    // No completion read for a write leaves NaN, not the result of an earlier submit's write of that index.
+    this.results.fill(Number.NaN, 0, n);
     const done = Number(this.libc.syscall(this.nr.submit, this.ctx, n, this.listAt));
     this.submits++;
     if (done <= 0) return 0;
@@ -138,9 +147,15 @@ export class MultiWriter {
     return done;
   }
 
-  /** Bytes write i took (0: the socket buffer was full), or a negative errno. */
+  /** Bytes write i took (0: the socket buffer was full), a negative errno, or NaN: no completion seen. */
   result(i: number): number {
     return this.results[i]!;
+  }
+
+  /** Completions in the ring not read yet (an asynchronous write's lands after its submit returned). */
+  get unreaped(): number {
+    const size = this.ring[1]!;
+    return (this.ring[3]! - this.ring[2]! + size) % size;
   }
 
   /** Read the completions from the ring in user memory and free their slots (no syscall). */
@@ -154,7 +169,8 @@ export class MultiWriter {
       const lo = ring[e + 4]!;
       const hi = ring[e + 5]! | 0;
       const res = hi * TWO32 + lo;
-      this.results[ring[e]!] = res === -EAGAIN ? 0 : res;
+      const i = ring[e]!;
+      if (ring[e + 1] === this.generation && i < this.capacity) this.results[i] = res === -EAGAIN ? 0 : res;
       head = head + 1 === size ? 0 : head + 1;
     }
     ring[2] = head;
