@@ -175,3 +175,74 @@ print(json.dumps({"arrow": a, "polars": b, "types": [str(f.type) for f in t.sche
   },
   30_000,
 );
+
+test("INT64 columns are DELTA_BINARY_PACKED: deltas of every width, wrapping, partial blocks, 1 value, NULLs", async () => {
+  // 1,000 rows at 129 a row group: 128 deltas (one whole block) per group, 96 in the last; `jumpy` has deltas of
+  // every width up to 64 bits (and wraps), `sparse` one value a group (no deltas), `gappy` NULLs in between.
+  const M = 1000;
+  let seed = 0x2545f491n;
+  const rand = () => {
+    seed = (seed * 6364136223846793005n + 1442695040888963407n) & (2n ** 64n - 1n);
+    return seed;
+  };
+  const jumpy = Array.from({ length: M }, (_, i) =>
+    BigInt.asIntN(64, rand() & ((1n << BigInt(i % 65)) - 1n)),
+  );
+  let at = -(2n ** 62n);
+  const sorted = Array.from({ length: M }, (_, i) => (at += BigInt(i % 5) * 1_000_003n));
+  const sparseValid = Uint8Array.from({ length: M }, (_, i) => (i % 129 === 5 ? 1 : 0));
+  const gappyValid = Uint8Array.from({ length: M }, (_, i) => (i % 3 === 0 || i > 900 ? 0 : 1));
+  const w = (xs: bigint[]) => new Int32Array(BigInt64Array.from(xs, (x) => BigInt.asIntN(64, x)).buffer);
+  const cols: ParquetColumn[] = [
+    { name: "jumpy", kind: "int64", logical: "int64", words: w(jumpy), valid: null },
+    { name: "sorted", kind: "int64", logical: "timestamp", words: w(sorted), valid: null },
+    { name: "sparse", kind: "int64", logical: "uint64", words: w(jumpy), valid: sparseValid },
+    { name: "gappy", kind: "int64", logical: "int64", words: w(jumpy), valid: gappyValid },
+  ];
+  const file = join(dir, "delta.parquet");
+  writeFileSync(file, await encodeParquet(cols, M, {}, "test", 129));
+  const want = jumpy.map((j, i) => [
+    String(j),
+    String(sorted[i]),
+    sparseValid[i] ? String(BigInt.asUintN(64, j)) : null,
+    gappyValid[i] ? String(j) : null,
+  ]);
+  const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
+  const duck = await instance.connect();
+  try {
+    const rows = (
+      await duck.runAndReadAll(
+        `SELECT jumpy::VARCHAR, epoch_us(sorted)::VARCHAR, sparse::VARCHAR, gappy::VARCHAR FROM '${file}'`,
+      )
+    ).getRows();
+    expect(rows).toEqual(want);
+    const encodings = (
+      await duck.runAndReadAll(
+        `SELECT encodings, count(*)::INTEGER FROM parquet_metadata('${file}') GROUP BY 1 ORDER BY 1`,
+      )
+    ).getRows();
+    // 8 row groups × 4 columns; gappy's last group (rows 903–999) is all NULL: no values, PLAIN.
+    expect(encodings).toEqual([
+      ["DELTA_BINARY_PACKED, RLE", 31],
+      ["PLAIN, RLE", 1],
+    ]);
+  } finally {
+    duck.closeSync();
+    instance.closeSync();
+  }
+  if (!existsSync(PYTHON)) return;
+  const script = `
+import json, sys, pyarrow.parquet as pq, polars as pl
+t = pq.read_table(sys.argv[1])
+p = pl.read_parquet(sys.argv[1])
+s = lambda v: None if v is None else str(v)
+a = [[s(v) for v in r] for r in zip(t.column('jumpy').to_pylist(), t.column('sorted').cast('int64').to_pylist(), t.column('sparse').to_pylist(), t.column('gappy').to_pylist())]
+b = [[s(v) for v in r] for r in zip(p['jumpy'].to_list(), p['sorted'].dt.epoch('us').to_list(), p['sparse'].to_list(), p['gappy'].to_list())]
+print(json.dumps({"arrow": a, "polars": b}))
+`;
+  const proc = Bun.spawnSync([PYTHON, "-c", script, file]);
+  expect(proc.stderr.toString()).toBe("");
+  const got = JSON.parse(proc.stdout.toString());
+  expect(got.arrow).toEqual(want);
+  expect(got.polars).toEqual(want);
+}, 30_000);

@@ -1,9 +1,10 @@
 // A Parquet writer for the archive's columns (https://parquet.apache.org/docs/file-format/): the bulk export's
-// decoded columns go straight to a file, without a DuckDB table, sort and COPY between. What it writes is what
+// decoded columns go straight to a file, without a DuckDB table, sort and COPY between. The types are what
 // DuckDB's COPY wrote before, value for value and type for type: every column OPTIONAL (definition levels, RLE),
-// INT64 with TIMESTAMP(UTC, µs), UINT_64 or INT_64, INT32 with INT_32 or INT_16, BYTE_ARRAY with UTF8; PLAIN
-// values, one zstd-compressed v1 data page per column chunk, ROW_GROUP_SIZE rows a row group, min/max and null
-// counts in each column chunk's statistics (type-defined order: the API reads trade ids' bounds from them),
+// INT64 with TIMESTAMP(UTC, µs), UINT_64 or INT_64, INT32 with INT_32 or INT_16, BYTE_ARRAY with UTF8. INT64
+// values are DELTA_BINARY_PACKED (the sorted times, ids and sequence numbers shrink to a few bits a value), the
+// others PLAIN; one zstd-compressed v1 data page per column chunk, ROW_GROUP_SIZE rows a row group, min/max and
+// null counts in each column chunk's statistics (type-defined order: the API reads trade ids' bounds from them),
 // the key-value metadata given. Nothing depends on time or threads: the same columns give the same bytes.
 // The footer is Thrift's compact protocol (https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md).
 
@@ -162,6 +163,7 @@ const OPTIONAL = 1;
 const REQUIRED = 0;
 const PLAIN = 0;
 const RLE = 3;
+const DELTA_BINARY_PACKED = 5;
 const ZSTD = 6;
 const DATA_PAGE = 0;
 
@@ -185,6 +187,7 @@ interface Chunk {
   compressed: number;
   uncompressed: number;
   values: number;
+  encoding: number;
   nulls: number;
   min: Uint8Array | null;
   max: Uint8Array | null;
@@ -226,12 +229,12 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
-/** The page's bytes (levels + PLAIN values) and the chunk's statistics for rows [from, to). */
+/** The page's bytes (levels + values), its encoding and the chunk's statistics for rows [from, to). */
 function pageOf(
   c: ParquetColumn,
   from: number,
   to: number,
-): { data: Uint8Array; nulls: number; min: Uint8Array | null; max: Uint8Array | null } {
+): { data: Uint8Array; encoding: number; nulls: number; min: Uint8Array | null; max: Uint8Array | null } {
   const levels = defLevels(c.valid, from, to);
   const valid = c.valid;
   let nulls = 0;
@@ -272,6 +275,7 @@ function pageOf(
     }
     return {
       data,
+      encoding: PLAIN,
       nulls,
       min: lo < 0 ? null : (c.dictionary[lo] as Uint8Array),
       max: hi < 0 ? null : (c.dictionary[hi] as Uint8Array),
@@ -279,8 +283,6 @@ function pageOf(
   }
   const width = c.kind === "int64" ? 2 : 1;
   const src = c.kind === "int64" ? c.words : c.values;
-  const data = new Uint8Array(levels.length + 4 * width * n);
-  data.set(levels);
   // The values: one copy without NULLs, else word by word; then the bounds over the non-NULL rows.
   let words: Int32Array;
   if (!valid || nulls === 0) words = src.subarray(width * from, width * to);
@@ -336,16 +338,143 @@ function pageOf(
       }
     }
   }
-  data.set(new Uint8Array(words.buffer, words.byteOffset, 4 * width * n), levels.length);
   const stat = (i: number) =>
     i < 0 ? null : new Uint8Array(words.buffer, words.byteOffset + 4 * width * i, 4 * width).slice();
-  return { data, nulls, min: stat(minR), max: stat(maxR) };
+  if (width === 2 && n > 0) {
+    // INT64 (times, ids, sequence numbers, mantissas) as deltas: sorted columns shrink to a few bits a value, so
+    // a reader decompresses and decodes far fewer bytes (a day's scan).
+    const packed = deltaBinaryPacked(words, n);
+    const out = new Uint8Array(levels.length + packed.length);
+    out.set(levels);
+    out.set(packed, levels.length);
+    return { data: out, encoding: DELTA_BINARY_PACKED, nulls, min: stat(minR), max: stat(maxR) };
+  }
+  const data = new Uint8Array(levels.length + 4 * width * n);
+  data.set(levels);
+  data.set(new Uint8Array(words.buffer, words.byteOffset, 4 * width * n), levels.length);
+  return { data, encoding: PLAIN, nulls, min: stat(minR), max: stat(maxR) };
 }
 
-function pageHeader(uncompressed: number, compressed: number, values: number): Uint8Array {
+// DELTA_BINARY_PACKED (https://parquet.apache.org/docs/file-format/data-pages/encodings/): blocks of 128 deltas,
+// 4 miniblocks of 32 each, every delta minus its block's smallest, bit-packed at the miniblock's width. 64-bit
+// arithmetic wraps (two's complement), here on 32-bit word pairs without BigInts.
+const DBP_BLOCK = 128;
+const DBP_MINIBLOCKS = 4;
+const DBP_MINI = DBP_BLOCK / DBP_MINIBLOCKS;
+
+/** ULEB128 of a 64-bit (hi, lo) pattern, unsigned. */
+function uleb64(out: number[], hi: number, lo: number): void {
+  let h = hi >>> 0;
+  let l = lo >>> 0;
+  for (;;) {
+    const b = l & 0x7f;
+    l = ((l >>> 7) | ((h & 0x7f) << 25)) >>> 0;
+    h >>>= 7;
+    if (h === 0 && l === 0) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
+/** Zigzag then ULEB128 of a signed 64-bit (hi, lo). */
+function zigzag64(out: number[], hi: number, lo: number): void {
+  const sign = hi >> 31;
+  uleb64(out, ((hi << 1) | (lo >>> 31)) ^ sign, (lo << 1) ^ sign);
+}
+
+/** The `n` int64 values of `words` (little-endian word pairs) as DELTA_BINARY_PACKED. */
+export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
+  const head: number[] = [];
+  uleb64(head, 0, DBP_BLOCK);
+  uleb64(head, 0, DBP_MINIBLOCKS);
+  uleb64(head, 0, n);
+  zigzag64(head, n > 0 ? (words[1] as number) : 0, n > 0 ? (words[0] as number) : 0);
+  const deltas = Math.max(0, n - 1);
+  const blocks = Math.ceil(deltas / DBP_BLOCK);
+  // At most: per block a 10-byte min delta, 4 widths and 128 values of 64 bits.
+  const out = new Uint8Array(head.length + blocks * (10 + DBP_MINIBLOCKS + 8 * DBP_BLOCK));
+  out.set(head);
+  let pos = head.length;
+  const dHi = new Int32Array(DBP_BLOCK);
+  const dLo = new Uint32Array(DBP_BLOCK);
+  const minBytes: number[] = [];
+  for (let b = 0; b < blocks; b++) {
+    const first = b * DBP_BLOCK + 1;
+    const count = Math.min(DBP_BLOCK, n - first);
+    let minH = 0;
+    let minL = 0;
+    for (let i = 0; i < count; i++) {
+      const at = 2 * (first + i);
+      const lo = (words[at] as number) >>> 0;
+      const prevLo = (words[at - 2] as number) >>> 0;
+      const h = ((words[at + 1] as number) - (words[at - 1] as number) - (lo < prevLo ? 1 : 0)) | 0;
+      const l = (lo - prevLo) >>> 0;
+      dHi[i] = h;
+      dLo[i] = l;
+      if (i === 0 || h < minH || (h === minH && l < minL)) {
+        minH = h;
+        minL = l;
+      }
+    }
+    minBytes.length = 0;
+    zigzag64(minBytes, minH, minL);
+    for (const x of minBytes) out[pos++] = x;
+    // Each delta minus the minimum (an unsigned 64-bit value), in place; the miniblocks' widths.
+    const widthsAt = pos;
+    pos += DBP_MINIBLOCKS;
+    for (let m = 0; m < DBP_MINIBLOCKS; m++) {
+      const from = m * DBP_MINI;
+      if (from >= count) {
+        out[widthsAt + m] = 0;
+        continue;
+      }
+      const to = Math.min(count, from + DBP_MINI);
+      let orH = 0;
+      let orL = 0;
+      for (let i = from; i < to; i++) {
+        const l = dLo[i] as number;
+        const h = ((dHi[i] as number) - minH - (l < minL ? 1 : 0)) >>> 0;
+        const u = (l - minL) >>> 0;
+        dHi[i] = h;
+        dLo[i] = u;
+        orH |= h;
+        orL |= u;
+      }
+      const width = orH !== 0 ? 64 - Math.clz32(orH) : 32 - Math.clz32(orL);
+      out[widthsAt + m] = width;
+      // 32 values LSB first (the last miniblock padded with zeros).
+      let acc = 0;
+      let bits = 0;
+      for (let i = from; i < from + DBP_MINI; i++) {
+        let lo = i < to ? (dLo[i] as number) : 0;
+        let hi = i < to ? (dHi[i] as number) : 0;
+        let left = width;
+        while (left > 0) {
+          const take = Math.min(left, 16);
+          const part = take === 16 ? lo & 0xffff : lo & ((1 << take) - 1);
+          acc = (acc | (part << bits)) >>> 0;
+          bits += take;
+          left -= take;
+          lo = (lo >>> take) | (take === 16 ? (hi & 0xffff) << 16 : (hi & ((1 << take) - 1)) << (32 - take));
+          hi >>>= take;
+          while (bits >= 8) {
+            out[pos++] = acc & 0xff;
+            acc >>>= 8;
+            bits -= 8;
+          }
+        }
+      }
+    }
+  }
+  return out.slice(0, pos);
+}
+
+function pageHeader(uncompressed: number, compressed: number, values: number, encoding: number): Uint8Array {
   const w = new Compact();
   w.i32(1, DATA_PAGE).i32(2, uncompressed).i32(3, compressed);
-  w.begin(5).i32(1, values).i32(2, PLAIN).i32(3, RLE).i32(4, RLE).end();
+  w.begin(5).i32(1, values).i32(2, encoding).i32(3, RLE).i32(4, RLE).end();
   return w.done();
 }
 
@@ -375,12 +504,13 @@ export async function encodeParquet(
     const row: Chunk[] = [];
     (pages[gi] ?? []).forEach((p) => {
       const body = compressed[k++] as Uint8Array;
-      const header = pageHeader(p.data.length, body.length, g.to - g.from);
+      const header = pageHeader(p.data.length, body.length, g.to - g.from, p.encoding);
       row.push({
         offset,
         compressed: header.length + body.length,
         uncompressed: header.length + p.data.length,
         values: g.to - g.from,
+        encoding: p.encoding,
         nulls: p.nulls,
         min: p.min,
         max: p.max,
@@ -410,7 +540,7 @@ export async function encodeParquet(
       ({ ch, c }) => {
         w.i64(2, ch.offset);
         w.begin(3);
-        w.i32(1, TYPE[c.kind]).i32s(2, [PLAIN, RLE]).strings(3, [c.name]).i32(4, ZSTD);
+        w.i32(1, TYPE[c.kind]).i32s(2, [ch.encoding, RLE]).strings(3, [c.name]).i32(4, ZSTD);
         w.i64(5, ch.values).i64(6, ch.uncompressed).i64(7, ch.compressed).i64(9, ch.offset);
         w.begin(12).i64(3, ch.nulls);
         if (ch.max) w.binary(5, ch.max);
