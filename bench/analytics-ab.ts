@@ -5,7 +5,7 @@
 //   bun bench/analytics-ab.ts recode <dir>     the archive's files re-encoded by this tree's Parquet writer into
 //                                              <dir> under the same paths (the manifest names both); AB_ROW_GROUP
 //                                              rows a row group instead of the writer's
-//   bun bench/analytics-ab.ts run [ARCH=dir|before=root ...]
+//   bun bench/analytics-ab.ts run [ARCH=dir|before=root[,dir] ...]
 //                                              interleaved rounds of the 1-day 1-minute OHLCV and the week of
 //                                              spreads: each variant is this tree's service on an archive dir, or
 //                                              another tree's service (a worktree) on the built archive; the
@@ -132,8 +132,10 @@ async function run(variants: string[]): Promise<void> {
   const rounds = Number(process.env.AB_ROUNDS ?? 11);
   const services: { label: string; svc: Service }[] = [];
   for (const v of variants.length ? variants : [`ARCH=${s.root}`]) {
-    const [kind, arg] = v.split("=") as [string, string];
-    const archive = kind === "ARCH" ? arg : s.root;
+    // ARCH=<archive dir>, or before=<tree>[,<archive dir>]
+    const [kind, spec] = v.split("=") as [string, string];
+    const [arg, other] = spec.split(",") as [string, string | undefined];
+    const archive = kind === "ARCH" ? arg : (other ?? s.root);
     const path =
       kind === "before"
         ? join(arg, "api/analytics/service.ts")

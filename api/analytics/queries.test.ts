@@ -126,6 +126,28 @@ describe("exact decimal text from integer units", () => {
           divideUnits(BigInt(a), as, BigInt(b), bs, places),
         ]);
     }
+    // Divisors of every size (1 to 2⁴⁹: 15 down to 1 digits a step), negative operands, and quotients just
+    // under a rounding carry through several steps of digits.
+    for (let i = 0; i < 4000; i++) {
+      const d = Math.max(1, Math.floor((next() / 2 ** 32) * 2 ** (next() % 49)));
+      const a = ((next() % 2 ? -1 : 1) * Math.floor((next() / 2 ** 32) * 2 ** (next() % 52))) as number;
+      for (const [as, places] of [
+        [0, 13],
+        [3, 1],
+        [8, 30],
+        [2, 7],
+      ] as const)
+        expect([a, d, as, places, divideUnits(a, as, d, 0, places)]).toEqual([
+          a,
+          d,
+          as,
+          places,
+          divideUnits(BigInt(a), as, BigInt(d), 0, places),
+        ]);
+    }
+    expect(divideUnits(99999999999999, 0, 100000000000000, 0, 13)).toBe("1");
+    expect(divideUnits(-199999999999995, 0, 100000000000000, 0, 13)).toBe("-2");
+    expect(divideUnits(123456789012345, 0, 100000000000000, 0, 20)).toBe("1.23456789012345");
     // Rounding carries through every digit into the whole part; a quotient that rounds to 0 has no sign.
     expect(divideUnits(99999, 0, 100000, 0, 4)).toBe("1");
     expect(divideUnits(-99999, 0, 100000, 0, 4)).toBe("-1");
