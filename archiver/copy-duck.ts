@@ -1,24 +1,11 @@
 // COPY … TO STDOUT (FORMAT binary) from Postgres straight into column buffers (copyIntoColumns: what the bulk
-// export writes its Parquet files from) or a DuckDB table (copyIntoDuck): no text on either side.
+// export writes its Parquet files from): no text on either side.
 // Postgres sends each row as fixed binary fields (https://www.postgresql.org/docs/15/sql-copy.html#id-1.9.3.55.9.4),
-// which it produces ~10% cheaper than CSV text; we decode them here into DuckDB column vectors (2,048 rows a
-// chunk, one memcpy per column) and append the chunks to a staging table. DuckDB then never parses text: its
-// CSV reader plus the decimal-text arithmetic were about 1 µs per trade row on this VM, the decoding and the
-// appending here about 0.3 µs. NUMERIC values arrive as base-10000 digits and are stored as the exact INT64
+// which it produces ~10% cheaper than CSV text; we decode them here into column buffers (2,048 rows a chunk,
+// then one copy per column). NUMERIC values arrive as base-10000 digits and are stored as the exact INT64
 // mantissa at the row's instrument's decimals (price or size); text columns as dictionary codes (UINTEGER),
-// the dictionary given back as a list for the SELECT that reads the table.
+// the dictionary given back as a list.
 
-import {
-  BIGINT,
-  type DuckDBConnection,
-  DuckDBDataChunk,
-  type DuckDBType,
-  INTEGER,
-  SMALLINT,
-  TIMESTAMPTZ,
-  UINTEGER,
-} from "@duckdb/node-api";
-import duckdb from "@duckdb/node-bindings";
 import { type CopySink, copyOut } from "./pg-copy.ts";
 
 export type PgBinaryType = "int2" | "int4" | "int8" | "timestamptz" | "numeric" | "text";
@@ -34,26 +21,6 @@ export class CopyDecodeError extends Error {
   override readonly name = "CopyDecodeError";
 }
 
-/** The DuckDB type a column is staged as (numeric: its BIGINT mantissa; text: a UINTEGER dictionary code). */
-export function stagedType(c: BinaryColumn): string {
-  return {
-    int2: "SMALLINT",
-    int4: "INTEGER",
-    int8: "BIGINT",
-    timestamptz: "TIMESTAMPTZ",
-    numeric: "BIGINT",
-    text: "UINTEGER",
-  }[c.pg];
-}
-
-const DUCK_TYPES: Record<PgBinaryType, DuckDBType> = {
-  int2: SMALLINT,
-  int4: INTEGER,
-  int8: BIGINT,
-  timestamptz: TIMESTAMPTZ,
-  numeric: BIGINT,
-  text: UINTEGER,
-};
 const WIDTH: Record<PgBinaryType, number> = {
   int2: 2,
   int4: 4,
@@ -65,7 +32,7 @@ const WIDTH: Record<PgBinaryType, number> = {
 
 const CHUNK = 2048;
 const TWO32 = 4294967296;
-// Postgres counts timestamps in µs from 2000-01-01, DuckDB from 1970-01-01: 946,684,800 s apart.
+// Postgres counts timestamps in µs from 2000-01-01, the archive from 1970-01-01: 946,684,800 s apart.
 const EPOCH_SHIFT = 946_684_800_000_000;
 const SHIFT_HI = Math.floor(EPOCH_SHIFT / TWO32);
 const SHIFT_LO = EPOCH_SHIFT - SHIFT_HI * TWO32;
@@ -119,7 +86,7 @@ export function numericMantissa(v: DataView, o: number, decimals: number): numbe
 }
 
 /**
- * Where decoded chunks go: `buffers[c]` holds `rows` values of column c (its staged width), `validity[c]` its
+ * Where decoded chunks go: `buffers[c]` holds `rows` values of column c (WIDTH each), `validity[c]` its
  * validity bits (bit r of byte r >> 3; 0 for NULL) or null when it has no NULL; both reused after the call.
  */
 interface ChunkTarget {
@@ -320,41 +287,7 @@ class ChunkLoader implements CopySink {
   }
 }
 
-/** Appends chunks to a DuckDB table (its columns stagedType() of the COPY's, in order). */
-class DuckTarget implements ChunkTarget {
-  private readonly dataChunk: DuckDBDataChunk;
-  constructor(
-    private readonly columns: readonly BinaryColumn[],
-    private readonly appender: Awaited<ReturnType<DuckDBConnection["createAppender"]>>,
-  ) {
-    this.dataChunk = DuckDBDataChunk.create(columns.map((c) => DUCK_TYPES[c.pg]));
-  }
-  chunk(buffers: readonly ArrayBuffer[], validity: readonly (Uint8Array | null)[], rows: number): void {
-    this.dataChunk.reset();
-    for (let c = 0; c < this.columns.length; c++) {
-      const vector = duckdb.data_chunk_get_vector(this.dataChunk.chunk, c);
-      duckdb.copy_data_to_vector(
-        vector,
-        0,
-        buffers[c] as ArrayBuffer,
-        0,
-        WIDTH[(this.columns[c] as BinaryColumn).pg] * rows,
-      );
-      const bits = validity[c];
-      if (bits) {
-        duckdb.vector_ensure_validity_writable(vector); // a fresh vector has no validity mask (a null pointer)
-        duckdb.copy_data_to_vector_validity(vector, 0, bits.buffer as ArrayBuffer, 0, bits.byteLength);
-      }
-    }
-    this.dataChunk.rowCount = rows;
-    this.appender.appendDataChunk(this.dataChunk);
-  }
-  end(): void {
-    this.appender.flushSync();
-  }
-}
-
-/** A column of a whole COPY: `bytes` its staged values (WIDTH each), `valid[r]` 0 for NULL (null: no NULL). */
+/** A column of a whole COPY: `bytes` its values (WIDTH each), `valid[r]` 0 for NULL (null: no NULL). */
 export interface CollectedColumn {
   bytes: Uint8Array;
   valid: Uint8Array | null;
@@ -402,33 +335,8 @@ class ColumnTarget implements ChunkTarget {
 
 /**
  * Run `copy` (a `COPY (SELECT <columns, cast to their pg types>) TO STDOUT (FORMAT binary)`) over our own
- * connection in `snapshot`, appending its rows to `table` on `duck` (created by the caller with stagedType()
- * columns). Resolves with the row count and the text dictionary once every row is in the table.
- */
-export async function copyIntoDuck(
-  url: string,
-  copy: string,
-  snapshot: string | undefined,
-  columns: readonly BinaryColumn[],
-  instruments: Instruments,
-  duck: DuckDBConnection,
-  table: string,
-): Promise<{ rows: number; dictionary: string[] }> {
-  const appender = await duck.createAppender(table);
-  try {
-    const loader = new ChunkLoader(columns, new DuckTarget(columns, appender), instruments);
-    const rows = await copyOut(url, copy, { snapshot }, loader);
-    if (loader.total !== rows)
-      throw new CopyDecodeError(`decoded ${loader.total} rows, the server sent ${rows}`);
-    return { rows, dictionary: loader.dictionary };
-  } finally {
-    appender.closeSync();
-  }
-}
-
-/**
- * Run `copy` like copyIntoDuck, into one buffer per column (CollectedColumn: mantissas and times as int64 words,
- * µs since 1970; text as UINTEGER codes into `dictionary`) instead of a DuckDB table.
+ * connection in `snapshot`, into one buffer per column (CollectedColumn: mantissas and times as int64 words,
+ * µs since 1970; text as UINTEGER codes into `dictionary`). Resolves once every row is decoded.
  */
 export async function copyIntoColumns(
   url: string,
