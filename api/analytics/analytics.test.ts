@@ -164,6 +164,15 @@ describe("analytics across archive and database", () => {
           const [pg] =
             await db.sql`SELECT count(*)::int AS n FROM trades WHERE time >= ${f.from} AND time < ${f.to}`;
           expect([from, to, n]).toEqual([from, to, pg?.n]);
+          // Per UTC day (one here) where the files hold every row: together the view's rows; else none.
+          if (loaded.liveRows > 0) expect(loaded.days).toBeNull();
+          else {
+            expect(loaded.days?.length).toBe(1);
+            const [[d]] = (
+              await duck.runAndReadAll(`SELECT count(*)::INTEGER FROM (${loaded.days?.[0]})`)
+            ).getRows() as [[number]];
+            expect(d).toBe(n);
+          }
         } finally {
           await loaded.drop();
         }

@@ -359,3 +359,116 @@ describe("spreads' seconds", () => {
     duck.closeSync();
   });
 });
+
+describe("spreads' fast path", () => {
+  // percentile_disc: the ⌈n·p⌉-th smallest (at least the first), on exact integers.
+  const disc = (xs: bigint[]) => {
+    const s = [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const at = (p: number) => s[Math.max(1, Math.floor((s.length * p + 99) / 100)) - 1] ?? null;
+    return { samples: s.length, p: [at(50), at(90), at(99)], min: s[0], max: s.at(-1) };
+  };
+  const SCALE = 8;
+  async function reference(duck: Awaited<ReturnType<typeof connect>>) {
+    const units = (m: string) => `${m}::HUGEINT * 10::HUGEINT ** (${SCALE} - price_decimals)`;
+    const per = (
+      await duck.runAndReadAll(
+        `SELECT exchange, instrument_id, ${units("ask_price_mantissa")} - ${units("bid_price_mantissa")} FROM tops`,
+      )
+    ).getRows();
+    const cross = (
+      await duck.runAndReadAll(`SELECT instrument_id, min(ask) - max(bid) FROM (
+        SELECT instrument_id, epoch_us(time) // 1000000 AS s, exchange, arg_max(${units("ask_price_mantissa")}, time) AS ask,
+          arg_max(${units("bid_price_mantissa")}, time) AS bid FROM tops GROUP BY ALL) GROUP BY instrument_id, s HAVING count(*) > 1`)
+    ).getRows();
+    const groups = new Map<string, bigint[]>();
+    const add = (key: string, x: unknown) =>
+      groups.set(key, [...(groups.get(key) ?? []), BigInt(x as bigint)]);
+    for (const r of per) add(`${r[0]} ${r[1]}`, r[2]);
+    for (const r of cross) add(`cross ${r[0]}`, r[1]);
+    const text = (v: bigint | null | undefined) =>
+      v === null || v === undefined ? null : unitsDecimal(v, SCALE);
+    return [...groups]
+      .map(([key, xs]) => {
+        const [scope, id] = key.split(" ");
+        const d = disc(xs);
+        return {
+          scope: scope === "cross" ? ("cross" as const) : Number(scope),
+          instrumentId: Number(id),
+          samples: d.samples,
+          p50: text(d.p[0]),
+          p90: text(d.p[1]),
+          p99: text(d.p[2]),
+          min: text(d.min),
+          max: text(d.max),
+        };
+      })
+      .sort((a, b) =>
+        a.scope === b.scope
+          ? a.instrumentId - b.instrumentId
+          : a.scope === "cross"
+            ? 1
+            : b.scope === "cross"
+              ? -1
+              : a.scope - b.scope,
+      );
+  }
+  async function connect() {
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    await duck.run("SET TimeZone = 'UTC'");
+    return duck;
+  }
+  // Two hours across midnight (two UTC days). Instrument 2 at 8 decimals on exchanges 1 and 2, one top a second
+  // each (exchange 2 skips every seventh); 5 at 2 decimals on three exchanges; 3 on one exchange only.
+  const one = `SELECT e::SMALLINT AS exchange, i AS instrument_id,
+      TIMESTAMPTZ '2026-11-28 23:00:00+00' + to_microseconds((s * 1000000 + e * 100000 + i * 1000)::BIGINT) AS time,
+      (CASE WHEN i = 2 THEN 8 ELSE 2 END)::SMALLINT AS price_decimals,
+      (9000000 + (s * 7 + e * 13 + i) % 97)::BIGINT * (CASE WHEN i = 2 THEN 1000000 ELSE 1 END) AS bid_price_mantissa,
+      (9000000 + (s * 7 + e * 13 + i) % 97 + (s * 11 + e * 3) % 23 - 5)::BIGINT * (CASE WHEN i = 2 THEN 1000000 ELSE 1 END)
+        + (CASE WHEN i = 2 THEN (s * 31 + e) % 999983 ELSE 0 END) AS ask_price_mantissa
+    FROM range(7200) t(s), range(1, 4) x(e), (VALUES (2), (5), (3)) y(i)
+    WHERE (i = 2 AND e < 3 AND NOT (e = 2 AND s % 7 = 0)) OR (i = 5 AND (e < 3 OR s % 3 = 0)) OR (i = 3 AND e = 3)`;
+  const days = [
+    "SELECT * FROM tops WHERE time < TIMESTAMPTZ '2026-11-29 00:00:00+00'",
+    "SELECT * FROM tops WHERE time >= TIMESTAMPTZ '2026-11-29 00:00:00+00'",
+  ];
+  const range = { from: new Date(Date.UTC(2026, 10, 28, 23)), to: new Date(Date.UTC(2026, 10, 29, 1)) };
+  const cases: [string, string, boolean, number][] = [
+    ["one top an exchange a second: the mantissas' histogram, by day", one, true, 2],
+    [
+      "an exchange twice in some seconds: the exact statement",
+      `${one} UNION ALL SELECT 1::SMALLINT, 5, time + INTERVAL 300 MILLISECOND, 2::SMALLINT, bid_price_mantissa - 3, ask_price_mantissa + 4
+        FROM (${one}) WHERE instrument_id = 5 AND exchange = 1 AND epoch(time)::BIGINT % 5 = 0`,
+      false,
+      2,
+    ],
+    [
+      "an instrument at two decimals: the exact statement",
+      `${one} UNION ALL SELECT 2::SMALLINT, 3, time + INTERVAL 50 MILLISECOND, 3::SMALLINT, bid_price_mantissa * 10 + 7, ask_price_mantissa * 10 + 9
+        FROM (${one}) WHERE instrument_id = 3`,
+      false,
+      3,
+    ],
+  ];
+  for (const [name, data, fast, crossRows] of cases)
+    test(name, async () => {
+      const duck = await connect();
+      await duck.run(`CREATE TABLE tops AS ${data}`);
+      const want = await reference(duck);
+      expect(want.filter((r) => r.scope === "cross").length).toBe(crossRows);
+      const statements: string[] = [];
+      const seen = new Proxy(duck, {
+        get(target, key) {
+          if (key !== "runAndReadAll") return Reflect.get(target, key);
+          return (q: string) => {
+            statements.push(q);
+            return target.runAndReadAll(q);
+          };
+        },
+      });
+      expect(await spreadStats(seen, "tops", SCALE, range)).toEqual(want);
+      expect(await spreadStats(seen, "tops", SCALE, range, days)).toEqual(want);
+      // The exact statement (its semi join) ran only where it had to.
+      expect(statements.some((q) => q.includes("SEMI JOIN"))).toBe(!fast);
+      duck.closeSync();
+    });
+});

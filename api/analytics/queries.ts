@@ -537,31 +537,219 @@ export interface SpreadRow {
 }
 
 /**
- * Spread percentiles from book tops, per exchange and across exchanges (1-second alignment), in one statement
- * over one scan of the range.
+ * Spread percentiles from book tops, per exchange and across exchanges (1-second alignment).
+ *
+ * Per exchange: a histogram of ask − bid on the raw mantissas per price decimals (spreads take few distinct
+ * values), brought to the common scale and summed up in TypeScript (exact bigints), where the percentiles are
+ * read off. It also says which instruments have tops from two exchanges or more and at which decimals.
  *
  * Cross-exchange: per instrument and second, the best ask minus the best bid among each exchange's last top in
  * that second. Most (instrument, second) groups hold one top per exchange; there the last top is the only one,
  * and one aggregation over the tops gives the spread directly. A group is known to be such when the number of
  * distinct `exchange & 63` bits equals its row count (a collision of two exchanges on one bit only sends the
- * group to the exact path). Groups with several tops of one exchange are recomputed the exact way: the last top
- * per exchange (arg_max by time), then min/max across exchanges. That replaces a second hash aggregation of
- * every (instrument, exchange, second) with one of the few duplicated seconds. The bit is shifted as a UBIGINT:
- * `1::UBIGINT << (exchange & 63)` alone binds to a HUGEINT shift (UBIGINT and SMALLINT meet at HUGEINT), which
- * cost ~20% of this statement.
+ * group to the exact path). Where an instrument has one price decimals over the range (in practice always), that
+ * aggregation runs on the raw mantissas (no scaling per top) and is all there is: a histogram of its spreads and
+ * a count of the groups that are not such. Given the range as one SELECT per UTC day (`days`, source.ts), each
+ * day is grouped alone (one hash table of a day's seconds at a time instead of the week's; a second never spans
+ * two days). Only if some group has several tops of one exchange, or an instrument's decimals vary, does the
+ * exact statement (exactCross) run.
  */
 export async function spreadStats(
   duck: DuckDBConnection,
   view: string,
   priceScale: number,
   range?: { from: Date; to: Date },
+  days?: readonly string[] | null,
 ): Promise<SpreadRow[]> {
-  // Spreads as BIGINT counts of 10^-priceScale (ask and bid share the price decimals). `n` counts the exchanges
-  // of a second.
-  const units = (m: string) => `${m} * ${shift("price_decimals", priceScale, "BIGINT")}`;
   const present = "ask_price_mantissa IS NOT NULL AND bid_price_mantissa IS NOT NULL";
-  // The per-exchange spreads as a histogram on the raw mantissas (spreads take few distinct values, so this
-  // aggregation is small and no value is scaled per row), brought to the common scale per distinct value.
+  const hist = await rows(
+    duck,
+    `SELECT exchange, instrument_id, price_decimals, ask_price_mantissa - bid_price_mantissa, count(*)::BIGINT
+     FROM ${view} WHERE ${present} GROUP BY ALL`,
+  );
+  // Decimals outside [0, priceScale] (not the registry's): the statements that scale in SQL, as they always did.
+  if (hist.some((r) => r[2] === null || num(r[2]) < 0 || num(r[2]) > priceScale))
+    return exactSpreads(duck, view, priceScale, range);
+  const perPair = new Map<string, { exchange: number; instrumentId: number; bins: Map<bigint, number> }>();
+  const decimalsOf = new Map<number, Set<number>>();
+  const exchangesOf = new Map<number, Set<number>>();
+  for (const r of hist) {
+    const [exchange, instrumentId, pd] = [num(r[0]), num(r[1]), num(r[2])];
+    const key = `${exchange} ${instrumentId}`;
+    let pair = perPair.get(key);
+    if (!pair) {
+      pair = { exchange, instrumentId, bins: new Map() };
+      perPair.set(key, pair);
+    }
+    const x = BigInt(r[3] as bigint) * pow10(priceScale - pd);
+    pair.bins.set(x, (pair.bins.get(x) ?? 0) + num(r[4]));
+    decimalsOf.set(instrumentId, (decimalsOf.get(instrumentId) ?? new Set()).add(pd));
+    exchangesOf.set(instrumentId, (exchangesOf.get(instrumentId) ?? new Set()).add(exchange));
+  }
+  const dec = (v: bigint | null) => (v === null ? null : unitsDecimal(v, priceScale));
+  const shape = (scope: number | "cross", instrumentId: number, bins: Map<bigint, number>): SpreadRow => {
+    const p = percentilesOf(bins);
+    return {
+      scope,
+      instrumentId,
+      samples: p.n,
+      p50: dec(p.p50),
+      p90: dec(p.p90),
+      p99: dec(p.p99),
+      min: dec(p.min),
+      max: dec(p.max),
+    };
+  };
+  const out = [...perPair.values()]
+    .sort((a, b) => a.exchange - b.exchange || a.instrumentId - b.instrumentId)
+    .map((p) => shape(p.exchange, p.instrumentId, p.bins));
+  // Only an instrument with tops from two exchanges or more in the range has a second with several exchanges:
+  // the per-second grouping (the costly part: one group per instrument and second) reads only those.
+  const several = [...exchangesOf]
+    .filter(([, e]) => e.size > 1)
+    .map(([id]) => Math.trunc(id))
+    .sort((a, b) => a - b);
+  if (!several.length) return out;
+  const cross = several.every((id) => decimalsOf.get(id)?.size === 1)
+    ? await fastCross(duck, view, present, several, range, days)
+    : null;
+  if (cross) {
+    for (const id of several) {
+      const pd = [...(decimalsOf.get(id) ?? [])][0] ?? priceScale;
+      const bins = new Map<bigint, number>();
+      for (const [x, k] of cross.get(id) ?? []) bins.set(x * pow10(priceScale - pd), k);
+      if (bins.size) out.push(shape("cross", id, bins));
+    }
+    return out;
+  }
+  const exact = await exactCross(duck, view, priceScale, present, several, range);
+  return [...out, ...exact.map((r) => shapeRow("cross", r, priceScale))];
+}
+
+/** The second of a top: a plain integer division where every time is after 1970 (a floor there), else bucketUs's floor. */
+const secondOf = (range?: { from: Date }) =>
+  range && range.from.getTime() >= 0 ? "epoch_us(time) // 1000000" : bucketUs("time", 1);
+
+/**
+ * The cross-exchange spreads' histogram per instrument on raw mantissas (each instrument at one decimals), in
+ * mantissa units; null when a second holds several tops of one exchange (the exact path's case).
+ */
+async function fastCross(
+  duck: DuckDBConnection,
+  view: string,
+  present: string,
+  several: number[],
+  range?: { from: Date; to: Date },
+  days?: readonly string[] | null,
+): Promise<Map<number, Map<bigint, number>> | null> {
+  const perSecond = (
+    from: string,
+  ) => `SELECT instrument_id, x, count(*) AS k, count(*) FILTER (WHERE NOT once) AS bad
+    FROM (SELECT instrument_id, min(ask_price_mantissa) - max(bid_price_mantissa) AS x, count(*) AS n,
+        bit_count(bit_or(1::UBIGINT << (exchange & 63)::UBIGINT)) = count(*) AS once
+      FROM (${from}) WHERE ${present} AND instrument_id IN (${several.join(", ")})
+      GROUP BY instrument_id, ${secondOf(range)})
+    WHERE n > 1 GROUP BY ALL`;
+  const slices = days?.length ? days : [`SELECT * FROM ${view}`];
+  const got = await rows(
+    duck,
+    `SELECT instrument_id, x, sum(k)::BIGINT, sum(bad)::BIGINT FROM (${slices.map(perSecond).join(" UNION ALL ")}) GROUP BY ALL`,
+  );
+  const out = new Map<number, Map<bigint, number>>();
+  for (const r of got) {
+    if (num(r[3]) > 0) return null;
+    const id = num(r[0]);
+    let bins = out.get(id);
+    if (!bins) {
+      bins = new Map();
+      out.set(id, bins);
+    }
+    bins.set(BigInt(r[1] as bigint), num(r[2]));
+  }
+  return out;
+}
+
+/** count, p50, p90, p99, min and max of a histogram (value → count), as percentiles() computes them. */
+export function percentilesOf(bins: Map<bigint, number>): {
+  n: number;
+  p50: bigint | null;
+  p90: bigint | null;
+  p99: bigint | null;
+  min: bigint | null;
+  max: bigint | null;
+} {
+  const xs = [...bins.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let n = 0;
+  for (const k of bins.values()) n += k;
+  const at = [50, 90, 99].map(() => null as bigint | null);
+  let cum = 0;
+  for (const x of xs) {
+    cum += bins.get(x) ?? 0;
+    [50, 90, 99].forEach((p, i) => {
+      if (at[i] === null && cum * 100 >= n * p) at[i] = x;
+    });
+  }
+  return {
+    n,
+    p50: at[0] ?? null,
+    p90: at[1] ?? null,
+    p99: at[2] ?? null,
+    min: xs[0] ?? null,
+    max: xs.at(-1) ?? null,
+  };
+}
+
+const shapeRow = (scope: number | "cross", r: unknown[], priceScale: number): SpreadRow => {
+  const dec = (v: unknown) => unitsDecimal(v, priceScale);
+  return {
+    scope,
+    instrumentId: num(r[0]),
+    samples: num(r[1]),
+    p50: dec(r[2]),
+    p90: dec(r[3]),
+    p99: dec(r[4]),
+    min: dec(r[5]),
+    max: dec(r[6]),
+  };
+};
+
+/** The cross-exchange statement at the common scale, exact whatever the tops and decimals. */
+async function exactCross(
+  duck: DuckDBConnection,
+  view: string,
+  priceScale: number,
+  present: string,
+  several: number[],
+  range?: { from: Date; to: Date },
+): Promise<unknown[][]> {
+  const units = (m: string) => `${m} * ${shift("price_decimals", priceScale, "BIGINT")}`;
+  const tops = `SELECT exchange, instrument_id, ${secondOf(range)} AS b, time,
+        ${units("bid_price_mantissa")} AS bid, ${units("ask_price_mantissa")} AS ask FROM ${view}
+        WHERE ${present} AND instrument_id IN (${several.join(", ")})`;
+  return rows(
+    duck,
+    percentiles(
+      `WITH t AS (${tops}),
+      g AS (SELECT instrument_id, b, min(ask) AS ask, max(bid) AS bid, count(*) AS n,
+        bit_count(bit_or(1::UBIGINT << (exchange & 63)::UBIGINT)) = count(*) AS once FROM t GROUP BY ALL),
+      s AS (SELECT instrument_id, b, exchange, arg_max(bid, time) AS bid, arg_max(ask, time) AS ask FROM t
+        SEMI JOIN (SELECT instrument_id, b FROM g WHERE NOT once) d USING (instrument_id, b) GROUP BY ALL),
+      x AS (SELECT instrument_id, ask - bid AS spread, n FROM g WHERE once
+        UNION ALL SELECT instrument_id, min(ask) - max(bid), count(*) FROM s GROUP BY instrument_id, b)
+     SELECT instrument_id, spread AS x, count(*) AS k FROM x WHERE n > 1 GROUP BY ALL`,
+      "instrument_id",
+    ),
+  );
+}
+
+/** Both parts in SQL at the common scale (decimals outside the registry's included). */
+async function exactSpreads(
+  duck: DuckDBConnection,
+  view: string,
+  priceScale: number,
+  range?: { from: Date; to: Date },
+): Promise<SpreadRow[]> {
+  const present = "ask_price_mantissa IS NOT NULL AND bid_price_mantissa IS NOT NULL";
   const perExchange = await rows(
     duck,
     percentiles(
@@ -571,45 +759,14 @@ export async function spreadStats(
       "exchange, instrument_id",
     ),
   );
-  // Only an instrument with tops from two exchanges or more in the range has a second with several exchanges:
-  // the per-second grouping (the costly part: one group per instrument and second) reads only those.
   const exchangesOf = new Map<number, number>();
   for (const r of perExchange) exchangesOf.set(num(r[1]), (exchangesOf.get(num(r[1])) ?? 0) + 1);
   const several = [...exchangesOf].filter(([, n]) => n > 1).map(([id]) => Math.trunc(id));
-  // The second of a top: a plain integer division where every time is after 1970 (a floor there; 1-second
-  // buckets are whole seconds whatever the origin), bucketUs's floor otherwise. 0.91x of the statement.
-  const second = range && range.from.getTime() >= 0 ? "epoch_us(time) // 1000000" : bucketUs("time", 1);
-  const tops = `SELECT exchange, instrument_id, ${second} AS b, time,
-        ${units("bid_price_mantissa")} AS bid, ${units("ask_price_mantissa")} AS ask FROM ${view}
-        WHERE ${present} AND instrument_id IN (${several.join(", ")})`;
-  const cross = several.length
-    ? await rows(
-        duck,
-        percentiles(
-          `WITH t AS (${tops}),
-      g AS (SELECT instrument_id, b, min(ask) AS ask, max(bid) AS bid, count(*) AS n,
-        bit_count(bit_or(1::UBIGINT << (exchange & 63)::UBIGINT)) = count(*) AS once FROM t GROUP BY ALL),
-      s AS (SELECT instrument_id, b, exchange, arg_max(bid, time) AS bid, arg_max(ask, time) AS ask FROM t
-        SEMI JOIN (SELECT instrument_id, b FROM g WHERE NOT once) d USING (instrument_id, b) GROUP BY ALL),
-      x AS (SELECT instrument_id, ask - bid AS spread, n FROM g WHERE once
-        UNION ALL SELECT instrument_id, min(ask) - max(bid), count(*) FROM s GROUP BY instrument_id, b)
-     SELECT instrument_id, spread AS x, count(*) AS k FROM x WHERE n > 1 GROUP BY ALL`,
-          "instrument_id",
-        ),
-      )
-    : [];
-  const dec = (v: unknown) => unitsDecimal(v, priceScale);
-  const shape = (scope: number | "cross", r: unknown[]): SpreadRow => ({
-    scope,
-    instrumentId: num(r[0]),
-    samples: num(r[1]),
-    p50: dec(r[2]),
-    p90: dec(r[3]),
-    p99: dec(r[4]),
-    min: dec(r[5]),
-    max: dec(r[6]),
-  });
-  return [...perExchange.map((r) => shape(num(r[0]), r.slice(1))), ...cross.map((r) => shape("cross", r))];
+  const cross = several.length ? await exactCross(duck, view, priceScale, present, several, range) : [];
+  return [
+    ...perExchange.map((r) => shapeRow(num(r[0]), r.slice(1), priceScale)),
+    ...cross.map((r) => shapeRow("cross", r, priceScale)),
+  ];
 }
 
 /**

@@ -165,7 +165,9 @@ export class AnalyticsService {
     return this.over("trades", f, (duck, view) => Q.realizedVolatility(duck, view, seconds));
   }
   spreads(f: RangeFilter) {
-    return this.over("book_tops", f, (duck, view) => Q.spreadStats(duck, view, this.scales.price, f));
+    return this.over("book_tops", f, (duck, view, range) =>
+      Q.spreadStats(duck, view, this.scales.price, f, range.days),
+    );
   }
   tradeSizes(f: RangeFilter) {
     return this.over("trades", f, (duck, view) => Q.tradeSizes(duck, view));
