@@ -5,10 +5,20 @@ import { loadRelayConfig } from "../relay/config.ts";
 import { frames as encodeFrames, startRelayProcess, waitFor, waitForFilters } from "../relay/testing.ts";
 import { FRAME_SIZE, FrameOffset, Kind } from "../schema/frame.ts";
 import type { CRef } from "./relay-bench-c.ts";
-import { cpuSeconds, type Helper, percentile, spawnHelper } from "./relay-bench-procs.ts";
+import { cpuSeconds, type Helper, percentile, pinned, spawnHelper } from "./relay-bench-procs.ts";
 
 const CONSUMER = join(import.meta.dir, "relay-bench-consumer.ts");
 const PRODUCER = join(import.meta.dir, "relay-bench-producer.ts");
+
+/**
+ * Called with each relay's pid once its consumers are connected, before the run; the function it returns is
+ * awaited after the run, before the relay stops (a profiler or tracer attached to the relay: perf trace, strace).
+ */
+let attachToRelay: ((pid: number) => Promise<() => Promise<void>>) | null = null;
+
+export function setRelayAttach(fn: typeof attachToRelay): void {
+  attachToRelay = fn;
+}
 
 export async function withRelay<T>(
   work: string,
@@ -26,6 +36,7 @@ export async function withRelay<T>(
   const relay = await startRelayProcess({
     dir,
     root,
+    prefix: pinned("relay", []),
     env: {
       TAPEWIRE_RELAY_CONSUMER_QUEUE_BYTES: String(queueBytes),
       RELAY_METRICS_PORT: "-1",
@@ -35,13 +46,18 @@ export async function withRelay<T>(
   const cons: Helper[] = [];
   try {
     for (let i = 0; i < consumers; i++)
-      cons.push(spawnHelper([...consumerCmd, ...consumerArgs(i, relay.outPath)]));
+      cons.push(spawnHelper(pinned("consumer", [...consumerCmd, ...consumerArgs(i, relay.outPath)])));
     await Promise.all(cons.map((h) => h.line((l) => l.ready === true, "ready")));
     await waitForFilters(
       relay,
       cons.map((_, i) => `bench-${i}`),
     );
-    return await body(relay.inPath, cons, relay.proc.pid);
+    const detach = attachToRelay === null ? null : await attachToRelay(relay.proc.pid);
+    try {
+      return await body(relay.inPath, cons, relay.proc.pid);
+    } finally {
+      await detach?.();
+    }
   } finally {
     await Promise.all(cons.map((h) => h.kill()));
     await relay.stop();
@@ -112,9 +128,12 @@ export async function relayThroughput(
       const relayCpu0 = cpuSeconds(relayPid);
       const wall0 = performance.now();
       const producer = spawnHelper(
-        cEnds
-          ? [cEnds, "prod", relayIn, template, String(FrameOffset.seq), String(frames)]
-          : ["bun", PRODUCER, "max", relayIn, String(frames), String(batch)],
+        pinned(
+          "producer",
+          cEnds
+            ? [cEnds, "prod", relayIn, template, String(FrameOffset.seq), String(frames)]
+            : ["bun", PRODUCER, "max", relayIn, String(frames), String(batch)],
+        ),
       );
       try {
         const p = await producer.line((l) => typeof l.t0 === "number", "producer result");
@@ -230,7 +249,7 @@ export async function bunEndsViaCRelay(
 ) {
   const inPath = join(work, "c-relay-in.sock");
   const outPath = join(work, "c-relay-out.sock");
-  const relay = spawnHelper([uds.bin, "relay", inPath, outPath, String(consumers)], work);
+  const relay = spawnHelper(pinned("relay", [uds.bin, "relay", inPath, outPath, String(consumers)]), work);
   const cons: Helper[] = [];
   try {
     await waitFor(() => existsSync(outPath) && existsSync(inPath), "C relay sockets");
@@ -238,9 +257,12 @@ export async function bunEndsViaCRelay(
       const out = join(work, `lat-${i}.bin`);
       cons.push(
         spawnHelper(
-          cEnds
-            ? [cEnds, "lat", ...cLatArgs(outPath, i, warmup + frames, out)]
-            : ["bun", CONSUMER, "lat", outPath, `bench-${i}`, String(warmup + frames), out],
+          pinned(
+            "consumer",
+            cEnds
+              ? [cEnds, "lat", ...cLatArgs(outPath, i, warmup + frames, out)]
+              : ["bun", CONSUMER, "lat", outPath, `bench-${i}`, String(warmup + frames), out],
+          ),
         ),
       );
     }
@@ -282,7 +304,7 @@ async function pacedRun(
 ) {
   // `warmup` frames first, then `frames` measured ones, all at `rate`, one stream, no pause between them.
   const total = warmup + frames;
-  const producer = spawnHelper(producerCmd(inPath, total, rate));
+  const producer = spawnHelper(pinned("producer", producerCmd(inPath, total, rate)));
   try {
     await producer.line((l) => typeof l.t0 === "number", "producer result");
     const results = await Promise.all(

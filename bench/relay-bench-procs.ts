@@ -40,12 +40,25 @@ export function spawnHelper(cmd: string[], cwd = ROOT, env: Record<string, strin
   });
   const lines: Record<string, unknown>[] = [];
   const stderr: string[] = [];
+  // Waiting line() calls, each checked against every new line as it arrives (no polling).
+  const waiters = new Set<{
+    pred: (l: Record<string, unknown>) => boolean;
+    done: (l: Record<string, unknown> | null) => void;
+  }>();
+  let exited = false;
   const stdoutDone = readLines(proc.stdout, (l) => {
+    let parsed: Record<string, unknown>;
     try {
-      lines.push(JSON.parse(l));
+      parsed = JSON.parse(l);
     } catch {
-      lines.push({ text: l });
+      parsed = { text: l };
     }
+    lines.push(parsed);
+    for (const w of waiters) if (w.pred(parsed)) w.done(parsed);
+  });
+  void stdoutDone.then(() => {
+    exited = true;
+    for (const w of waiters) w.done(null);
   });
   void readLines(proc.stderr, (l) => {
     if (stderr.length < 200) stderr.push(l);
@@ -54,22 +67,28 @@ export function spawnHelper(cmd: string[], cwd = ROOT, env: Record<string, strin
     proc,
     lines,
     stderr,
-    async line(pred, what, timeoutMs = 60_000) {
-      const end = Date.now() + timeoutMs;
-      let exited = false;
-      void stdoutDone.then(() => {
-        exited = true;
+    line(pred, what, timeoutMs = 60_000) {
+      const found = lines.find(pred);
+      if (found) return Promise.resolve(found);
+      const fail = (why: string) =>
+        new Error(`${cmd.join(" ")}: no ${what} (${why}); stderr: ${stderr.slice(-5).join(" | ")}`);
+      if (exited) return Promise.reject(fail("exited"));
+      return new Promise((resolve, reject) => {
+        const w = {
+          pred,
+          done(l: Record<string, unknown> | null) {
+            waiters.delete(w);
+            clearTimeout(timer);
+            if (l === null) reject(fail("exited"));
+            else resolve(l);
+          },
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(w);
+          reject(fail("timeout"));
+        }, timeoutMs);
+        waiters.add(w);
       });
-      for (;;) {
-        const found = lines.find(pred);
-        if (found) return found;
-        if (exited || Date.now() > end) {
-          throw new Error(
-            `${cmd.join(" ")}: no ${what} (${exited ? "exited" : "timeout"}); stderr: ${stderr.slice(-5).join(" | ")}`,
-          );
-        }
-        await Bun.sleep(2);
-      }
     },
     async kill() {
       if (proc.exitCode === null) proc.kill("SIGKILL");
@@ -85,4 +104,56 @@ export const percentile = (sorted: Float64Array, p: number): number =>
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/** The processes of a relay run by what they do; a layout pins each kind (BENCH_LAYOUT). */
+export type Role = "relay" | "producer" | "consumer";
+
+/**
+ * CPU placements (`taskset -c`, inherited by every thread and child): `free` leaves it to the scheduler; `split`
+ * puts the relay and the producer on CPU 0 and the consumers on CPU 1; `one` puts everything on CPU 0. On this
+ * 2-vCPU VM a same-CPU wake-up costs 12-20 µs against ~60 µs across CPUs, so an unpinned run's p50 is a lottery
+ * of where each wakee lands; a pinned layout is the same for our relay and the C reference.
+ */
+export const LAYOUTS: Record<string, Record<Role, string> | null> = {
+  free: null,
+  split: { relay: "0", producer: "0", consumer: "1" },
+  one: { relay: "0", producer: "0", consumer: "0" },
+};
+
+let layoutName = "free";
+
+/** Choose the layout for the processes spawned from now on; throws on an unknown name or too few CPUs. */
+export function setLayout(name: string): void {
+  const l = LAYOUTS[name];
+  if (l === undefined)
+    throw new Error(`BENCH_LAYOUT=${name}: expected one of ${Object.keys(LAYOUTS).join(", ")}`);
+  if (l !== null) {
+    const max = Math.max(...Object.values(l).map(Number));
+    if (max >= navigator.hardwareConcurrency)
+      throw new Error(`layout ${name} needs CPU ${max}; this machine has ${navigator.hardwareConcurrency}`);
+  }
+  layoutName = name;
+}
+
+export function layout(): string {
+  return layoutName;
+}
+
+/** The CPU list of `role` in the current layout, or null when unpinned. */
+export function layoutCpus(role: Role): string | null {
+  return LAYOUTS[layoutName]?.[role] ?? null;
+}
+
+/** `cmd` run on the current layout's CPUs for `role` (unchanged when unpinned). */
+export function pinned(role: Role, cmd: string[]): string[] {
+  const cpus = layoutCpus(role);
+  return cpus === null ? cmd : ["taskset", "-c", cpus, ...cmd];
+}
+
+/** One line naming the layout, for the bench's output. */
+export function describeLayout(name = layoutName): string {
+  const l = LAYOUTS[name];
+  if (!l) return `${name} (unpinned)`;
+  return `${name} (relay CPU ${l.relay}, producer CPU ${l.producer}, consumers CPU ${l.consumer}; taskset -c)`;
 }

@@ -1,13 +1,13 @@
 // Relay benchmark: 1 producer → relay → 3 consumers, our Bun relay beside the C reference (../shared/perf/uds.c)
 // and Redis pub/sub and NATS fanning the same 48-byte frames, in one run, 3 interleaved rounds, medians.
 // `bun bench/relay-bench.ts` prints the table; bench/hotpath.ts calls runRelayBench().
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { brokerThroughput } from "./relay-bench-brokers.ts";
 import { type CRef, c } from "./relay-bench-c.ts";
 import { bunEndsViaCRelay, defaultWarmup, relayLatency, relayThroughput } from "./relay-bench-ours.ts";
-import { median } from "./relay-bench-procs.ts";
+import { describeLayout, layout, median, setLayout } from "./relay-bench-procs.ts";
 
 export interface RelayBenchOptions {
   rounds?: number;
@@ -34,6 +34,11 @@ export interface RelayBenchOptions {
   redisUrl?: string;
   natsUrl?: string;
   udsSource?: string;
+  /**
+   * CPU placement of every run, ours and C alike (relay-bench-procs.ts LAYOUTS: `free`, `split`, `one`);
+   * default BENCH_LAYOUT, else `free`.
+   */
+  layout?: string;
   log?: (line: string) => void;
 }
 
@@ -87,6 +92,20 @@ export interface RelayBenchResult {
   rounds: Array<Record<string, number | null>>;
   /** 1-minute load average before and after: other work on the machine shows in every figure. */
   loadavg: [number, number];
+  /** The CPU layout every run used (relay-bench-procs.ts LAYOUTS). */
+  layout: string;
+  /** Steal over the run: /proc/stat steal jiffies ÷ all jiffies (the hypervisor's share of this VM's CPUs). */
+  steal: number;
+}
+
+/** /proc/stat's all-CPU line: [steal, total] jiffies (NaN off Linux). */
+export function procStat(): [number, number] {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return [f[7]!, f.reduce((a, b) => a + b, 0)];
+  } catch {
+    return [Number.NaN, Number.NaN];
+  }
 }
 
 export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<RelayBenchResult> {
@@ -105,7 +124,10 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
     log: opts.log ?? ((line: string) => console.error(line)),
   };
   const latencyWarmup = opts.latencyWarmup ?? defaultWarmup(o.latencyRate);
+  const previousLayout = layout();
+  setLayout(opts.layout ?? process.env.BENCH_LAYOUT ?? "free");
   const loadBefore = loadavg()[0]!;
+  const stat0 = procStat();
   const work = mkdtempSync(join(tmpdir(), "tapewire-relay-bench-"));
   try {
     const uds: CRef = await c.build(work, opts.udsSource);
@@ -239,10 +261,27 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
       brokerLoss: o.brokerMessages > 0 ? loss : { redis: null, nats: null },
       rounds,
       loadavg: [loadBefore, loadavg()[0]!],
+      layout: layout(),
+      steal: stealSince(stat0),
     };
   } finally {
+    setLayout(previousLayout);
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Steal's share of all CPU time since `stat0` (procStat()). */
+export function stealSince(stat0: [number, number]): number {
+  const [steal, total] = procStat();
+  return (steal - stat0[0]) / (total - stat0[1]);
+}
+
+/** The run's conditions: layout, steal, load. */
+function conditions(r: RelayBenchResult): string {
+  return (
+    `CPU layout: ${describeLayout(r.layout)}; steal ${(r.steal * 100).toFixed(2)}% of CPU time over the run;` +
+    ` load average ${r.loadavg[0].toFixed(1)} → ${r.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`
+  );
 }
 
 /** CPU per frame in of each process in the throughput runs (medians over the rounds). */
@@ -291,7 +330,7 @@ export function formatRelayBench(r: RelayBenchResult): string {
       cpuLine(r),
       "",
       `tapewire frames lost or out of order across all runs: ${r.relayBad}. Medians of ${r.rounds.length} interleaved rounds` +
-        ` (throughput only); load average ${r.loadavg[0].toFixed(1)} → ${r.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
+        ` (throughput only). ${conditions(r)}`,
     ].join("\n");
   return [
     "| relay fan-out, 1 producer → 3 consumers | tapewire (Bun) | C uds.c | ratio |",
@@ -315,8 +354,8 @@ export function formatRelayBench(r: RelayBenchResult): string {
     "",
     `tapewire frames lost or out of order across all runs: ${r.relayBad}. Medians of ${r.rounds.length} interleaved rounds;` +
       ` latency: ${r.latencyFrames} measured frames per consumer per run (Bun runs after ${r.latencyWarmup}` +
-      " paced warm-up frames, checked for loss but not timed; C from its first frame);" +
-      ` load average ${r.loadavg[0].toFixed(1)} → ${r.loadavg[1].toFixed(1)} on ${cpus().length} CPUs.`,
+      " paced warm-up frames, checked for loss but not timed; C from its first frame). " +
+      conditions(r),
   ].join("\n");
 }
 
@@ -493,6 +532,7 @@ if (import.meta.main) {
   // BENCH_ROUNDS=5 for more interleaved rounds; BENCH_BROKERS=0 skips Redis and NATS; BENCH_LATENCY=0 skips the
   // latency runs; BENCH_C_ENDS=0 skips the C-ends throughput row; BENCH_THROUGHPUT_FRAMES sets a run's frames.
   // BENCH_QUEUE_BYTES=default (the relay's 8 MiB) or bytes: the per-consumer queue of the throughput runs (whole run).
+  // BENCH_LAYOUT=free|split|one: the CPU placement of every run, ours and C alike (relay-bench-procs.ts LAYOUTS).
   const env = process.env;
   const result = await runRelayBench({
     rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,

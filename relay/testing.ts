@@ -44,12 +44,14 @@ export async function startRelayProcess(
     expectFailure?: boolean;
     /** Another checkout to run relay/main.ts from (benchmarks: a commit before a change, same run). */
     root?: string;
+    /** Words before `bun relay/main.ts` (benchmarks: `taskset -c 0` for a pinned layout). */
+    prefix?: string[];
   } = {},
 ): Promise<RelayProcess> {
   const dir = opts.dir ?? tempDir();
   const inPath = join(dir, "run", "in.sock");
   const outPath = join(dir, "run", "out.sock");
-  const proc = spawn(["bun", "relay/main.ts"], {
+  const proc = spawn([...(opts.prefix ?? []), "bun", "relay/main.ts"], {
     cwd: opts.root ?? ROOT,
     env: {
       ...process.env,
