@@ -56,6 +56,11 @@ export const relayConfig = defineConfig(
       max: 1 << 30,
       meaning: "SO_SNDBUF for a consumer whose writes of 64 KiB or more come back partial; 0 = OS default",
     }),
+    multiwrite: bool("TAPEWIRE_RELAY_MULTIWRITE", {
+      default: true,
+      meaning:
+        "a read's direct writes to every consumer in one io_submit (Linux AIO, relay/multiwrite.ts); false = one send per consumer",
+    }),
     journal: bool("TAPEWIRE_JOURNAL", {
       default: true,
       meaning: "append every accepted frame to the journal (resume, acknowledged ingest); false = live only",

@@ -110,7 +110,7 @@ export class Fanout {
    * The direct writes of a batch in one syscall (relay/multiwrite.ts: Linux AIO), so no consumer's wake-up
    * preempts the relay before the next consumer is written; null where unsupported (one write per consumer).
    */
-  private multi: MultiWriter | null = MultiWriter.create();
+  private multi: MultiWriter | null;
   /** The consumers of the current batch that are written directly (multi only), and those submitted. */
   private readonly direct: ConsumerConn[] = [];
   private readonly sent: ConsumerConn[] = [];
@@ -122,7 +122,21 @@ export class Fanout {
     readonly consumers: ConsumerConn[] = [],
     /** SO_SNDBUF asked for on a consumer whose large writes come back partial; 0 = leave the OS default. */
     private readonly socketBufferBytes = 0,
-  ) {}
+    /** TAPEWIRE_RELAY_MULTIWRITE: one io_submit per batch where available; false = one write per consumer. */
+    multiwrite = true,
+  ) {
+    this.multi = multiwrite ? MultiWriter.create() : null;
+  }
+
+  /** The batches' direct writes go out in one io_submit (TAPEWIRE_RELAY_MULTIWRITE and Linux AIO). */
+  get multiwrite(): boolean {
+    return this.multi !== null;
+  }
+
+  /** io_submit calls so far (0 when multiwrite is off), for /metrics. */
+  get submits(): number {
+    return this.multi?.submits ?? 0;
+  }
 
   /** Free the AIO context (at stop); later batches are written one consumer at a time. */
   close(): void {

@@ -12,7 +12,14 @@ import type { Socket } from "bun";
 import { FRAME_SIZE } from "../schema/frame.ts";
 import { connectRelayProducer } from "./index.ts";
 import { MultiWriter } from "./multiwrite.ts";
-import { frames, spawnConsumerFixture, startRelayProcess, waitFor, waitForFilters } from "./testing.ts";
+import {
+  collect,
+  frames,
+  spawnConsumerFixture,
+  startRelayProcess,
+  waitFor,
+  waitForFilters,
+} from "./testing.ts";
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -139,3 +146,36 @@ test("a consumer stopped under its queue bound gets every frame once it reads ag
   }
   expect(await relay.metric("tapewire_relay_slow_consumer_disconnects_total")).toBe(0);
 }, 30_000);
+
+test.each([
+  ["true", true],
+  ["false", false],
+])(
+  "TAPEWIRE_RELAY_MULTIWRITE=%s: every consumer gets every frame, in one io_submit a read or one send each",
+  async (setting, on) => {
+    const relay = await startRelayProcess({ env: { TAPEWIRE_RELAY_MULTIWRITE: setting } });
+    cleanups.push(() => relay[Symbol.asyncDispose]());
+    const aio = on && process.platform === "linux";
+    expect(relay.logs.find((l) => l.msg === "relay listening")?.multiwrite).toBe(aio);
+    const names = ["a", "b", "c"];
+    const cons = names.map((name) => collect(relay.outPath, { name }));
+    cleanups.push(() => {
+      for (const c of cons) c.consumer.close();
+    });
+    await waitForFilters(relay, names);
+    // One frame a write, each after every consumer has the one before: every read is written straight to all
+    // three (nothing queued), so each is one io_submit with the setting on and three sends with it off.
+    const producer = await connectRelayProducer({ path: relay.inPath });
+    cleanups.push(() => producer.close());
+    const total = 50;
+    for (let i = 0; i < total; i++) {
+      producer.send(frames([{ seq: i + 1, price: 1 + i }]));
+      await waitFor(() => cons.every((c) => c.frames.length === i + 1), `frame ${i + 1} at every consumer`);
+    }
+    for (const c of cons)
+      expect(c.frames.map((f) => f.price)).toEqual(Array.from({ length: total }, (_, i) => 1 + i));
+    const submits = await relay.metric("tapewire_relay_multiwrite_submits");
+    if (aio) expect(submits).toBeGreaterThanOrEqual(total);
+    else expect(submits).toBe(0);
+  },
+);

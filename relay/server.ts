@@ -61,7 +61,19 @@ export async function startRelay(
     undefined,
     () => journal,
   );
-  const fanout = new Fanout(metrics, log, config.slowGraceMs, consumers, config.socketBufferBytes);
+  const fanout = new Fanout(
+    metrics,
+    log,
+    config.slowGraceMs,
+    consumers,
+    config.socketBufferBytes,
+    config.multiwrite,
+  );
+  metrics.registry.gauge(
+    "relay_multiwrite_submits",
+    "io_submit calls of the fan-out (a counter; 0 with TAPEWIRE_RELAY_MULTIWRITE=false or where Linux AIO is unavailable)",
+    (g) => g.labels().set(fanout.submits),
+  );
   fanout.journal = journal;
   const feeders = new ExchangeFeeders(metrics, log);
   const ingest = new Ingest(metrics, log, config.latencySampleEvery, state, feeders);
@@ -211,6 +223,7 @@ export async function startRelay(
     in: config.inPath,
     out: config.outPath,
     consumerQueueBytes: config.consumerQueueBytes,
+    multiwrite: fanout.multiwrite,
     metricsPort: metricsServer?.port ?? -1,
   });
 
