@@ -9,10 +9,12 @@ import { ARCHIVE_DATASETS, type ArchiveDataset, DAY_S } from "../schema/archive.
 import type { InstrumentRegistry } from "../schema/instruments.ts";
 import {
   type BulkContext,
+  COPY_PARALLEL,
   exportWanted,
   type PartitionFacts,
   type PlacedPartition,
   readFacts,
+  Slots,
 } from "./bulk.ts";
 import {
   type CompactFaults,
@@ -71,6 +73,9 @@ interface ManifestEntry {
   sourceFingerprint: string;
   prunedAt: Date | null;
 }
+
+/** Datasets whose snapshot transactions (facts, then COPYs) run at once. */
+const TX_OVERLAP = 2;
 
 /** Start of the interval that holds `t`. */
 export const intervalStart = (t: Date, intervalS: number): Date =>
@@ -173,69 +178,84 @@ export class Archiver {
       ? new Date(dayStartMs(before.getTime() - this.opts.recheckS * 1000))
       : null;
     let exported = 0;
-    // Each dataset's DuckDB part (and its merges and compaction, on the same DuckDB connection) runs on while
-    // the next dataset's facts and COPYs run in Postgres; the next one's DuckDB part starts after it.
+    // Each dataset's export is a snapshot's transaction (its facts, then its COPYs) and a DuckDB part (writing,
+    // verifying and placing its files, then merges, compaction and clean-up). Up to `overlap` datasets' transactions
+    // run at once (the next one's facts while this one's COPYs run: Postgres's scans and our decoding on both
+    // CPUs), their COPYs sharing COPY_PARALLEL lanes, the earlier dataset's first. The DuckDB parts run one
+    // after the other in dataset order (one DuckDB connection), each starting when its COPYs have landed.
+    // The pool keeps two connections beside the transactions: the manifest inserts the DuckDB parts wait on.
+    const overlap = Math.max(1, Math.min(TX_OVERLAP, (this.sql.options?.max ?? 2) - 2));
+    const copySlots = new Slots(COPY_PARALLEL);
+    const txSlots = new Slots(overlap);
     let duckAfter: Promise<void> = Promise.resolve();
-    for (const d of ARCHIVE_DATASETS) {
-      const started = performance.now();
-      const merges: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
-      const days: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
-      // DuckDB's part runs on after the snapshot's transaction ends (every COPY has its rows by then).
-      let written: { done: Promise<number> } = { done: Promise.resolve(0) };
-      try {
-        // One snapshot: the facts decide what to export and are what each file is verified against.
-        await this.sql.begin("isolation level repeatable read read only", async (tx) => {
-          const manifest = await this.manifest(d, tx, since);
-          const wanted: PartitionFacts[] = [];
-          // The facts of a compacted day's intervals, summed: compared with its one manifest row.
-          const byDay = new Map<string, { facts: PartitionFacts; entry: ManifestEntry }>();
-          for (const f of await readFacts(tx, d, this.opts.intervalS, since, before)) {
-            const dayKey = `${f.exchange}:${dayStartMs(f.startS * 1000)}`;
-            const day = manifest.get(dayKey);
-            if (day && day.endMs - day.startMs > this.opts.intervalS * 1000 && day.endMs > f.startS * 1000) {
-              const sum = byDay.get(dayKey);
-              byDay.set(
-                dayKey,
-                sum
-                  ? {
-                      entry: day,
-                      facts: {
-                        ...sum.facts,
-                        ...combineFacts(sum.facts, f),
-                        instruments: [...new Set([...sum.facts.instruments, ...f.instruments])],
-                      },
-                    }
-                  : { entry: day, facts: { ...f, startS: day.startMs / 1000 } },
-              );
-              continue;
-            }
-            const entry = manifest.get(`${f.exchange}:${f.startS * 1000}`);
-            if (entry && entry.sourceFingerprint === f.fingerprint) continue;
-            // A pruned partition merges with its file (one at a time, below); the rest go in bulk.
-            if (entry?.prunedAt) merges.push({ facts: f, entry });
-            else wanted.push(f);
-          }
-          // A changed compacted day is exported again whole (from Postgres, or merged once pruned), below.
-          for (const g of byDay.values()) if (g.entry.sourceFingerprint !== g.facts.fingerprint) days.push(g);
-          written = await exportWanted(
-            this.bulk,
-            tx,
-            d,
-            wanted,
-            (placed) => this.recordMany(d, placed, manifest),
-            (p, error) => this.fail(d, p.exchange, new Date(p.startS * 1000), error),
-            duckAfter,
-          );
-        });
-      } catch (error) {
-        this.fail(d, 0, before, error);
-      }
+    const parts: Promise<void>[] = [];
+    ARCHIVE_DATASETS.forEach((d, priority) => {
       const previous = duckAfter;
-      const done = written.done;
-      duckAfter = (async () => {
+      const part = (async () => {
+        const started = performance.now();
+        const merges: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
+        const days: { facts: PartitionFacts; entry: ManifestEntry }[] = [];
+        // DuckDB's part runs on after the snapshot's transaction ends (every COPY has its rows by then).
+        let written: { done: Promise<number> } = { done: Promise.resolve(0) };
+        await txSlots.acquire(priority);
+        try {
+          // One snapshot: the facts decide what to export and are what each file is verified against.
+          await this.sql.begin("isolation level repeatable read read only", async (tx) => {
+            const manifest = await this.manifest(d, tx, since);
+            const wanted: PartitionFacts[] = [];
+            // The facts of a compacted day's intervals, summed: compared with its one manifest row.
+            const byDay = new Map<string, { facts: PartitionFacts; entry: ManifestEntry }>();
+            for (const f of await readFacts(tx, d, this.opts.intervalS, since, before)) {
+              const dayKey = `${f.exchange}:${dayStartMs(f.startS * 1000)}`;
+              const day = manifest.get(dayKey);
+              if (
+                day &&
+                day.endMs - day.startMs > this.opts.intervalS * 1000 &&
+                day.endMs > f.startS * 1000
+              ) {
+                const sum = byDay.get(dayKey);
+                byDay.set(
+                  dayKey,
+                  sum
+                    ? {
+                        entry: day,
+                        facts: {
+                          ...sum.facts,
+                          ...combineFacts(sum.facts, f),
+                          instruments: [...new Set([...sum.facts.instruments, ...f.instruments])],
+                        },
+                      }
+                    : { entry: day, facts: { ...f, startS: day.startMs / 1000 } },
+                );
+                continue;
+              }
+              const entry = manifest.get(`${f.exchange}:${f.startS * 1000}`);
+              if (entry && entry.sourceFingerprint === f.fingerprint) continue;
+              // A pruned partition merges with its file (one at a time, below); the rest go in bulk.
+              if (entry?.prunedAt) merges.push({ facts: f, entry });
+              else wanted.push(f);
+            }
+            // A changed compacted day is exported again whole (from Postgres, or merged once pruned), below.
+            for (const g of byDay.values())
+              if (g.entry.sourceFingerprint !== g.facts.fingerprint) days.push(g);
+            written = await exportWanted(
+              { ...this.bulk, copySlots, priority },
+              tx,
+              d,
+              wanted,
+              (placed) => this.recordMany(d, placed, manifest),
+              (p, error) => this.fail(d, p.exchange, new Date(p.startS * 1000), error),
+              previous,
+            );
+          });
+        } catch (error) {
+          this.fail(d, 0, before, error);
+        } finally {
+          txSlots.release();
+        }
         try {
           await previous;
-          exported += await done; // also after a failed commit: DuckDB's work never overlaps the next
+          exported += await written.done; // also after a failed commit: DuckDB's work never overlaps the next
           this.opts.metrics?.batch(d.name, (performance.now() - started) / 1000);
           for (const m of merges) if (await this.exportOne(d, m.facts, m.entry)) exported++;
           for (const g of days) if (await this.exportOne(d, g.facts, g.entry)) exported++;
@@ -245,8 +265,10 @@ export class Archiver {
           this.fail(d, 0, before, error);
         }
       })();
-    }
-    await duckAfter;
+      parts.push(part);
+      duckAfter = part;
+    });
+    await Promise.all(parts);
     this.sweepDue = this.sweepNext;
     this.sweepNext = false;
     this.fullScanDone = true;

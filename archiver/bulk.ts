@@ -41,7 +41,7 @@ export const BATCH_ROWS = 1_000_000;
 /** DuckDB threads for parsing a batch's CSV (writing uses one). */
 const PARSE_THREADS = 2;
 /** COPY connections at once. */
-const COPY_PARALLEL = 2;
+export const COPY_PARALLEL = 2;
 /** Batches held in DuckDB staging tables at once (the one being sorted and those being copied): bounds memory. */
 const MAX_STAGED = COPY_PARALLEL + 1;
 
@@ -189,8 +189,38 @@ function fileFactsSql(d: ArchiveDataset, globs: readonly string[]): string {
     FROM read_parquet([${globs.map(sqlString).join(", ")}], hive_partitioning = false, filename = true) GROUP BY 1`;
 }
 
+/**
+ * At most `n` holders at once, the waiting ones let in by priority (lower first, then in order of asking): the
+ * COPYs of every dataset in flight share the lanes, the earlier dataset's first (its files are written first).
+ */
+export class Slots {
+  private used = 0;
+  private readonly waiting: { priority: number; seq: number; go: () => void }[] = [];
+  private seq = 0;
+  constructor(private readonly n: number) {}
+  async acquire(priority: number): Promise<void> {
+    if (this.used < this.n && this.waiting.length === 0) {
+      this.used++;
+      return;
+    }
+    await new Promise<void>((go) => {
+      this.waiting.push({ priority, seq: this.seq++, go });
+      this.waiting.sort((a, b) => a.priority - b.priority || a.seq - b.seq);
+    });
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next.go();
+    else this.used--;
+  }
+}
+
 export interface BulkContext {
   sql: postgres.Sql;
+  /** COPY lanes shared with other datasets' exports in flight (default: COPY_PARALLEL of this export's own). */
+  copySlots?: Slots;
+  /** This export's priority for copySlots (lower first). */
+  priority?: number;
   /** Rows per COPY batch (default BATCH_ROWS). */
   batchRows?: number;
   /** For our own COPY connections; without one (or with TLS) COPY goes through postgres.js. */
@@ -264,9 +294,10 @@ export async function exportWanted(
   );
   const copyOf = async (
     batch: PartitionFacts[],
-    n: number,
+    k: number,
     load: DuckDBConnection | null,
   ): Promise<BatchSource> => {
+    const n = batch.reduce((sum, p) => sum + p.rows, 0);
     const lo = new Date(Math.min(...batch.map((p) => p.startS)) * 1000);
     const hi = new Date((Math.max(...batch.map((p) => p.startS)) + ctx.intervalS) * 1000);
     const exchanges = [...new Set(batch.map((p) => p.exchange))].join(", ");
@@ -275,12 +306,12 @@ export async function exportWanted(
     if (raw && load) {
       const statement = `COPY (SELECT ${binary.map((c) => `${c.name}::${c.pg}`).join(", ")} FROM ${d.table} ${where}) TO STDOUT (FORMAT binary)`;
       const got = await phase("copy (2 lanes, summed)", () =>
-        copyIntoColumns(raw, statement, String(snap?.id), binary, decimals),
+        copyIntoColumns(raw, statement, String(snap?.id), binary, decimals, n),
       );
       return { batch: batchFromCopy(d, binary, got.columns, got.dictionary, got.rows, info, ctx.intervalS) };
     }
     const statement = `COPY (SELECT ${columns.map(([c]) => c).join(", ")} FROM ${d.table} ${where}) TO STDOUT (FORMAT csv, NULL '\\N')`;
-    const csv = join(tmp, `${stem}-${n}.csv`);
+    const csv = join(tmp, `${stem}-${k}.csv`);
     await phase("copy (2 lanes, summed)", () =>
       raw
         ? copyOutToFile(raw, statement, csv, { snapshot: String(snap?.id) })
@@ -296,6 +327,7 @@ export async function exportWanted(
   const copies: Promise<void>[] = [];
   // COPY_PARALLEL COPYs at a time (postgres.js: one, on the transaction); DuckDB takes each batch as it lands.
   const lanes = raw ? COPY_PARALLEL : 1;
+  const slots = raw ? (ctx.copySlots ?? new Slots(COPY_PARALLEL)) : new Slots(1);
   // Staged batches live in DuckDB's memory: a lane waits while MAX_STAGED are copied and not yet written.
   let staged = 0;
   const waiting: (() => void)[] = [];
@@ -316,12 +348,15 @@ export async function exportWanted(
           staged++;
         }
         let source: BatchSource;
+        await slots.acquire(ctx.priority ?? 0);
         try {
           source = await copyOf(batch, n, load);
         } catch (error) {
           if (load) release();
           for (const p of batch) onError(p, error);
           continue;
+        } finally {
+          slots.release();
         }
         duckChain = duckChain.then(() => writeAndPlace(batch, n, source, load !== null));
       }

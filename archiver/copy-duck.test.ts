@@ -127,6 +127,17 @@ describe("binary COPY into columns", () => {
     );
   });
 
+  test("buffers sized for any expected count (odd, fewer or more rows than come) hold the same values", async () => {
+    const select = "COPY (SELECT * FROM v ORDER BY k) TO STDOUT (FORMAT binary)";
+    const base = await copyIntoColumns(db.url, select, undefined, columns, decimals);
+    const want = Array.from({ length: base.rows }, (_, r) => rowText(base, r));
+    for (const expectRows of [1, 2047, 2049, 3001, 5008, 9999]) {
+      const got = await copyIntoColumns(db.url, select, undefined, columns, decimals, expectRows);
+      expect(got.rows).toBe(base.rows);
+      expect(Array.from({ length: got.rows }, (_, r) => rowText(got, r))).toEqual(want);
+    }
+  });
+
   test("an empty result is no rows", async () => {
     const got = await load("SELECT * FROM v WHERE false");
     expect(got.rows).toBe(0);

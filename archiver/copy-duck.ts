@@ -1,10 +1,10 @@
 // COPY … TO STDOUT (FORMAT binary) from Postgres straight into column buffers (copyIntoColumns: what the bulk
 // export writes its Parquet files from): no text on either side.
 // Postgres sends each row as fixed binary fields (https://www.postgresql.org/docs/15/sql-copy.html#id-1.9.3.55.9.4),
-// which it produces ~10% cheaper than CSV text; we decode them here into column buffers (2,048 rows a chunk,
-// then one copy per column). NUMERIC values arrive as base-10000 digits and are stored as the exact INT64
-// mantissa at the row's instrument's decimals (price or size); text columns as dictionary codes (UINTEGER),
-// the dictionary given back as a list.
+// which it produces ~10% cheaper than CSV text; we decode them here straight into one buffer per column.
+// NUMERIC values arrive as base-10000 digits and are stored as the exact INT64 mantissa at the row's
+// instrument's decimals (price or size); text columns as dictionary codes (UINTEGER), the dictionary given
+// back as a list.
 
 import { type CopySink, copyOut } from "./pg-copy.ts";
 
@@ -30,6 +30,7 @@ const WIDTH: Record<PgBinaryType, number> = {
   text: 4,
 };
 
+/** The least rows a loader's buffers start with. */
 const CHUNK = 2048;
 const TWO32 = 4294967296;
 // Postgres counts timestamps in µs from 2000-01-01, the archive from 1970-01-01: 946,684,800 s apart.
@@ -85,52 +86,105 @@ export function numericMantissa(v: DataView, o: number, decimals: number): numbe
   return negative ? -big : big;
 }
 
-/**
- * Where decoded chunks go: `buffers[c]` holds `rows` values of column c (WIDTH each), `validity[c]` its
- * validity bits (bit r of byte r >> 3; 0 for NULL) or null when it has no NULL; both reused after the call.
- */
-interface ChunkTarget {
-  chunk(buffers: readonly ArrayBuffer[], validity: readonly (Uint8Array | null)[], rows: number): void;
-  end(): void;
+/** A column of a whole COPY: `bytes` its values (WIDTH each), `valid[r]` 0 for NULL (null: no NULL). */
+export interface CollectedColumn {
+  bytes: Uint8Array;
+  valid: Uint8Array | null;
 }
 
-/** Decodes binary COPY rows of `columns` into chunks of CHUNK rows for a ChunkTarget. */
-class ChunkLoader implements CopySink {
-  private readonly buffers: ArrayBuffer[];
-  private readonly i16: Int16Array[];
-  private readonly i32: Int32Array[];
-  private readonly u32: Uint32Array[];
-  private readonly validity: Uint8Array[];
-  private readonly nulls: boolean[];
-  private readonly offsets: Int32Array;
-  private readonly lengths: Int32Array;
+// Column kinds, as numbers for the decoding loop's switch.
+const K_INT2 = 0;
+const K_INT4 = 1;
+const K_INT8 = 2;
+const K_TIME = 3;
+const K_PRICE = 4;
+const K_SIZE = 5;
+const K_TEXT = 6;
+const KIND: Record<PgBinaryType, number> = {
+  int2: K_INT2,
+  int4: K_INT4,
+  int8: K_INT8,
+  timestamptz: K_TIME,
+  numeric: K_PRICE,
+  text: K_TEXT,
+};
+
+/**
+ * Decodes binary COPY rows of `columns` straight into one growing buffer per column (one pass over each row's
+ * fields; the instrument column, read before any mantissa column, gives the decimals).
+ */
+class ColumnLoader implements CopySink {
+  private readonly kinds: Int32Array;
+  private cap: number;
+  private bytes: Uint8Array[];
+  private i16: Int16Array[];
+  private i32: Int32Array[];
+  private u32: Uint32Array[];
+  private readonly valid: (Uint8Array | null)[];
   private readonly instrumentCol: number;
-  private rows = 0;
+  rows = 0;
   private headerSeen = false;
   private trailerSeen = false;
-  /** Text values by code (the SELECT reads code k as list element k + 1). */
+  /** Text values by code, in order of first appearance. */
   readonly dictionary: string[] = [];
   private readonly shortCodes = new Map<number, number>();
   private readonly longCodes = new Map<string, number>();
   private readonly dec = new TextDecoder();
-  total = 0;
+  // The decimals of the last instrument seen (rows come in runs of one instrument).
+  private lastInstrument = Number.NaN;
+  private priceDecimals: number | undefined;
+  private sizeDecimals: number | undefined;
 
   constructor(
     private readonly columns: readonly BinaryColumn[],
-    private readonly target: ChunkTarget,
     private readonly instruments: Instruments,
+    expectRows: number,
   ) {
-    this.buffers = columns.map((c) => new ArrayBuffer(WIDTH[c.pg] * CHUNK));
-    this.i16 = this.buffers.map((b) => new Int16Array(b));
-    this.i32 = this.buffers.map((b) => new Int32Array(b));
-    this.u32 = this.buffers.map((b) => new Uint32Array(b));
-    this.validity = columns.map(() => new Uint8Array(CHUNK / 8));
-    this.nulls = columns.map(() => false);
-    this.offsets = new Int32Array(columns.length);
-    this.lengths = new Int32Array(columns.length);
+    this.kinds = Int32Array.from(columns, (c) =>
+      c.pg === "numeric" && c.mantissaOf === "size_decimals" ? K_SIZE : KIND[c.pg],
+    );
+    // A multiple of 8 rows: every column's buffer is also viewed as 32-bit words.
+    this.cap = Math.ceil(Math.max(CHUNK, expectRows) / 8) * 8;
+    this.bytes = columns.map((c) => new Uint8Array(WIDTH[c.pg] * this.cap));
+    this.i16 = this.bytes.map((b) => new Int16Array(b.buffer));
+    this.i32 = this.bytes.map((b) => new Int32Array(b.buffer));
+    this.u32 = this.bytes.map((b) => new Uint32Array(b.buffer));
+    this.valid = columns.map(() => null);
     this.instrumentCol = columns.findIndex((c) => c.name === "instrument_id");
-    if (columns.some((c) => c.mantissaOf) && this.instrumentCol < 0)
+    const firstMantissa = columns.findIndex((c) => c.pg === "numeric");
+    if (firstMantissa >= 0 && this.instrumentCol < 0)
       throw new CopyDecodeError("a mantissa column needs the instrument_id column");
+    if (firstMantissa >= 0 && this.instrumentCol > firstMantissa)
+      throw new CopyDecodeError("the instrument_id column must come before the mantissa columns");
+  }
+
+  private grow(): void {
+    const cap = 2 * this.cap;
+    this.bytes = this.bytes.map((b) => {
+      const grown = new Uint8Array(2 * b.length);
+      grown.set(b);
+      return grown;
+    });
+    this.i16 = this.bytes.map((b) => new Int16Array(b.buffer));
+    this.i32 = this.bytes.map((b) => new Int32Array(b.buffer));
+    this.u32 = this.bytes.map((b) => new Uint32Array(b.buffer));
+    for (let c = 0; c < this.valid.length; c++) {
+      const v = this.valid[c];
+      if (!v) continue;
+      const grown = new Uint8Array(cap).fill(1);
+      grown.set(v);
+      this.valid[c] = grown;
+    }
+    this.cap = cap;
+  }
+
+  private setNull(c: number, r: number): void {
+    let v = this.valid[c];
+    if (!v) {
+      v = new Uint8Array(this.cap).fill(1); // valid unless set otherwise
+      this.valid[c] = v;
+    }
+    v[r] = 0;
   }
 
   data(buf: Uint8Array, v: DataView, start: number, end: number): void {
@@ -143,6 +197,8 @@ class ChunkLoader implements CopySink {
       o += 4 + v.getInt32(o);
       this.headerSeen = true;
     }
+    const ncols = this.columns.length;
+    const kinds = this.kinds;
     while (o < end) {
       const n = v.getInt16(o);
       o += 2;
@@ -150,99 +206,87 @@ class ChunkLoader implements CopySink {
         this.trailerSeen = true;
         return;
       }
-      if (this.trailerSeen || n !== this.columns.length)
-        throw new CopyDecodeError(`a row of ${n} fields, expected ${this.columns.length}`);
-      for (let c = 0; c < n; c++) {
+      if (this.trailerSeen || n !== ncols)
+        throw new CopyDecodeError(`a row of ${n} fields, expected ${ncols}`);
+      if (this.rows === this.cap) this.grow();
+      const r = this.rows;
+      for (let c = 0; c < ncols; c++) {
         const len = v.getInt32(o);
-        this.lengths[c] = len;
-        this.offsets[c] = o + 4;
-        o += 4 + Math.max(len, 0);
-      }
-      if (o > end) throw new CopyDecodeError("a row runs past its message");
-      this.row(buf, v);
-    }
-  }
-
-  private row(buf: Uint8Array, v: DataView): void {
-    const r = this.rows;
-    const instrument =
-      this.instrumentCol >= 0 && (this.lengths[this.instrumentCol] as number) === 4
-        ? v.getInt32(this.offsets[this.instrumentCol] as number)
-        : -1;
-    for (let c = 0; c < this.columns.length; c++) {
-      const col = this.columns[c] as BinaryColumn;
-      const len = this.lengths[c] as number;
-      const o = this.offsets[c] as number;
-      if (len < 0) {
-        this.setNull(c, r);
-        continue;
-      }
-      switch (col.pg) {
-        case "int2":
-          (this.i16[c] as Int16Array)[r] = v.getInt16(o);
-          break;
-        case "int4":
-          (this.i32[c] as Int32Array)[r] = v.getInt32(o);
-          break;
-        case "int8": {
-          const w = this.i32[c] as Int32Array;
-          w[2 * r] = v.getInt32(o + 4);
-          w[2 * r + 1] = v.getInt32(o);
-          break;
+        o += 4;
+        if (len < 0) {
+          if (c === this.instrumentCol) this.useInstrument(-1);
+          this.setNull(c, r);
+          continue;
         }
-        case "timestamptz": {
-          // Exact 64-bit addition in two 32-bit halves; ±infinity (the int64 extremes) has no place in a partition.
-          const rawHi = v.getInt32(o);
-          const rawLo = v.getUint32(o + 4);
-          if ((rawHi === 0x7fffffff && rawLo === 0xffffffff) || (rawHi === -0x80000000 && rawLo === 0))
-            throw new CopyDecodeError("an infinite timestamp");
-          let lo = rawLo + SHIFT_LO;
-          let hi = rawHi + SHIFT_HI;
-          if (lo >= TWO32) {
-            lo -= TWO32;
-            hi += 1;
-          }
-          const w = this.i32[c] as Int32Array;
-          w[2 * r] = lo | 0;
-          w[2 * r + 1] = hi | 0;
-          break;
-        }
-        case "numeric": {
-          const decimals = (
-            col.mantissaOf === "price_decimals" ? this.instruments.price : this.instruments.size
-          ).get(instrument);
-          const m = decimals === undefined ? null : numericMantissa(v, o, decimals);
-          if (m === null) {
-            this.setNull(c, r);
+        if (o + len > end) throw new CopyDecodeError("a row runs past its message");
+        switch (kinds[c]) {
+          case K_INT2:
+            (this.i16[c] as Int16Array)[r] = v.getInt16(o);
+            break;
+          case K_INT4: {
+            const x = v.getInt32(o);
+            (this.i32[c] as Int32Array)[r] = x;
+            if (c === this.instrumentCol) this.useInstrument(len === 4 ? x : -1);
             break;
           }
-          const w = this.i32[c] as Int32Array;
-          if (typeof m === "number") {
-            w[2 * r] = m | 0; // ToInt32: m mod 2^32, exact for |m| < 2^53
-            w[2 * r + 1] = Math.floor(m / TWO32) | 0;
-          } else {
-            const u = BigInt.asUintN(64, m);
-            w[2 * r] = Number(u & 0xffffffffn) | 0;
-            w[2 * r + 1] = Number(u >> 32n) | 0;
+          case K_INT8: {
+            const w = this.i32[c] as Int32Array;
+            w[2 * r] = v.getInt32(o + 4);
+            w[2 * r + 1] = v.getInt32(o);
+            break;
           }
-          break;
+          case K_TIME: {
+            // Exact 64-bit addition in two 32-bit halves; ±infinity (the int64 extremes) has no place in a partition.
+            const rawHi = v.getInt32(o);
+            const rawLo = v.getUint32(o + 4);
+            if ((rawHi === 0x7fffffff && rawLo === 0xffffffff) || (rawHi === -0x80000000 && rawLo === 0))
+              throw new CopyDecodeError("an infinite timestamp");
+            let lo = rawLo + SHIFT_LO;
+            let hi = rawHi + SHIFT_HI;
+            if (lo >= TWO32) {
+              lo -= TWO32;
+              hi += 1;
+            }
+            const w = this.i32[c] as Int32Array;
+            w[2 * r] = lo | 0;
+            w[2 * r + 1] = hi | 0;
+            break;
+          }
+          case K_PRICE:
+          case K_SIZE: {
+            const decimals = kinds[c] === K_PRICE ? this.priceDecimals : this.sizeDecimals;
+            const m = decimals === undefined ? null : numericMantissa(v, o, decimals);
+            if (m === null) {
+              this.setNull(c, r);
+              break;
+            }
+            const w = this.i32[c] as Int32Array;
+            if (typeof m === "number") {
+              w[2 * r] = m | 0; // ToInt32: m mod 2^32, exact for |m| < 2^53
+              w[2 * r + 1] = Math.floor(m / TWO32) | 0;
+            } else {
+              const u = BigInt.asUintN(64, m);
+              w[2 * r] = Number(u & 0xffffffffn) | 0;
+              w[2 * r + 1] = Number(u >> 32n) | 0;
+            }
+            break;
+          }
+          case K_TEXT:
+            (this.u32[c] as Uint32Array)[r] = this.code(buf, o, len);
+            break;
         }
-        case "text":
-          (this.u32[c] as Uint32Array)[r] = this.code(buf, o, len);
-          break;
+        o += len;
       }
+      this.rows = r + 1;
     }
-    this.rows = r + 1;
-    if (this.rows === CHUNK) this.flush();
   }
 
-  private setNull(c: number, r: number): void {
-    const bits = this.validity[c] as Uint8Array;
-    if (!this.nulls[c]) {
-      bits.fill(0xff);
-      this.nulls[c] = true;
-    }
-    bits[r >> 3] = (bits[r >> 3] as number) & ~(1 << (r & 7));
+  /** The decimals of the row's instrument (-1: none, so its mantissas are NULL). */
+  private useInstrument(id: number): void {
+    if (id === this.lastInstrument) return;
+    this.lastInstrument = id;
+    this.priceDecimals = this.instruments.price.get(id);
+    this.sizeDecimals = this.instruments.size.get(id);
   }
 
   /** The dictionary code of a text value: values up to 6 bytes are keyed by their bytes as a number. */
@@ -267,70 +311,14 @@ class ChunkLoader implements CopySink {
     return code;
   }
 
-  flush(): void {
-    if (this.rows === 0) return;
-    this.target.chunk(
-      this.buffers,
-      this.columns.map((_, c) => (this.nulls[c] ? (this.validity[c] as Uint8Array) : null)),
-      this.rows,
-    );
-    this.nulls.fill(false);
-    this.total += this.rows;
-    this.rows = 0;
-  }
-
   end(): void {
     if (!this.headerSeen || !this.trailerSeen)
       throw new CopyDecodeError("the binary COPY stream ended early");
-    this.flush();
-    this.target.end();
   }
-}
 
-/** A column of a whole COPY: `bytes` its values (WIDTH each), `valid[r]` 0 for NULL (null: no NULL). */
-export interface CollectedColumn {
-  bytes: Uint8Array;
-  valid: Uint8Array | null;
-}
-
-/** Gathers the chunks into one buffer per column. */
-class ColumnTarget implements ChunkTarget {
-  readonly out: CollectedColumn[];
-  rows = 0;
-  constructor(private readonly columns: readonly BinaryColumn[]) {
-    this.out = columns.map((c) => ({ bytes: new Uint8Array(WIDTH[c.pg] * CHUNK * 16), valid: null }));
+  collected(): CollectedColumn[] {
+    return this.bytes.map((bytes, c) => ({ bytes, valid: this.valid[c] ?? null }));
   }
-  chunk(buffers: readonly ArrayBuffer[], validity: readonly (Uint8Array | null)[], rows: number): void {
-    const r0 = this.rows;
-    for (let c = 0; c < this.columns.length; c++) {
-      const col = this.out[c] as CollectedColumn;
-      const width = WIDTH[(this.columns[c] as BinaryColumn).pg];
-      const need = width * (r0 + rows);
-      if (need > col.bytes.length) {
-        const grown = new Uint8Array(Math.max(need, col.bytes.length * 2));
-        grown.set(col.bytes.subarray(0, width * r0));
-        col.bytes = grown;
-        if (col.valid) {
-          const v = new Uint8Array(grown.length / width);
-          v.set(col.valid.subarray(0, r0));
-          col.valid = v;
-        }
-      }
-      col.bytes.set(new Uint8Array(buffers[c] as ArrayBuffer, 0, width * rows), width * r0);
-      const bits = validity[c];
-      if (bits && !col.valid) {
-        col.valid = new Uint8Array(col.bytes.length / width);
-        col.valid.fill(1, 0, r0);
-      }
-      if (col.valid) {
-        const v = col.valid;
-        if (bits) for (let r = 0; r < rows; r++) v[r0 + r] = ((bits[r >> 3] as number) >> (r & 7)) & 1;
-        else v.fill(1, r0, r0 + rows);
-      }
-    }
-    this.rows = r0 + rows;
-  }
-  end(): void {}
 }
 
 /**
@@ -344,11 +332,11 @@ export async function copyIntoColumns(
   snapshot: string | undefined,
   columns: readonly BinaryColumn[],
   instruments: Instruments,
+  /** The rows expected (the buffers are sized for them and grow past). */
+  expectRows = 0,
 ): Promise<{ rows: number; columns: CollectedColumn[]; dictionary: string[] }> {
-  const target = new ColumnTarget(columns);
-  const loader = new ChunkLoader(columns, target, instruments);
+  const loader = new ColumnLoader(columns, instruments, expectRows);
   const rows = await copyOut(url, copy, { snapshot }, loader);
-  if (loader.total !== rows || target.rows !== rows)
-    throw new CopyDecodeError(`decoded ${loader.total} rows, the server sent ${rows}`);
-  return { rows, columns: target.out, dictionary: loader.dictionary };
+  if (loader.rows !== rows) throw new CopyDecodeError(`decoded ${loader.rows} rows, the server sent ${rows}`);
+  return { rows, columns: loader.collected(), dictionary: loader.dictionary };
 }

@@ -31,7 +31,8 @@ const store = openArchiveStore({
   region: config.s3Region,
 });
 const journalDir = resolve(config.journalDir);
-const sql = postgres(config.databaseUrl, { max: 2, onnotice: () => {}, connection: { TimeZone: "UTC" } });
+// Four: two datasets' snapshot transactions at once (archiver.ts) and two for the manifest inserts beside them.
+const sql = postgres(config.databaseUrl, { max: 4, onnotice: () => {}, connection: { TimeZone: "UTC" } });
 try {
   await duckSelfCheck();
 } catch (error) {

@@ -201,6 +201,82 @@ export async function copyOut(
       }
       error ? reject(error) : resolve(rows);
     };
+    /**
+     * The whole messages in `buf` from `o`: returns the offset of the first incomplete one, or -1 once the
+     * connection is done with.
+     */
+    const run = (socket: Bun.Socket<undefined>, buf: Uint8Array, from: number): number => {
+      const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      let o = from;
+      try {
+        while (buf.length - o >= 5) {
+          const type = buf[o] as number;
+          const len = view.getInt32(o + 1);
+          if (buf.length - o < 1 + len) break;
+          const start = o + 5;
+          o += 1 + len;
+          if (type === 0x64) {
+            // 'd' CopyData: one row
+            sink.data(buf, view, start, o);
+            continue;
+          }
+          const body = buf.subarray(start, o);
+          switch (type) {
+            case 0x52: {
+              // 'R' authentication
+              const code = new DataView(body.buffer, body.byteOffset).getInt32(0);
+              if (code === 3) socket.write(message("p", cstr(t.password)));
+              else if (code === 5) {
+                const inner = createHash("md5")
+                  .update(t.password + t.user)
+                  .digest("hex");
+                const outer = createHash("md5").update(inner).update(body.subarray(4, 8)).digest("hex");
+                socket.write(message("p", cstr(`md5${outer}`)));
+              } else if (code === 10) {
+                scram = new Scram(t.password);
+                socket.write(message("p", scram.first()));
+              } else if (code === 11) socket.write(message("p", scram!.final(dec.decode(body.subarray(4)))));
+              else if (code === 12) scram!.check(dec.decode(body.subarray(4)));
+              else if (code !== 0) throw new PgCopyError(`unsupported authentication method ${code}`);
+              break;
+            }
+            case 0x5a: // 'Z' ReadyForQuery: send the next statement, or end
+              if (failure) {
+                finish(failure);
+                socket.end(message("X", new Uint8Array(0)));
+                return -1;
+              }
+              {
+                const next = statements.shift();
+                if (next === undefined) {
+                  finish(null);
+                  socket.end(message("X", new Uint8Array(0)));
+                  return -1;
+                }
+                socket.write(message("Q", cstr(next)));
+              }
+              break;
+            case 0x43: {
+              // 'C' CommandComplete
+              const tag = dec.decode(body.subarray(0, body.length - 1));
+              if (tag.startsWith("COPY ")) rows = Number(tag.slice(5));
+              break;
+            }
+            case 0x45: // 'E' error: remember, wait for ReadyForQuery (or the close, during start-up)
+              failure = new PgCopyError(errorText(body));
+              statements.length = 0;
+              break;
+            default: // ParameterStatus, BackendKeyData, NoticeResponse, CopyOutResponse, CopyDone…
+              break;
+          }
+        }
+      } catch (error) {
+        finish(error as Error);
+        socket.end();
+        return -1;
+      }
+      return o;
+    };
     const socket: Bun.SocketHandler<undefined> = {
       open(socket) {
         const params = concat(
@@ -217,82 +293,31 @@ export async function copyOut(
       },
       data(socket, chunk) {
         if (done) return;
-        let buf: Uint8Array = chunk;
+        let from = 0;
         if (pending) {
-          buf = concat(pending, chunk);
+          // Only the message split across two chunks is copied: its start (pending) and the rest of it here.
+          let head: Uint8Array = pending;
           pending = null;
-        }
-        const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-        let o = 0;
-        try {
-          while (buf.length - o >= 5) {
-            const type = buf[o] as number;
-            const len = view.getInt32(o + 1);
-            if (buf.length - o < 1 + len) break;
-            const start = o + 5;
-            o += 1 + len;
-            if (type === 0x64) {
-              // 'd' CopyData: one row
-              sink.data(buf, view, start, o);
-              continue;
-            }
-            const body = buf.subarray(start, o);
-            switch (type) {
-              case 0x52: {
-                // 'R' authentication
-                const code = new DataView(body.buffer, body.byteOffset).getInt32(0);
-                if (code === 3) socket.write(message("p", cstr(t.password)));
-                else if (code === 5) {
-                  const inner = createHash("md5")
-                    .update(t.password + t.user)
-                    .digest("hex");
-                  const outer = createHash("md5").update(inner).update(body.subarray(4, 8)).digest("hex");
-                  socket.write(message("p", cstr(`md5${outer}`)));
-                } else if (code === 10) {
-                  scram = new Scram(t.password);
-                  socket.write(message("p", scram.first()));
-                } else if (code === 11)
-                  socket.write(message("p", scram!.final(dec.decode(body.subarray(4)))));
-                else if (code === 12) scram!.check(dec.decode(body.subarray(4)));
-                else if (code !== 0) throw new PgCopyError(`unsupported authentication method ${code}`);
-                break;
-              }
-              case 0x5a: // 'Z' ReadyForQuery: send the next statement, or end
-                if (failure) {
-                  finish(failure);
-                  socket.end(message("X", new Uint8Array(0)));
-                  return;
-                }
-                {
-                  const next = statements.shift();
-                  if (next === undefined) {
-                    finish(null);
-                    socket.end(message("X", new Uint8Array(0)));
-                    return;
-                  }
-                  socket.write(message("Q", cstr(next)));
-                }
-                break;
-              case 0x43: {
-                // 'C' CommandComplete
-                const tag = dec.decode(body.subarray(0, body.length - 1));
-                if (tag.startsWith("COPY ")) rows = Number(tag.slice(5));
-                break;
-              }
-              case 0x45: // 'E' error: remember, wait for ReadyForQuery (or the close, during start-up)
-                failure = new PgCopyError(errorText(body));
-                statements.length = 0;
-                break;
-              default: // ParameterStatus, BackendKeyData, NoticeResponse, CopyOutResponse, CopyDone…
-                break;
+          if (head.length < 5) {
+            const take = Math.min(5 - head.length, chunk.length);
+            head = concat(head, chunk.subarray(0, take));
+            from = take;
+            if (head.length < 5) {
+              pending = head;
+              return;
             }
           }
-        } catch (error) {
-          finish(error as Error);
-          socket.end();
-          return;
+          const need = 1 + new DataView(head.buffer, head.byteOffset, 5).getInt32(1) - head.length;
+          if (chunk.length - from < need) {
+            pending = concat(head, chunk.subarray(from));
+            return;
+          }
+          const one = concat(head, chunk.subarray(from, from + need));
+          from += need;
+          if (run(socket, one, 0) < 0) return;
         }
-        if (o < buf.length) pending = buf.slice(o);
+        const o = run(socket, chunk, from);
+        if (o >= 0 && o < chunk.length) pending = chunk.slice(o);
       },
       close() {
         finish(failure ?? new PgCopyError("the connection closed before the COPY finished"));

@@ -104,32 +104,38 @@ export class LocalStore implements ArchiveStore {
     return dir;
   }
   async placeMany(items: readonly { local: string; path: string }[]): Promise<PlaceResult[]> {
-    const results: PlaceResult[] = [];
     try {
       await fsyncAll(items.map((i) => i.local));
     } catch (error) {
       return items.map(() => ({ error }));
     }
     const dirs = new Set<string>();
-    // Asynchronous file calls: the bulk export places a batch while the JavaScript thread also decodes the next
-    // batches' COPYs and hands DuckDB its next statements.
-    for (const item of items) {
-      try {
-        const bytes = await readFile(item.local);
-        const sha256 = sha256Of(bytes);
-        const path = contentPath(item.path, sha256);
-        const final = join(this.root, path);
-        await mkdir(dirname(final), { recursive: true });
-        await rename(item.local, final);
-        dirs.add(dirname(final));
-        results.push({ bytes: bytes.length, sha256, path });
-      } catch (error) {
-        results.push({ error });
-      }
-    }
-    // The renames are durable once their folders are: an error here fails them all (none is recorded).
+    // Asynchronous file calls, eight at a time: the bulk export places a batch while the JavaScript thread also
+    // decodes the next batches' COPYs and hands DuckDB its next statements.
+    const results: PlaceResult[] = new Array(items.length);
+    await inLanes(
+      items.map((_, k) => k),
+      8,
+      async (k) => {
+        const item = items[k] as (typeof items)[number];
+        try {
+          const bytes = await readFile(item.local);
+          const sha256 = sha256Of(bytes);
+          const path = contentPath(item.path, sha256);
+          const final = join(this.root, path);
+          await mkdir(dirname(final), { recursive: true });
+          await rename(item.local, final);
+          dirs.add(dirname(final));
+          results[k] = { bytes: bytes.length, sha256, path };
+        } catch (error) {
+          results[k] = { error };
+        }
+      },
+    );
+    // The renames are durable once their folders are: an error here fails them all (none is recorded). The
+    // folders are synced like the files, on the thread pool and overlapping (a bulk batch renames into hundreds).
     try {
-      for (const dir of dirs) fsyncDir(dir);
+      await fsyncAll([...dirs]);
     } catch (error) {
       return items.map(() => ({ error }));
     }
