@@ -73,24 +73,38 @@ export function batchFromCopy(
       const col = emptyColumn(c, rows, null);
       if (col.kind === "string") {
         // Code k: the k-th distinct symbol, in order of first appearance (the file's bytes do not depend on codes).
+        // Looked up once a run of one instrument (NaN for a NULL one: never equal, looked up each time).
         const codes = new Map<string, number>();
         const dict: Uint8Array[] = [];
+        let lastId = Number.NaN;
+        let lastCode = 0;
         for (let r = 0; r < rows; r++) {
-          const s =
-            (inst.valid && !inst.valid[r] ? undefined : instruments.get(instIds[r] as number))?.symbol ?? "";
-          let code = codes.get(s);
-          if (code === undefined) {
-            code = dict.push(enc.encode(s)) - 1;
-            codes.set(s, code);
+          const id = inst.valid && !inst.valid[r] ? Number.NaN : (instIds[r] as number);
+          if (id !== lastId) {
+            lastId = id;
+            const s = (Number.isNaN(id) ? undefined : instruments.get(id))?.symbol ?? "";
+            let code = codes.get(s);
+            if (code === undefined) {
+              code = dict.push(enc.encode(s)) - 1;
+              codes.set(s, code);
+            }
+            lastCode = code;
           }
-          col.codes[r] = code;
+          col.codes[r] = lastCode;
         }
         return { ...col, dictionary: dict };
       }
       if (col.kind !== "int32") throw new Error(`${c.name}: an instrument attribute of type ${c.type}`);
+      let lastId = Number.NaN;
+      let last = 0;
       for (let r = 0; r < rows; r++) {
-        const i = inst.valid && !inst.valid[r] ? undefined : instruments.get(instIds[r] as number);
-        col.values[r] = i ? (which === "price_decimals" ? i.priceDecimals : i.sizeDecimals) : 0;
+        const id = inst.valid && !inst.valid[r] ? Number.NaN : (instIds[r] as number);
+        if (id !== lastId) {
+          lastId = id;
+          const i = Number.isNaN(id) ? undefined : instruments.get(id);
+          last = i ? (which === "price_decimals" ? i.priceDecimals : i.sizeDecimals) : 0;
+        }
+        col.values[r] = last;
       }
       return col;
     }

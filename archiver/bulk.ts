@@ -464,12 +464,23 @@ async function writeBatch(
     mkdirSync(dir, { recursive: true });
     await phase("parquet: split, sort, encode, write", async () => {
       const parts = partitionRows(d, rows, wanted);
-      await Promise.all(
-        [...parts].map(async ([k, idx]) => {
-          const bytes = await fileBytes(rows, idx, meta);
-          writeFileSync(`${dir}/${k}.parquet`, bytes);
-        }),
-      );
+      // One file's pages at a time, then a turn of the event loop before the next: the COPYs under way keep
+      // being read (a whole batch encoded in one go left their sockets full and Postgres waiting). The files'
+      // zstd runs on the thread pool meanwhile.
+      const writes: Promise<void>[] = [];
+      const failed: unknown[] = []; // caught at once: a rejection must not wait unhandled for the loop's end
+      for (const [k, idx] of parts) {
+        writes.push(
+          fileBytes(rows, idx, meta)
+            .then((bytes) => writeFileSync(`${dir}/${k}.parquet`, bytes))
+            .catch((error) => {
+              failed.push(error);
+            }),
+        );
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await Promise.all(writes);
+      if (failed.length) throw failed[0];
     });
     // Reading the files back is sums and bounds, on PARSE_THREADS.
     await ctx.duck.run(`SET threads = ${PARSE_THREADS}`);

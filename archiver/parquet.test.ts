@@ -246,3 +246,63 @@ print(json.dumps({"arrow": a, "polars": b}))
   expect(got.arrow).toEqual(want);
   expect(got.polars).toEqual(want);
 }, 30_000);
+
+test("INT32 columns are DELTA_BINARY_PACKED too: 32-bit wrapping deltas of every width, constant runs, NULLs", async () => {
+  // 1,000 rows at 129 a row group. `jumpy` has deltas of every width up to 32 bits and jumps between the
+  // extremes (the 32-bit deltas wrap), `runs` is a file's instrument ids (constant runs: width 0), `small` an
+  // INT_16 with NULLs; DuckDB, pyarrow and polars must all read the exact values.
+  const M = 1000;
+  let seed = 0x9e3779b9;
+  const rand = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) | 0;
+    return seed >>> 0;
+  };
+  const jumpy = Int32Array.from({ length: M }, (_, i) =>
+    i % 97 === 0 ? -2_147_483_648 : i % 89 === 0 ? 2_147_483_647 : (rand() & (2 ** (i % 33) - 1)) | 0,
+  );
+  const runs = Int32Array.from({ length: M }, (_, i) => 1 + Math.floor(i / 300));
+  const small = Int32Array.from({ length: M }, (_, i) => ((i * 7919) % 65536) - 32768);
+  const smallValid = Uint8Array.from({ length: M }, (_, i) => (i % 5 === 2 ? 0 : 1));
+  const cols: ParquetColumn[] = [
+    { name: "jumpy", kind: "int32", logical: "int32", values: jumpy, valid: null },
+    { name: "runs", kind: "int32", logical: "int32", values: runs, valid: null },
+    { name: "small", kind: "int32", logical: "int16", values: small, valid: smallValid },
+  ];
+  const file = join(dir, "delta32.parquet");
+  writeFileSync(file, await encodeParquet(cols, M, {}, "test", 129));
+  const want = Array.from({ length: M }, (_, i) => [
+    String(jumpy[i]),
+    String(runs[i]),
+    smallValid[i] ? String(small[i]) : null,
+  ]);
+  const instance = await DuckDBInstance.create(":memory:", { threads: "1" });
+  const duck = await instance.connect();
+  try {
+    const rows = (
+      await duck.runAndReadAll(`SELECT jumpy::VARCHAR, runs::VARCHAR, small::VARCHAR FROM '${file}'`)
+    ).getRows();
+    expect(rows).toEqual(want);
+    const encodings = (
+      await duck.runAndReadAll(`SELECT DISTINCT encodings FROM parquet_metadata('${file}')`)
+    ).getRows();
+    expect(encodings).toEqual([["DELTA_BINARY_PACKED, RLE"]]);
+  } finally {
+    duck.closeSync();
+    instance.closeSync();
+  }
+  if (!existsSync(PYTHON)) return;
+  const script = `
+import json, sys, pyarrow.parquet as pq, polars as pl
+t = pq.read_table(sys.argv[1])
+p = pl.read_parquet(sys.argv[1])
+s = lambda v: None if v is None else str(v)
+a = [[s(v) for v in r] for r in zip(*[t.column(c).to_pylist() for c in ('jumpy', 'runs', 'small')])]
+b = [[s(v) for v in r] for r in zip(*[p[c].to_list() for c in ('jumpy', 'runs', 'small')])]
+print(json.dumps({"arrow": a, "polars": b}))
+`;
+  const proc = Bun.spawnSync([PYTHON, "-c", script, file]);
+  expect(proc.stderr.toString()).toBe("");
+  const got = JSON.parse(proc.stdout.toString());
+  expect(got.arrow).toEqual(want);
+  expect(got.polars).toEqual(want);
+}, 30_000);

@@ -2,10 +2,11 @@
 // decoded columns go straight to a file, without a DuckDB table, sort and COPY between. The types are what
 // DuckDB's COPY wrote before, value for value and type for type: every column OPTIONAL (definition levels, RLE),
 // INT64 with TIMESTAMP(UTC, µs), UINT_64 or INT_64, INT32 with INT_32 or INT_16, BYTE_ARRAY with UTF8. INT64
-// values are DELTA_BINARY_PACKED (the sorted times, ids and sequence numbers shrink to a few bits a value), the
-// others PLAIN; one zstd-compressed v1 data page per column chunk, ROW_GROUP_SIZE rows a row group, min/max and
-// null counts in each column chunk's statistics (type-defined order: the API reads trade ids' bounds from them),
-// the key-value metadata given. Nothing depends on time or threads: the same columns give the same bytes.
+// and INT32 values are DELTA_BINARY_PACKED (the sorted times, ids and sequence numbers shrink to a few bits a
+// value, a file's instrument ids and decimals to none), strings PLAIN; one zstd-compressed v1 data page per
+// column chunk, ROW_GROUP_SIZE rows a row group, min/max and null counts in each column chunk's statistics
+// (type-defined order: the API reads trade ids' bounds from them), the key-value metadata given. Nothing
+// depends on time or threads: the same columns give the same bytes.
 // The footer is Thrift's compact protocol (https://github.com/apache/thrift/blob/master/doc/specs/thrift-compact-protocol.md).
 
 /** A column's values for `rows` rows: 64-bit as little-endian 32-bit word pairs; `valid[r]` 0 for NULL (null: none). */
@@ -340,10 +341,11 @@ function pageOf(
   }
   const stat = (i: number) =>
     i < 0 ? null : new Uint8Array(words.buffer, words.byteOffset + 4 * width * i, 4 * width).slice();
-  if (width === 2 && n > 0) {
+  if (n > 0) {
     // INT64 (times, ids, sequence numbers, mantissas) as deltas: sorted columns shrink to a few bits a value, so
-    // a reader decompresses and decodes far fewer bytes (a day's scan).
-    const packed = deltaBinaryPacked(words, n);
+    // a reader decompresses and decodes far fewer bytes (a day's scan). INT32 likewise (instrument ids and
+    // decimals, constant over a file's runs: no bits at all).
+    const packed = width === 2 ? deltaBinaryPacked(words, n) : deltaBinaryPacked32(words, n);
     const out = new Uint8Array(levels.length + packed.length);
     out.set(levels);
     out.set(packed, levels.length);
@@ -444,6 +446,27 @@ export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
       }
       const width = orH !== 0 ? 64 - Math.clz32(orH) : 32 - Math.clz32(orL);
       out[widthsAt + m] = width;
+      if (orH === 0) {
+        // Up to 32 bits a value (the common case): 32 values fill exactly `width` 32-bit words, LSB first,
+        // each written out little-endian once full (the last miniblock padded with zeros).
+        let acc = 0;
+        let bits = 0;
+        for (let i = from; i < from + DBP_MINI && width > 0; i++) {
+          const u = i < to ? (dLo[i] as number) : 0;
+          acc |= u << bits;
+          const room = 32 - bits;
+          if (width >= room) {
+            out[pos] = acc & 0xff;
+            out[pos + 1] = (acc >>> 8) & 0xff;
+            out[pos + 2] = (acc >>> 16) & 0xff;
+            out[pos + 3] = acc >>> 24;
+            pos += 4;
+            acc = room === 32 ? 0 : u >>> room;
+            bits = width - room;
+          } else bits += width;
+        }
+        continue;
+      }
       // 32 values LSB first (the last miniblock padded with zeros).
       let acc = 0;
       let bits = 0;
@@ -465,6 +488,76 @@ export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
             bits -= 8;
           }
         }
+      }
+    }
+  }
+  return out.slice(0, pos);
+}
+
+/**
+ * The `n` int32 values of `values` as DELTA_BINARY_PACKED, the deltas in 32-bit arithmetic that wraps (as
+ * parquet-mr writes INT32: every width at most 32 bits; a reader's sums wrap back to the same values).
+ */
+export function deltaBinaryPacked32(values: Int32Array, n: number): Uint8Array {
+  const head: number[] = [];
+  uleb64(head, 0, DBP_BLOCK);
+  uleb64(head, 0, DBP_MINIBLOCKS);
+  uleb64(head, 0, n);
+  const first = n > 0 ? (values[0] as number) : 0;
+  zigzag64(head, first >> 31, first);
+  const deltas = Math.max(0, n - 1);
+  const blocks = Math.ceil(deltas / DBP_BLOCK);
+  // At most: per block a 5-byte min delta, 4 widths and 128 values of 32 bits.
+  const out = new Uint8Array(head.length + blocks * (5 + DBP_MINIBLOCKS + 4 * DBP_BLOCK));
+  out.set(head);
+  let pos = head.length;
+  const d = new Int32Array(DBP_BLOCK);
+  const u = new Uint32Array(DBP_BLOCK);
+  const minBytes: number[] = [];
+  for (let b = 0; b < blocks; b++) {
+    const from0 = b * DBP_BLOCK + 1;
+    const count = Math.min(DBP_BLOCK, n - from0);
+    let min = 0;
+    for (let i = 0; i < count; i++) {
+      const x = ((values[from0 + i] as number) - (values[from0 + i - 1] as number)) | 0;
+      d[i] = x;
+      if (i === 0 || x < min) min = x;
+    }
+    minBytes.length = 0;
+    zigzag64(minBytes, min >> 31, min);
+    for (const x of minBytes) out[pos++] = x;
+    const widthsAt = pos;
+    pos += DBP_MINIBLOCKS;
+    for (let m = 0; m < DBP_MINIBLOCKS; m++) {
+      const from = m * DBP_MINI;
+      if (from >= count) {
+        out[widthsAt + m] = 0;
+        continue;
+      }
+      const to = Math.min(count, from + DBP_MINI);
+      let or = 0;
+      for (let i = from; i < to; i++) {
+        const x = ((d[i] as number) - min) >>> 0;
+        u[i] = x;
+        or |= x;
+      }
+      const width = 32 - Math.clz32(or);
+      out[widthsAt + m] = width;
+      let acc = 0;
+      let bits = 0;
+      for (let i = from; i < from + DBP_MINI && width > 0; i++) {
+        const x = i < to ? (u[i] as number) : 0;
+        acc |= x << bits;
+        const room = 32 - bits;
+        if (width >= room) {
+          out[pos] = acc & 0xff;
+          out[pos + 1] = (acc >>> 8) & 0xff;
+          out[pos + 2] = (acc >>> 16) & 0xff;
+          out[pos + 3] = acc >>> 24;
+          pos += 4;
+          acc = room === 32 ? 0 : x >>> room;
+          bits = width - room;
+        } else bits += width;
       }
     }
   }
