@@ -148,6 +148,14 @@ describe("binance collector against the simulator", () => {
   test("a dropped depth diff → Gap and resync of that one symbol, BookSynced after; others untouched", async () => {
     await using h = await startHarness();
     await h.relay.waitFor(allSynced(), 5000);
+    // The diff the fault drops must be one the book still needs. Right after the snapshot, the next diff the
+    // simulator flushes may lie wholly inside it (u <= lastUpdateId: ignored as stale), and dropping that one
+    // leaves no gap to see (the test then timed out). Once a live diff of ETH came after its BookSynced, every
+    // later one starts past the snapshot.
+    await h.relay.waitFor((fr) => {
+      const synced = findFrom(fr, 0, (f) => isStatus(f, Status.BookSynced, ETH));
+      return findFrom(fr, synced + 1, (f) => f.kind === Kind.BookLevel && f.instrument === ETH) >= 0;
+    }, 5000);
     const mark = h.relay.frames.length;
     h.sim.faults.inject({ venue: "binance", fault: "drop", symbol: "ETHUSDT", channel: "depth@100ms" });
     await h.relay.waitFor((fr) => findFrom(fr, mark, (f) => isStatus(f, Status.Gap, ETH)) >= 0, 5000);
@@ -166,7 +174,7 @@ describe("binance collector against the simulator", () => {
     expect(others.some((f) => isStatus(f, Status.BookResync) || isStatus(f, Status.Gap))).toBe(false);
     expect(others.some((f) => f.kind === Kind.BookLevel)).toBe(true);
     expect(h.metric("collector_gaps_total")).toBe(1);
-  });
+  }, 20_000);
 
   test("a stalled symbol goes Stale, then Fresh when its messages come back", async () => {
     await using h = await startHarness({ stale: { factor: 5, minMs: 300, maxMs: 600 } });
