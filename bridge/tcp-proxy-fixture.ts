@@ -5,6 +5,8 @@ export class TcpProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private holdAfter: Buffer | null = null;
+  /** Requests that matched holdRepliesAfter() and went through with their replies held (see `held`). */
+  private heldCount = 0;
   private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
   /** Blackholed: bytes go nowhere and nothing closes (a silent network drop); see blackhole(). */
   private dark = false;
@@ -41,6 +43,9 @@ export class TcpProxy {
             // The request goes through; its reply (and every later one) never comes back.
             upstream.unpipe(client);
             upstream.pause();
+            // A test waits for this instead of sleeping for "surely in flight by now" (the pipe below writes
+            // the chunk in this same 'data' event, before any waiter runs again).
+            this.heldCount++;
           }
         });
         client.pipe(upstream);
@@ -63,6 +68,11 @@ export class TcpProxy {
    */
   holdRepliesAfter(text: string): void {
     this.holdAfter = Buffer.from(text);
+  }
+
+  /** How many requests have matched holdRepliesAfter() so far (passed on to the server, replies held). */
+  get held(): number {
+    return this.heldCount;
   }
 
   /**

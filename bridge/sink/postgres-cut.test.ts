@@ -6,7 +6,7 @@
 // object (evaluating 'socket.write')") that took the bridge down in the soak's database cut.
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from "bun:test";
 import { createLogger } from "../../lib/log.ts";
-import { type FreshDatabase, freshDatabase } from "../../lib/testing.ts";
+import { type FreshDatabase, freshDatabase, waitFor } from "../../lib/testing.ts";
 import { TcpProxy } from "../tcp-proxy-fixture.ts";
 import { readRelayPositions } from "./positions.ts";
 import { PostgresSink } from "./postgres.ts";
@@ -73,8 +73,9 @@ for (const [step, marker] of Object.entries(STEPS)) {
         settled = true;
       });
       cut.catch(() => {});
-      // The step's request reaches the server; its reply is held. Give it a moment to be surely in flight.
-      await Bun.sleep(200);
+      // The step's request reaches the server; its reply is held. Waited for: after a fixed 200 ms, a loaded
+      // machine had not sent the step yet in 2 of 40 runs, and the cut then tested an earlier step instead.
+      await waitFor(() => proxy.held > 0, { timeoutMs: 10_000, what: `${step} sent, its reply held` });
       expect(settled).toBe(false);
       await proxy.stop();
       const error = await cut.then(
@@ -143,7 +144,7 @@ for (const [step, marker] of Object.entries(STEPS)) {
       proxy.holdRepliesAfter(marker);
       const cut = sink.writeBatch(batch(1, 1000));
       cut.catch(() => {});
-      await Bun.sleep(200);
+      await waitFor(() => proxy.held > 0, { timeoutMs: 10_000, what: `${step} sent, its reply held` });
       proxy.blackhole();
       const started = performance.now();
       const error = await cut.then(
