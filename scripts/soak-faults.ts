@@ -101,8 +101,16 @@ export const FAULTS: Fault[] = [
       ctx.disk.fill();
       try {
         await s.proxy.stop();
-        await sleep(18_000);
-        // Memory is at its bound by now: the writer has stopped its relay feed (the journal keeps the frames).
+        const cut = performance.now();
+        // Memory reaches its bound at the pace the venues fill it (about 10 s at 100 events/s here; longer on a
+        // loaded machine, where 18 s once was not enough): wait for the writer to stop its relay feed (the
+        // journal keeps the frames), and keep the database away for at least the 18 s it always had.
+        await waitFor(async () => (await bridgeMetric(s, "tapewire_bridge_db_feed_paused")) === 1, {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+          what: "the bridge to pause its database feed",
+        }).catch(() => {});
+        await sleep(Math.max(0, 18_000 - (performance.now() - cut)));
         ctx.observed.feedPaused = await bridgeMetric(s, "tapewire_bridge_db_feed_paused");
         ctx.observed.queuedBytes = await bridgeMetric(s, "tapewire_bridge_db_queued_bytes");
         await sleep(2000);
