@@ -332,11 +332,17 @@ export function formatRelayBench(r: RelayBenchResult): string {
       `tapewire frames lost or out of order across all runs: ${r.relayBad}. Medians of ${r.rounds.length} interleaved rounds` +
         ` (throughput only). ${conditions(r)}`,
     ].join("\n");
+  // BENCH_THROUGHPUT_FRAMES=0: latency only, no throughput rows.
+  const thru = Number.isNaN(r.throughput.c)
+    ? []
+    : [
+        `| throughput in, no loss (Bun producer and consumers around ours) | ${m(r.throughput.relay)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputVsC)} |`,
+        `| throughput in, no loss, C producer and consumers around both (the relay alone) | ${m(r.throughput.relayCEnds)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputCEndsVsC)} |`,
+      ];
   return [
     "| relay fan-out, 1 producer → 3 consumers | tapewire (Bun) | C uds.c | ratio |",
     "|---|---|---|---|",
-    `| throughput in, no loss (Bun producer and consumers around ours) | ${m(r.throughput.relay)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputVsC)} |`,
-    `| throughput in, no loss, C producer and consumers around both (the relay alone) | ${m(r.throughput.relayCEnds)} | ${m(r.throughput.c)} | ${x(r.ratios.throughputCEndsVsC)} |`,
+    ...thru,
     `| latency p50 ${at} | ${us(r.latency.relay.p50)} | ${us(r.latency.c.p50)} | ${x(r.ratios.p50VsC)} |`,
     `| latency p99 ${at} | ${us(r.latency.relay.p99)} | ${us(r.latency.c.p99)} | ${x(r.ratios.p99VsC)} |`,
     `| latency p99.9 ${at} | ${us(r.latency.relay.p999)} | ${us(r.latency.c.p999)} | ${x(r.latency.relay.p999 / r.latency.c.p999)} |`,
