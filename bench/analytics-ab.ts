@@ -153,25 +153,32 @@ async function run(variants: string[]): Promise<void> {
   const stat0 = readFileSync("/proc/stat", "utf8").split("\n")[0];
   for (const q of queries) {
     const times = services.map(() => [] as number[]);
+    // This process's CPU (DuckDB's threads and the formatting) per request: steadier than wall time on a loaded
+    // machine (Postgres's side is not in it: nothing here is live).
+    const cpu = services.map(() => [] as number[]);
     for (const { svc } of services) await q.run(svc); // warm
     for (let r = 0; r < rounds; r++) {
       let first: unknown;
       const order = r % 2 ? [...services.keys()].reverse() : [...services.keys()];
       for (const k of order) {
+        const c0 = process.cpuUsage();
         const t0 = performance.now();
         const { result } = await q.run((services[k] as { svc: Service }).svc);
         (times[k] as number[]).push(performance.now() - t0);
+        const c = process.cpuUsage(c0);
+        (cpu[k] as number[]).push((c.user + c.system) / 1000);
         if (first === undefined) first = result;
         else if (!Bun.deepEquals(first, result))
           throw new Error(`${q.name}: ${services[k]?.label} answers differently`);
       }
     }
     const base = median(times[0] as number[]);
+    const cpuBase = median(cpu[0] as number[]);
     console.log(`${q.name} (medians of ${rounds}):`);
     services.forEach(({ label }, k) => {
       const m = median(times[k] as number[]);
       console.log(
-        `  ${label}: ${m.toFixed(1)} ms (${(m / base).toFixed(3)}x of the first; min ${Math.min(...(times[k] as number[])).toFixed(1)})`,
+        `  ${label}: ${m.toFixed(1)} ms (${(m / base).toFixed(3)}x of the first; min ${Math.min(...(times[k] as number[])).toFixed(1)}), CPU ${median(cpu[k] as number[]).toFixed(1)} ms (${(median(cpu[k] as number[]) / cpuBase).toFixed(3)}x)`,
       );
     });
   }

@@ -291,23 +291,26 @@ async function archivedPart(
   };
   try {
     if (!files.length) return { select: null, view: null, tradeIds: null, days: null, drop };
-    // Each file's exchange is its partition's; the filter on time and instrument is pushed into the scan. A file
+    // Each file's exchange is its partition's (the manifest's); the filter on time and instrument is pushed into the scan. A file
     // whose partition lies inside the range has every row inside it: no time filter, so a query that does not
     // use the time reads no time column (the week of spreads' per-exchange histogram: 56 -> 36 ms).
+    // One read_parquet over the files (inside the range, and cut by it), each file's exchange from its name (a
+    // constant per file): one scan over several files spreads them over DuckDB's threads, where a UNION ALL of
+    // a scan per exchange ran slower (a week of spreads 0.84x, the 1-day OHLCV 0.94x).
     const scan = (some: readonly ArchivedFile[]) => {
-      const groups = new Map<string, { exchange: number; inside: boolean; paths: string[] }>();
-      for (const file of some) {
-        const key = `${file.exchange} ${file.inside}`;
-        const g = groups.get(key) ?? { exchange: file.exchange, inside: file.inside, paths: [] };
-        g.paths.push(file.path);
-        groups.set(key, g);
-      }
       const parts: string[] = [];
-      for (const { exchange, inside, paths } of groups.values()) {
-        const list = paths.map((p) => `'${join(lease.root, p).replaceAll("'", "''")}'`).join(", ");
+      for (const inside of [true, false]) {
+        const group = some.filter((file) => file.inside === inside);
+        if (!group.length) continue;
+        const text = (file: ArchivedFile) => `'${join(lease.root, file.path).replaceAll("'", "''")}'`;
+        const exchanges = new Set(group.map((file) => Math.trunc(file.exchange)));
+        const exchange =
+          exchanges.size === 1
+            ? `${[...exchanges][0]}::SMALLINT`
+            : `(CASE a.filename ${group.map((file) => `WHEN ${text(file)} THEN ${Math.trunc(file.exchange)}`).join(" ")} END)::SMALLINT`;
         const filter = where({ ...f, exchanges: [] }, "a", !inside);
         parts.push(
-          `SELECT ${presentColumns(d, scales, `${exchange}::SMALLINT`)} FROM read_parquet([${list}], hive_partitioning = false) a${filter ? ` WHERE ${filter}` : ""}`,
+          `SELECT ${presentColumns(d, scales, exchange)} FROM read_parquet([${group.map(text).join(", ")}], hive_partitioning = false${exchanges.size === 1 ? "" : ", filename = true"}) a${filter ? ` WHERE ${filter}` : ""}`,
         );
       }
       return parts.join(" UNION ALL ");
