@@ -45,10 +45,17 @@ export interface LinkLatencyRun {
   framesPerMessage: number;
   /** Share of the machine's CPU time the hypervisor took from this VM over the paced run (steal), 0–1. */
   steal: number;
+  /**
+   * CPUs busy in this VM over the paced run (all processes, this bench's included: ~1.1 of them at 10k/s), so a
+   * run beside someone else's load shows it even with no steal.
+   */
+  busy: number;
+  /** BENCH_LINK_HOP=1: the added latency split at the hop subscribers, µs per segment. */
+  split?: Record<string, Pcts>;
 }
 
-/** /proc/stat's aggregate line as [steal, total] clock ticks (Linux; [NaN, NaN] elsewhere). */
-function stealTicks(): [number, number] {
+/** /proc/stat's aggregate line as [steal, total, idle + iowait] clock ticks (Linux; NaNs elsewhere). */
+function stealTicks(): [number, number, number] {
   try {
     const f = readFileSync("/proc/stat", "utf8")
       .split("\n", 1)[0]!
@@ -56,9 +63,9 @@ function stealTicks(): [number, number] {
       .split(/\s+/)
       .slice(1, 9)
       .map(Number);
-    return [f[7]!, f.reduce((a, b) => a + b, 0)];
+    return [f[7]!, f.reduce((a, b) => a + b, 0), f[3]! + f[4]!];
   } catch {
-    return [Number.NaN, Number.NaN];
+    return [Number.NaN, Number.NaN, Number.NaN];
   }
 }
 
@@ -85,7 +92,10 @@ export async function linkLatencyRun(
   const total = warmup + frames;
   const helpers: Helper[] = [];
   try {
-    await using nats = await startNatsServer();
+    // A variant's GO* variables (GOMAXPROCS, GOGC) go to its nats-server, BENCH_NATS_STORE is the directory its
+    // store is made in (default the OS temp dir), the rest go to the link processes.
+    const goEnv = Object.fromEntries(Object.entries(variant.env ?? {}).filter(([k]) => k.startsWith("GO")));
+    await using nats = await startNatsServer({ env: goEnv, storeParent: variant.env?.BENCH_NATS_STORE });
     const env = { ...linkEnv({ TAPEWIRE_NATS_URL: nats.url }), ...variant.env };
     await using relayA = await startRelayProcess({ env: { RELAY_METRICS_PORT: "-1" } });
     await using relayB = await startImportingRelay({ env: { RELAY_METRICS_PORT: "-1" } });
@@ -107,23 +117,26 @@ export async function linkLatencyRun(
       spawnHelper(["bun", CONSUMER, "lat", relayB.outPath, "bench-b", String(total), files[1]!]),
     ];
     helpers.push(...cons);
-    // BENCH_LINK_HOP=1: also time each frame at a NATS core subscriber (after the exporter, before the importer).
-    const hopFile = join(work, "lat-nats.bin");
-    const hop = process.env.BENCH_LINK_HOP
-      ? spawnHelper([
-          "bun",
-          join(import.meta.dir, "link-hop-sub.ts"),
-          nats.url,
-          `${env.TAPEWIRE_LINK_SUBJECT}.kraken.all`,
-          String(warmup),
-          String(frames),
-          hopFile,
-        ])
-      : null;
-    if (hop) {
-      helpers.push(hop);
-      await hop.line((l) => l.ready === true, "ready");
-    }
+    // BENCH_LINK_HOP=1: also time each frame at a NATS core subscriber (as the server takes it from the exporter)
+    // and at an ordered JetStream consumer (once stored and delivered from the stream), each in its own process:
+    // the added latency splits into relay A → NATS, NATS → stream delivery, and delivery → relay B's consumer.
+    const hopModes = process.env.BENCH_LINK_HOP ? (["core", "js"] as const) : [];
+    const hopFiles = hopModes.map((m) => join(work, `lat-${m}.bin`));
+    const hops = hopModes.map((m, i) =>
+      spawnHelper([
+        "bun",
+        join(import.meta.dir, "link-hop-sub.ts"),
+        m,
+        nats.url,
+        `${env.TAPEWIRE_LINK_SUBJECT}.kraken.all`,
+        env.TAPEWIRE_LINK_STREAM!,
+        String(warmup),
+        String(frames),
+        hopFiles[i]!,
+      ]),
+    );
+    helpers.push(...hops);
+    await Promise.all(hops.map((h) => h.line((l) => l.ready === true, "ready")));
     await Promise.all(cons.map((h) => h.line((l) => l.ready === true, "ready")));
     await waitForFilters(relayA, ["bench-a", `link-export-${env.TAPEWIRE_LINK_STREAM}`]);
     await waitForFilters(relayB, ["bench-b"]);
@@ -145,7 +158,9 @@ export async function linkLatencyRun(
     );
     const wall = (performance.now() - wall0) / 1000;
     const steal1 = stealTicks();
-    const steal = (steal1[0] - steal0[0]) / (steal1[1] - steal0[1]);
+    const ticks = steal1[1] - steal0[1];
+    const steal = (steal1[0] - steal0[0]) / ticks;
+    const busy = ((ticks - (steal1[2] - steal0[2]) - (steal1[0] - steal0[0])) / ticks) * cpus().length;
     // JetStream messages per frame over the run: how much the exporter packs at this rate.
     const messages = await exporter.metric('tapewire_link_export_messages_total{exchange="kraken"}');
     const cpu: Record<string, number> = {};
@@ -156,18 +171,28 @@ export async function linkLatencyRun(
     const b = readLat(files[1]!, total).subarray(warmup);
     const added = new Float64Array(frames);
     for (let i = 0; i < frames; i++) added[i] = b[i]! - a[i]!;
-    if (hop) {
-      await hop.line((l) => l.done === true, "NATS subscriber result", 60_000);
-      const n = readLat(hopFile, frames);
-      const toNats = new Float64Array(frames);
-      for (let i = 0; i < frames; i++) toNats[i] = n[i]! - a[i]!;
-      log(`  NATS subscriber − relay A consumer: ${JSON.stringify(pcts(toNats.sort()))}`);
+    const split: Record<string, Pcts> = {};
+    if (hops.length > 0) {
+      await Promise.all(hops.map((h) => h.line((l) => l.done === true, "hop subscriber result", 60_000)));
+      const [core, js] = hopFiles.map((f) => readLat(f, frames));
+      const seg = (from: Float64Array, to: Float64Array): Pcts => {
+        const d = new Float64Array(frames);
+        for (let i = 0; i < frames; i++) d[i] = to[i]! - from[i]!;
+        return pcts(d.sort());
+      };
+      split["A→nats"] = seg(a, core!);
+      split["nats→js"] = seg(core!, js!);
+      split["js→B"] = seg(js!, b);
+      log(`  split: ${JSON.stringify(split)}`);
     }
-    // BENCH_LINK_DUMP=<dir>: per-frame local and far latencies (ns, Float64, measured frames in seq order).
+    // BENCH_LINK_DUMP=<dir>: per-frame local and far latencies (ns, Float64, measured frames in seq order), and
+    // the hop subscribers' with BENCH_LINK_HOP.
     if (process.env.BENCH_LINK_DUMP) {
       const at = join(process.env.BENCH_LINK_DUMP, `${variant.name}-${Date.now()}`);
       writeFileSync(`${at}-local.bin`, new Uint8Array(Float64Array.from(a).buffer));
       writeFileSync(`${at}-far.bin`, new Uint8Array(Float64Array.from(b).buffer));
+      for (const [i, m] of hopModes.entries())
+        writeFileSync(`${at}-${m}.bin`, new Uint8Array(readLat(hopFiles[i]!, frames).buffer));
     }
     return {
       added: pcts(added.sort()),
@@ -177,6 +202,8 @@ export async function linkLatencyRun(
       cpu,
       framesPerMessage: Math.round((total / messages) * 100) / 100,
       steal,
+      busy,
+      ...(hops.length > 0 ? { split } : {}),
     };
   } finally {
     await Promise.all(helpers.map((h) => h.kill()));
@@ -234,12 +261,12 @@ const cpuCell = (c: Record<string, number>): string =>
 export function formatLinkLatency(res: LinkLatencyResult): string {
   const us = (v: number) => Math.round(v).toLocaleString("en-US");
   const lines = [
-    `| latency @${res.rate / 1000}k/s, µs (run) | added p50 | added p99 | added p99.9 | local p50 | local p99 | far p50 | far p99 | lost/reordered | frames/message | CPU nats / export / import / relay B | steal |`,
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    `| latency @${res.rate / 1000}k/s, µs (run) | added p50 | added p99 | added p99.9 | local p50 | local p99 | far p50 | far p99 | lost/reordered | frames/message | CPU nats / export / import / relay B | steal | VM CPUs busy |`,
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const [name, list] of Object.entries(res.runs)) {
     const row = (label: string, x: LinkLatencyRun) =>
-      `| ${label} | ${us(x.added.p50)} | ${us(x.added.p99)} | ${us(x.added.p999)} | ${us(x.local.p50)} | ${us(x.local.p99)} | ${us(x.far.p50)} | ${us(x.far.p99)} | ${x.bad} | ${x.framesPerMessage.toFixed(2)} | ${cpuCell(x.cpu)} | ${(x.steal * 100).toFixed(1)}% |`;
+      `| ${label} | ${us(x.added.p50)} | ${us(x.added.p99)} | ${us(x.added.p999)} | ${us(x.local.p50)} | ${us(x.local.p99)} | ${us(x.far.p50)} | ${us(x.far.p99)} | ${x.bad} | ${x.framesPerMessage.toFixed(2)} | ${cpuCell(x.cpu)} | ${(x.steal * 100).toFixed(1)}% | ${x.busy.toFixed(2)} |`;
     for (const [i, x] of list.entries()) lines.push(row(`${name} ${i + 1}`, x));
     if (list.length > 1) {
       const m = (f: (x: LinkLatencyRun) => number) => median(list.map(f));
@@ -250,11 +277,25 @@ export function formatLinkLatency(res: LinkLatencyResult): string {
         bad: list.reduce((s, x) => s + x.bad, 0),
         framesPerMessage: m((x) => x.framesPerMessage),
         steal: m((x) => x.steal),
+        busy: m((x) => x.busy),
         cpu: Object.fromEntries(
           ["nats", "exporter", "importer", "relayB"].map((k) => [k, m((x) => x.cpu[k] ?? Number.NaN)]),
         ),
       };
       lines.push(row(`**${name} median**`, med));
+    }
+  }
+  const splits = Object.entries(res.runs).filter(([, list]) => list.every((x) => x.split));
+  if (splits.length > 0) {
+    lines.push(
+      "",
+      "| added split (BENCH_LINK_HOP), medians of runs, µs | relay A → NATS core sub p50 / p99 | → JetStream consumer p50 / p99 | → relay B consumer p50 / p99 |",
+      "|---|---|---|---|",
+    );
+    for (const [name, list] of splits) {
+      const cell = (k: string) =>
+        `${us(median(list.map((x) => x.split![k]!.p50)))} / ${us(median(list.map((x) => x.split![k]!.p99)))}`;
+      lines.push(`| ${name} | ${cell("A→nats")} | ${cell("nats→js")} | ${cell("js→B")} |`);
     }
   }
   lines.push(
@@ -263,7 +304,8 @@ export function formatLinkLatency(res: LinkLatencyResult): string {
       ` producer stamp → consumer. Separate producer and consumer processes; ${res.frames} measured frames per run` +
       ` after ${res.warmup} paced warm-up frames (checked, not timed); a sync before each run;` +
       ` load average ${res.loadavg[0].toFixed(1)} → ${res.loadavg[1].toFixed(1)} on ${cpus().length} CPUs;` +
-      " steal = the CPU time the hypervisor took from this VM during the paced run (/proc/stat).",
+      " steal = the CPU time the hypervisor took from this VM during the paced run, VM CPUs busy = CPUs in use by" +
+      " every process of this VM then, this bench's included (/proc/stat).",
   );
   return lines.join("\n");
 }

@@ -94,11 +94,15 @@ export async function startNatsServer(
     /** Where the readiness probe connects (default the server's own URL), and its command prefix. */
     probeUrl?: string;
     probeWrap?: string[];
+    /** Extra env for the server process (benchmarks: GOMAXPROCS, GOGC). */
+    env?: Record<string, string>;
+    /** Directory the store's temp dir is made in (default the OS temp dir). */
+    storeParent?: string;
   } = {},
 ): Promise<NatsServer> {
   const port = opts.port ?? (await freePort());
   const host = opts.host ?? "127.0.0.1";
-  const storeDir = mkdtempSync(join(tmpdir(), "tapewire-nats-"));
+  const storeDir = mkdtempSync(join(opts.storeParent ?? tmpdir(), "tapewire-nats-"));
   let proc: Subprocess | null = null;
   const url = `nats://${host}:${port}`;
   const server: NatsServer = {
@@ -124,6 +128,7 @@ export async function startNatsServer(
         {
           stdout: "ignore",
           stderr: "ignore",
+          env: { ...process.env, ...opts.env },
         },
       );
       await waitFor(() => probe(opts.probeUrl ?? url, opts.probeWrap), `nats-server on ${url}`, 20_000);
