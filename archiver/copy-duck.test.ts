@@ -4,7 +4,13 @@
 // boundaries, with NULLs in some chunks only; and the stream's errors.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type FreshDatabase, freshDatabase } from "../lib/testing.ts";
-import { type BinaryColumn, type CollectedColumn, CopyDecodeError, copyIntoColumns } from "./copy-duck.ts";
+import {
+  type BinaryColumn,
+  type CollectedColumn,
+  CopyDecodeError,
+  copyIntoColumns,
+  numericMantissa,
+} from "./copy-duck.ts";
 
 let db: FreshDatabase;
 
@@ -158,4 +164,54 @@ describe("binary COPY into columns", () => {
       load("SELECT k, instrument_id, small, big, t, price, size FROM v WHERE k = 1"),
     ).rejects.toThrow(/7 fields, expected 8/);
   });
+});
+
+test("numericMantissa: the exact mantissa on both sides of the fast path's bound (10^15), truncated past the decimals", () => {
+  // Binary NUMERICs built here (base-10000 groups aligned at the point, zero groups trimmed as Postgres does),
+  // each compared with BigInt arithmetic on its digits.
+  const binary = (intPart: string, frac: string, negative: boolean): DataView => {
+    const ip = intPart.replace(/^0+/, "");
+    const intGroups =
+      ip.length === 0 ? [] : (ip.padStart(Math.ceil(ip.length / 4) * 4, "0").match(/.{4}/g) ?? []);
+    const fracGroups =
+      frac.length === 0 ? [] : (frac.padEnd(Math.ceil(frac.length / 4) * 4, "0").match(/.{4}/g) ?? []);
+    let groups = [...intGroups, ...fracGroups].map(Number);
+    let weight = intGroups.length - 1;
+    while (groups.length && groups[0] === 0) {
+      groups = groups.slice(1);
+      weight--;
+    }
+    while (groups.length && groups[groups.length - 1] === 0) groups = groups.slice(0, -1);
+    const v = new DataView(new ArrayBuffer(8 + 2 * groups.length));
+    v.setInt16(0, groups.length);
+    v.setInt16(2, groups.length ? weight : 0);
+    v.setUint16(4, negative ? 0x4000 : 0);
+    v.setUint16(6, frac.length);
+    for (const [k, g] of groups.entries()) v.setInt16(8 + 2 * k, g);
+    return v;
+  };
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const digits = (n: number) => Array.from({ length: n }, () => String(rand(10))).join("");
+  let fast = 0;
+  for (let t = 0; t < 20_000; t++) {
+    const intPart = digits(rand(20));
+    const frac = digits(rand(20));
+    const decimals = rand(19);
+    const negative = rand(2) === 1;
+    const kept = (frac + "0".repeat(decimals)).slice(0, decimals);
+    const want = BigInt(`${intPart}${kept}` || "0") * (negative ? -1n : 1n);
+    const v = binary(intPart, frac, negative);
+    if (want > (1n << 63n) - 1n || want < -(1n << 63n)) {
+      expect(() => numericMantissa(v, 0, decimals)).toThrow(CopyDecodeError);
+      continue;
+    }
+    const got = numericMantissa(v, 0, decimals);
+    expect(BigInt(got as number | bigint)).toBe(want);
+    if (4 * v.getInt16(2) + decimals <= 11) fast++;
+  }
+  expect(fast).toBeGreaterThan(2_000); // the fast path was taken often, and so was the other
 });

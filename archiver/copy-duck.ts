@@ -57,6 +57,17 @@ export function numericMantissa(v: DataView, o: number, decimals: number): numbe
   const weight = v.getInt16(o + 2);
   const sign = v.getUint16(o + 4);
   if (sign === 0xc000 || sign === 0xd000 || sign === 0xf000) return null;
+  const top = 4 * weight + decimals; // the power of ten of the first digit group in the mantissa
+  if (top <= 11) {
+    // Below 10^15 (< 2^53): every term and sum exact in doubles, no checks needed (prices and sizes, mostly).
+    let acc = 0;
+    let e = top;
+    for (let k = 0, p = o + 8; k < ndigits && e > -4; k++, p += 2, e -= 4) {
+      const digit = v.getInt16(p);
+      acc += e >= 0 ? digit * (POW10[e] as number) : Math.trunc(digit / (POW10[-e] as number));
+    }
+    return sign === 0x4000 ? -acc : acc;
+  }
   let acc = 0;
   let big: bigint | null = null;
   for (let k = 0; k < ndigits; k++) {
