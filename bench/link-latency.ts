@@ -93,9 +93,14 @@ export async function linkLatencyRun(
   const helpers: Helper[] = [];
   try {
     // A variant's GO* variables (GOMAXPROCS, GOGC) go to its nats-server, BENCH_NATS_STORE is the directory its
-    // store is made in (default the OS temp dir), the rest go to the link processes.
+    // store is made in (default the OS temp dir), BENCH_NATS_WRAP a command prefix ("nice -n -10"), the rest go to the link processes.
     const goEnv = Object.fromEntries(Object.entries(variant.env ?? {}).filter(([k]) => k.startsWith("GO")));
-    await using nats = await startNatsServer({ env: goEnv, storeParent: variant.env?.BENCH_NATS_STORE });
+    const wrap = variant.env?.BENCH_NATS_WRAP?.split(" ").filter(Boolean);
+    await using nats = await startNatsServer({
+      env: goEnv,
+      storeParent: variant.env?.BENCH_NATS_STORE,
+      wrap,
+    });
     const env = { ...linkEnv({ TAPEWIRE_NATS_URL: nats.url }), ...variant.env };
     await using relayA = await startRelayProcess({ env: { RELAY_METRICS_PORT: "-1" } });
     await using relayB = await startImportingRelay({ env: { RELAY_METRICS_PORT: "-1" } });
