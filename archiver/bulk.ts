@@ -42,7 +42,7 @@ export const BATCH_ROWS = 1_000_000;
 const PARSE_THREADS = 2;
 /** COPY connections at once. */
 export const COPY_PARALLEL = 2;
-/** Batches held in DuckDB staging tables at once (the one being sorted and those being copied): bounds memory. */
+/** Batches decoded and not yet written, per dataset (the one being encoded and those being copied): bounds memory. */
 const MAX_STAGED = COPY_PARALLEL + 1;
 
 /** Milliseconds spent in each phase of the bulk export since the last reset (bench/archive-export.ts reads them). */
