@@ -386,6 +386,36 @@ function zigzag64(out: number[], hi: number, lo: number): void {
   uleb64(out, ((hi << 1) | (lo >>> 31)) ^ sign, (lo << 1) ^ sign);
 }
 
+/** One miniblock of values up to 32 bits wide (`values[from..to)`, zeros past `to`): 32 values fill exactly
+ * `width` 32-bit words, LSB first, each written little-endian once full. Returns the position after them. */
+function packMiniblock32(
+  values: Uint32Array,
+  from: number,
+  to: number,
+  width: number,
+  out: Uint8Array,
+  at: number,
+): number {
+  let pos = at;
+  let acc = 0;
+  let bits = 0;
+  for (let i = from; i < from + DBP_MINI && width > 0; i++) {
+    const x = i < to ? (values[i] as number) : 0;
+    acc |= x << bits;
+    const room = 32 - bits;
+    if (width >= room) {
+      out[pos] = acc & 0xff;
+      out[pos + 1] = (acc >>> 8) & 0xff;
+      out[pos + 2] = (acc >>> 16) & 0xff;
+      out[pos + 3] = acc >>> 24;
+      pos += 4;
+      acc = room === 32 ? 0 : x >>> room;
+      bits = width - room;
+    } else bits += width;
+  }
+  return pos;
+}
+
 /** The `n` int64 values of `words` (little-endian word pairs) as DELTA_BINARY_PACKED. */
 export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
   const head: number[] = [];
@@ -447,24 +477,8 @@ export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
       const width = orH !== 0 ? 64 - Math.clz32(orH) : 32 - Math.clz32(orL);
       out[widthsAt + m] = width;
       if (orH === 0) {
-        // Up to 32 bits a value (the common case): 32 values fill exactly `width` 32-bit words, LSB first,
-        // each written out little-endian once full (the last miniblock padded with zeros).
-        let acc = 0;
-        let bits = 0;
-        for (let i = from; i < from + DBP_MINI && width > 0; i++) {
-          const u = i < to ? (dLo[i] as number) : 0;
-          acc |= u << bits;
-          const room = 32 - bits;
-          if (width >= room) {
-            out[pos] = acc & 0xff;
-            out[pos + 1] = (acc >>> 8) & 0xff;
-            out[pos + 2] = (acc >>> 16) & 0xff;
-            out[pos + 3] = acc >>> 24;
-            pos += 4;
-            acc = room === 32 ? 0 : u >>> room;
-            bits = width - room;
-          } else bits += width;
-        }
+        // Up to 32 bits a value (the common case).
+        pos = packMiniblock32(dLo, from, to, width, out, pos);
         continue;
       }
       // 32 values LSB first (the last miniblock padded with zeros).
@@ -543,22 +557,7 @@ export function deltaBinaryPacked32(values: Int32Array, n: number): Uint8Array {
       }
       const width = 32 - Math.clz32(or);
       out[widthsAt + m] = width;
-      let acc = 0;
-      let bits = 0;
-      for (let i = from; i < from + DBP_MINI && width > 0; i++) {
-        const x = i < to ? (u[i] as number) : 0;
-        acc |= x << bits;
-        const room = 32 - bits;
-        if (width >= room) {
-          out[pos] = acc & 0xff;
-          out[pos + 1] = (acc >>> 8) & 0xff;
-          out[pos + 2] = (acc >>> 16) & 0xff;
-          out[pos + 3] = acc >>> 24;
-          pos += 4;
-          acc = room === 32 ? 0 : x >>> room;
-          bits = width - room;
-        } else bits += width;
-      }
+      pos = packMiniblock32(u, from, to, width, out, pos);
     }
   }
   return out.slice(0, pos);
