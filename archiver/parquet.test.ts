@@ -12,6 +12,14 @@ const dir = mkdtempSync(join(tmpdir(), "tw-parquet-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const PYTHON = join(import.meta.dir, "..", "notebooks", ".venv", "bin", "python");
 
+/** Runs `body` in the notebooks' Python with `t` (pyarrow) and `p` (polars) read from `file`; its printed JSON. */
+function pythonReads(file: string, body: string): { arrow: unknown; polars: unknown; [k: string]: unknown } {
+  const script = `import json, sys, pyarrow.parquet as pq, polars as pl\nt = pq.read_table(sys.argv[1])\np = pl.read_parquet(sys.argv[1])\n${body}`;
+  const proc = Bun.spawnSync([PYTHON, "-c", script, file]);
+  expect(proc.stderr.toString()).toBe("");
+  return JSON.parse(proc.stdout.toString());
+}
+
 const N = 1000;
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -144,19 +152,16 @@ test.skipIf(!existsSync(PYTHON))(
   "pyarrow and polars read the exact values and types",
   async () => {
     const file = await write("b.parquet");
-    const script = `
-import json, sys, pyarrow.parquet as pq, polars as pl
-t = pq.read_table(sys.argv[1])
-p = pl.read_parquet(sys.argv[1])
+    const got = pythonReads(
+      file,
+      `
 def rows(cols):
     return [[str(v) if isinstance(v, int) else v for v in r] for r in zip(*cols)]
 a = rows([t.column('time').cast('int64').to_pylist()] + [t.column(c).to_pylist() for c in t.column_names[1:]])
 b = rows([p['time'].dt.epoch('us').to_list()] + [p[c].to_list() for c in p.columns[1:]])
 print(json.dumps({"arrow": a, "polars": b, "types": [str(f.type) for f in t.schema], "ptypes": [str(d) for d in p.dtypes], "meta": {k.decode(): v.decode() for k, v in t.schema.metadata.items()}}))
-`;
-    const proc = Bun.spawnSync([PYTHON, "-c", script, file]);
-    expect(proc.stderr.toString()).toBe("");
-    const got = JSON.parse(proc.stdout.toString());
+`,
+    );
     const want = Array.from({ length: N }, (_, i) =>
       Object.values(expected(i)).map((v) => (typeof v === "bigint" || typeof v === "number" ? String(v) : v)),
     );
@@ -231,18 +236,15 @@ test("INT64 columns are DELTA_BINARY_PACKED: deltas of every width, wrapping, pa
     instance.closeSync();
   }
   if (!existsSync(PYTHON)) return;
-  const script = `
-import json, sys, pyarrow.parquet as pq, polars as pl
-t = pq.read_table(sys.argv[1])
-p = pl.read_parquet(sys.argv[1])
+  const got = pythonReads(
+    file,
+    `
 s = lambda v: None if v is None else str(v)
 a = [[s(v) for v in r] for r in zip(t.column('jumpy').to_pylist(), t.column('sorted').cast('int64').to_pylist(), t.column('sparse').to_pylist(), t.column('gappy').to_pylist())]
 b = [[s(v) for v in r] for r in zip(p['jumpy'].to_list(), p['sorted'].dt.epoch('us').to_list(), p['sparse'].to_list(), p['gappy'].to_list())]
 print(json.dumps({"arrow": a, "polars": b}))
-`;
-  const proc = Bun.spawnSync([PYTHON, "-c", script, file]);
-  expect(proc.stderr.toString()).toBe("");
-  const got = JSON.parse(proc.stdout.toString());
+`,
+  );
   expect(got.arrow).toEqual(want);
   expect(got.polars).toEqual(want);
 }, 30_000);
@@ -291,18 +293,15 @@ test("INT32 columns are DELTA_BINARY_PACKED too: 32-bit wrapping deltas of every
     instance.closeSync();
   }
   if (!existsSync(PYTHON)) return;
-  const script = `
-import json, sys, pyarrow.parquet as pq, polars as pl
-t = pq.read_table(sys.argv[1])
-p = pl.read_parquet(sys.argv[1])
+  const got = pythonReads(
+    file,
+    `
 s = lambda v: None if v is None else str(v)
 a = [[s(v) for v in r] for r in zip(*[t.column(c).to_pylist() for c in ('jumpy', 'runs', 'small')])]
 b = [[s(v) for v in r] for r in zip(*[p[c].to_list() for c in ('jumpy', 'runs', 'small')])]
 print(json.dumps({"arrow": a, "polars": b}))
-`;
-  const proc = Bun.spawnSync([PYTHON, "-c", script, file]);
-  expect(proc.stderr.toString()).toBe("");
-  const got = JSON.parse(proc.stdout.toString());
+`,
+  );
   expect(got.arrow).toEqual(want);
   expect(got.polars).toEqual(want);
 }, 30_000);
