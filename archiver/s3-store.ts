@@ -74,6 +74,17 @@ function gone(pid: number): boolean {
   }
 }
 
+/** The last use stamped on a cached copy by this process (ms), kept increasing. */
+let lastUseMs = 0;
+
+/** A copy's last use as its mtime, for the least-recently-used order: strictly after this process's previous
+ * stamp, so two uses within one millisecond are not a tie that eviction would break by name. */
+function stampUse(file: string): void {
+  lastUseMs = Math.max(Date.now(), lastUseMs + 1);
+  const at = new Date(lastUseMs);
+  utimesSync(file, at, at);
+}
+
 export class S3Store implements ArchiveStore {
   private readonly client: Bun.S3Client;
   /** Archive paths this process is fetching or linking right now: never evicted meanwhile. */
@@ -174,8 +185,7 @@ export class S3Store implements ArchiveStore {
     const have = this.cachedSha(path);
     if (have !== null && (sha256 === undefined || have === sha256)) {
       try {
-        const now = new Date();
-        utimesSync(file, now, now); // its last use, for the least-recently-used order
+        stampUse(file);
         return file;
       } catch {
         // evicted between the sidecar and the file: fetched again below
@@ -187,7 +197,10 @@ export class S3Store implements ArchiveStore {
       throw new ArchiveS3Error(`${this.key(path)}: sha256 ${got}, the manifest says ${sha256}`);
     const tmp = join(this.tmpDir(), `fetch-${process.pid}-${Math.random().toString(36).slice(2)}`);
     writeFileSync(tmp, bytes);
-    this.cache(path, got, () => renameSync(tmp, file));
+    this.cache(path, got, () => {
+      renameSync(tmp, file);
+      stampUse(file);
+    });
     this.trim();
     return file;
   }
