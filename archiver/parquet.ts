@@ -386,6 +386,16 @@ function zigzag64(out: number[], hi: number, lo: number): void {
   uleb64(out, ((hi << 1) | (lo >>> 31)) ^ sign, (lo << 1) ^ sign);
 }
 
+/** DELTA_BINARY_PACKED's header: block size, miniblocks a block, value count, the first value (hi, lo). */
+function dbpHeader(n: number, firstHi: number, firstLo: number): number[] {
+  const head: number[] = [];
+  uleb64(head, 0, DBP_BLOCK);
+  uleb64(head, 0, DBP_MINIBLOCKS);
+  uleb64(head, 0, n);
+  zigzag64(head, firstHi, firstLo);
+  return head;
+}
+
 /** One miniblock of values up to 32 bits wide (`values[from..to)`, zeros past `to`): 32 values fill exactly
  * `width` 32-bit words, LSB first, each written little-endian once full. Returns the position after them. */
 function packMiniblock32(
@@ -418,11 +428,7 @@ function packMiniblock32(
 
 /** The `n` int64 values of `words` (little-endian word pairs) as DELTA_BINARY_PACKED. */
 export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
-  const head: number[] = [];
-  uleb64(head, 0, DBP_BLOCK);
-  uleb64(head, 0, DBP_MINIBLOCKS);
-  uleb64(head, 0, n);
-  zigzag64(head, n > 0 ? (words[1] as number) : 0, n > 0 ? (words[0] as number) : 0);
+  const head = dbpHeader(n, n > 0 ? (words[1] as number) : 0, n > 0 ? (words[0] as number) : 0);
   const deltas = Math.max(0, n - 1);
   const blocks = Math.ceil(deltas / DBP_BLOCK);
   // At most: per block a 10-byte min delta, 4 widths and 128 values of 64 bits.
@@ -513,12 +519,8 @@ export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
  * parquet-mr writes INT32: every width at most 32 bits; a reader's sums wrap back to the same values).
  */
 export function deltaBinaryPacked32(values: Int32Array, n: number): Uint8Array {
-  const head: number[] = [];
-  uleb64(head, 0, DBP_BLOCK);
-  uleb64(head, 0, DBP_MINIBLOCKS);
-  uleb64(head, 0, n);
   const first = n > 0 ? (values[0] as number) : 0;
-  zigzag64(head, first >> 31, first);
+  const head = dbpHeader(n, first >> 31, first);
   const deltas = Math.max(0, n - 1);
   const blocks = Math.ceil(deltas / DBP_BLOCK);
   // At most: per block a 5-byte min delta, 4 widths and 128 values of 32 bits.
