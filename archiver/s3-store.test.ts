@@ -1,7 +1,7 @@
 // The archive on S3-compatible object storage, against a real S3 server: moto's standalone server (moto[server]
 // 5.2.5, pinned with hashes in archiver/s3-server/requirements.txt, installed by .ci/run into .data/s3-venv)
 // on an ephemeral port, reached by Bun's own S3 client with path-style requests.
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setSystemTime, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -343,6 +343,41 @@ describe.skipIf(!haveMoto)("the S3 read cache, bounded (moto server)", () => {
     expect(existsSync(big.root)).toBe(false);
     expect(reader.trim()).toBe(2);
     expect(cached(cache).length).toBe(2);
+  }, 60_000);
+
+  test("two uses in one millisecond are no tie: the copy used last stays, whichever way the names sort", async () => {
+    const [a, b, c] = (await objects("3")) as { path: string; sha256: string }[] as [
+      { path: string; sha256: string },
+      { path: string; sha256: string },
+      { path: string; sha256: string },
+    ];
+    // The clock stands still, so every fetch and use below falls in one millisecond (the clean-clone CI saw
+    // two in one ms). Both orders: with the old stamp (the wall clock) one of them evicted the copy just used.
+    setSystemTime(new Date());
+    try {
+      for (const [used, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const cache = tmp("tw-s3-tie-");
+        const reader = new S3Store({
+          bucket: BUCKET,
+          prefix: "archive",
+          cacheDir: cache,
+          endpoint,
+          ...credentials,
+          maxBytes: 25 * KB, // two 10 KiB copies
+        });
+        await reader.localPath(a.path, a.sha256);
+        await reader.localPath(b.path, b.sha256);
+        await reader.localPath(used.path, used.sha256); // used again: now `other` is the least recent
+        await reader.localPath(c.path, c.sha256);
+        expect(cached(cache)).toEqual([used.path, c.path].sort());
+        expect(cached(cache)).not.toContain(other.path);
+      }
+    } finally {
+      setSystemTime();
+    }
   }, 60_000);
 
   test("the API's cache drops copies the manifest no longer names (a compaction's hours, a re-export's old version), never one a request holds", async () => {

@@ -135,7 +135,10 @@ test("a consumer stopped under its queue bound gets every frame once it reads ag
     if (seq % 4096 === 0) await Bun.sleep(1);
   }
   await producer.close();
-  await Bun.sleep(200);
+  // The two running consumers have seen the producer's Disconnected status, so the relay has taken in every
+  // frame and holds the stopped consumer's share in its queue before that consumer reads again.
+  for (const p of procs.slice(0, 2))
+    await waitFor(() => p.reports.some((r) => r.event === "summary"), "summary", 20_000);
   procs[2]!.proc.kill("SIGCONT");
   for (const p of procs) {
     await waitFor(() => p.reports.some((r) => r.event === "summary"), "summary", 20_000);
