@@ -96,10 +96,10 @@ export class Ingest implements WholeFrames<IngestConnection> {
     this.jseq = state.jseq;
   }
 
-  /** Turn one read into the batch (reset first). */
-  read(conn: IngestConnection, chunk: Uint8Array): FrameBatch {
+  /** Turn one read (bytes [0, length) of `chunk`) into the batch (reset first). */
+  read(conn: IngestConnection, chunk: Uint8Array, length = chunk.byteLength): FrameBatch {
     this.batch.reset();
-    splitRead(conn, chunk, chunk.byteLength, this);
+    splitRead(conn, chunk, length, this);
     return this.batch;
   }
 

@@ -6,6 +6,7 @@ import { serveMetrics } from "../lib/metrics.ts";
 import { EXCHANGE_NAMES, FRAME_SIZE } from "../schema/frame.ts";
 import { AckSender } from "./ack.ts";
 import type { RelayConfig } from "./config.ts";
+import { DrainReader } from "./drainread.ts";
 import { ConsumerConn, Fanout } from "./fanout.ts";
 import { ExchangeFeeders, INGEST_KIND_NAMES } from "./feeders.ts";
 import { Ingest, IngestConnection } from "./ingest.ts";
@@ -15,6 +16,11 @@ import { RelayMetrics } from "./metrics.ts";
 import { listenPassthrough } from "./passthrough.ts";
 import { claimSocketPath, ensurePrivateDir, removeSocketFile } from "./sockets.ts";
 import { HopTrace } from "./trace.ts";
+
+/** A collector read at least this large means it is ahead of the relay: read on from its socket (DrainReader). */
+const DRAIN_AFTER = 64 * 1024;
+/** Reads of one collector socket per data callback beyond Bun's own, at most. */
+const DRAIN_READS = 8;
 
 export interface Relay {
   readonly config: RelayConfig;
@@ -75,6 +81,12 @@ export async function startRelay(
     (g) => g.labels().set(fanout.submits),
   );
   fanout.journal = journal;
+  const drain = DrainReader.create();
+  metrics.registry.gauge(
+    "relay_ingest_drain_reads",
+    "collector socket reads made by the relay itself into its reused buffer after a large read (a counter; 0 where unsupported)",
+    (g) => g.labels().set(drain?.reads ?? 0),
+  );
   const feeders = new ExchangeFeeders(metrics, log);
   const ingest = new Ingest(metrics, log, config.latencySampleEvery, state, feeders);
   const collectorSockets = new Map<Socket<IngestConnection | undefined>, IngestConnection>();
@@ -122,6 +134,24 @@ export async function startRelay(
   const ackIdle = () => {
     if (journal !== null && journal.committed >= journal.head) ack(journal.committed);
   };
+  /** One read of a collector connection: bytes [0, length) of `chunk`, valid only during the call. */
+  const take = (conn: IngestConnection, chunk: Uint8Array, length: number) => {
+    if (trace !== null) {
+      const skip = (FRAME_SIZE - conn.carried) % FRAME_SIZE;
+      const view = new DataView(chunk.buffer, chunk.byteOffset, length);
+      trace.read(view, skip, Math.max(0, Math.floor((length - skip) / FRAME_SIZE)));
+    }
+    if ((++reads & sampleMask) === 0) {
+      const t0 = performance.now();
+      pass(ingest.read(conn, chunk, length));
+      metrics.fanoutUs.observe((performance.now() - t0) * 1000);
+    } else {
+      pass(ingest.read(conn, chunk, length));
+    }
+    conn.ackSeq = conn.lastSeq;
+    conn.ackPos = journal ? journal.head : 0;
+    if (ingest.batch.length === 0) ackIdle(); // duplicates only: no flush follows to carry the ack
+  };
   let nextId = 1;
   let collectors = 0;
 
@@ -161,21 +191,19 @@ export async function startRelay(
       },
       data(socket, data) {
         const conn = socket.data!;
-        if (trace !== null) {
-          const skip = (FRAME_SIZE - conn.carried) % FRAME_SIZE;
-          const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-          trace.read(view, skip, Math.max(0, Math.floor((data.byteLength - skip) / FRAME_SIZE)));
+        take(conn, data, data.byteLength);
+        // A large read: the collector is ahead, and its socket has likely filled again while this one was
+        // handled. Read on from it into the reused buffer (relay/drainread.ts) instead of one fresh buffer
+        // per read from Bun; a few reads at most, so the event loop still turns (drains, timers, acks).
+        if (drain === null || data.byteLength < DRAIN_AFTER) return;
+        const fd = (socket as { fd?: number }).fd;
+        if (typeof fd !== "number" || fd < 0) return;
+        for (let i = 0; i < DRAIN_READS; i++) {
+          const n = drain.recv(fd);
+          if (n === 0) break;
+          take(conn, drain.buf, n);
+          if (n < DRAIN_AFTER) break; // it has caught up with the collector: back to the event loop
         }
-        if ((++reads & sampleMask) === 0) {
-          const t0 = performance.now();
-          pass(ingest.read(conn, data));
-          metrics.fanoutUs.observe((performance.now() - t0) * 1000);
-        } else {
-          pass(ingest.read(conn, data));
-        }
-        conn.ackSeq = conn.lastSeq;
-        conn.ackPos = journal ? journal.head : 0;
-        if (ingest.batch.length === 0) ackIdle(); // duplicates only: no flush follows to carry the ack
       },
       drain(socket) {
         if (socket.data) acks.drain(socket, socket.data);
