@@ -9,7 +9,13 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { linkEnv, spawnLink, startImportingRelay, startNatsServer } from "../link/testing.ts";
+import {
+  linkEnv,
+  natsServerVersion,
+  spawnLink,
+  startImportingRelay,
+  startNatsServer,
+} from "../link/testing.ts";
 import { startRelayProcess, waitForFilters } from "../relay/testing.ts";
 import { defaultWarmup } from "./relay-bench-ours.ts";
 import { cpuSeconds, type Helper, median, percentile, spawnHelper } from "./relay-bench-procs.ts";
@@ -80,6 +86,21 @@ function readLat(file: string, total: number): Float64Array {
   return new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + total * 8));
 }
 
+/**
+ * A variant's own nats-server: its GO* variables (GOMAXPROCS, GOGC) go to the server, BENCH_NATS_STORE is the
+ * directory its store is made in (default the OS temp dir), BENCH_NATS_WRAP a command prefix ("nice -n -10"),
+ * BENCH_NATS_SERVER its binary (another nats-server version); the rest of its env goes to the link processes.
+ */
+export function natsServerOptions(variant: LinkVariant): NonNullable<Parameters<typeof startNatsServer>[0]> {
+  const e = variant.env ?? {};
+  return {
+    env: Object.fromEntries(Object.entries(e).filter(([k]) => k.startsWith("GO"))),
+    storeParent: e.BENCH_NATS_STORE,
+    wrap: e.BENCH_NATS_WRAP?.split(" ").filter(Boolean),
+    bin: e.BENCH_NATS_SERVER,
+  };
+}
+
 /** One run on a fresh private nats-server (file store), fresh relays and fresh link processes. */
 export async function linkLatencyRun(
   variant: LinkVariant,
@@ -92,15 +113,7 @@ export async function linkLatencyRun(
   const total = warmup + frames;
   const helpers: Helper[] = [];
   try {
-    // A variant's GO* variables (GOMAXPROCS, GOGC) go to its nats-server, BENCH_NATS_STORE is the directory its
-    // store is made in (default the OS temp dir), BENCH_NATS_WRAP a command prefix ("nice -n -10"), the rest go to the link processes.
-    const goEnv = Object.fromEntries(Object.entries(variant.env ?? {}).filter(([k]) => k.startsWith("GO")));
-    const wrap = variant.env?.BENCH_NATS_WRAP?.split(" ").filter(Boolean);
-    await using nats = await startNatsServer({
-      env: goEnv,
-      storeParent: variant.env?.BENCH_NATS_STORE,
-      wrap,
-    });
+    await using nats = await startNatsServer(natsServerOptions(variant));
     const env = { ...linkEnv({ TAPEWIRE_NATS_URL: nats.url }), ...variant.env };
     await using relayA = await startRelayProcess({ env: { RELAY_METRICS_PORT: "-1" } });
     await using relayB = await startImportingRelay({ env: { RELAY_METRICS_PORT: "-1" } });
@@ -222,6 +235,8 @@ export interface LinkLatencyResult {
   warmup: number;
   /** Per variant: one run per round, in round order. */
   runs: Record<string, LinkLatencyRun[]>;
+  /** Per variant: its nats-server's version line. */
+  servers: Record<string, string>;
   loadavg: [number, number];
 }
 
@@ -255,7 +270,10 @@ export async function linkLatency(
       log(`link latency round ${r + 1}/${rounds} ${v.name}: ${JSON.stringify(run)}`);
     }
   }
-  return { rate, frames, warmup, runs, loadavg: [load0, loadavg()[0]!] };
+  const servers = Object.fromEntries(
+    variants.map((v) => [v.name, natsServerVersion(v.env?.BENCH_NATS_SERVER)]),
+  );
+  return { rate, frames, warmup, runs, servers, loadavg: [load0, loadavg()[0]!] };
 }
 
 const cpuCell = (c: Record<string, number>): string =>
@@ -310,7 +328,11 @@ export function formatLinkLatency(res: LinkLatencyResult): string {
       ` after ${res.warmup} paced warm-up frames (checked, not timed); a sync before each run;` +
       ` load average ${res.loadavg[0].toFixed(1)} → ${res.loadavg[1].toFixed(1)} on ${cpus().length} CPUs;` +
       " steal = the CPU time the hypervisor took from this VM during the paced run, VM CPUs busy = CPUs in use by" +
-      " every process of this VM then, this bench's included (/proc/stat).",
+      " every process of this VM then, this bench's included (/proc/stat). Servers: " +
+      Object.entries(res.servers)
+        .map(([name, version]) => `${name} ${version}`)
+        .join(", ") +
+      ".",
   );
   return lines.join("\n");
 }

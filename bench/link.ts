@@ -13,7 +13,13 @@ import { connectRelayConsumer } from "../relay/client.ts";
 import { connectRelayProducer, type RelayProducer } from "../relay/producer.ts";
 import { startRelayProcess, waitFor } from "../relay/testing.ts";
 import { Exchange, FRAME_SIZE, frameKind, Kind } from "../schema/frame.ts";
-import { formatLinkLatency, type LinkVariant, linkLatency, parseVariants } from "./link-latency.ts";
+import {
+  formatLinkLatency,
+  type LinkVariant,
+  linkLatency,
+  natsServerOptions,
+  parseVariants,
+} from "./link-latency.ts";
 import { cpuSeconds, median } from "./relay-bench-procs.ts";
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 1_000_000);
@@ -66,7 +72,7 @@ interface Throughput {
  * links) is disposed before the next.
  */
 async function throughput(variant: LinkVariant): Promise<Throughput> {
-  await using nats = await startNatsServer();
+  await using nats = await startNatsServer(natsServerOptions(variant));
   const env = { ...linkEnv({ TAPEWIRE_NATS_URL: nats.url }), ...variant.env };
   await using relayA = await startRelayProcess();
   await using relayB = await startImportingRelay();

@@ -72,6 +72,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The nats-server binary tests and benchmarks start: `bin`, else TAPEWIRE_NATS_SERVER, else Debian's
+ * /usr/sbin/nats-server.
+ */
+export const natsServerBin = (bin?: string): string =>
+  bin ?? process.env.TAPEWIRE_NATS_SERVER ?? "/usr/sbin/nats-server";
+
+/** The binary's version line ("nats-server: v2.9.10"), or why it has none. */
+export function natsServerVersion(bin?: string): string {
+  const path = natsServerBin(bin);
+  try {
+    const r = Bun.spawnSync([path, "--version"], { stdout: "pipe", stderr: "pipe" });
+    return r.stdout.toString().trim() || `${path}: exit ${r.exitCode}`;
+  } catch (error) {
+    return `${path}: ${String(error)}`;
+  }
+}
+
 export interface NatsServer extends AsyncDisposable {
   readonly url: string;
   readonly port: number;
@@ -98,6 +116,8 @@ export async function startNatsServer(
     env?: Record<string, string>;
     /** Directory the store's temp dir is made in (default the OS temp dir). */
     storeParent?: string;
+    /** The nats-server binary (natsServerBin). */
+    bin?: string;
   } = {},
 ): Promise<NatsServer> {
   const port = opts.port ?? (await freePort());
@@ -105,6 +125,7 @@ export async function startNatsServer(
   const storeDir = mkdtempSync(join(opts.storeParent ?? tmpdir(), "tapewire-nats-"));
   let proc: Subprocess | null = null;
   const url = `nats://${host}:${port}`;
+  const bin = natsServerBin(opts.bin);
   const server: NatsServer = {
     url,
     port,
@@ -113,24 +134,11 @@ export async function startNatsServer(
       return proc?.pid;
     },
     async start() {
-      proc = spawn(
-        [
-          ...(opts.wrap ?? []),
-          "/usr/sbin/nats-server",
-          "-js",
-          "-a",
-          host,
-          "-p",
-          String(port),
-          "-sd",
-          storeDir,
-        ],
-        {
-          stdout: "ignore",
-          stderr: "ignore",
-          env: { ...process.env, ...opts.env },
-        },
-      );
+      proc = spawn([...(opts.wrap ?? []), bin, "-js", "-a", host, "-p", String(port), "-sd", storeDir], {
+        stdout: "ignore",
+        stderr: "ignore",
+        env: { ...process.env, ...opts.env },
+      });
       await waitFor(() => probe(opts.probeUrl ?? url, opts.probeWrap), `nats-server on ${url}`, 20_000);
     },
     async stop() {
