@@ -1,6 +1,6 @@
 // Test helpers for the link: unique stream names on a shared NATS, a private nats-server on a free port with
 // its own store, `bun link/main.ts` as a child process, and a ledger-style frame source.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Subprocess, spawn } from "bun";
@@ -72,12 +72,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The pinned nats-server 2.15.1 that .ci/run installs (tools/nats/requirements.txt). */
+const PINNED_NATS_SERVER = join(import.meta.dir, "..", ".data", "nats-venv", "bin", "nats-server");
+
 /**
- * The nats-server binary tests and benchmarks start: `bin`, else TAPEWIRE_NATS_SERVER, else Debian's
+ * The nats-server binary tests and benchmarks start: `bin`, else TAPEWIRE_NATS_SERVER, else the pinned 2.15.1
+ * where .ci/run installed it (its added p99 on the link is 0.8-0.9x of 2.9.10's, BENCHMARKS.md), else Debian's
  * /usr/sbin/nats-server.
  */
 export const natsServerBin = (bin?: string): string =>
-  bin ?? process.env.TAPEWIRE_NATS_SERVER ?? "/usr/sbin/nats-server";
+  bin ??
+  process.env.TAPEWIRE_NATS_SERVER ??
+  (existsSync(PINNED_NATS_SERVER) ? PINNED_NATS_SERVER : "/usr/sbin/nats-server");
 
 /** The binary's version line ("nats-server: v2.9.10"), or why it has none. */
 export function natsServerVersion(bin?: string): string {
