@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { encodeParquet, type ParquetColumn } from "../../archiver/parquet.ts";
-import { footerBounds } from "./footer.ts";
+import { footerBounds, footerStats } from "./footer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tw-footer-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,6 +58,45 @@ test("the bounds are DuckDB's reading of the footer's statistics, and hold every
     expect(footerBounds(file, "absent")).toBeNull();
   }
   duck.closeSync();
+});
+
+test("footerStats reads INT32 columns too, several at once, with whether a row group holds NULLs", async () => {
+  const small = (i: number) => ((i * 37) % 200) - 100;
+  const cols: ParquetColumn[] = [
+    { name: "trade_id", kind: "int64", logical: "uint64", words: words(ids), valid: null },
+    { name: "decimals", kind: "int32", logical: "int16", values: new Int32Array(N).fill(8), valid: null },
+    {
+      name: "small",
+      kind: "int32",
+      logical: "int32",
+      values: Int32Array.from({ length: N }, (_, i) => small(i)),
+      valid: null,
+    },
+    {
+      name: "sparse",
+      kind: "int32",
+      logical: "int32",
+      values: new Int32Array(N).fill(3),
+      valid: Uint8Array.from({ length: N }, (_, i) => (i === 700 ? 0 : 1)),
+    },
+  ];
+  const ours = join(dir, "int32.parquet");
+  writeFileSync(ours, await encodeParquet(cols, N, {}, "test", 300));
+  const duck = await (await DuckDBInstance.create(":memory:")).connect();
+  const theirs = join(dir, "int32-duck.parquet");
+  await duck.run(`COPY (SELECT * FROM '${ours}') TO '${theirs}' (FORMAT parquet, ROW_GROUP_SIZE 128)`);
+  duck.closeSync();
+  for (const file of [ours, theirs]) {
+    const s = footerStats(file, ["decimals", "small", "sparse", "trade_id", "absent"]);
+    expect(s.get("decimals")).toEqual({ lo: 8n, hi: 8n, nulls: false });
+    expect(s.get("small")).toEqual({ lo: -100n, hi: 99n, nulls: false });
+    // Row 700 NULL: its row group says so; the bounds still hold every other value.
+    expect(s.get("sparse")).toEqual({ lo: 3n, hi: 3n, nulls: true });
+    expect(s.get("trade_id")).toEqual({ lo: ids(0) - 999n * 1_000_003n, hi: ids(0), nulls: false });
+    expect(s.has("absent")).toBe(false);
+    // footerBounds stays INT64 only.
+    expect(footerBounds(file, "decimals")).toBeNull();
+  }
 });
 
 test("a file that is not Parquet is an error, not bounds", () => {

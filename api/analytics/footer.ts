@@ -118,8 +118,18 @@ class Reader {
 const T_STRUCT = 12;
 const T_LIST = 9;
 const T_BINARY = 8;
+const INT32 = 1;
 const INT64 = 2;
+const UINT_8 = 11;
+const UINT_16 = 12;
+const UINT_32 = 13;
 const UINT_64 = 14;
+
+/** An integer column's bounds over every row group, and whether every row group says it holds no NULL. */
+export interface ColumnStats extends ColumnBounds {
+  /** Some row group has NULLs in the column, or does not say how many (no null_count). */
+  nulls: boolean;
+}
 
 /**
  * Bounds of `column` (a top-level INT64 column) over every row group of `path`, or null where a row group has no
@@ -127,6 +137,19 @@ const UINT_64 = 14;
  * Signed or unsigned as the schema says (UINT_64).
  */
 export function footerBounds(path: string, column: string): ColumnBounds | null {
+  const s = footerStats(path, [column], [INT64]).get(column);
+  return s ? { lo: s.lo, hi: s.hi } : null;
+}
+
+/**
+ * footerBounds for several top-level integer columns (INT64, or INT32 with its INT_8/16/32 or UINT_8/16/32
+ * converted type) in one read of the footer, with their null counts; a column without bounds is absent.
+ */
+export function footerStats(
+  path: string,
+  columns: readonly string[],
+  physicals: readonly number[] = [INT32, INT64],
+): Map<string, ColumnStats> {
   const fd = openSync(path, "r");
   let footer: Uint8Array;
   try {
@@ -141,78 +164,101 @@ export function footerBounds(path: string, column: string): ColumnBounds | null 
   } finally {
     closeSync(fd);
   }
-  const name = new TextEncoder().encode(column);
-  const same = (b: Uint8Array) => b.length === name.length && b.every((x, i) => x === name[i]);
+  const names = columns.map((c) => new TextEncoder().encode(c));
+  const which = (b: Uint8Array) =>
+    names.findIndex((name) => b.length === name.length && b.every((x, i) => x === name[i]));
   const r = new Reader(footer);
-  let unsigned: boolean | null = null;
-  // Each row group's [min_value, max_value] for the column (null: absent), read as numbers once the schema is.
-  const stats: [Uint8Array | null, Uint8Array | null][] = [];
-  let missing = false;
+  // Per column: its physical type and signedness (null: not an integer column we read), and each row group's
+  // [min_value, max_value, null_count] (null: absent).
+  const types: ({ width: number; unsigned: boolean } | null)[] = columns.map(() => null);
+  const stats: [Uint8Array | null, Uint8Array | null, number | null][][] = columns.map(() => []);
+  const missing = columns.map(() => false);
+  let groups = 0;
   r.struct((id, type) => {
     if (id === 2 && type === T_LIST) {
-      // The schema: the column's physical and converted types.
+      // The schema: the columns' physical and converted types.
       const [, n] = r.list();
       for (let i = 0; i < n; i++) {
         let physical = -1;
         let converted = -1;
-        let named = false;
+        let named = -1;
         r.struct((f, t) => {
           if (f === 1 && t === 5) physical = r.zigzag();
-          else if (f === 4 && t === T_BINARY) named = same(r.bytes());
+          else if (f === 4 && t === T_BINARY) named = which(r.bytes());
           else if (f === 6 && t === 5) converted = r.zigzag();
           else r.skip(t);
         });
-        if (named) unsigned = physical === INT64 ? converted === UINT_64 : null;
+        if (named < 0) continue;
+        types[named] = !physicals.includes(physical)
+          ? null
+          : physical === INT64
+            ? { width: 8, unsigned: converted === UINT_64 }
+            : physical === INT32
+              ? { width: 4, unsigned: converted === UINT_8 || converted === UINT_16 || converted === UINT_32 }
+              : null;
       }
     } else if (id === 4 && type === T_LIST) {
       const [, n] = r.list();
+      groups = n;
       for (let g = 0; g < n; g++) {
-        let found = false;
+        const found = columns.map(() => false);
         r.struct((f, t) => {
           if (f !== 1 || t !== T_LIST) return r.skip(t);
           const [, chunks] = r.list();
           for (let c = 0; c < chunks; c++)
             r.struct((cf, ct) => {
               if (cf !== 3 || ct !== T_STRUCT) return r.skip(ct);
-              let mine = false;
-              const minMax: [Uint8Array | null, Uint8Array | null] = [null, null];
+              let mine = -1;
+              const entry: [Uint8Array | null, Uint8Array | null, number | null] = [null, null, null];
               r.struct((mf, mt) => {
                 if (mf === 3 && mt === T_LIST) {
                   const [, parts] = r.list();
                   const path: Uint8Array[] = [];
                   for (let p = 0; p < parts; p++) path.push(r.bytes());
-                  mine = path.length === 1 && same(path[0] as Uint8Array);
+                  mine = path.length === 1 ? which(path[0] as Uint8Array) : -1;
                 } else if (mf === 12 && mt === T_STRUCT)
                   r.struct((sf, st) => {
-                    if (sf === 5 && st === T_BINARY) minMax[1] = r.bytes();
-                    else if (sf === 6 && st === T_BINARY) minMax[0] = r.bytes();
+                    if (sf === 5 && st === T_BINARY) entry[1] = r.bytes();
+                    else if (sf === 6 && st === T_BINARY) entry[0] = r.bytes();
+                    else if (sf === 3 && st === 6) entry[2] = r.zigzag();
                     else r.skip(st);
                   });
                 else r.skip(mt);
               });
-              if (!mine) return;
-              found = true;
-              stats.push(minMax);
+              if (mine < 0) return;
+              found[mine] = true;
+              stats[mine]?.push(entry);
             });
         });
-        if (!found) missing = true;
+        found.forEach((ok, k) => {
+          if (!ok) missing[k] = true;
+        });
       }
     } else r.skip(type);
   });
-  if (unsigned === null || missing || stats.length === 0) return null;
-  let lo: bigint | null = null;
-  let hi: bigint | null = null;
-  const value = (b: Uint8Array | null): bigint | null => {
-    if (b?.length !== 8) return null;
-    const v = new DataView(b.buffer, b.byteOffset, 8);
-    return unsigned ? v.getBigUint64(0, true) : v.getBigInt64(0, true);
-  };
-  for (const [min, max] of stats) {
-    const a = value(min);
-    const b = value(max);
-    if (a === null || b === null) return null;
-    if (lo === null || a < lo) lo = a;
-    if (hi === null || b > hi) hi = b;
-  }
-  return lo === null || hi === null ? null : { lo, hi };
+  const out = new Map<string, ColumnStats>();
+  columns.forEach((column, k) => {
+    const t = types[k];
+    const entries = stats[k] ?? [];
+    if (!t || missing[k] || entries.length === 0 || entries.length !== groups) return;
+    const value = (b: Uint8Array | null): bigint | null => {
+      if (b?.length !== t.width) return null;
+      const v = new DataView(b.buffer, b.byteOffset, t.width);
+      if (t.width === 4) return BigInt(t.unsigned ? v.getUint32(0, true) : v.getInt32(0, true));
+      return t.unsigned ? v.getBigUint64(0, true) : v.getBigInt64(0, true);
+    };
+    let lo: bigint | null = null;
+    let hi: bigint | null = null;
+    let nulls = false;
+    for (const [min, max, nullCount] of entries) {
+      const a = value(min);
+      const b = value(max);
+      if (a === null || b === null) return;
+      if (lo === null || a < lo) lo = a;
+      if (hi === null || b > hi) hi = b;
+      if (nullCount !== 0) nulls = true;
+    }
+    if (lo !== null && hi !== null) out.set(column, { lo, hi, nulls });
+  });
+  return out;
 }

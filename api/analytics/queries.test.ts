@@ -332,6 +332,46 @@ describe("OHLCV's buckets", () => {
   });
 });
 
+describe("OHLCV's packed query, its keys and known decimals", () => {
+  test("one decimals known, small ids (offset · (hi + 1) + id) and widths that do or do not divide the origin: the exact query's rows", async () => {
+    const duck = await (await DuckDBInstance.create(":memory:")).connect();
+    await duck.run("SET TimeZone = 'UTC'");
+    // 3,000 trades, eight a minute (one exchange and instrument each minute, two at each of four instants 1 µs
+    // apart: first and last by trade id there), ids 0..2999 in an order unrelated to time, at 2 and 8 decimals.
+    await duck.run(`CREATE TABLE v AS SELECT (1 + (i // 8) % 2)::SMALLINT AS exchange, 1 + (i // 16) % 2 AS instrument_id,
+        make_timestamp(1764547200000000 + (i // 8) * 60000000 + (i % 8) // 2)::TIMESTAMPTZ AS time,
+        (row_number() OVER (ORDER BY hash(i)) - 1)::UBIGINT AS trade_id,
+        (9000000 + (hash(i) % 100000))::BIGINT AS price_mantissa, (1 + hash(i * 3) % 100000000)::BIGINT AS size_mantissa,
+        2::SMALLINT AS price_decimals, 8::SMALLINT AS size_decimals FROM range(3000) t(i)`);
+    const from = new Date(1764547200000);
+    const rowsOf = (c: DuckDBDataChunk[] | null) => c?.flatMap((x) => x.getRows()) ?? null;
+    for (const seconds of [60, 7, 3600, 86_400]) {
+      const exact = (
+        await duck.runAndReadAll(`SELECT exchange, instrument_id,
+            epoch_us(time_bucket(INTERVAL '${seconds} seconds', time)) AS b, 2::SMALLINT, 8::SMALLINT,
+            first(price_mantissa ORDER BY time, trade_id), max(price_mantissa), min(price_mantissa),
+            last(price_mantissa ORDER BY time, trade_id), sum(size_mantissa), sum(price_mantissa::HUGEINT * size_mantissa),
+            count(*)::BIGINT FROM v GROUP BY ALL ORDER BY b, exchange, instrument_id`)
+      ).getRows();
+      const norm = (rows: unknown[][] | null) =>
+        rows?.map((r) => r.map((x) => (typeof x === "number" ? BigInt(x) : x)));
+      const ids = { lo: 0n, hi: 2999n };
+      for (const known of [
+        undefined,
+        { ids, from },
+        { ids, from, decimals: { price: 2, size: 8 } },
+        // A superset of the ids past the small key's bound (hi + 1 > ⌊(2⁶³ − 1) / width⌋ for a day): lo subtracted.
+        { ids: { lo: 0n, hi: 100_000_000n }, from, decimals: { price: 2, size: 8 } },
+      ])
+        expect([seconds, norm(rowsOf(await packedOhlcv(duck, "v", seconds, known)))]).toEqual([
+          seconds,
+          norm(exact),
+        ]);
+    }
+    duck.closeSync();
+  });
+});
+
 describe("spreads' seconds", () => {
   test("before 1970 they are floors too (the plain division truncates toward zero there)", async () => {
     const duck = await (await DuckDBInstance.create(":memory:")).connect();

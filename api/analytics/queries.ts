@@ -328,10 +328,14 @@ export interface OhlcvRow {
   trades: number;
 }
 
-/** What a loaded range already knows: bounds of its trade ids (null: unknown) and its start. */
+/**
+ * What a loaded range already knows: bounds of its trade ids (null: unknown), its start, and the one price and
+ * size decimals of all its rows (null or absent: unknown, or several).
+ */
 export interface KnownBounds {
   ids: { lo: bigint; hi: bigint } | null;
   from: Date;
+  decimals?: { price: number; size: number } | null;
 }
 
 /** OHLCV and VWAP per bucket; `seconds` is the bucket length; `scales` are the view's DECIMAL scales. */
@@ -450,7 +454,10 @@ export async function packedOhlcv(
   // one modulo per trade instead of bucketUs's two. A bucket at or before the origin (the only place where the
   // plain % differs) sends the request to the exact query.
   const origin = Date.UTC(2000, 0, 3) * 1000;
-  const offset = `((epoch_us(time) - ${origin}) % ${width})`;
+  // A width that divides the origin's µs (every whole number of minutes, hours, days: the origin is a midnight)
+  // has the same remainder for t as for t − origin: one subtraction a trade less.
+  const offset =
+    origin % width === 0 ? `(epoch_us(time) % ${width})` : `((epoch_us(time) - ${origin}) % ${width})`;
   const b = `(epoch_us(time) - ${offset})`;
   let lo: bigint;
   let hi: bigint;
@@ -473,15 +480,28 @@ export async function packedOhlcv(
   }
   // A bucket at or before the origin, or ids spanning M or more: the exact query.
   if (hi - lo >= m || earliest <= BigInt(origin) + BigInt(width)) return null;
-  const key = `(${offset} * ${m} + (trade_id::BIGINT - ${lo}))`;
+  // Ids in [0, m): offset · (hi + 1) + trade_id is the same order without subtracting lo from every id (its
+  // largest value, width · (hi + 1) − 1, fits since hi + 1 ≤ m).
+  const key =
+    lo >= 0n && hi < m
+      ? `(${offset} * ${hi + 1n} + trade_id::BIGINT)`
+      : `(${offset} * ${m} + (trade_id::BIGINT - ${lo}))`;
+  // Decimals known to be one price and one size decimals for every row (the files' statistics): constants, not
+  // two more grouping keys per trade (~2 of the 1-day request's ~18 ms of aggregation).
+  const d = known?.decimals;
+  const fixed = d && Number.isInteger(d.price) && Number.isInteger(d.size) ? d : null;
+  const decimals = fixed
+    ? `${fixed.price}::SMALLINT AS pd, ${fixed.size}::SMALLINT AS sd`
+    : "price_decimals AS pd, size_decimals AS sd";
+  const groups = fixed ? "exchange, instrument_id, b" : "ALL";
   try {
     return await chunks(
       duck,
-      `SELECT exchange, instrument_id, ${b} AS b, price_decimals AS pd, size_decimals AS sd,
+      `SELECT exchange, instrument_id, ${b} AS b, ${decimals},
          arg_min(price_mantissa, ${key}) AS o, max(price_mantissa) AS h, min(price_mantissa) AS l,
          arg_max(price_mantissa, ${key}) AS c, sum(size_mantissa) AS v, sum(price_mantissa * size_mantissa) AS pv,
          count(*)::BIGINT AS n
-       FROM ${view} GROUP BY ALL ORDER BY b, exchange, instrument_id`,
+       FROM ${view} GROUP BY ${groups} ORDER BY b, exchange, instrument_id`,
     );
   } catch (error) {
     if (/overflow|out of range/i.test(String(error))) return null;

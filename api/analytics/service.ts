@@ -158,7 +158,11 @@ export class AnalyticsService {
   ohlcv(f: RangeFilter, seconds: number) {
     const places = Math.max(...this.registry.all.map((i) => i.priceDecimals)) + 4;
     return this.over("trades", f, (duck, view, range) =>
-      Q.ohlcv(duck, view, seconds, places, this.scales, { ids: range.tradeIds, from: f.from }),
+      Q.ohlcv(duck, view, seconds, places, this.scales, {
+        ids: range.tradeIds,
+        from: f.from,
+        decimals: range.decimals,
+      }),
     );
   }
   volatility(f: RangeFilter, seconds: number) {

@@ -13,7 +13,7 @@ import { INSTRUMENT_FACTORS } from "../../archiver/export.ts";
 import { copyOutToFile, rawCopySupported } from "../../archiver/pg-copy.ts";
 import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
-import { footerBounds } from "./footer.ts";
+import { footerStats } from "./footer.ts";
 
 export interface RangeFilter {
   from: Date;
@@ -32,6 +32,12 @@ export interface LoadedRange {
   /** For a dataset with trade ids: bounds holding every id in the view, or null where a file lacks statistics. */
   tradeIds: IdBounds | null;
   /**
+   * The one price_decimals and the one size_decimals of every row in the view, where the files' statistics say
+   * so (each column's min = max, no NULL, in every row group of every file) and the database adds no rows; null
+   * otherwise. An aggregation can then leave them out of its grouping.
+   */
+  decimals: Decimals | null;
+  /**
    * The view's rows as one SELECT per UTC day (the days' files; ascending), when every row comes from a file whose
    * partition lies within one day; null otherwise (database rows, or a partition across midnight). A query that
    * groups by a part of a day (a second) can group each slice alone: smaller hash tables.
@@ -44,6 +50,12 @@ export interface LoadedRange {
 export interface IdBounds {
   lo: bigint;
   hi: bigint;
+}
+
+/** Every row's price and size decimals (LoadedRange.decimals). */
+export interface Decimals {
+  price: number;
+  size: number;
 }
 
 /** Scales the DECIMAL columns are presented at: every instrument's decimals fit. */
@@ -264,6 +276,8 @@ interface ArchivedPart {
   view: string | null;
   /** From the footers' statistics; null without files or where a row group has none. */
   tradeIds: IdBounds | null;
+  /** From the footers' statistics (LoadedRange.decimals); null without files or where they vary. */
+  decimals: Decimals | null;
   /** `select` as one SELECT per UTC day (LoadedRange.days), or null. */
   days: string[] | null;
   drop(): Promise<void>;
@@ -290,7 +304,7 @@ async function archivedPart(
     }
   };
   try {
-    if (!files.length) return { select: null, view: null, tradeIds: null, days: null, drop };
+    if (!files.length) return { select: null, view: null, tradeIds: null, decimals: null, days: null, drop };
     // Each file's exchange is its partition's (the manifest's); the filter on time and instrument is pushed into the scan. A file
     // whose partition lies inside the range has every row inside it: no time filter, so a query that does not
     // use the time reads no time column (the week of spreads' per-exchange histogram: 56 -> 36 ms).
@@ -327,14 +341,10 @@ async function archivedPart(
     }
     await duck.run(`CREATE TEMP VIEW ${view} AS ${select}`);
     created = true;
-    const tradeIds = d.columns.some((c) => c.name === "trade_id")
-      ? await tradeIdBounds(
-          duck,
-          null,
-          files.map((file) => join(lease.root, file.path)),
-        )
-      : null;
-    return { select, view, tradeIds, days, drop };
+    const paths = files.map((file) => join(lease.root, file.path));
+    const tradeIds = d.columns.some((c) => c.name === "trade_id") ? filesTradeIds(paths) : null;
+    const decimals = d.columns.some((c) => c.name === "price_decimals") ? filesDecimals(paths) : null;
+    return { select, view, tradeIds, decimals, days, drop };
   } catch (error) {
     await drop();
     throw error;
@@ -360,6 +370,7 @@ async function viewOver(
       archivedFiles: files.length,
       liveRows: 0,
       tradeIds: part.tradeIds,
+      decimals: part.decimals,
       days: part.days,
       drop: part.drop,
     };
@@ -396,6 +407,7 @@ async function viewOver(
       archivedFiles: files.length,
       liveRows,
       tradeIds,
+      decimals: liveRows > 0 ? null : part.decimals,
       days: liveRows > 0 ? null : part.days,
       drop,
     };
@@ -412,6 +424,36 @@ const unionBounds = (a: IdBounds, b: IdBounds): IdBounds => ({
   hi: a.hi > b.hi ? a.hi : b.hi,
 });
 
+/** The files' trade ids' bounds from their footers' statistics; null where a file has none. */
+function filesTradeIds(paths: readonly string[]): IdBounds | null {
+  let files: IdBounds | null = null;
+  for (const path of paths) {
+    const b = footerStats(path, ["trade_id"], [INT64_PHYSICAL]).get("trade_id");
+    if (!b) return null;
+    files = files ? unionBounds(files, b) : { lo: b.lo, hi: b.hi };
+  }
+  return files;
+}
+
+/**
+ * The files' one price_decimals and one size_decimals, where every row group of every file has min = max for
+ * each, the same in all files, and no NULL (LoadedRange.decimals); null otherwise.
+ */
+function filesDecimals(paths: readonly string[]): Decimals | null {
+  let out: Decimals | null = null;
+  for (const path of paths) {
+    const s = footerStats(path, ["price_decimals", "size_decimals"]);
+    const p = s.get("price_decimals");
+    const z = s.get("size_decimals");
+    if (!p || !z || p.nulls || z.nulls || p.lo !== p.hi || z.lo !== z.hi) return null;
+    const here = { price: Number(p.lo), size: Number(z.lo) };
+    if (out && (out.price !== here.price || out.size !== here.size)) return null;
+    out = here;
+  }
+  return out;
+}
+const INT64_PHYSICAL = 2;
+
 /**
  * Bounds of the trade ids from the Parquet footers' row-group statistics (no scan of the files; footer.ts reads
  * them, ~5 ms less than DuckDB's parquet_metadata() for a day's 3 files) and the loaded database rows; null when
@@ -422,12 +464,7 @@ export async function tradeIdBounds(
   live: string | null,
   paths: string[],
 ): Promise<IdBounds | null> {
-  let files: IdBounds | null = null;
-  for (const path of paths) {
-    const b = footerBounds(path, "trade_id");
-    if (!b) return null;
-    files = files ? unionBounds(files, b) : b;
-  }
+  const files = paths.length ? filesTradeIds(paths) : null;
   if (!live) return files;
   const [r] = (
     await duck.runAndReadAll(`SELECT min(trade_id)::HUGEINT, max(trade_id)::HUGEINT FROM ${live}`)
