@@ -4,6 +4,7 @@
 // a total order, so the same rows give the same file whatever order Postgres sent them in.
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { ArchiveColumn, ArchiveDataset } from "../schema/archive.ts";
+import type { BufferPool } from "./buffer-pool.ts";
 import type { BinaryColumn, CollectedColumn } from "./copy-duck.ts";
 import { CREATED_BY, encodeParquet, type ParquetColumn } from "./parquet.ts";
 
@@ -18,12 +19,19 @@ export interface BatchColumns {
   rows: number;
   columns: ParquetColumn[];
   keys: Float64Array;
+  /** The pooled buffers under its arrays, for the pool once the batch's files are encoded. */
+  buffers?: ArrayBuffer[];
 }
 
 const enc = new TextEncoder();
 const TWO32 = 4294967296;
 
-function emptyColumn(c: ArchiveColumn, n: number, valid: Uint8Array | null): ParquetColumn {
+function emptyColumn(
+  c: ArchiveColumn,
+  n: number,
+  valid: Uint8Array | null,
+  take: (bytes: number) => ArrayBuffer = (bytes) => new ArrayBuffer(bytes),
+): ParquetColumn {
   switch (c.type) {
     case "TIMESTAMPTZ":
     case "BIGINT":
@@ -32,7 +40,7 @@ function emptyColumn(c: ArchiveColumn, n: number, valid: Uint8Array | null): Par
         name: c.name,
         kind: "int64",
         logical: c.type === "TIMESTAMPTZ" ? "timestamp" : c.type === "UBIGINT" ? "uint64" : "int64",
-        words: new Int32Array(2 * n),
+        words: new Int32Array(take(8 * n), 0, 2 * n),
         valid,
       };
     case "INTEGER":
@@ -41,11 +49,17 @@ function emptyColumn(c: ArchiveColumn, n: number, valid: Uint8Array | null): Par
         name: c.name,
         kind: "int32",
         logical: c.type === "INTEGER" ? "int32" : "int16",
-        values: new Int32Array(n),
+        values: new Int32Array(take(4 * n), 0, n),
         valid,
       };
     case "VARCHAR":
-      return { name: c.name, kind: "string", codes: new Uint32Array(n), dictionary: [], valid };
+      return {
+        name: c.name,
+        kind: "string",
+        codes: new Uint32Array(take(4 * n), 0, n),
+        dictionary: [],
+        valid,
+      };
   }
 }
 
@@ -58,7 +72,15 @@ export function batchFromCopy(
   rows: number,
   instruments: ReadonlyMap<number, InstrumentInfo>,
   intervalS: number,
+  /** Where its own arrays come from (not zeroed: each is written whole); the COPY's buffers are from it too. */
+  pool?: BufferPool,
 ): BatchColumns {
+  const buffers = pool ? collected.map((c) => c.bytes.buffer as ArrayBuffer) : [];
+  const take = (bytes: number) => {
+    const b = pool ? pool.take(bytes) : new ArrayBuffer(bytes);
+    if (pool) buffers.push(b);
+    return b;
+  };
   const at = (name: string) => {
     const k = binary.findIndex((b) => b.name === name);
     if (k < 0) throw new Error(`the COPY has no column ${name}`);
@@ -70,7 +92,7 @@ export function batchFromCopy(
   const columns = d.columns.map((c): ParquetColumn => {
     if ("instrument" in c.from) {
       const which = c.from.instrument;
-      const col = emptyColumn(c, rows, null);
+      const col = emptyColumn(c, rows, null, take);
       if (col.kind === "string") {
         // Code k: the k-th distinct symbol, in order of first appearance (the file's bytes do not depend on codes).
         // Looked up once a run of one instrument (NaN for a NULL one: never equal, looked up each time).
@@ -108,25 +130,27 @@ export function batchFromCopy(
       }
       return col;
     }
+    // Views of the COPY's buffers, but SMALLINTs widened to INT32 (the column's shape from a 0-row one).
     const src = at(c.from.column);
-    const col = emptyColumn(c, rows, src.valid);
+    const col = emptyColumn(c, 0, src.valid);
     if (col.kind === "int64") return { ...col, words: new Int32Array(src.bytes.buffer, 0, 2 * rows) };
     if (col.kind === "string")
       return { ...col, codes: new Uint32Array(src.bytes.buffer, 0, rows), dictionary: dictBytes };
     if (col.logical === "int32") return { ...col, values: new Int32Array(src.bytes.buffer, 0, rows) };
     const i16 = new Int16Array(src.bytes.buffer, 0, rows);
-    for (let r = 0; r < rows; r++) col.values[r] = i16[r] as number;
-    return col;
+    const values = new Int32Array(take(4 * rows), 0, rows);
+    for (let r = 0; r < rows; r++) values[r] = i16[r] as number;
+    return { ...col, values };
   });
   const exchange = new Int16Array(at("exchange").bytes.buffer, 0, rows);
   const time = new Int32Array(at("time").bytes.buffer, 0, 2 * rows);
-  const keys = new Float64Array(rows);
+  const keys = new Float64Array(take(8 * rows), 0, rows);
   const us = intervalS * 1_000_000;
   for (let r = 0; r < rows; r++) {
     const t = (time[2 * r + 1] as number) * TWO32 + ((time[2 * r] as number) >>> 0);
     keys[r] = (exchange[r] as number) * 10_000_000_000 + Math.floor(t / us) * intervalS;
   }
-  return { rows, columns, keys };
+  return { rows, columns, keys, buffers };
 }
 
 interface RawVector {
@@ -330,15 +354,32 @@ function comparator(c: ParquetColumn): (a: number, b: number) => number {
   return (a, b) => (valid[a] ? (valid[b] ? f(a, b) : -1) : valid[b] ? 1 : 0);
 }
 
-/** Each wanted partition's rows (by key), sorted by the dataset's orderBy. */
-/** The Parquet bytes of one file's rows. */
+/**
+ * Where fileBytes gathers a file's rows, one buffer per column position, grown as needed and reused file after
+ * file: fresh arrays for every file made the kernel fault in and zero new pages at each (~60 bytes a row).
+ * Safe because encodeParquet reads the columns' values only before its first await (pageOf copies them into
+ * each page), so a gathered file is done with before the next one is gathered.
+ */
+const gatherScratch: ArrayBuffer[] = [];
+function scratchFor(k: number, bytes: number): ArrayBuffer {
+  let b = gatherScratch[k];
+  if (!b || b.byteLength < bytes) {
+    b = new ArrayBuffer(Math.max(bytes, 2 * (b?.byteLength ?? 0), 1 << 16));
+    gatherScratch[k] = b;
+  }
+  return b;
+}
+
+/** The Parquet bytes of one file's rows (`idx`: those rows of the batch, in this order; null: all of them). */
 export const fileBytes = (batch: BatchColumns, idx: Int32Array | null, metadata: Record<string, string>) =>
   encodeParquet(
-    idx ? batch.columns.map((c) => gather(c, idx)) : batch.columns,
+    idx ? batch.columns.map((c, k) => gather(c, idx, scratchFor(k, 8 * idx.length))) : batch.columns,
     idx ? idx.length : batch.rows,
     metadata,
     CREATED_BY,
   );
+
+/** Each wanted partition's rows (by key), sorted by the dataset's orderBy. */
 
 export function partitionRows(
   d: ArchiveDataset,
@@ -406,8 +447,8 @@ export function partitionRows(
   return out;
 }
 
-/** The rows `idx` of a column, in that order. */
-export function gather(c: ParquetColumn, idx: Int32Array): ParquetColumn {
+/** The rows `idx` of a column, in that order (the values in `into` when given: at least 8 bytes a row). */
+export function gather(c: ParquetColumn, idx: Int32Array, into?: ArrayBuffer): ParquetColumn {
   const n = idx.length;
   let valid: Uint8Array | null = null;
   if (c.valid) {
@@ -423,7 +464,7 @@ export function gather(c: ParquetColumn, idx: Int32Array): ParquetColumn {
   }
   if (c.kind === "int64") {
     const w = c.words;
-    const out = new Int32Array(2 * n);
+    const out = into ? new Int32Array(into, 0, 2 * n) : new Int32Array(2 * n);
     for (let i = 0; i < n; i++) {
       const r = idx[i] as number;
       out[2 * i] = w[2 * r] as number;
@@ -433,12 +474,12 @@ export function gather(c: ParquetColumn, idx: Int32Array): ParquetColumn {
   }
   if (c.kind === "int32") {
     const v = c.values;
-    const out = new Int32Array(n);
+    const out = into ? new Int32Array(into, 0, n) : new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = v[idx[i] as number] as number;
     return { ...c, values: out, valid };
   }
   const codes = c.codes;
-  const out = new Uint32Array(n);
+  const out = into ? new Uint32Array(into, 0, n) : new Uint32Array(n);
   for (let i = 0; i < n; i++) out[i] = codes[idx[i] as number] as number;
   return { ...c, codes: out, valid };
 }

@@ -29,6 +29,7 @@ import {
   type InstrumentInfo,
   partitionRows,
 } from "./batch-files.ts";
+import { BufferPool } from "./buffer-pool.ts";
 import { type BinaryColumn, copyIntoColumns, type PgBinaryType } from "./copy-duck.ts";
 import { copyToFile } from "./copy-out.ts";
 import { connectBeside } from "./duck.ts";
@@ -292,6 +293,8 @@ export async function exportWanted(
       },
     ]),
   );
+  // Column buffers from batch to batch (buffer-pool.ts), for this export only.
+  const pool = new BufferPool();
   const copyOf = async (
     batch: PartitionFacts[],
     k: number,
@@ -306,9 +309,11 @@ export async function exportWanted(
     if (raw && load) {
       const statement = `COPY (SELECT ${binary.map((c) => `${c.name}::${c.pg}`).join(", ")} FROM ${d.table} ${where}) TO STDOUT (FORMAT binary)`;
       const got = await phase("copy (2 lanes, summed)", () =>
-        copyIntoColumns(raw, statement, String(snap?.id), binary, decimals, n),
+        copyIntoColumns(raw, statement, String(snap?.id), binary, decimals, n, pool),
       );
-      return { batch: batchFromCopy(d, binary, got.columns, got.dictionary, got.rows, info, ctx.intervalS) };
+      return {
+        batch: batchFromCopy(d, binary, got.columns, got.dictionary, got.rows, info, ctx.intervalS, pool),
+      };
     }
     const statement = `COPY (SELECT ${columns.map(([c]) => c).join(", ")} FROM ${d.table} ${where}) TO STDOUT (FORMAT csv, NULL '\\N')`;
     const csv = join(tmp, `${stem}-${k}.csv`);
@@ -367,7 +372,7 @@ export async function exportWanted(
   const writeAndPlace = async (batch: PartitionFacts[], n: number, source: BatchSource, counted: boolean) => {
     let place: (() => Promise<number>) | undefined;
     try {
-      place = await writeBatch(ctx, d, batch, source, `${stem}-${n}`, instTable, onPlaced, onError);
+      place = await writeBatch(ctx, d, batch, source, `${stem}-${n}`, instTable, pool, onPlaced, onError);
     } catch (error) {
       for (const p of batch) onError(p, error);
     } finally {
@@ -447,6 +452,7 @@ async function writeBatch(
   source: BatchSource,
   name: string,
   instTable: string,
+  pool: BufferPool,
   onPlaced: (placed: PlacedPartition[]) => Promise<void>,
   onError: (p: PartitionFacts, error: unknown) => void,
 ): Promise<() => Promise<number>> {
@@ -482,6 +488,8 @@ async function writeBatch(
       await Promise.all(writes);
       if (failed.length) throw failed[0];
     });
+    // The batch's arrays are dead now (its files hold copies of its rows): the next COPY reuses them.
+    pool.give(rows.buffers ?? []);
     // Reading the files back is sums and bounds, on PARSE_THREADS.
     await ctx.duck.run(`SET threads = ${PARSE_THREADS}`);
     let back: Awaited<ReturnType<DuckDBConnection["runAndReadAll"]>>;

@@ -6,6 +6,7 @@
 // instrument's decimals (price or size); text columns as dictionary codes (UINTEGER), the dictionary given
 // back as a list.
 
+import type { BufferPool } from "./buffer-pool.ts";
 import { type CopySink, copyOut } from "./pg-copy.ts";
 
 export type PgBinaryType = "int2" | "int4" | "int8" | "timestamptz" | "numeric" | "text";
@@ -150,13 +151,18 @@ class ColumnLoader implements CopySink {
     private readonly columns: readonly BinaryColumn[],
     private readonly instruments: Instruments,
     expectRows: number,
+    pool?: BufferPool,
   ) {
     this.kinds = Int32Array.from(columns, (c) =>
       c.pg === "numeric" && c.mantissaOf === "size_decimals" ? K_SIZE : KIND[c.pg],
     );
     // A multiple of 8 rows: every column's buffer is also viewed as 32-bit words.
     this.cap = Math.ceil(Math.max(CHUNK, expectRows) / 8) * 8;
-    this.bytes = columns.map((c) => new Uint8Array(WIDTH[c.pg] * this.cap));
+    // From the pool (not zeroed): every row's value is written, a NULL's as zeros (setNull).
+    this.bytes = columns.map((c) => {
+      const n = WIDTH[c.pg] * this.cap;
+      return pool ? new Uint8Array(pool.take(n), 0, n) : new Uint8Array(n);
+    });
     this.i16 = this.bytes.map((b) => new Int16Array(b.buffer));
     this.i32 = this.bytes.map((b) => new Int32Array(b.buffer));
     this.u32 = this.bytes.map((b) => new Uint32Array(b.buffer));
@@ -190,6 +196,8 @@ class ColumnLoader implements CopySink {
   }
 
   private setNull(c: number, r: number): void {
+    const w = WIDTH[this.columns[c]?.pg as PgBinaryType];
+    (this.bytes[c] as Uint8Array).fill(0, r * w, (r + 1) * w);
     let v = this.valid[c];
     if (!v) {
       v = new Uint8Array(this.cap).fill(1); // valid unless set otherwise
@@ -345,8 +353,10 @@ export async function copyIntoColumns(
   instruments: Instruments,
   /** The rows expected (the buffers are sized for them and grow past). */
   expectRows = 0,
+  /** Where the column buffers come from (given back by the caller once done with them). */
+  pool?: BufferPool,
 ): Promise<{ rows: number; columns: CollectedColumn[]; dictionary: string[] }> {
-  const loader = new ColumnLoader(columns, instruments, expectRows);
+  const loader = new ColumnLoader(columns, instruments, expectRows, pool);
   const rows = await copyOut(url, copy, { snapshot }, loader);
   if (loader.rows !== rows) throw new CopyDecodeError(`decoded ${loader.rows} rows, the server sent ${rows}`);
   return { rows, columns: loader.collected(), dictionary: loader.dictionary };

@@ -345,7 +345,7 @@ function pageOf(
     // INT64 (times, ids, sequence numbers, mantissas) as deltas: sorted columns shrink to a few bits a value, so
     // a reader decompresses and decodes far fewer bytes (a day's scan). INT32 likewise (instrument ids and
     // decimals, constant over a file's runs: no bits at all).
-    const packed = width === 2 ? deltaBinaryPacked(words, n) : deltaBinaryPacked32(words, n);
+    const packed = width === 2 ? deltaBinaryPackedView(words, n) : deltaBinaryPacked32View(words, n);
     const out = new Uint8Array(levels.length + packed.length);
     out.set(levels);
     out.set(packed, levels.length);
@@ -426,13 +426,27 @@ function packMiniblock32(
   return pos;
 }
 
+/**
+ * The packers' output buffer, reused (grown as needed): a packed page is copied out of it at once (pageOf), so
+ * the worst-case room each needs is no fresh allocation the kernel has to fault in.
+ */
+let packScratch = new Uint8Array(1 << 16);
+function packRoom(bytes: number): Uint8Array {
+  if (packScratch.length < bytes) packScratch = new Uint8Array(Math.max(bytes, 2 * packScratch.length));
+  return packScratch;
+}
+
 /** The `n` int64 values of `words` (little-endian word pairs) as DELTA_BINARY_PACKED. */
-export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
+export const deltaBinaryPacked = (words: Int32Array, n: number): Uint8Array =>
+  deltaBinaryPackedView(words, n).slice();
+
+/** deltaBinaryPacked's bytes as a view of packScratch: valid until the next packing. */
+function deltaBinaryPackedView(words: Int32Array, n: number): Uint8Array {
   const head = dbpHeader(n, n > 0 ? (words[1] as number) : 0, n > 0 ? (words[0] as number) : 0);
   const deltas = Math.max(0, n - 1);
   const blocks = Math.ceil(deltas / DBP_BLOCK);
   // At most: per block a 10-byte min delta, 4 widths and 128 values of 64 bits.
-  const out = new Uint8Array(head.length + blocks * (10 + DBP_MINIBLOCKS + 8 * DBP_BLOCK));
+  const out = packRoom(head.length + blocks * (10 + DBP_MINIBLOCKS + 8 * DBP_BLOCK));
   out.set(head);
   let pos = head.length;
   const dHi = new Int32Array(DBP_BLOCK);
@@ -511,20 +525,24 @@ export function deltaBinaryPacked(words: Int32Array, n: number): Uint8Array {
       }
     }
   }
-  return out.slice(0, pos);
+  return out.subarray(0, pos);
 }
 
 /**
  * The `n` int32 values of `values` as DELTA_BINARY_PACKED, the deltas in 32-bit arithmetic that wraps (as
  * parquet-mr writes INT32: every width at most 32 bits; a reader's sums wrap back to the same values).
  */
-export function deltaBinaryPacked32(values: Int32Array, n: number): Uint8Array {
+export const deltaBinaryPacked32 = (values: Int32Array, n: number): Uint8Array =>
+  deltaBinaryPacked32View(values, n).slice();
+
+/** deltaBinaryPacked32's bytes as a view of packScratch: valid until the next packing. */
+function deltaBinaryPacked32View(values: Int32Array, n: number): Uint8Array {
   const first = n > 0 ? (values[0] as number) : 0;
   const head = dbpHeader(n, first >> 31, first);
   const deltas = Math.max(0, n - 1);
   const blocks = Math.ceil(deltas / DBP_BLOCK);
   // At most: per block a 5-byte min delta, 4 widths and 128 values of 32 bits.
-  const out = new Uint8Array(head.length + blocks * (5 + DBP_MINIBLOCKS + 4 * DBP_BLOCK));
+  const out = packRoom(head.length + blocks * (5 + DBP_MINIBLOCKS + 4 * DBP_BLOCK));
   out.set(head);
   let pos = head.length;
   const d = new Int32Array(DBP_BLOCK);
@@ -562,7 +580,7 @@ export function deltaBinaryPacked32(values: Int32Array, n: number): Uint8Array {
       pos = packMiniblock32(u, from, to, width, out, pos);
     }
   }
-  return out.slice(0, pos);
+  return out.subarray(0, pos);
 }
 
 function pageHeader(uncompressed: number, compressed: number, values: number, encoding: number): Uint8Array {
