@@ -184,7 +184,8 @@ function duckColumn(c: ArchiveColumn): string {
 
 /** DuckDB's fingerprint over files (per file, named `<p>.parquet`), the same shape as factsSql's. */
 function fileFactsSql(d: ArchiveDataset, globs: readonly string[]): string {
-  const sums = integerColumns(d).map((c) => `coalesce(sum(${c.name}::HUGEINT), 0)::VARCHAR`);
+  // sum() of an integer column is a HUGEINT, exact (no cast of every value first: ~5x faster).
+  const sums = integerColumns(d).map((c) => `coalesce(sum(${c.name}), 0)::VARCHAR`);
   return `SELECT parse_filename(filename, true) AS p, count(*)::BIGINT, epoch_us(min(time)), epoch_us(max(time)),
     concat_ws(':', count(*)::VARCHAR, ${sums.join(", ")}), count(DISTINCT filename)::BIGINT, any_value(filename)
     FROM read_parquet([${globs.map(sqlString).join(", ")}], hive_partitioning = false, filename = true) GROUP BY 1`;

@@ -113,7 +113,8 @@ export async function fileFacts(
   d: ArchiveDataset,
   file: string,
 ): Promise<SourceFacts> {
-  const sums = integerColumns(d).map((c) => `coalesce(sum(${c.name}::HUGEINT), 0)::VARCHAR`);
+  // sum() of an integer column is a HUGEINT, exact (no cast of every value first: ~5x faster).
+  const sums = integerColumns(d).map((c) => `coalesce(sum(${c.name}), 0)::VARCHAR`);
   const reader = await duck.runAndReadAll(
     `SELECT count(*)::BIGINT, epoch_us(min(time)), epoch_us(max(time)), concat_ws(':', count(*)::VARCHAR, ${sums.join(", ")}) FROM read_parquet('${file}', hive_partitioning = false)`,
   );
