@@ -227,6 +227,40 @@ function divideNumbers(a: number, d: number, places: number): string | null {
   }
   let k = 1;
   while (k < 15 && dn * (POW10_NUMBER[k + 1] as number) <= 2 ** 52) k++;
+  if (places <= 15) {
+    // The whole fraction as one integer f < 10^places ≤ 10¹⁵ (exact in a number): one text for it instead of one
+    // padded text a chunk (a VWAP's 13 places: three chunks).
+    let f = 0;
+    for (let left = places; left > 0; ) {
+      const step = Math.min(left, k);
+      r *= POW10_NUMBER[step] as number;
+      let q = Math.floor(r / dn);
+      let rest = r - q * dn;
+      if (rest < 0) {
+        q--;
+        rest += dn;
+      } else if (rest >= dn) {
+        q++;
+        rest -= dn;
+      }
+      f = f * (POW10_NUMBER[step] as number) + q;
+      r = rest;
+      left -= step;
+    }
+    if (2 * r >= dn && ++f === POW10_NUMBER[places]) {
+      f = 0;
+      whole++;
+    }
+    if (f === 0) return whole !== 0 && a < 0 !== d < 0 ? `-${whole}` : String(whole);
+    let width = places;
+    while (f % 10 === 0) {
+      f /= 10;
+      width--;
+    }
+    const digits = String(f);
+    const text = `${whole}.${digits.length < width ? "0".repeat(width - digits.length) : ""}${digits}`;
+    return a < 0 !== d < 0 ? `-${text}` : text;
+  }
   const chunks = CHUNK_SCRATCH;
   const widths = WIDTH_SCRATCH;
   let n = 0;
