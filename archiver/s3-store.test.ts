@@ -41,8 +41,9 @@ const tmp = (name: string) => {
   return d;
 };
 
-const store = (cacheDir: string) =>
-  new S3Store({ bucket: BUCKET, prefix: "archive", cacheDir, endpoint, ...credentials });
+/** A store on the bucket with `cacheDir` as its cache, bounded to `maxBytes` when given. */
+const store = (cacheDir: string, maxBytes?: number) =>
+  new S3Store({ bucket: BUCKET, prefix: "archive", cacheDir, endpoint, ...credentials, maxBytes });
 
 async function insertTrades(exchange: number, fromMs: number, n: number, firstId: number) {
   const rows = Array.from({ length: n }, (_, k) => {
@@ -304,28 +305,14 @@ describe.skipIf(!haveMoto)("the S3 read cache, bounded (moto server)", () => {
       { path: string; sha256: string },
     ];
     const cache = tmp("tw-s3-bound-r-");
-    const reader = new S3Store({
-      bucket: BUCKET,
-      prefix: "archive",
-      cacheDir: cache,
-      endpoint,
-      ...credentials,
-      maxBytes: 25 * KB,
-    });
+    const reader = store(cache, 25 * KB);
     // A query holds f0 (oldest); f1, f2, f3 are fetched after it, one at a time.
     const query = await reader.lease([f0]);
     for (const f of [f1, f2, f3]) await reader.localPath(f.path, f.sha256);
     expect(cached(cache)).toEqual([f0.path, f3.path].sort()); // 2 × 10 KiB fit; f1 then f2 went
     expect(sha256Of(readFileSync(join(query.root, f0.path)))).toBe(f0.sha256);
     // Another process sharing the folder (its own store, a bound of one copy) cannot take f0 either.
-    const other = new S3Store({
-      bucket: BUCKET,
-      prefix: "archive",
-      cacheDir: cache,
-      endpoint,
-      ...credentials,
-      maxBytes: 10 * KB,
-    });
+    const other = store(cache, 10 * KB);
     expect(other.trim()).toBe(1); // f3
     expect(cached(cache)).toEqual([f0.path]);
     // A use makes a copy recent: with f0 released and f1 fetched, f1 is kept and the older one goes.
@@ -360,14 +347,7 @@ describe.skipIf(!haveMoto)("the S3 read cache, bounded (moto server)", () => {
         [b, a],
       ] as const) {
         const cache = tmp("tw-s3-tie-");
-        const reader = new S3Store({
-          bucket: BUCKET,
-          prefix: "archive",
-          cacheDir: cache,
-          endpoint,
-          ...credentials,
-          maxBytes: 25 * KB, // two 10 KiB copies
-        });
+        const reader = store(cache, 25 * KB);
         await reader.localPath(a.path, a.sha256);
         await reader.localPath(b.path, b.sha256);
         await reader.localPath(used.path, used.sha256); // used again: now `other` is the least recent

@@ -205,6 +205,29 @@ export function divideUnits(
   return rounded !== 0n && num < 0n !== den < 0n ? `-${text}` : text;
 }
 
+/** The remainder nextDigits leaves (a second result without an allocation a step). */
+let digitsRest = 0;
+
+/**
+ * One step of divideNumbers' long division: the next `step` digits of r / dn (r < dn), exact where dn · 10^step
+ * ≤ 2⁵² (Math.floor may be one off either way; the remainder's sign and size correct it); the remainder goes to
+ * digitsRest.
+ */
+function nextDigits(r: number, dn: number, step: number): number {
+  const x = r * (POW10_NUMBER[step] as number);
+  let q = Math.floor(x / dn);
+  let rest = x - q * dn;
+  if (rest < 0) {
+    q--;
+    rest += dn;
+  } else if (rest >= dn) {
+    q++;
+    rest -= dn;
+  }
+  digitsRest = rest;
+  return q;
+}
+
 /**
  * a / d rounded half away from zero to `places`, trimmed, by long division in exact number arithmetic (every
  * operand and product an integer at most 2⁵³), or null where that does not hold: divideUnits without BigInts
@@ -233,18 +256,8 @@ function divideNumbers(a: number, d: number, places: number): string | null {
     let f = 0;
     for (let left = places; left > 0; ) {
       const step = Math.min(left, k);
-      r *= POW10_NUMBER[step] as number;
-      let q = Math.floor(r / dn);
-      let rest = r - q * dn;
-      if (rest < 0) {
-        q--;
-        rest += dn;
-      } else if (rest >= dn) {
-        q++;
-        rest -= dn;
-      }
-      f = f * (POW10_NUMBER[step] as number) + q;
-      r = rest;
+      f = f * (POW10_NUMBER[step] as number) + nextDigits(r, dn, step);
+      r = digitsRest;
       left -= step;
     }
     if (2 * r >= dn && ++f === POW10_NUMBER[places]) {
@@ -266,19 +279,9 @@ function divideNumbers(a: number, d: number, places: number): string | null {
   let n = 0;
   for (let left = places; left > 0; n++) {
     const step = Math.min(left, k);
-    r *= POW10_NUMBER[step] as number;
-    let q = Math.floor(r / dn);
-    let rest = r - q * dn;
-    if (rest < 0) {
-      q--;
-      rest += dn;
-    } else if (rest >= dn) {
-      q++;
-      rest -= dn;
-    }
-    chunks[n] = q;
+    chunks[n] = nextDigits(r, dn, step);
     widths[n] = step;
-    r = rest;
+    r = digitsRest;
     left -= step;
   }
   if (2 * r >= dn) {
