@@ -380,7 +380,6 @@ export const fileBytes = (batch: BatchColumns, idx: Int32Array | null, metadata:
   );
 
 /** Each wanted partition's rows (by key), sorted by the dataset's orderBy. */
-
 export function partitionRows(
   d: ArchiveDataset,
   batch: BatchColumns,

@@ -70,6 +70,13 @@ export const integerColumns = (d: ArchiveDataset) =>
     (c) => c.type === "BIGINT" || c.type === "UBIGINT" || c.type === "INTEGER" || c.type === "SMALLINT",
   );
 
+/**
+ * The sums of the integer columns in DuckDB SQL over files, as texts (the read-back's fingerprint): sum() of an
+ * integer column is a HUGEINT, exact (no cast of every value first: ~5x faster).
+ */
+export const duckIntegerSums = (d: ArchiveDataset): string[] =>
+  integerColumns(d).map((c) => `coalesce(sum(${c.name}), 0)::VARCHAR`);
+
 /** The instruments with 10^decimals computed once each, so a row's mantissa is one multiplication. */
 export const INSTRUMENT_FACTORS =
   "(SELECT id, symbol, price_decimals, size_decimals, 10::numeric ^ price_decimals AS price_factor, 10::numeric ^ size_decimals AS size_factor FROM instruments)";
@@ -113,8 +120,7 @@ export async function fileFacts(
   d: ArchiveDataset,
   file: string,
 ): Promise<SourceFacts> {
-  // sum() of an integer column is a HUGEINT, exact (no cast of every value first: ~5x faster).
-  const sums = integerColumns(d).map((c) => `coalesce(sum(${c.name}), 0)::VARCHAR`);
+  const sums = duckIntegerSums(d);
   const reader = await duck.runAndReadAll(
     `SELECT count(*)::BIGINT, epoch_us(min(time)), epoch_us(max(time)), concat_ws(':', count(*)::VARCHAR, ${sums.join(", ")}) FROM read_parquet('${file}', hive_partitioning = false)`,
   );

@@ -13,7 +13,7 @@ import { INSTRUMENT_FACTORS } from "../../archiver/export.ts";
 import { copyOutToFile, rawCopySupported } from "../../archiver/pg-copy.ts";
 import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
-import { footerStats } from "./footer.ts";
+import { footerBounds, footerStats } from "./footer.ts";
 
 export interface RangeFilter {
   from: Date;
@@ -428,9 +428,9 @@ const unionBounds = (a: IdBounds, b: IdBounds): IdBounds => ({
 function filesTradeIds(paths: readonly string[]): IdBounds | null {
   let files: IdBounds | null = null;
   for (const path of paths) {
-    const b = footerStats(path, ["trade_id"], [INT64_PHYSICAL]).get("trade_id");
+    const b = footerBounds(path, "trade_id");
     if (!b) return null;
-    files = files ? unionBounds(files, b) : { lo: b.lo, hi: b.hi };
+    files = files ? unionBounds(files, b) : b;
   }
   return files;
 }
@@ -452,7 +452,6 @@ function filesDecimals(paths: readonly string[]): Decimals | null {
   }
   return out;
 }
-const INT64_PHYSICAL = 2;
 
 /**
  * Bounds of the trade ids from the Parquet footers' row-group statistics (no scan of the files; footer.ts reads
@@ -464,7 +463,7 @@ export async function tradeIdBounds(
   live: string | null,
   paths: string[],
 ): Promise<IdBounds | null> {
-  const files = paths.length ? filesTradeIds(paths) : null;
+  const files = filesTradeIds(paths);
   if (!live) return files;
   const [r] = (
     await duck.runAndReadAll(`SELECT min(trade_id)::HUGEINT, max(trade_id)::HUGEINT FROM ${live}`)
