@@ -699,15 +699,21 @@ async function fastCross(
   range?: { from: Date; to: Date },
   days?: readonly string[] | null,
 ): Promise<Map<number, Map<bigint, number>> | null> {
+  const slices = days?.length ? days : [`SELECT * FROM ${view}`];
+  // Several slices: each day's grouping on one thread (a LIMIT that drops nothing is a non-parallel streaming
+  // limit while DuckDB preserves insertion order, its default), the days side by side. A day's files are one
+  // row group each, so a parallel scan gives each thread one exchange's file and both threads build a table of
+  // every second of the day, combined after: twice the hash work (the week's request: 0.81x wall and CPU).
+  const oneThread = slices.length > 1 ? ` LIMIT ${2n ** 63n - 1n}` : "";
   const perSecond = (
     from: string,
   ) => `SELECT instrument_id, x, count(*) AS k, count(*) FILTER (WHERE NOT once) AS bad
-    FROM (SELECT instrument_id, min(ask_price_mantissa) - max(bid_price_mantissa) AS x, count(*) AS n,
+    FROM (SELECT instrument_id, min(ask) - max(bid) AS x, count(*) AS n,
         bit_count(bit_or(1::UBIGINT << (exchange & 63)::UBIGINT)) = count(*) AS once
-      FROM (${from}) WHERE ${present} AND instrument_id IN (${several.join(", ")})
-      GROUP BY instrument_id, ${secondOf(range)})
+      FROM (SELECT instrument_id, exchange, ${secondOf(range)} AS s, ask_price_mantissa AS ask, bid_price_mantissa AS bid
+        FROM (${from}) WHERE ${present} AND instrument_id IN (${several.join(", ")})${oneThread})
+      GROUP BY instrument_id, s)
     WHERE n > 1 GROUP BY ALL`;
-  const slices = days?.length ? days : [`SELECT * FROM ${view}`];
   const got = await rows(
     duck,
     `SELECT instrument_id, x, sum(k)::BIGINT, sum(bad)::BIGINT FROM (${slices.map(perSecond).join(" UNION ALL ")}) GROUP BY ALL`,
