@@ -472,13 +472,24 @@ describe("spreads' fast path", () => {
     "SELECT * FROM tops WHERE time >= TIMESTAMPTZ '2026-11-29 00:00:00+00'",
   ];
   const range = { from: new Date(Date.UTC(2026, 10, 28, 23)), to: new Date(Date.UTC(2026, 10, 29, 1)) };
-  const cases: [string, string, boolean, number][] = [
+  const twice = `${one} UNION ALL SELECT 1::SMALLINT, 5, time + INTERVAL 300 MILLISECOND, 2::SMALLINT, bid_price_mantissa - 3, ask_price_mantissa + 4
+        FROM (${one}) WHERE instrument_id = 5 AND exchange = 1 AND epoch(time)::BIGINT % 5 = 0`;
+  // name, rows, the fast path, cross-exchange rows, every row's price decimals when the caller knows them.
+  const cases: [string, string, boolean, number, number?][] = [
     ["one top an exchange a second: the mantissas' histogram, by day", one, true, 2],
+    ["an exchange twice in some seconds: the exact statement", twice, false, 2],
     [
-      "an exchange twice in some seconds: the exact statement",
-      `${one} UNION ALL SELECT 1::SMALLINT, 5, time + INTERVAL 300 MILLISECOND, 2::SMALLINT, bid_price_mantissa - 3, ask_price_mantissa + 4
-        FROM (${one}) WHERE instrument_id = 5 AND exchange = 1 AND epoch(time)::BIGINT % 5 = 0`,
+      "every row at 2 decimals, known: the histogram without a decimals key",
+      `SELECT * FROM (${one}) WHERE instrument_id <> 2`,
+      true,
+      1,
+      2,
+    ],
+    [
+      "every row at 2 decimals, known, an exchange twice in some seconds",
+      `SELECT * FROM (${twice}) WHERE instrument_id <> 2`,
       false,
+      1,
       2,
     ],
     [
@@ -489,7 +500,7 @@ describe("spreads' fast path", () => {
       3,
     ],
   ];
-  for (const [name, data, fast, crossRows] of cases)
+  for (const [name, data, fast, crossRows, decimals] of cases)
     test(name, async () => {
       const duck = await connect();
       await duck.run(`CREATE TABLE tops AS ${data}`);
@@ -505,9 +516,10 @@ describe("spreads' fast path", () => {
           };
         },
       });
-      expect(await spreadStats(seen, "tops", SCALE, range)).toEqual(want);
+      expect(await spreadStats(seen, "tops", SCALE, range, null, decimals)).toEqual(want);
       const whole = statements.length;
-      expect(await spreadStats(seen, "tops", SCALE, range, days)).toEqual(want);
+      expect(await spreadStats(seen, "tops", SCALE, range, days, decimals)).toEqual(want);
+      expect(statements[0]?.includes("GROUP BY 1, 2, 4")).toBe(decimals !== undefined);
       // By day, each day's per-second grouping runs on one thread (the LIMIT that drops nothing); the whole
       // range as one slice keeps the parallel scan.
       const limited = (qs: string[]) => qs.some((q) => q.includes(`LIMIT ${2n ** 63n - 1n}`));

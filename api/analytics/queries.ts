@@ -617,12 +617,17 @@ export async function spreadStats(
   priceScale: number,
   range?: { from: Date; to: Date },
   days?: readonly string[] | null,
+  priceDecimals?: number | null,
 ): Promise<SpreadRow[]> {
   const present = "ask_price_mantissa IS NOT NULL AND bid_price_mantissa IS NOT NULL";
+  // Every row's price decimals known (the files' statistics, LoadedRange.decimals): a constant, not a grouping
+  // key (the histogram 0.87x).
+  const known = Number.isSafeInteger(priceDecimals);
   const hist = await rows(
     duck,
-    `SELECT exchange, instrument_id, price_decimals, ask_price_mantissa - bid_price_mantissa, count(*)::BIGINT
-     FROM ${view} WHERE ${present} GROUP BY ALL`,
+    `SELECT exchange, instrument_id, ${known ? `${priceDecimals}::SMALLINT` : "price_decimals"},
+       ask_price_mantissa - bid_price_mantissa, count(*)::BIGINT
+     FROM ${view} WHERE ${present} GROUP BY 1, 2, ${known ? "" : "3, "}4`,
   );
   // Decimals outside [0, priceScale] (not the registry's): the statements that scale in SQL, as they always did.
   if (hist.some((r) => r[2] === null || num(r[2]) < 0 || num(r[2]) > priceScale))

@@ -170,7 +170,7 @@ export class AnalyticsService {
   }
   spreads(f: RangeFilter) {
     return this.over("book_tops", f, (duck, view, range) =>
-      Q.spreadStats(duck, view, this.scales.price, f, range.days),
+      Q.spreadStats(duck, view, this.scales.price, f, range.days, range.decimals?.price),
     );
   }
   tradeSizes(f: RangeFilter) {
