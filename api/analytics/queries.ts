@@ -607,9 +607,9 @@ export interface SpreadRow {
  * group to the exact path). Where an instrument has one price decimals over the range (in practice always), that
  * aggregation runs on the raw mantissas (no scaling per top) and is all there is: a histogram of its spreads and
  * a count of the groups that are not such. Given the range as one SELECT per UTC day (`days`, source.ts), each
- * day is grouped alone (one hash table of a day's seconds at a time instead of the week's; a second never spans
- * two days). Only if some group has several tops of one exchange, or an instrument's decimals vary, does the
- * exact statement (exactCross) run.
+ * day is grouped alone, on one thread, the days side by side (each day's own table of seconds, not one for the
+ * week; a second never spans two days). Only if some group has several tops of one exchange, or an
+ * instrument's decimals vary, does the exact statement (exactCross) run.
  */
 export async function spreadStats(
   duck: DuckDBConnection,
