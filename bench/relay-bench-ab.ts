@@ -5,8 +5,9 @@
 //     BENCH_AB_VARIANTS='aio:TAPEWIRE_RELAY_MULTIWRITE=true;send:TAPEWIRE_RELAY_MULTIWRITE=false;head@/tmp/wt-head' \
 //     bun bench/relay-bench-ab.ts
 //
-// A variant is `name`, then `:VAR=value,VAR=value` (the relay's environment) and/or `@/path/to/checkout` (its
-// relay/main.ts, e.g. a worktree of HEAD). BENCH_AB_RUNS picks the runs per variant (default `bun,cends`):
+// A variant is `name`, then `:VAR=value,VAR=value` (the environment of its relay and of its Bun producer and
+// consumers) and/or `@/path/to/checkout` (its relay/main.ts, e.g. a worktree of HEAD; the ends stay this tree's).
+// BENCH_AB_RUNS picks the runs per variant (default `bun,cends`):
 // `bun` = Bun ends at BENCH_RATE (default 10k/s) latency, `cends` = C ends (relay-bench-ends.c) latency, `thru`
 // = C ends at max rate (the relay alone), `thrubun` = Bun ends at max rate. The C reference runs once per round
 // and layout: fanlat (and the C ends around the C relay) with any latency run, uds fanout with any throughput
@@ -44,6 +45,18 @@ export function parseVariants(text: string): Variant[] {
     });
 }
 
+/** Put `env` into process.env (which every spawned Bun end inherits); returns the undo. */
+export function setEnv(env: Record<string, string>): () => void {
+  const before = Object.entries(env).map(([k]) => [k, process.env[k]] as const);
+  Object.assign(process.env, env);
+  return () => {
+    for (const [k, v] of before) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
 const RUNS = ["bun", "cends", "thru", "thrubun"] as const;
 type Run = (typeof RUNS)[number];
 
@@ -64,7 +77,6 @@ export async function runAb(opts: {
   let bad = 0;
   const latencyRuns = opts.runs.some((r) => r === "bun" || r === "cends");
   const thruRuns = opts.runs.some((r) => r === "thru" || r === "thrubun");
-  const warmup = defaultWarmup(opts.rate);
   try {
     const uds = await c.build(work);
     for (let r = 0; r < opts.rounds; r++) {
@@ -74,6 +86,8 @@ export async function runAb(opts: {
         const n = opts.variants.length;
         const order = opts.variants.map((_, i) => opts.variants[(i + r + li) % n]!);
         for (const v of order) {
+          const restore = setEnv(v.env);
+          const warmup = defaultWarmup(opts.rate); // a variant's BENCH_WARMUP_S sets its own
           for (const run of opts.runs) {
             if (run === "bun" || run === "cends") {
               const l = await relayLatency(
@@ -104,12 +118,21 @@ export async function runAb(opts: {
               row[`${v.name}.${run}.relayNs`] = t.nsPerFrame.relay;
             }
           }
+          restore();
         }
         if (latencyRuns) {
           const fl = await uds.fanlat(3, opts.rate, opts.frames);
           row["C.fanlat.p50"] = fl.p50;
           row["C.fanlat.p99"] = fl.p99;
-          const cc = await bunEndsViaCRelay(work, uds, 3, opts.rate, opts.frames, warmup, uds.ends);
+          const cc = await bunEndsViaCRelay(
+            work,
+            uds,
+            3,
+            opts.rate,
+            opts.frames,
+            defaultWarmup(opts.rate),
+            uds.ends,
+          );
           row["C.cends.p50"] = cc.p50;
           row["C.cends.p99"] = cc.p99;
         }

@@ -173,7 +173,16 @@ export async function relayThroughput(
  * counted in 5000-frame windows at 10k/s, the frames over 300 µs are 3-8× the steady rate for the first ~1.5 s
  * and flat after. The old 1000 frames (0.1 s) left most of that start-up transient in a steady-state figure.
  */
-export const defaultWarmup = (rate: number): number => Math.max(1000, Math.round(rate * 2));
+export const defaultWarmup = (rate: number): number => Math.max(1000, Math.round(rate * warmupSeconds()));
+
+/** BENCH_WARMUP_S (default 2): the warm-up's length in seconds at the paced rate. */
+function warmupSeconds(): number {
+  const raw = process.env.BENCH_WARMUP_S;
+  if (raw === undefined || raw === "") return 2;
+  const s = Number(raw);
+  if (!(s >= 0)) throw new Error(`BENCH_WARMUP_S=${raw}: expected seconds (>= 0)`);
+  return s;
+}
 
 /** One-way latency through our relay: `frames` measured frames per consumer after `warmup` warm-up frames. */
 export async function relayLatency(
