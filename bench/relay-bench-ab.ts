@@ -116,6 +116,9 @@ export async function runAb(opts: {
               bad += t.bad;
               row[`${v.name}.${run}.rate`] = t.inRate;
               row[`${v.name}.${run}.relayNs`] = t.nsPerFrame.relay;
+              row[`${v.name}.${run}.journalAtEnd`] = t.journal.atEnd;
+              row[`${v.name}.${run}.journalCatchUpMs`] = t.journal.catchUpMs;
+              row[`${v.name}.${run}.journalLookMs`] = t.journal.lookMs;
             }
           }
           restore();
@@ -168,7 +171,7 @@ export function formatAb(
     const cols: string[] = [];
     for (const run of opts.runs) {
       if (run === "bun" || run === "cends") cols.push(`${run}.p50`, `${run}.p99`);
-      else cols.push(`${run}.rate`, `${run}.relayNs`);
+      else cols.push(`${run}.rate`, `${run}.relayNs`, `${run}.journalAtEnd`, `${run}.journalCatchUpMs`);
     }
     const label: Record<string, string> = {
       "bun.p50": `Bun ends p50 @${opts.rate / 1000}k/s`,
@@ -177,6 +180,10 @@ export function formatAb(
       "cends.p99": "C ends p99",
       "thru.rate": "C ends max, M frames/s",
       "thru.relayNs": "relay ns/frame (C ends)",
+      "thru.journalAtEnd": "journal committed ÷ fanned out at the end (C ends)",
+      "thru.journalCatchUpMs": "journal all committed, ms after the run (C ends)",
+      "thrubun.journalAtEnd": "journal committed ÷ fanned out at the end (Bun ends)",
+      "thrubun.journalCatchUpMs": "journal all committed, ms after the run (Bun ends)",
       "thrubun.rate": "Bun ends max, M frames/s",
       "thrubun.relayNs": "relay ns/frame (Bun ends)",
     };
@@ -184,7 +191,8 @@ export function formatAb(
       `| variant | ${cols.map((k) => label[k]).join(" | ")} |`,
       `|---|${cols.map(() => "---").join("|")}|`,
     );
-    const fmt = (k: string, v: number) => (k.endsWith(".rate") ? (v / 1e6).toFixed(2) : v.toFixed(1));
+    const fmt = (k: string, v: number) =>
+      k.endsWith(".rate") ? (v / 1e6).toFixed(2) : k.endsWith(".journalAtEnd") ? v.toFixed(3) : v.toFixed(1);
     for (const v of opts.variants) {
       out.push(`| ${v.name} | ${cols.map((k) => fmt(k, med(`${v.name}.${k}`))).join(" | ")} |`);
     }

@@ -2,7 +2,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadRelayConfig } from "../relay/config.ts";
-import { frames as encodeFrames, startRelayProcess, waitFor, waitForFilters } from "../relay/testing.ts";
+import {
+  frames as encodeFrames,
+  type RelayProcess,
+  startRelayProcess,
+  waitFor,
+  waitForFilters,
+} from "../relay/testing.ts";
 import { FRAME_SIZE, FrameOffset, Kind } from "../schema/frame.ts";
 import type { CRef } from "./relay-bench-c.ts";
 import { cpuSeconds, type Helper, percentile, pinned, spawnHelper } from "./relay-bench-procs.ts";
@@ -25,7 +31,7 @@ export async function withRelay<T>(
   queueBytes: number,
   consumers: number,
   consumerArgs: (i: number, path: string) => string[],
-  body: (relayIn: string, cons: Helper[], relayPid: number) => Promise<T>,
+  body: (relayIn: string, cons: Helper[], relayPid: number, relay: RelayProcess) => Promise<T>,
   relayEnv: Record<string, string> = {},
   root?: string,
   /** The consumer program before its arguments (default the Bun consumer; the C ends: [CRef.ends, "cons"]). */
@@ -54,7 +60,7 @@ export async function withRelay<T>(
     );
     const detach = attachToRelay === null ? null : await attachToRelay(relay.proc.pid);
     try {
-      return await body(relay.inPath, cons, relay.proc.pid);
+      return await body(relay.inPath, cons, relay.proc.pid, relay);
     } finally {
       await detach?.();
     }
@@ -122,7 +128,7 @@ export async function relayThroughput(
             String(Kind.Status),
           ]
         : ["thru", path, `bench-${i}`, String(frames)],
-    async (relayIn, cons, relayPid) => {
+    async (relayIn, cons, relayPid, relay) => {
       const template = join(work, "producer-batch.bin");
       if (cEnds) writeFileSync(template, producerBatch(batch));
       const relayCpu0 = cpuSeconds(relayPid);
@@ -156,15 +162,41 @@ export async function relayThroughput(
           producer: ((p.cpuS as number) * 1e9) / frames,
           consumers: results.map((r) => ((r.cpuS as number) * 1e9) / frames),
         };
-        return { inRate: (frames / (tLast - (p.t0 as number))) * 1e9, bad, cpu, nsPerFrame };
+        const journal = await journalCatchUp(relay, tLast);
+        return { inRate: (frames / (tLast - (p.t0 as number))) * 1e9, bad, cpu, nsPerFrame, journal };
       } finally {
         await producer.kill();
       }
     },
-    relayEnv,
+    { RELAY_METRICS_PORT: "0", ...relayEnv },
     root,
     cEnds ? [cEnds, "cons"] : undefined,
   );
+}
+
+/**
+ * The rate above ends at the last consumer's last frame; the journal may still be writing then. Its committed
+ * share of the frames (committed ÷ head) at the first look after that, and the ms from that last frame until
+ * every frame is committed (NaN with the journal off, Infinity if not within 60 s).
+ */
+async function journalCatchUp(relay: RelayProcess, tLastNs: number) {
+  const look = async () => ({
+    committed: await relay.metric("tapewire_relay_journal_committed_position"),
+    head: await relay.metric("tapewire_relay_journal_head_position"),
+  });
+  const first = await look();
+  const atEnd = first.committed / first.head;
+  const lookMs = Date.now() - tLastNs / 1e6;
+  if (Number.isNaN(atEnd)) return { atEnd, lookMs, catchUpMs: Number.NaN };
+  let last = first;
+  const deadline = Date.now() + 60_000;
+  while (last.committed < last.head && Date.now() < deadline) {
+    await Bun.sleep(5);
+    last = await look();
+  }
+  const catchUpMs =
+    last.committed >= last.head ? Math.max(0, Date.now() - tLastNs / 1e6) : Number.POSITIVE_INFINITY;
+  return { atEnd, lookMs, catchUpMs: first.committed >= first.head ? 0 : catchUpMs };
 }
 
 /**
