@@ -6,8 +6,11 @@
 import {
   close,
   closeSync,
+  constants,
   fsync,
   fsyncSync,
+  ftruncate,
+  ftruncateSync,
   openSync,
   readFileSync,
   readSync,
@@ -54,6 +57,8 @@ export interface JournalStats {
   deletedSegments: number;
   /** Closed segments past retention that wait for their `.archived` marker. */
   waitingArchive: number;
+  /** Flushes written through the O_DIRECT descriptor (DIRECT_ALIGN). */
+  directFlushes: number;
 }
 
 const RETENTION_EVERY_MS = 10_000;
@@ -63,6 +68,15 @@ const CHUNK_BYTES = (1 << 15) * FRAME_SIZE;
 const POOL_MAX = 32;
 /** Flushes up to this size are written on the event loop (relay/journal/journal.ts flush()). */
 const SYNC_WRITE_BYTES = 64 * 1024;
+/**
+ * Large flushes go through a second, O_DIRECT descriptor of the segment: from the reused chunks straight to the
+ * disk, no page-cache copy, no writeback later. Its writes start and end on this boundary (memory, file offset
+ * and length; the chunks are page-aligned allocations), so the pending chunks begin at the aligned file offset
+ * at or below the segment's end, their first bytes a copy of what is already written there (the "lead"), and
+ * the last block is padded with whatever the reused chunk held: past the committed end, rewritten by the next
+ * flush, cut at rotation, at shutdown and by recovery (only commit records say what a segment holds).
+ */
+const DIRECT_ALIGN = 4096;
 /** Appends up to this many bytes are copied in a loop instead of through a subarray view. */
 const SMALL_COPY = 16 * FRAME_SIZE;
 
@@ -72,12 +86,25 @@ export class Journal {
   /** Global position after every frame written to disk with its commit record. */
   committed: number;
   readonly segments: Segment[];
-  /** Frames appended since the last flush: full chunks, the last one filled to pendingLength % CHUNK_BYTES. */
+  /**
+   * Frames appended since the last flush, after `pendingLead` bytes already written (see DIRECT_ALIGN): chunk
+   * byte 0 is file offset `current.bytes - pendingLead`, aligned.
+   */
   private pending: Uint8Array[] = [];
   private pendingLength = 0;
+  private pendingLead = 0;
   /** The chunks being written on the thread pool (frames [committed, committed + its frames)), or empty. */
   private inflight: Uint8Array[] = [];
   private inflightLength = 0;
+  private inflightLead = 0;
+  /** The flush in flight fills its segment: it rotates once committed, and the pending frames start the next. */
+  private rotateAfter = false;
+  /** O_DIRECT descriptor of the current segment (null: not supported here, buffered writes only). */
+  private directFd: number | null;
+  /** False once a direct write was refused (EINVAL): the buffered descriptor from then on. */
+  private direct = true;
+  /** The current segment file's end after padded direct writes (> its bytes: cut before it is closed). */
+  private fileEnd = 0;
   private writing = false;
   private readonly pool: Uint8Array[] = [];
   private closed = false;
@@ -119,6 +146,7 @@ export class Journal {
       writeErrors: 0,
       deletedSegments: 0,
       waitingArchive: 0,
+      directFlushes: 0,
     };
     const last = opened.last;
     copyState(last.state, state);
@@ -127,12 +155,15 @@ export class Journal {
     const reuse = this.segments.at(-1);
     if (reuse && reuse.endPos === reuse.startPos) {
       this.current = reuse;
-      this.writeFd = openSync(join(opts.dir, segmentName(reuse.startPos)), "r+");
+      const path = join(opts.dir, segmentName(reuse.startPos));
+      this.writeFd = openSync(path, "r+");
+      this.directFd = this.openDirect(path);
       this.indexFd = openSync(join(opts.dir, indexName(reuse.startPos)), "a");
     } else {
       const created = this.createSegment(last.endPos);
       this.current = created.segment;
       this.writeFd = created.writeFd;
+      this.directFd = created.directFd;
       this.indexFd = created.indexFd;
     }
     this.updateStats();
@@ -154,12 +185,13 @@ export class Journal {
   /** Copy whole frames into the pending chunks; written by the next flush. Never touches the disk. */
   append(src: Uint8Array, start: number, length: number): void {
     if (length === 0) return;
-    // Chunks hold whole frames (CHUNK_BYTES is a multiple of FRAME_SIZE): a read's run is one or two copies.
+    // A read's run is one or two copies (a frame may straddle two chunks after a lead).
     let from = start;
     const end = start + length;
     while (from < end) {
-      const used = this.pendingLength % CHUNK_BYTES;
-      if (used === 0 && this.pendingLength === this.pending.length * CHUNK_BYTES)
+      const fill = this.pendingLead + this.pendingLength;
+      const used = fill % CHUNK_BYTES;
+      if (used === 0 && fill === this.pending.length * CHUNK_BYTES)
         this.pending.push(this.pool.pop() ?? new Uint8Array(CHUNK_BYTES));
       const n = Math.min(CHUNK_BYTES - used, end - from);
       const chunk = this.pending[this.pending.length - 1]!;
@@ -185,6 +217,7 @@ export class Journal {
     if (this.pendingLength === 0 || this.writing || this.rotating) return;
     const seg = this.current;
     const chunks = this.pending;
+    const lead = this.pendingLead;
     const length = this.pendingLength;
     const position = seg.bytes;
     const endPos = this.head;
@@ -193,24 +226,43 @@ export class Journal {
     this.pending = this.inflight; // empty: the last commit handed its chunks back to the pool
     this.inflight = chunks;
     this.inflightLength = length;
+    this.inflightLead = lead;
     this.pendingLength = 0;
     seg.bytes += length;
+    // Decided here, not at the commit: the next frames' layout depends on it (a new segment starts at 0).
+    this.rotateAfter =
+      seg.bytes >= this.opts.segmentBytes || Date.now() - seg.createdAt >= this.opts.segmentMs;
+    this.pendingLead = this.rotateAfter ? 0 : seg.bytes % DIRECT_ALIGN;
+    if (this.pendingLead > 0) {
+      const first = this.pool.pop() ?? new Uint8Array(CHUNK_BYTES);
+      copyBytes(chunks, lead + length - this.pendingLead, this.pendingLead, first, 0);
+      this.pending.push(first);
+    }
     const fd = this.writeFd;
     const indexFd = this.indexFd;
+    const base = position - lead; // the file offset of the chunks' byte 0
     // A small flush (every one below ~270k frames/s at the default 5 ms) is written on this thread: a few KB
     // into the page cache cost less than a thread-pool round trip, and no second thread wakes up beside the
-    // relay's fan-out. A large one could wait behind the disk's writeback: the thread pool.
+    // relay's fan-out. A large one could wait behind the disk's writeback: the thread pool, direct if it can.
     if (!sync && length > SYNC_WRITE_BYTES) {
-      this.writeChunks(chunks, length, fd, position, () => this.commit(seg, endPos, false, indexFd));
+      const direct = this.direct && this.directFd !== null && base % DIRECT_ALIGN === 0;
+      const to = direct ? Math.ceil((lead + length) / DIRECT_ALIGN) * DIRECT_ALIGN : lead + length;
+      if (direct) {
+        this.fileEnd = Math.max(this.fileEnd, base + to);
+        this.stats.directFlushes++;
+      }
+      this.writeChunks(chunks, direct ? 0 : lead, to, direct ? this.directFd! : fd, fd, base, () =>
+        this.commit(seg, endPos, false, indexFd),
+      );
       return;
     }
-    let done = 0;
+    let done = lead;
+    const end = lead + length;
     try {
-      while (done < length) {
+      while (done < end) {
         const c = Math.floor(done / CHUNK_BYTES);
         const at = done - c * CHUNK_BYTES;
-        const want = Math.min(CHUNK_BYTES - at, length - done);
-        done += writeSync(fd, chunks[c]!, at, want, position + done);
+        done += writeSync(fd, chunks[c]!, at, Math.min(CHUNK_BYTES - at, end - done), base + done);
       }
     } catch (error) {
       if (sync) throw error;
@@ -218,7 +270,8 @@ export class Journal {
       this.log.limited("error", "journal-write", "journal write failed; retrying", { error });
       // The whole flush again on the thread pool (rewriting what went through is harmless: same bytes).
       setTimeout(
-        () => this.writeChunks(chunks, length, fd, position, () => this.commit(seg, endPos, false, indexFd)),
+        () =>
+          this.writeChunks(chunks, lead, end, fd, fd, base, () => this.commit(seg, endPos, false, indexFd)),
         this.opts.flushMs,
       );
       return;
@@ -227,36 +280,63 @@ export class Journal {
   }
 
   /**
-   * Write `length` bytes of `chunks` at `position` on the thread pool, every chunk's write handed over at once
-   * (positional writes of disjoint ranges: their order does not matter), then `done` once all are through.
-   * One event-loop turn per flush, not one per chunk: at max rate a turn of the relay takes milliseconds, and
-   * chained writes (the next chunk's write issued from the last one's callback) left the pool idle ~85% of a
-   * run while the journal fell behind the fan-out. A partial write goes on from where it stopped; a failed one
-   * is retried (a full disk) and nothing is committed before it is through.
+   * Write bytes [from, to) of `chunks` (byte k at file offset base + k) on the thread pool, every chunk's write
+   * handed over at once (positional writes of disjoint ranges: their order does not matter), then `done` once
+   * all are through. One event-loop turn per flush, not one per chunk: at max rate a turn of the relay takes
+   * milliseconds, and chained writes (the next chunk's write issued from the last one's callback) left the pool
+   * idle ~85% of a run while the journal fell behind the fan-out. A partial write goes on from where it
+   * stopped; a failed one is retried (a full disk) and nothing is committed before it is through. A direct
+   * write refused as such (EINVAL: a file system without O_DIRECT, a misaligned buffer) is written through
+   * `buffered` instead, and direct writes stop.
    */
   private writeChunks(
     chunks: Uint8Array[],
-    length: number,
+    from: number,
+    to: number,
     fd: number,
-    position: number,
+    buffered: number,
+    base: number,
     done: () => void,
   ): void {
-    let left = Math.ceil(length / CHUNK_BYTES);
-    const writeChunk = (c: number, at: number): void => {
-      const want = Math.min(CHUNK_BYTES, length - c * CHUNK_BYTES) - at;
-      write(fd, chunks[c]!, at, want, position + c * CHUNK_BYTES + at, (error, n) => {
+    const firstChunk = Math.floor(from / CHUNK_BYTES);
+    let left = Math.ceil(to / CHUNK_BYTES) - firstChunk;
+    const writeChunk = (c: number, at: number, end: number, via: number): void => {
+      write(via, chunks[c]!, at, end - at, base + c * CHUNK_BYTES + at, (error, n) => {
         if (this.closed) return;
         if (error) {
+          if (via !== buffered && error.code === "EINVAL") {
+            this.stopDirect(error);
+            writeChunk(c, at, end, buffered);
+            return;
+          }
           this.stats.writeErrors++;
           this.log.limited("error", "journal-write", "journal write failed; retrying", { error });
-          setTimeout(() => writeChunk(c, at), this.opts.flushMs);
+          setTimeout(() => writeChunk(c, at, end, via), this.opts.flushMs);
           return;
         }
-        if (n < want) writeChunk(c, at + n);
+        if (at + n < end) writeChunk(c, at + n, end, via);
         else if (--left === 0) done();
       });
     };
-    for (let c = 0; c * CHUNK_BYTES < length; c++) writeChunk(c, 0);
+    for (let c = firstChunk; c * CHUNK_BYTES < to; c++)
+      writeChunk(c, Math.max(from - c * CHUNK_BYTES, 0), Math.min(to - c * CHUNK_BYTES, CHUNK_BYTES), fd);
+  }
+
+  private stopDirect(error: NodeJS.ErrnoException): void {
+    if (!this.direct) return;
+    this.direct = false;
+    this.log.warn("journal: direct writes refused; buffered from now on", { error });
+  }
+
+  /** An O_DIRECT descriptor of a segment file, or null where the file system has none. */
+  private openDirect(path: string): number | null {
+    if (!this.direct) return null;
+    try {
+      return openSync(path, constants.O_WRONLY | constants.O_DIRECT);
+    } catch (error) {
+      this.stopDirect(error as NodeJS.ErrnoException);
+      return null;
+    }
   }
 
   /**
@@ -312,8 +392,7 @@ export class Journal {
     this.writing = false;
     this.stats.flushes++;
     // A rotation fsyncs the segment it closes; shutdown (close) fsyncs and closes the files itself.
-    const full = seg.bytes >= this.opts.segmentBytes || Date.now() - seg.createdAt >= this.opts.segmentMs;
-    if (full && !this.closing) this.rotate();
+    if (this.rotateAfter && !this.closing) this.rotate();
     else this.fsyncIfDue();
     this.updateStats();
     this.onCommit(this.committed);
@@ -328,9 +407,14 @@ export class Journal {
     if (pos >= this.committed) {
       const inflightFrames = this.inflightLength / FRAME_SIZE;
       const rel = pos - this.committed;
-      if (rel < inflightFrames)
-        return copyChunks(this.inflight, rel, Math.min(maxFrames, inflightFrames - rel), dst);
-      return copyChunks(this.pending, rel - inflightFrames, Math.min(maxFrames, this.head - pos), dst);
+      if (rel < inflightFrames) {
+        const n = Math.min(maxFrames, inflightFrames - rel);
+        copyBytes(this.inflight, this.inflightLead + rel * FRAME_SIZE, n * FRAME_SIZE, dst, 0);
+        return n;
+      }
+      const n = Math.min(maxFrames, this.head - pos);
+      copyBytes(this.pending, this.pendingLead + (rel - inflightFrames) * FRAME_SIZE, n * FRAME_SIZE, dst, 0);
+      return n;
     }
     const seg = this.segmentAt(pos);
     if (!seg) return 0;
@@ -386,6 +470,8 @@ export class Journal {
     // A write still in flight is not waited for: its frames were never acknowledged (collectors resend).
     this.flush(true);
     this.closed = true;
+    if (this.fileEnd > this.current.bytes) ftruncateSync(this.writeFd, this.current.bytes);
+    if (this.directFd !== null) closeSync(this.directFd);
     fsyncSync(this.writeFd);
     fsyncSync(this.indexFd);
     closeSync(this.writeFd);
@@ -428,7 +514,9 @@ export class Journal {
   private rotate(): void {
     const old = this.current;
     const oldFrames = this.writeFd;
+    const oldDirect = this.directFd;
     const oldIndex = this.indexFd;
+    const padded = this.fileEnd > old.bytes;
     const startPos = this.committed;
     const state = newSeqStateFrom(this.recordState); // the sequence state at `committed`
     this.rotating = true;
@@ -440,11 +528,13 @@ export class Journal {
       fail(what, error);
       if (--syncing > 0) return;
       close(oldFrames, (e) => fail("close of the closed segment", e));
+      if (oldDirect !== null) close(oldDirect, (e) => fail("close of the closed segment", e));
       close(oldIndex, (e) => fail("close of the closed index", e));
       if (this.closed) return;
       const created = this.createSegment(startPos, state, false);
       this.current = created.segment;
       this.writeFd = created.writeFd;
+      this.directFd = created.directFd;
       this.indexFd = created.indexFd;
       this.rotating = false;
       fsync(created.indexFd, (e) => fail("fsync of the new index", e));
@@ -457,7 +547,14 @@ export class Journal {
       this.updateStats();
       this.flush();
     };
-    fsync(oldFrames, synced("fsync of the closed segment"));
+    // The last direct write's padding goes first: a closed segment is exactly its frames.
+    const syncFrames = () => fsync(oldFrames, synced("fsync of the closed segment"));
+    if (padded)
+      ftruncate(oldFrames, old.bytes, (e) => {
+        fail("cutting the closed segment's padding", e);
+        syncFrames();
+      });
+    else syncFrames();
     fsync(oldIndex, synced("fsync of the closed index"));
   }
 
@@ -466,8 +563,11 @@ export class Journal {
     startPos: number,
     state: SeqState = this.state,
     syncIndex = true,
-  ): { segment: Segment; writeFd: number; indexFd: number } {
-    const writeFd = openSync(join(this.opts.dir, segmentName(startPos)), "w+");
+  ): { segment: Segment; writeFd: number; directFd: number | null; indexFd: number } {
+    const path = join(this.opts.dir, segmentName(startPos));
+    const writeFd = openSync(path, "w+");
+    const directFd = this.openDirect(path);
+    this.fileEnd = 0;
     const indexFd = openSync(join(this.opts.dir, indexName(startPos)), "a");
     const record: CommitRecord = {
       endPos: startPos,
@@ -488,7 +588,7 @@ export class Journal {
       readFd: null,
     };
     this.segments.push(segment);
-    return { segment, writeFd, indexFd };
+    return { segment, writeFd, directFd, indexFd };
   }
 
   /** Delete closed segments past the age or size bound, oldest first, once archived (or if not required). */
@@ -513,14 +613,16 @@ export class Journal {
   }
 }
 
-/** Copy `n` frames from frame index `first` of a chunk list into `dst`, stopping at a chunk's end. */
-function copyChunks(chunks: Uint8Array[], first: number, n: number, dst: Uint8Array): number {
-  const perChunk = CHUNK_BYTES / FRAME_SIZE;
-  const c = Math.floor(first / perChunk);
-  const at = (first - c * perChunk) * FRAME_SIZE;
-  const take = Math.min(n, perChunk - first + c * perChunk);
-  dst.set(chunks[c]!.subarray(at, at + take * FRAME_SIZE));
-  return take;
+/** Copy `length` bytes from byte `from` of a chunk list (chunk k holds bytes from k * CHUNK_BYTES) into `dst`. */
+function copyBytes(chunks: Uint8Array[], from: number, length: number, dst: Uint8Array, at: number): void {
+  let done = 0;
+  while (done < length) {
+    const c = Math.floor((from + done) / CHUNK_BYTES);
+    const off = from + done - c * CHUNK_BYTES;
+    const n = Math.min(CHUNK_BYTES - off, length - done);
+    dst.set(chunks[c]!.subarray(off, off + n), at + done);
+    done += n;
+  }
 }
 
 function newSeqStateFrom(from: SeqState): SeqState {
