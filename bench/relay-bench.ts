@@ -145,6 +145,8 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
         row.relayNs = Math.round(ours.nsPerFrame.relay);
         row.producerNs = Math.round(ours.nsPerFrame.producer);
         row.consumersNs = Math.round(ours.nsPerFrame.consumers.reduce((a, b) => a + b, 0));
+        row.journalAtEnd = ours.journal.atEnd;
+        row.journalCatchUpMs = ours.journal.catchUpMs;
         if (o.cEnds) {
           const alone = await relayThroughput(
             work,
@@ -159,6 +161,8 @@ export async function runRelayBench(opts: RelayBenchOptions = {}): Promise<Relay
           relayBad += alone.bad;
           row.cEndsRelayNs = Math.round(alone.nsPerFrame.relay);
           row.cEndsConsumersNs = Math.round(alone.nsPerFrame.consumers.reduce((a, b) => a + b, 0));
+          row.cEndsJournalAtEnd = alone.journal.atEnd;
+          row.cEndsJournalCatchUpMs = alone.journal.catchUpMs;
         }
         row.cThru = await uds.fanout(o.consumers, o.batch, o.throughputFrames * 3);
       }
@@ -287,9 +291,12 @@ function conditions(r: RelayBenchResult): string {
 /** CPU per frame in of each process in the throughput runs (medians over the rounds). */
 function cpuLine(r: RelayBenchResult): string {
   const med = (key: string) => median(r.rounds.map((x) => x[key] ?? Number.NaN)).toFixed(0);
+  const share = (key: string) => median(r.rounds.map((x) => x[key] ?? Number.NaN)).toFixed(3);
   return (
     `CPU per frame in, ns: Bun ends: relay ${med("relayNs")} (with its journal's writes), producer ${med("producerNs")},` +
-    ` 3 consumers ${med("consumersNs")} together; C ends: relay ${med("cEndsRelayNs")}, 3 C consumers ${med("cEndsConsumersNs")}.`
+    ` 3 consumers ${med("consumersNs")} together; C ends: relay ${med("cEndsRelayNs")}, 3 C consumers ${med("cEndsConsumersNs")}.` +
+    ` The journal at the run's end (its last frame fanned out): ${share("journalAtEnd")} of the frames committed, all of` +
+    ` them ${med("journalCatchUpMs")} ms after (Bun ends); C ends ${share("cEndsJournalAtEnd")}, ${med("cEndsJournalCatchUpMs")} ms.`
   );
 }
 
