@@ -1,6 +1,7 @@
 // The relay journal: every accepted frame, as sent to consumers, appended to segment files of raw 48-byte frames.
 // append() only copies into pending chunks, reused (the fan-out path never waits on the disk); a timer every
-// TAPEWIRE_RELAY_ACK_MS hands them to the thread pool to write, then appends one commit record (record.ts), fsyncs at most every
+// TAPEWIRE_RELAY_ACK_MS writes them (a small flush on this thread; a large one on the thread pool, O_DIRECT where
+// the file system takes it: DIRECT_ALIGN), then appends one commit record (record.ts), fsyncs at most every
 // TAPEWIRE_JOURNAL_FSYNC_MS, rotates by size or age, and tells the ingest side what is journaled (acks).
 // Layout and recovery rules: relay/README.md ("Journal").
 import {
@@ -62,7 +63,7 @@ export interface JournalStats {
 }
 
 const RETENTION_EVERY_MS = 10_000;
-/** Pending and in-flight frames live in fixed chunks of whole frames, reused: no growth copy, no fresh buffer per flush. */
+/** Pending and in-flight frames live in fixed chunks, reused: no growth copy, no fresh buffer per flush. */
 const CHUNK_BYTES = (1 << 15) * FRAME_SIZE;
 /** Free chunks kept for reuse (48 MiB); after a larger burst the rest are left to the garbage collector. */
 const POOL_MAX = 32;
@@ -211,7 +212,8 @@ export class Journal {
   /**
    * Hand the pending frames to the thread pool for writing (double-buffered: appends go on into the other
    * buffer), then commit: one commit record, fsync when due, rotation when the segment is full or old, acks.
-   * One flush in flight at a time (its chunks written at once: writeChunks). A small flush, and every one at shutdown (`sync`), is written on this thread.
+   * One flush in flight at a time (its chunks' writes all handed over at once: writeChunks). A small flush,
+   * and every one at shutdown (`sync`), is written on this thread.
    */
   flush(sync = false): void {
     if (this.pendingLength === 0 || this.writing || this.rotating) return;
