@@ -102,6 +102,11 @@ export const relayConfig = defineConfig(
       default: true,
       meaning: "a segment is deleted only after the archiver wrote its `.archived` marker (relay/README.md)",
     }),
+    journalDirect: bool("TAPEWIRE_JOURNAL_DIRECT", {
+      default: true,
+      meaning:
+        "journal flushes over 64 KiB (above ~270k frames/s) are written O_DIRECT, without the page-cache copy; false = through the page cache, so a resume soon after such a burst reads memory, not the disk",
+    }),
     traceFile: string("TAPEWIRE_RELAY_TRACE", {
       default: "",
       meaning:

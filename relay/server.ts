@@ -57,6 +57,7 @@ export async function startRelay(
           retentionMs: config.retentionMs,
           retentionBytes: config.retentionBytes,
           requireArchive: config.requireArchive,
+          direct: config.journalDirect,
         },
         state,
         log,

@@ -148,3 +148,18 @@ test("a segment closed after a padded direct write is exactly its frames; the ne
     rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
+
+test("with direct writes off (TAPEWIRE_JOURNAL_DIRECT=false) a large flush goes through the page cache, unpadded", async () => {
+  const dir = tempDir("tapewire-journal-direct-");
+  try {
+    const j = new Journal({ ...options(dir), direct: false }, newSeqState(), quiet);
+    appendIds(j, 0, 2000); // 96,000 bytes: the thread-pool path
+    await flushed(j, 2000);
+    expect(j.stats.directFlushes).toBe(0);
+    expect(statSync(join(dir, segmentName(0))).size).toBe(2000 * FRAME_SIZE);
+    expect(readIds(j, 2000)).toEqual(range(0, 2000));
+    j.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -43,6 +43,8 @@ export interface JournalOptions {
   retentionMs: number;
   retentionBytes: number;
   requireArchive: boolean;
+  /** Large flushes through an O_DIRECT descriptor (DIRECT_ALIGN); default true. */
+  direct?: boolean;
 }
 
 export interface JournalStats {
@@ -102,7 +104,7 @@ export class Journal {
   private rotateAfter = false;
   /** O_DIRECT descriptor of the current segment (null: not supported here, buffered writes only). */
   private directFd: number | null;
-  /** False once a direct write was refused (EINVAL): the buffered descriptor from then on. */
+  /** False with opts.direct false, or once a direct write was refused (EINVAL): buffered from then on. */
   private direct = true;
   /** The current segment file's end after padded direct writes (> its bytes: cut before it is closed). */
   private fileEnd = 0;
@@ -134,6 +136,7 @@ export class Journal {
     private readonly state: SeqState,
     private readonly log: Logger,
   ) {
+    this.direct = opts.direct ?? true;
     const opened = openSegments(opts.dir, log);
     this.segments = opened.segments;
     this.stats = {
