@@ -198,6 +198,42 @@ describe("analytics across archive and database", () => {
     }
   });
 
+  test("with our own COPY connection, a range the files hold opens none; an exchange without files still comes from the database", async () => {
+    // After the export above: hours 0-2 of exchanges 1 and 2 in Parquet. A URL nothing listens on: a request
+    // that opens the COPY connection fails.
+    const nowhere = new URL(db.url);
+    nowhere.port = "1";
+    const unreachable = new AnalyticsService(
+      db.sql,
+      registry,
+      analyticsConfig.read({ ARCHIVE_DIR: root }),
+      nowhere.toString(),
+    );
+    const raw = new AnalyticsService(db.sql, registry, analyticsConfig.read({ ARCHIVE_DIR: root }), db.url);
+    const archived = { ...range, to: new Date(base + 3 * H) };
+    try {
+      const files = await service.ohlcv(archived, 3600);
+      expect(files.sources).toEqual({ archivedFiles: 6, databaseRows: 0 });
+      expect(await unreachable.ohlcv(archived, 3600)).toEqual(files);
+      // Rows past the files: the COPY connection is opened (and fails here).
+      await expect(unreachable.ohlcv(range, 3600)).rejects.toThrow();
+      // A trade of an exchange that has no partition, inside the archived hours: counted, from the database.
+      await db.sql`INSERT INTO trades (time, exchange, instrument_id, trade_id, price, size, side, seq, recv_ns)
+        VALUES (${new Date(base + H + 7000)}, 3, 1, 777, 90001.5, 0.5, 'sell', 777, ${(base + H + 7000) * 1e6})`;
+      try {
+        const withThird = await raw.ohlcv(archived, 3600);
+        expect(withThird.sources).toEqual({ archivedFiles: 6, databaseRows: 1 });
+        expect(withThird).toEqual(await service.ohlcv(archived, 3600));
+        expect(withThird.result.filter((r) => r.exchange === 3).map((r) => r.trades)).toEqual([1]);
+      } finally {
+        await db.sql`DELETE FROM trades WHERE exchange = 3 AND trade_id = 777`;
+      }
+    } finally {
+      unreachable.close();
+      raw.close();
+    }
+  });
+
   test("VWAP is exact: Σ price·size / Σ size from the database's own numerics", async () => {
     const r = await service.ohlcv({ ...range, exchanges: [1] }, 6 * 3600);
     const [pg] =

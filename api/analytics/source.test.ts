@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type FreshDatabase, freshDatabase } from "../../lib/testing.ts";
 import { datasetByName } from "../../schema/archive.ts";
-import { liveSql } from "./source.ts";
+import { liveProbeSql, liveSql } from "./source.ts";
 
 const H = 3_600_000;
 const base = Date.UTC(2026, 10, 29, 0);
@@ -86,6 +86,10 @@ describe("the database side of a range", () => {
     test(name, async () => {
       const want = await reference(f, parts);
       expect(await live(f, parts)).toEqual(want);
+      // The probe (whether to open a COPY connection at all) says rows exactly when there are.
+      if (!trades) throw new Error("no trades dataset");
+      const probe = await db.sql.unsafe(liveProbeSql(liveSql(trades, f, parts)));
+      expect(probe.length).toBe(want.length ? 1 : 0);
       if (name.startsWith("no partitions")) expect(want.length).toBe(216);
       if (name.startsWith("everything")) expect(want.length).toBe(0);
     });
@@ -106,16 +110,19 @@ describe("the database side's plan", () => {
       end: new Date(base + 24 * H),
     }));
     const f = { from: new Date(base), to: new Date(base + 25 * H), exchanges: [], instruments: [] };
-    const [plan] = await db.sql.unsafe(`EXPLAIN (FORMAT JSON) ${liveSql(tops, f, parts)}`);
-    const nodes: { "Node Type": string; "Relation Name"?: string }[] = [];
-    const walk = (n: { Plans?: unknown[] } & (typeof nodes)[number]) => {
-      nodes.push(n);
-      for (const c of n.Plans ?? []) walk(c as typeof n);
-    };
-    walk(plan?.["QUERY PLAN"][0].Plan);
-    expect(
-      nodes.filter((n) => n["Relation Name"] === "book_tops" && n["Node Type"].includes("Seq Scan")),
-    ).toEqual([]);
+    // The rows, and the probe for any row (LIMIT 1: a plan of its own).
+    for (const statement of [liveSql(tops, f, parts), liveProbeSql(liveSql(tops, f, parts))]) {
+      const [plan] = await db.sql.unsafe(`EXPLAIN (FORMAT JSON) ${statement}`);
+      const nodes: { "Node Type": string; "Relation Name"?: string }[] = [];
+      const walk = (n: { Plans?: unknown[] } & (typeof nodes)[number]) => {
+        nodes.push(n);
+        for (const c of n.Plans ?? []) walk(c as typeof n);
+      };
+      walk(plan?.["QUERY PLAN"][0].Plan);
+      expect(
+        nodes.filter((n) => n["Relation Name"] === "book_tops" && n["Node Type"].includes("Seq Scan")),
+      ).toEqual([]);
+    }
     const [n] = await db.sql.unsafe(`SELECT count(*)::int AS n FROM (${liveSql(tops, f, parts)}) s`);
     expect(n?.n).toBe(3 * 3600);
   }, 30_000); // inserting half a million rows takes seconds on a loaded machine

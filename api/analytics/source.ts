@@ -3,7 +3,7 @@
 // Postgres. The manifest and the database rows are read in one snapshot, so a partition being exported
 // meanwhile is counted from one side only. Rows that arrive late for an archived partition are counted once
 // the archiver has re-exported it (within one ARCHIVE_CHECK_INTERVAL).
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import postgres from "postgres";
@@ -144,6 +144,9 @@ export function liveSql(
     LEFT JOIN ${INSTRUMENT_FACTORS} i ON i.id = t.instrument_id WHERE ${where(f, "t")}`;
 }
 
+/** A row of `live` (liveSql's text) or none: whether the database adds any row to the range. */
+export const liveProbeSql = (live: string) => `SELECT 1 FROM (${live}) probe LIMIT 1`;
+
 let counter = 0;
 
 /**
@@ -231,11 +234,20 @@ export async function loadRange(
       // (tests): postgres.js on the transaction.
       let liveBytes: number;
       if (copyUrl) {
-        const [snap] = await tx`SELECT pg_export_snapshot() AS id`;
+        // Whether the database adds a row at all, asked in the same round trip as the snapshot: an archived
+        // range (none) then opens no connection (a new one cost 5.6-7.9 ms of a request; the probe ~0.3).
+        const [[snap], probe] = await Promise.all([
+          tx`SELECT pg_export_snapshot() AS id`,
+          tx.unsafe(liveProbeSql(live)),
+        ]);
         const snapshot = String(snap?.id);
-        liveBytes = raw
-          ? await copyOutToFile(raw, copy, csv, { snapshot })
-          : await copyOnOwnConnection(copyUrl, snapshot, copy, csv);
+        if (!probe.length) {
+          writeFileSync(csv, "");
+          liveBytes = 0;
+        } else
+          liveBytes = raw
+            ? await copyOutToFile(raw, copy, csv, { snapshot })
+            : await copyOnOwnConnection(copyUrl, snapshot, copy, csv);
       } else liveBytes = await copyToFile(tx, copy, csv);
       return { liveBytes, files };
     });
