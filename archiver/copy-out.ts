@@ -1,6 +1,8 @@
 // COPY … TO STDOUT into a file. The stream is drained in flowing mode with synchronous writes: with
 // pipeline()'s backpressure, postgres.js under Bun leaves the socket paused after a large COPY and the
 // transaction's next statement (COMMIT) never completes (archiver.test.ts "a large partition" covers it).
+// `durable: false` leaves out the fsync, for a file read back and deleted by this process (the analytics' live
+// rows): nothing needs it on disk, and fsync made a request wait for the disk.
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import type postgres from "postgres";
 
@@ -8,6 +10,7 @@ export async function copyToFile(
   tx: postgres.Sql | postgres.TransactionSql,
   statement: string,
   path: string,
+  options: { durable?: boolean } = {},
 ): Promise<number> {
   const stream = await tx.unsafe(statement).readable();
   const fd = openSync(path, "w");
@@ -20,7 +23,7 @@ export async function copyToFile(
       stream.on("end", resolve);
       stream.on("error", reject);
     });
-    fsyncSync(fd);
+    if (options.durable !== false) fsyncSync(fd);
   } finally {
     closeSync(fd);
   }

@@ -38,6 +38,16 @@ describe("pg-copy", () => {
       await copyToFile(tx, statement, theirs);
     });
     expect(readFileSync(ours).equals(readFileSync(theirs))).toBe(true);
+    // Without the fsync (the analytics' scratch files): the same bytes, from both readers.
+    const oursNotSynced = join(tmp, "ours-not-synced.csv");
+    const theirsNotSynced = join(tmp, "theirs-not-synced.csv");
+    expect(await copyOutToFile(db.url, statement, oursNotSynced, { durable: false })).toBe(50_000);
+    await db.sql.begin(async (tx) => {
+      await tx`SET LOCAL TimeZone = 'UTC'`;
+      await copyToFile(tx, statement, theirsNotSynced, { durable: false });
+    });
+    expect(readFileSync(oursNotSynced).equals(readFileSync(ours))).toBe(true);
+    expect(readFileSync(theirsNotSynced).equals(readFileSync(ours))).toBe(true);
   });
 
   test("joins an exported snapshot: rows committed after it are not copied", async () => {

@@ -128,14 +128,15 @@ export interface CopySink {
 }
 
 /**
- * Run `setup` statements, then `copy` (a `COPY … TO STDOUT`), writing its data to `path` (fsync'd).
- * `snapshot` (from pg_export_snapshot()) makes the COPY see exactly that snapshot. Returns the rows copied.
+ * Run `setup` statements, then `copy` (a `COPY … TO STDOUT`), writing its data to `path` (fsync'd unless
+ * `durable: false`, copy-out.ts). `snapshot` (from pg_export_snapshot()) makes the COPY see exactly that snapshot.
+ * Returns the rows copied.
  */
 export async function copyOutToFile(
   url: string,
   copy: string,
   path: string,
-  options: { snapshot?: string } = {},
+  options: { snapshot?: string; durable?: boolean } = {},
 ): Promise<number> {
   const fd = openSync(path, "w");
   const out = new Uint8Array(FLUSH + 65536);
@@ -158,7 +159,7 @@ export async function copyOutToFile(
       },
       end() {
         flush();
-        fsyncSync(fd);
+        if (options.durable !== false) fsyncSync(fd);
       },
     });
   } finally {

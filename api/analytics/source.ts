@@ -167,7 +167,7 @@ export async function copyOnOwnConnection(
   try {
     return await own.begin("isolation level repeatable read read only", async (tx) => {
       await tx.unsafe(`SET TRANSACTION SNAPSHOT '${snapshot.replaceAll("'", "''")}'`);
-      return copyToFile(tx, copy, csv);
+      return copyToFile(tx, copy, csv, { durable: false });
     });
   } finally {
     await own.end({ timeout: 1 });
@@ -246,9 +246,9 @@ export async function loadRange(
           liveBytes = 0;
         } else
           liveBytes = raw
-            ? await copyOutToFile(raw, copy, csv, { snapshot })
+            ? await copyOutToFile(raw, copy, csv, { snapshot, durable: false })
             : await copyOnOwnConnection(copyUrl, snapshot, copy, csv);
-      } else liveBytes = await copyToFile(tx, copy, csv);
+      } else liveBytes = await copyToFile(tx, copy, csv, { durable: false });
       return { liveBytes, files };
     });
   } catch (error) {
