@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { copyToFile } from "../../archiver/copy-out.ts";
 import { readSourceCsv } from "../../archiver/duck.ts";
 import { INSTRUMENT_FACTORS } from "../../archiver/export.ts";
-import { copyOutToFile, rawCopySupported } from "../../archiver/pg-copy.ts";
+import { copyOutToFile, type PgCopyPool, rawCopySupported } from "../../archiver/pg-copy.ts";
 import { type ArchiveStore, ensureLocal } from "../../archiver/store.ts";
 import { type ArchiveDataset, decimalExpr } from "../../schema/archive.ts";
 import { footerBounds, footerStats } from "./footer.ts";
@@ -183,6 +183,8 @@ export async function loadRange(
   f: RangeFilter,
   scales: Scales,
   copyUrl?: string,
+  /** Our kept COPY connections to a (non-TLS) URL; without it, a connection is opened for each COPY. */
+  copyPool?: (url: string) => PgCopyPool,
 ): Promise<LoadedRange> {
   const raw = copyUrl && rawCopySupported(copyUrl) ? copyUrl : undefined;
   const id = `${d.name}_${process.pid}_${++counter}`;
@@ -245,9 +247,11 @@ export async function loadRange(
           writeFileSync(csv, "");
           liveBytes = 0;
         } else
-          liveBytes = raw
-            ? await copyOutToFile(raw, copy, csv, { snapshot, durable: false })
-            : await copyOnOwnConnection(copyUrl, snapshot, copy, csv);
+          liveBytes = !raw
+            ? await copyOnOwnConnection(copyUrl, snapshot, copy, csv)
+            : copyPool
+              ? await copyPool(raw).copyToFile(copy, csv, snapshot)
+              : await copyOutToFile(raw, copy, csv, { snapshot, durable: false });
       } else liveBytes = await copyToFile(tx, copy, csv, { durable: false });
       return { liveBytes, files };
     });
