@@ -40,7 +40,9 @@ export interface LoadedRange {
   /**
    * The view's rows as one SELECT per UTC day (the days' files; ascending), when every row comes from a file whose
    * partition lies within one day; null otherwise (database rows, or a partition across midnight). A query that
-   * groups by a part of a day (a second) can group each slice alone: smaller hash tables.
+   * groups by a part of a day (a second) can group each slice alone: smaller hash tables. A slice has the
+   * exchange and the files' stored columns (mantissas and decimals, not the view's DECIMALs): binding the
+   * view's conversions once per day doubled the week of spreads' planning (16.4 against 7.8 ms).
    */
   days: string[] | null;
   drop(): Promise<void>;
@@ -327,7 +329,7 @@ async function archivedPart(
     // One read_parquet over the files (inside the range, and cut by it), each file's exchange from its name (a
     // constant per file): one scan over several files spreads them over DuckDB's threads, where a UNION ALL of
     // a scan per exchange ran slower (a week of spreads 0.84x, the 1-day OHLCV 0.94x).
-    const scan = (some: readonly ArchivedFile[]) => {
+    const scan = (some: readonly ArchivedFile[], stored = false) => {
       const parts: string[] = [];
       for (const inside of [true, false]) {
         const group = some.filter((file) => file.inside === inside);
@@ -340,7 +342,7 @@ async function archivedPart(
             : `(CASE a.filename ${group.map((file) => `WHEN ${text(file)} THEN ${Math.trunc(file.exchange)}`).join(" ")} END)::SMALLINT`;
         const filter = where({ ...f, exchanges: [] }, "a", !inside);
         parts.push(
-          `SELECT ${presentColumns(d, scales, exchange)} FROM read_parquet([${group.map(text).join(", ")}], hive_partitioning = false${exchanges.size === 1 ? "" : ", filename = true"}) a${filter ? ` WHERE ${filter}` : ""}`,
+          `SELECT ${stored ? [`${exchange} AS exchange`, ...d.columns.map((c) => c.name)].join(", ") : presentColumns(d, scales, exchange)} FROM read_parquet([${group.map(text).join(", ")}], hive_partitioning = false${exchanges.size === 1 ? "" : ", filename = true"}) a${filter ? ` WHERE ${filter}` : ""}`,
         );
       }
       return parts.join(" UNION ALL ");
@@ -353,7 +355,7 @@ async function archivedPart(
     if (files.every((file) => file.end.getTime() <= (dayOf(file) + 1) * DAY)) {
       const byDay = new Map<number, ArchivedFile[]>();
       for (const file of files) byDay.set(dayOf(file), [...(byDay.get(dayOf(file)) ?? []), file]);
-      days = [...byDay.keys()].sort((a, b) => a - b).map((k) => scan(byDay.get(k) ?? []));
+      days = [...byDay.keys()].sort((a, b) => a - b).map((k) => scan(byDay.get(k) ?? [], true));
     }
     await duck.run(`CREATE TEMP VIEW ${view} AS ${select}`);
     created = true;
