@@ -111,13 +111,15 @@ export type Role = "relay" | "producer" | "consumer";
 
 /**
  * CPU placements (`taskset -c`, inherited by every thread and child): `free` leaves it to the scheduler; `split`
- * puts the relay and the producer on CPU 0 and the consumers on CPU 1; `one` puts everything on CPU 0. On this
+ * puts the relay and the producer on CPU 0 and the consumers on CPU 1; `own` gives the relay CPU 0 to itself (the
+ * producer and consumers on CPU 1: what a relay pinned to a core of its own gets); `one` puts everything on CPU 0. On this
  * 2-vCPU VM a same-CPU wake-up costs 12-20 µs against ~60 µs across CPUs, so an unpinned run's p50 is a lottery
  * of where each wakee lands; a pinned layout is the same for our relay and the C reference.
  */
 export const LAYOUTS: Record<string, Record<Role, string> | null> = {
   free: null,
   split: { relay: "0", producer: "0", consumer: "1" },
+  own: { relay: "0", producer: "1", consumer: "1" },
   one: { relay: "0", producer: "0", consumer: "0" },
 };
 

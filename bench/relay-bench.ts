@@ -545,7 +545,7 @@ if (import.meta.main) {
   // BENCH_ROUNDS=5 for more interleaved rounds; BENCH_BROKERS=0 skips Redis and NATS; BENCH_LATENCY=0 skips the
   // latency runs; BENCH_C_ENDS=0 skips the C-ends throughput row; BENCH_THROUGHPUT_FRAMES sets a run's frames.
   // BENCH_QUEUE_BYTES=default (the relay's 8 MiB) or bytes: the per-consumer queue of the throughput runs (whole run).
-  // BENCH_LAYOUT=free|split|one: the CPU placement of every run, ours and C alike (relay-bench-procs.ts LAYOUTS).
+  // BENCH_LAYOUT=free|split|own|one: the CPU placement of every run, ours and C alike (relay-bench-procs.ts LAYOUTS).
   const env = process.env;
   const result = await runRelayBench({
     rounds: env.BENCH_ROUNDS ? Number(env.BENCH_ROUNDS) : undefined,
