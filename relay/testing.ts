@@ -7,6 +7,7 @@ import { waitFor as sharedWaitFor } from "../lib/testing.ts";
 import { decodeFrame, encodeFrame, FRAME_SIZE, type FrameFields, Kind, Status } from "../schema/frame.ts";
 import { FrameStreamDecoder } from "../schema/stream.ts";
 import { connectRelayConsumer } from "./client.ts";
+import type { JournalOptions } from "./journal/journal.ts";
 
 const ROOT = join(import.meta.dir, "..");
 
@@ -114,6 +115,21 @@ export async function startRelayProcess(
  * Encode frames (defaults: a kraken trade on instrument 1 at price 1, size 1; a status frame defaults to
  * price and size 0) into one buffer.
  */
+/** A test journal's options in `dir`: 1 GiB segments, an hour's age, fsync every 5 ms, flushes every 1 ms. */
+export function journalOptions(dir: string, overrides: Partial<JournalOptions> = {}): JournalOptions {
+  return {
+    dir,
+    segmentBytes: 1 << 30,
+    segmentMs: 3_600_000,
+    fsyncMs: 5,
+    flushMs: 1,
+    retentionMs: 86_400_000,
+    retentionBytes: 1 << 30,
+    requireArchive: true,
+    ...overrides,
+  };
+}
+
 export function frames(list: Partial<FrameFields>[]): Uint8Array {
   const bytes = new Uint8Array(list.length * FRAME_SIZE);
   const view = new DataView(bytes.buffer);

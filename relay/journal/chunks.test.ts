@@ -5,25 +5,14 @@ import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { createLogger } from "../../lib/log.ts";
 import { decodeFrame, FRAME_SIZE } from "../../schema/frame.ts";
-import { frames, tempDir, waitFor } from "../testing.ts";
-import { Journal, type JournalOptions } from "./journal.ts";
+import { frames, journalOptions, tempDir, waitFor } from "../testing.ts";
+import { Journal } from "./journal.ts";
 import { newSeqState } from "./record.ts";
 
 const quiet = createLogger({}, () => {});
 const CHUNK_FRAMES = 1 << 15;
 
-function options(dir: string): JournalOptions {
-  return {
-    dir,
-    segmentBytes: 1 << 30,
-    segmentMs: 3_600_000,
-    fsyncMs: 5,
-    flushMs: 1,
-    retentionMs: 86_400_000,
-    retentionBytes: 1 << 30,
-    requireArchive: true,
-  };
-}
+const options = (dir: string) => journalOptions(dir);
 
 function readIds(j: Journal, from: number, to: number): number[] {
   const ids: number[] = [];

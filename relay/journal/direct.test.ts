@@ -8,26 +8,15 @@ import { closeSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { createLogger } from "../../lib/log.ts";
 import { decodeFrame, FRAME_SIZE } from "../../schema/frame.ts";
-import { frames, tempDir, waitFor } from "../testing.ts";
-import { Journal, type JournalOptions } from "./journal.ts";
+import { frames, journalOptions, tempDir, waitFor } from "../testing.ts";
+import { Journal } from "./journal.ts";
 import { JournalReader } from "./reader.ts";
 import { newSeqState, segmentName } from "./record.ts";
 
 const quiet = createLogger({}, () => {});
 const CHUNK_FRAMES = 1 << 15;
 
-function options(dir: string): JournalOptions {
-  return {
-    dir,
-    segmentBytes: 1 << 30,
-    segmentMs: 3_600_000,
-    fsyncMs: 5,
-    flushMs: 1,
-    retentionMs: 86_400_000,
-    retentionBytes: 1 << 30,
-    requireArchive: true,
-  };
-}
+const options = (dir: string) => journalOptions(dir);
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 

@@ -6,24 +6,13 @@ import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { createLogger } from "../../lib/log.ts";
 import { decodeFrame, FRAME_SIZE } from "../../schema/frame.ts";
-import { frames, tempDir, waitFor } from "../testing.ts";
-import { Journal, type JournalOptions } from "./journal.ts";
+import { frames, journalOptions, tempDir, waitFor } from "../testing.ts";
+import { Journal } from "./journal.ts";
 import { newSeqState } from "./record.ts";
 
 const quiet = createLogger({}, () => {});
 
-function options(dir: string): JournalOptions {
-  return {
-    dir,
-    segmentBytes: 4096, // 85 frames: many rotations
-    segmentMs: 3_600_000,
-    fsyncMs: 5,
-    flushMs: 1,
-    retentionMs: 86_400_000,
-    retentionBytes: 1 << 30,
-    requireArchive: true,
-  };
-}
+const options = (dir: string) => journalOptions(dir, { segmentBytes: 4096 }); // 85 frames: many rotations
 
 function readAll(j: Journal): number[] {
   const ids: number[] = [];

@@ -6,25 +6,16 @@ import { expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { createLogger } from "../../lib/log.ts";
 import { decodeFrame, FRAME_SIZE } from "../../schema/frame.ts";
-import { frames, tempDir, waitFor } from "../testing.ts";
-import { Journal, type JournalOptions } from "./journal.ts";
+import { frames, journalOptions, tempDir, waitFor } from "../testing.ts";
+import { Journal } from "./journal.ts";
 import { newSeqState } from "./record.ts";
 
 const quiet = createLogger({}, () => {});
 const CHUNK_FRAMES = 1 << 15;
 
-function options(dir: string): JournalOptions {
-  return {
-    dir,
-    segmentBytes: 16 * CHUNK_FRAMES * FRAME_SIZE, // the first flush fills the first segment exactly
-    segmentMs: 3_600_000,
-    fsyncMs: 60_000,
-    flushMs: 1,
-    retentionMs: 86_400_000,
-    retentionBytes: 1 << 30,
-    requireArchive: true,
-  };
-}
+// The first flush fills the first segment exactly.
+const options = (dir: string) =>
+  journalOptions(dir, { segmentBytes: 16 * CHUNK_FRAMES * FRAME_SIZE, fsyncMs: 60_000 });
 
 /** Busy turns (each blocked 20 ms, as a relay at max rate) until everything appended is committed. */
 async function turnsUntilCommitted(j: Journal): Promise<number> {
