@@ -1,11 +1,13 @@
-// CLOCK_MONOTONIC (the clock `perf record -k CLOCK_MONOTONIC` stamps with) and per-thread CPU from /proc, for
-// bench/relay-bench-tail.ts's processes.
+// CLOCK_MONOTONIC (the clock `perf record -k CLOCK_MONOTONIC` stamps with), absolute sleeps on it, and per-thread
+// CPU from /proc, for bench/relay-bench-tail.ts's processes.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import { readdirSync, readFileSync } from "node:fs";
 
 const CLOCK_MONOTONIC = 1;
+const TIMER_ABSTIME = 1;
 const libc = dlopen("libc.so.6", {
   clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  clock_nanosleep: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
 });
 // Its own ArrayBuffer so the GC never moves what FFI points at.
 const ts = new Int32Array(new ArrayBuffer(16));
@@ -15,6 +17,16 @@ const tsPtr = ptr(ts);
 export function monoNs(): number {
   libc.symbols.clock_gettime(CLOCK_MONOTONIC, tsPtr);
   return (ts[0]! >>> 0) * 1e9 + ts[2]!;
+}
+
+/** Sleep until CLOCK_MONOTONIC reaches `ns` (at once if it has), like uds.c prodpaced. */
+export function sleepUntilNs(ns: number): void {
+  const sec = Math.floor(ns / 1e9);
+  ts[0] = sec;
+  ts[1] = 0;
+  ts[2] = ns - sec * 1e9;
+  ts[3] = 0;
+  libc.symbols.clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, tsPtr, null);
 }
 
 /** Per thread name ("bun (main)", "JITWorker", "mi-scavenger", ...): [ns on CPU, ns runnable but waiting, slices]. */

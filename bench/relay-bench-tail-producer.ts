@@ -3,12 +3,17 @@
 // recording per frame [scheduled, before the stamp, after the write] in CLOCK_MONOTONIC ns into <out.bin>. A
 // write the relay does not take whole is finished by retrying (the frame keeps its stamp, so the wait shows).
 //   relay-bench-tail-producer.ts <path> <frames> <rate> <warmup> <out.bin>
-import { dlopen, FFIType, ptr } from "bun:ffi";
 import { writeFileSync } from "node:fs";
 import { stampRecv } from "../relay/hop.ts";
 import { frames } from "../relay/testing.ts";
 import { Kind, writeSeq } from "../schema/frame.ts";
-import { monoNs, type ThreadTimes, threadTimes, threadTimesSince } from "./relay-bench-tail-clock.ts";
+import {
+  monoNs,
+  sleepUntilNs,
+  type ThreadTimes,
+  threadTimes,
+  threadTimesSince,
+} from "./relay-bench-tail-clock.ts";
 
 const [path, framesArg, rateArg, warmupArg, outFile] = process.argv.slice(2);
 const total = Number(framesArg);
@@ -16,13 +21,6 @@ const rate = Number(rateArg);
 const warmup = Number(warmupArg);
 if (!path || !(total > 0) || !(rate > 0) || !(warmup >= 0) || !outFile)
   throw new Error("usage: relay-bench-tail-producer.ts <path> <frames> <rate> <warmup> <out.bin>");
-const libc = dlopen("libc.so.6", {
-  clock_nanosleep: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-});
-const CLOCK_MONOTONIC = 1;
-const TIMER_ABSTIME = 1;
-const ts = new Int32Array(new ArrayBuffer(16));
-const tsPtr = ptr(ts);
 const bytes = frames([{ kind: Kind.Trade, instrument: 1, price: 100, size: 1 }]);
 const view = new DataView(bytes.buffer);
 const socket = await Bun.connect({ unix: path, socket: { data() {} } });
@@ -32,12 +30,7 @@ let next = monoNs();
 let atWarm: ThreadTimes = threadTimes();
 for (let seq = 0; seq < total; seq++) {
   next += period;
-  const sec = Math.floor(next / 1e9);
-  ts[0] = sec;
-  ts[1] = 0;
-  ts[2] = next - sec * 1e9;
-  ts[3] = 0;
-  libc.symbols.clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, tsPtr, null);
+  sleepUntilNs(next);
   if (seq === warmup) atWarm = threadTimes();
   writeSeq(view, 0, seq);
   const before = monoNs();
